@@ -1,0 +1,3 @@
+from nablanet.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,126 @@
+"""Elementwise primitives: one row per op, a NumPy forward and its VJP.
+
+A VJP receives the upstream gradient `g`, the primal output `out` and the forward's own
+arguments, and returns one cotangent per positional input (None where there is none). Rules
+use these same differentiable ops, never raw NumPy, so `hessian` sees through them. The engine
+undoes broadcasting, so no rule does. A Python number is never differentiated, so rules skip it.
+
+Subgradients at kinks: `relu` and `abs` give 0 at 0 (as torch and Keras do); `maximum` and
+`minimum` split ties 0.5/0.5; `clip` passes the gradient at its bounds; `sign` has zero
+derivative. The derivative of `x ** y` with respect to `y` is taken as 0 where `x <= 0`.
+"""
+
+import numpy as np
+
+from nablanet.autodiff.primitive import primitive
+from nablanet.autodiff.tensor import Tensor
+
+
+def _const(v):
+    return not isinstance(v, (np.ndarray, Tensor))  # a Python or NumPy number: no gradient
+
+
+def _multiply_vjp(g, out, x, y):
+    return (None if _const(x) else g * y, None if _const(y) else g * x)
+
+
+def _divide_vjp(g, out, x, y):
+    return (None if _const(x) else g / y, None if _const(y) else -g * out / y)
+
+
+def _power_vjp(g, out, x, y):
+    gx = None if _const(x) else g * y * x ** (y - 1)
+    gy = None if _const(y) else g * out * log(where(x > 0, x, 1))
+    return gx, gy
+
+
+def _extremum_vjp(wins):
+    def vjp(g, out, x, y):
+        gx = where(x == y, 0.5 * g, where(wins(x, y), g, 0 * g))  # ties split 0.5/0.5
+        return (None if _const(x) else gx, None if _const(y) else g - gx)
+
+    return vjp
+
+
+def _where_vjp(g, out, condition, x, y):
+    zero = 0 * g
+    gx = None if _const(x) else where(condition, g, zero)
+    gy = None if _const(y) else where(condition, zero, g)
+    return None, gx, gy
+
+
+def _clip_vjp(g, out, x, *, x_min, x_max):
+    inside = True
+    if x_min is not None:
+        inside = x >= x_min
+    if x_max is not None:
+        inside = logical_and(inside, x <= x_max)
+    return (g * inside,)
+
+
+def _sigmoid(x):
+    return np.exp(-np.logaddexp(0, -x))  # exact in both tails, no overflow
+
+
+def _clip(x, *, x_min, x_max):
+    return np.clip(x, x_min, x_max)
+
+
+# fmt: off
+#                      name          forward         vjp(g, out, *inputs)
+add        = primitive("add",        np.add,         lambda g, out, x, y: (g, g))
+subtract   = primitive("subtract",   np.subtract,    lambda g, out, x, y: (g, None if _const(y) else -g))
+multiply   = primitive("multiply",   np.multiply,    _multiply_vjp)
+divide     = primitive("divide",     np.divide,      _divide_vjp)
+negative   = primitive("negative",   np.negative,    lambda g, out, x: (-g,))
+power      = primitive("power",      np.power,       _power_vjp)
+exp        = primitive("exp",        np.exp,         lambda g, out, x: (g * out,))
+log        = primitive("log",        np.log,         lambda g, out, x: (g / x,))
+log1p      = primitive("log1p",      np.log1p,       lambda g, out, x: (g / (1 + x),))
+sqrt       = primitive("sqrt",       np.sqrt,        lambda g, out, x: (g / (2 * out),))
+abs        = primitive("abs",        np.abs,         lambda g, out, x: (g * sign(x),))  # noqa: A001
+sign       = primitive("sign",       np.sign,        lambda g, out, x: (0 * g,))
+sin        = primitive("sin",        np.sin,         lambda g, out, x: (g * cos(x),))
+cos        = primitive("cos",        np.cos,         lambda g, out, x: (-g * sin(x),))
+tanh       = primitive("tanh",       np.tanh,        lambda g, out, x: (g * (1 - out * out),))
+sigmoid    = primitive("sigmoid",    _sigmoid,       lambda g, out, x: (g * (out - out * out),))
+relu       = primitive("relu",       lambda x: np.maximum(x, 0), lambda g, out, x: (g * (x > 0),))
+softplus   = primitive("softplus",   lambda x: np.logaddexp(0, x), lambda g, out, x: (g * sigmoid(x),))
+maximum    = primitive("maximum",    np.maximum,     _extremum_vjp(lambda x, y: x > y))
+minimum    = primitive("minimum",    np.minimum,     _extremum_vjp(lambda x, y: x < y))
+where      = primitive("where",      np.where,       _where_vjp)
+_clip_op   = primitive("clip",       _clip,          _clip_vjp)
+# fmt: on
+
+
+def clip(x, x_min, x_max):
+    """Clip values to `[x_min, x_max]` (either bound may be None)."""
+    return _clip_op(x, x_min=x_min, x_max=x_max)
+
+
+# Non-differentiable elementwise functions: comparisons and logic. They return boolean arrays
+# (Tensors when given Tensors) that never require a gradient.
+
+
+def _nondifferentiable(numpy_function):
+    def op(*inputs):
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        out = numpy_function(*arrays)
+        return Tensor._wrap(out) if any(isinstance(x, Tensor) for x in inputs) else out
+
+    op.__name__ = numpy_function.__name__
+    op.__doc__ = f"Elementwise `numpy.{numpy_function.__name__}`; carries no gradient."
+    return op
+
+
+equal = _nondifferentiable(np.equal)
+not_equal = _nondifferentiable(np.not_equal)
+less = _nondifferentiable(np.less)
+less_equal = _nondifferentiable(np.less_equal)
+greater = _nondifferentiable(np.greater)
+greater_equal = _nondifferentiable(np.greater_equal)
+logical_and = _nondifferentiable(np.logical_and)
+logical_or = _nondifferentiable(np.logical_or)
+logical_not = _nondifferentiable(np.logical_not)
+isfinite = _nondifferentiable(np.isfinite)
+isnan = _nondifferentiable(np.isnan)

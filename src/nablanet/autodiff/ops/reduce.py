@@ -1,0 +1,126 @@
+"""Reductions: sum, max, min, prod and logsumexp as primitives; mean and var composed.
+
+Each takes `axis` (None, an int or a tuple) and `keepdims` as NumPy does. The public functions
+normalize `axis` to a tuple of non-negative ints, so the rules can put reduced axes back.
+"""
+
+import builtins
+
+import numpy as np
+
+from nablanet.autodiff.ops.shape import broadcast_to, cast, expand_dims
+from nablanet.autodiff.ops.math import exp, sqrt, where
+from nablanet.autodiff.primitive import primitive
+from nablanet.autodiff.tensor import Tensor
+
+
+def _normalize_axis(axis, ndim, name):
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    normalized = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or not -ndim <= a < builtins.max(ndim, 1):
+            raise ValueError(
+                f"{name}: axis {axis!r} is out of range for an input with {ndim} dimensions"
+            )
+        normalized.append(int(a) % builtins.max(ndim, 1))
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"{name}: axis {axis!r} repeats an axis")
+    return tuple(normalized)
+
+
+def _restore(g, axis, keepdims):
+    """Put the reduced axes back into `g` so it broadcasts against the input."""
+    return g if keepdims or axis is None else expand_dims(g, axis)
+
+
+def _sum_vjp(g, out, x, *, axis, keepdims):
+    return (broadcast_to(_restore(g, axis, keepdims), np.shape(x)),)
+
+
+def _extremum_vjp(g, out, x, *, axis, keepdims):
+    g, out = _restore(g, axis, keepdims), _restore(out, axis, keepdims)
+    hit = cast(x == out, g.dtype)  # ties share the gradient equally, as torch.amax does
+    return (g * hit / _sum(hit, axis=axis, keepdims=True),)
+
+
+def _prod_vjp(g, out, x, *, axis, keepdims):
+    g = _restore(g, axis, keepdims)
+    is_zero = x == 0
+    zeros = _sum(cast(is_zero, g.dtype), axis=axis, keepdims=True)
+    safe = where(is_zero, 1, x)
+    rest = _prod(safe, axis=axis, keepdims=True)  # the product of the nonzero factors
+    # d prod / d x_i is the product of the others: rest / x_i with no zeros, rest at the one zero
+    others = where(is_zero, where(zeros == 1, rest, 0 * rest), where(zeros == 0, rest / safe, 0))
+    return (g * others,)
+
+
+def _logsumexp(x, *, axis, keepdims):
+    shift = np.max(x, axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0)  # all -inf (or inf) rows stay finite here
+    out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _logsumexp_vjp(g, out, x, *, axis, keepdims):
+    g, out = _restore(g, axis, keepdims), _restore(out, axis, keepdims)
+    return (g * exp(x - out),)  # the softmax of x along axis
+
+
+def _reduction(numpy_function):
+    return lambda x, *, axis, keepdims: numpy_function(x, axis=axis, keepdims=keepdims)
+
+
+# fmt: off
+_sum       = primitive("sum",       _reduction(np.sum),  _sum_vjp)
+_max       = primitive("max",       _reduction(np.max),  _extremum_vjp)
+_min       = primitive("min",       _reduction(np.min),  _extremum_vjp)
+_prod      = primitive("prod",      _reduction(np.prod), _prod_vjp)
+_lse       = primitive("logsumexp", _logsumexp,          _logsumexp_vjp)
+# fmt: on
+
+
+def _public(op, doc):
+    def reduce(x, axis=None, keepdims=False):
+        return op(x, axis=_normalize_axis(axis, np.ndim(_array(x)), op.name), keepdims=keepdims)
+
+    reduce.__name__ = reduce.__qualname__ = op.name
+    reduce.__doc__ = doc
+    return reduce
+
+
+def _array(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+sum = _public(_sum, "Sum of elements over `axis` (all axes when None).\n\n"  # noqa: A001
+              ">>> sum(np.array([[1, 2], [3, 4]]), axis=0)\narray([4, 6])\n")
+max = _public(_max, "Maximum over `axis`; ties share the gradient equally.")  # noqa: A001
+min = _public(_min, "Minimum over `axis`; ties share the gradient equally.")  # noqa: A001
+prod = _public(_prod, "Product over `axis`; the gradient is exact with zeros present.")
+logsumexp = _public(_lse, "`log(sum(exp(x)))` over `axis`, computed without overflow.\n\n"
+                    ">>> float(logsumexp(np.array([1000.0, 1000.0])))\n1000.6931471805599\n")
+
+
+def mean(x, axis=None, keepdims=False):
+    """Arithmetic mean over `axis`.
+
+    >>> float(mean(np.array([1.0, 2.0, 6.0])))
+    3.0
+    """
+    axes = _normalize_axis(axis, np.ndim(_array(x)), "mean")
+    shape = np.shape(_array(x))
+    count = int(np.prod([shape[a] for a in axes])) if axes is not None else int(np.prod(shape))
+    return _sum(x, axis=axes, keepdims=keepdims) / count
+
+
+def var(x, axis=None, keepdims=False):
+    """Population variance (NumPy's `ddof=0`) over `axis`."""
+    centered = x - mean(x, axis=axis, keepdims=True)
+    return mean(centered * centered, axis=axis, keepdims=keepdims)
+
+
+def std(x, axis=None, keepdims=False):
+    """Population standard deviation over `axis`."""
+    return sqrt(var(x, axis=axis, keepdims=keepdims))

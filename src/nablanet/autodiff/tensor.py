@@ -1,0 +1,322 @@
+"""Tensor: an array, its gradient, and the node that says how it was computed."""
+
+import numpy as np
+
+_FREED = "freed"  # a node cleared by backward(); differentiating through it again is an error
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it, for reverse-mode autodiff.
+
+    Args:
+        data: Anything `numpy.asarray` accepts, or another Tensor. The array is not copied.
+        requires_grad: Whether gradients with respect to this tensor are wanted. Only
+            floating-point tensors can require gradients.
+        dtype: Optional dtype to convert `data` to.
+
+    `grad` holds the accumulated gradient as a NumPy array after `backward()` (a Tensor when
+    `backward(create_graph=True)` was used, so it can be differentiated again).
+
+    Example:
+        >>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        array([2., 4., 6.])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "node", "__weakref__")
+    __array_priority__ = 1000  # NumPy defers binary operators to Tensor
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = np.asarray(data, dtype=dtype)
+        if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
+            raise TypeError(
+                f"Tensor: only floating-point tensors can require gradients, got dtype "
+                f"{self.data.dtype}. Convert first, e.g. Tensor(x.astype('float64'), "
+                "requires_grad=True)."
+            )
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.node = None
+
+    @classmethod
+    def _wrap(cls, data):
+        """Wrap an op's output without the checks of `__init__` (the hot path)."""
+        t = object.__new__(cls)
+        t.data = data if type(data) is np.ndarray else np.asarray(data)
+        t.grad = None
+        t.requires_grad = False
+        t.node = None
+        return t
+
+    # -- array facts ---------------------------------------------------------------------------
+
+    shape = property(lambda self: self.data.shape)
+    dtype = property(lambda self: self.data.dtype)
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: self.data.size)
+
+    @property
+    def T(self):
+        return ops.transpose(self)
+
+    @property
+    def is_leaf(self):
+        """True for tensors made by the user rather than by a recorded op."""
+        return self.node is None
+
+    def numpy(self):
+        """Return the underlying NumPy array (not a copy; the graph is not involved)."""
+        return self.data
+
+    def detach(self):
+        """Return a Tensor sharing this data, cut from the graph."""
+        return Tensor._wrap(self.data)
+
+    def item(self):
+        """Return the value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"Tensor.item: expected a one-element tensor, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def astype(self, dtype):
+        """Cast to `dtype`, differentiably between float types."""
+        return ops.cast(self, dtype)
+
+    def backward(self, grad=None, retain_graph=False, create_graph=False):
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires a gradient.
+
+        Args:
+            grad: The cotangent to start from; required unless the tensor has one element.
+            retain_graph: Keep the graph so that `backward` can go through it again.
+            create_graph: Record the backward pass itself, so the gradients can be
+                differentiated again (second derivatives).
+        """
+        return engine.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+    # -- reductions and shape, as methods (NumPy's names) ----------------------------------------
+
+    def sum(self, axis=None, keepdims=False):
+        return ops.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return ops.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return ops.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return ops.min(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis=None, keepdims=False):
+        return ops.prod(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, keepdims=False):
+        return ops.var(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+            shape = shape[0]
+        return ops.reshape(self, shape)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+            axes = axes[0]
+        return ops.transpose(self, axes or None)
+
+    def flatten(self):
+        return ops.reshape(self, (-1,))
+
+    def squeeze(self, axis=None):
+        return ops.squeeze(self, axis=axis)
+
+    def exp(self):
+        return ops.exp(self)
+
+    def log(self):
+        return ops.log(self)
+
+    def tanh(self):
+        return ops.tanh(self)
+
+    def sqrt(self):
+        return ops.sqrt(self)
+
+    def abs(self):
+        return ops.abs(self)
+
+    def clip(self, x_min, x_max):
+        return ops.clip(self, x_min, x_max)
+
+    # -- operators -------------------------------------------------------------------------------
+
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.subtract(self, other)
+
+    def __rsub__(self, other):
+        return ops.subtract(other, self)
+
+    def __mul__(self, other):
+        return ops.multiply(self, other)
+
+    def __rmul__(self, other):
+        return ops.multiply(other, self)
+
+    def __truediv__(self, other):
+        return ops.divide(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.divide(other, self)
+
+    def __pow__(self, other):
+        return ops.power(self, other)
+
+    def __rpow__(self, other):
+        return ops.power(other, self)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __neg__(self):
+        return ops.negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return ops.abs(self)
+
+    # Comparisons give boolean tensors that carry no gradient.
+    def __eq__(self, other):
+        return ops.equal(self, other)
+
+    def __ne__(self, other):
+        return ops.not_equal(self, other)
+
+    def __lt__(self, other):
+        return ops.less(self, other)
+
+    def __le__(self, other):
+        return ops.less_equal(self, other)
+
+    def __gt__(self, other):
+        return ops.greater(self, other)
+
+    def __ge__(self, other):
+        return ops.greater_equal(self, other)
+
+    def __and__(self, other):
+        return ops.logical_and(self, other)
+
+    def __or__(self, other):
+        return ops.logical_or(self, other)
+
+    def __invert__(self):
+        return ops.logical_not(self)
+
+    __hash__ = object.__hash__  # identity, as in PyTorch; == is elementwise
+
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    def __setitem__(self, index, value):
+        raise TypeError(
+            "Tensor: item assignment is not supported, since it would change a value the graph "
+            "depends on. Build a new tensor (ops.where, ops.concatenate), or use "
+            "Variable.assign for weights."
+        )
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("Tensor: len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.data)
+
+    def __int__(self):
+        return int(self.data)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extra = f", dtype={self.data.dtype}"
+        if self.node is not None and self.node is not _FREED:
+            extra += f", op={self.node.op.name}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"Tensor({body}{extra})"
+
+    # -- NumPy interoperability ------------------------------------------------------------------
+
+    def __array__(self, dtype=None, copy=None):
+        if self.requires_grad:
+            raise TypeError(
+                "Tensor: cannot convert a tensor that requires grad to a NumPy array implicitly: "
+                "that would silently drop it from the graph. Call .numpy() (or .detach()) first."
+            )
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        op = UFUNCS.get(ufunc)
+        if op is None or method != "__call__" or kwargs:
+            raise TypeError(
+                f"Tensor: NumPy ufunc {ufunc.__name__!r} (method {method!r}"
+                f"{', with ' + ', '.join(kwargs) if kwargs else ''}) has no nablanet primitive, "
+                "so applying it would lose the gradient. Use nablanet.ops, or call .numpy() first."
+            )
+        return op(*inputs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        op = FUNCTIONS.get(func)
+        if op is not None:
+            return op(*args, **kwargs)
+        if _any_requires_grad(args) or _any_requires_grad(kwargs.values()):
+            raise TypeError(
+                f"Tensor: numpy.{func.__name__} has no nablanet counterpart, so applying it to a "
+                "tensor that requires grad would lose the gradient. Use nablanet.ops, or call "
+                ".numpy() first."
+            )
+        return func(*_unwrap(args), **dict(zip(kwargs, _unwrap(kwargs.values()))))
+
+
+def _any_requires_grad(values):
+    for v in values:
+        if isinstance(v, Tensor) and v.requires_grad:
+            return True
+        if isinstance(v, (list, tuple)) and _any_requires_grad(v):
+            return True
+    return False
+
+
+def _unwrap(values):
+    return [
+        v.data if isinstance(v, Tensor) else type(v)(_unwrap(v)) if isinstance(v, (list, tuple))
+        else v
+        for v in values
+    ]
+
+
+UFUNCS = {}  # numpy ufunc -> nablanet op, filled in by nablanet.autodiff.ops
+FUNCTIONS = {}  # numpy function -> nablanet op, likewise
+
+from nablanet.autodiff import engine, ops  # noqa: E402  -- ops need Tensor defined first

@@ -1,0 +1,87 @@
+"""Variable: a named weight whose array is updated in place by optimizers."""
+
+import numpy as np
+
+from nablanet.autodiff.tensor import Tensor
+
+_counts = {}
+
+
+class Variable(Tensor):
+    """A named, optionally trainable Tensor whose value changes in place (`assign`).
+
+    A trainable Variable requires a gradient; a non-trainable one (BatchNorm statistics, a
+    frozen layer) does not. Unlike `Tensor`, the initial value is copied.
+
+    Args:
+        initializer: The initial value (array-like), or a callable `f(shape, dtype)`.
+        shape: Required when `initializer` is callable.
+        dtype: The dtype; defaults to the initial value's (float64 for Python floats).
+        trainable: Whether optimizers update it, i.e. whether it requires a gradient.
+        name: A readable name; a unique one is made when omitted.
+
+    Example:
+        >>> v = Variable([1.0, 2.0], name="w")
+        >>> v.assign_sub([0.5, 0.5]); v.numpy()
+        array([0.5, 1.5])
+    """
+
+    __slots__ = ("name", "_trainable")
+
+    def __init__(self, initializer, shape=None, dtype=None, trainable=True, name=None):
+        if callable(initializer):
+            if shape is None:
+                raise ValueError("Variable: shape is required when the initializer is callable")
+            value = initializer(tuple(shape), dtype=dtype)
+        else:
+            value = initializer.data if isinstance(initializer, Tensor) else initializer
+        value = np.array(value, dtype=dtype)  # a copy: optimizers write into it
+        if shape is not None and value.shape != tuple(shape):
+            raise ValueError(f"Variable: expected shape {tuple(shape)}, got {value.shape}")
+        super().__init__(value, requires_grad=trainable and np.issubdtype(value.dtype, np.floating))
+        self._trainable = bool(trainable)
+        self.name = name or _unique("variable")
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        self.requires_grad = self._trainable and np.issubdtype(self.data.dtype, np.floating)
+
+    @property
+    def value(self):
+        """The current value as a Tensor (shares memory with the variable)."""
+        return self
+
+    def assign(self, value):
+        """Set the value in place (shape must match)."""
+        np.copyto(self.data, self._checked(value, "assign"), casting="same_kind")
+
+    def assign_add(self, delta):
+        np.add(self.data, self._checked(delta, "assign_add"), out=self.data, casting="same_kind")
+
+    def assign_sub(self, delta):
+        np.subtract(
+            self.data, self._checked(delta, "assign_sub"), out=self.data, casting="same_kind"
+        )
+
+    def _checked(self, value, what):
+        value = np.asarray(value.data if isinstance(value, Tensor) else value)
+        if value.shape != self.data.shape and value.ndim:
+            raise ValueError(
+                f"Variable.{what}: expected shape {self.data.shape} for {self.name!r}, "
+                f"got {value.shape}"
+            )
+        return value
+
+    def __repr__(self):
+        return f"<Variable {self.name!r} shape={self.data.shape} dtype={self.data.dtype}>"
+
+
+def _unique(prefix):
+    _counts[prefix] = _counts.get(prefix, 0) + 1
+    n = _counts[prefix]
+    return prefix if n == 1 else f"{prefix}_{n - 1}"
