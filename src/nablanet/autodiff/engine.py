@@ -90,7 +90,7 @@ def unbroadcast(g, shape):
     return reshape(g, shape)
 
 
-def backward(out, grad=None, *, retain_graph=False, create_graph=False):
+def backward(out, grad=None, *, retain_graph=None, create_graph=False):
     """`Tensor.backward`: backprop into `.grad` of every leaf, then free the graph."""
     if not out.requires_grad:
         raise RuntimeError(
@@ -113,7 +113,7 @@ def backward(out, grad=None, *, retain_graph=False, create_graph=False):
         else:
             leaf.grad += g  # accumulate in place, as PyTorch does
         seen.add(id(g))
-    if not retain_graph:
+    if not (create_graph if retain_graph is None else retain_graph):  # PyTorch's default
         for t in order:
             if t.node is not None:
                 t.node = _FREED

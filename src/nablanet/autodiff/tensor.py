@@ -1,5 +1,7 @@
 """Tensor: an array, its gradient, and the node that says how it was computed."""
 
+import numbers
+
 import numpy as np
 
 _FREED = "freed"  # a node cleared by backward(); differentiating through it again is an error
@@ -88,12 +90,13 @@ class Tensor:
         """Cast to `dtype`, differentiably between float types."""
         return ops.cast(self, dtype)
 
-    def backward(self, grad=None, retain_graph=False, create_graph=False):
+    def backward(self, grad=None, retain_graph=None, create_graph=False):
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires a gradient.
 
         Args:
             grad: The cotangent to start from; required unless the tensor has one element.
-            retain_graph: Keep the graph so that `backward` can go through it again.
+            retain_graph: Keep the graph so that `backward` can go through it again; by
+                default only when `create_graph` is set, as in PyTorch.
             create_graph: Record the backward pass itself, so the gradients can be
                 differentiated again (second derivatives).
         """
@@ -202,9 +205,13 @@ class Tensor:
 
     # Comparisons give boolean tensors that carry no gradient.
     def __eq__(self, other):
+        if not isinstance(other, _ARRAY_LIKE):
+            return NotImplemented  # let the other side decide (pytest.approx, None, ...)
         return ops.equal(self, other)
 
     def __ne__(self, other):
+        if not isinstance(other, _ARRAY_LIKE):
+            return NotImplemented
         return ops.not_equal(self, other)
 
     def __lt__(self, other):
@@ -278,13 +285,17 @@ class Tensor:
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         op = UFUNCS.get(ufunc)
-        if op is None or method != "__call__" or kwargs:
-            raise TypeError(
-                f"Tensor: NumPy ufunc {ufunc.__name__!r} (method {method!r}"
-                f"{', with ' + ', '.join(kwargs) if kwargs else ''}) has no nablanet primitive, "
-                "so applying it would lose the gradient. Use nablanet.ops, or call .numpy() first."
-            )
-        return op(*inputs)
+        if op is not None and method == "__call__" and not kwargs:
+            return op(*inputs)
+        if not _any_requires_grad(inputs):  # no gradient at stake: plain NumPy
+            return getattr(ufunc, method)(*_unwrap(inputs), **kwargs)
+        how = "" if method == "__call__" else f".{method}"
+        how += f" with {', '.join(kwargs)}" if kwargs else ""
+        raise TypeError(
+            f"Tensor: NumPy ufunc {ufunc.__name__!r}{how} has no nablanet primitive, so applying "
+            "it to a tensor that requires grad would lose the gradient. Use nablanet.ops, or "
+            "call .numpy() first."
+        )
 
     def __array_function__(self, func, types, args, kwargs):
         op = FUNCTIONS.get(func)
@@ -316,6 +327,7 @@ def _unwrap(values):
     ]
 
 
+_ARRAY_LIKE = (Tensor, np.ndarray, np.generic, numbers.Number, list, tuple)
 UFUNCS = {}  # numpy ufunc -> nablanet op, filled in by nablanet.autodiff.ops
 FUNCTIONS = {}  # numpy function -> nablanet op, likewise
 

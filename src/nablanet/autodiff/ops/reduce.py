@@ -8,7 +8,7 @@ import builtins
 
 import numpy as np
 
-from nablanet.autodiff.ops.shape import broadcast_to, cast, expand_dims
+from nablanet.autodiff.ops.shape import broadcast_to, cast, expand_dims, reshape, transpose
 from nablanet.autodiff.ops.math import exp, sqrt, where
 from nablanet.autodiff.primitive import primitive
 from nablanet.autodiff.tensor import Tensor
@@ -46,14 +46,27 @@ def _extremum_vjp(g, out, x, *, axis, keepdims):
 
 
 def _prod_vjp(g, out, x, *, axis, keepdims):
-    g = _restore(g, axis, keepdims)
-    is_zero = x == 0
-    zeros = _sum(cast(is_zero, g.dtype), axis=axis, keepdims=True)
-    safe = where(is_zero, 1, x)
-    rest = _prod(safe, axis=axis, keepdims=True)  # the product of the nonzero factors
-    # d prod / d x_i is the product of the others: rest / x_i with no zeros, rest at the one zero
-    others = where(is_zero, where(zeros == 1, rest, 0 * rest), where(zeros == 0, rest / safe, 0))
-    return (g * others,)
+    g, out = _restore(g, axis, keepdims), _restore(out, axis, keepdims)
+    if not np.any(_array(x) == 0):
+        return (g * out / x,)  # d prod / d x_i = prod / x_i
+    return (g * _product_of_others(x, axis),)
+
+
+def _product_of_others(x, axis):
+    """`prod_{j != i} x_j` along `axis` for every i, exact with zeros and to any order.
+
+    The reduced axes are moved last and flattened to length n; row i of an (n, n) copy has
+    x_i replaced by 1, so this costs n times the input's memory. Used only when x has zeros.
+    """
+    shape = np.shape(_array(x))
+    axes = tuple(range(len(shape))) if axis is None else axis
+    kept = tuple(a for a in range(len(shape)) if a not in axes)
+    moved = transpose(x, kept + axes)
+    n = int(np.prod([shape[a] for a in axes]))
+    flat = reshape(moved, tuple(shape[a] for a in kept) + (1, n))
+    others = _prod(where(np.eye(n, dtype=bool), 1, flat), axis=(len(kept) + 1,), keepdims=False)
+    others = reshape(others, tuple(shape[a] for a in kept) + tuple(shape[a] for a in axes))
+    return transpose(others, tuple(np.argsort(kept + axes)))
 
 
 def _logsumexp(x, *, axis, keepdims):

@@ -1,0 +1,207 @@
+"""The tape: accumulation, long chains, broadcasting, grad mode, graph freeing, higher order."""
+
+import numpy as np
+import pytest
+
+from nablanet import Tensor, no_grad, ops
+from nablanet.autodiff import enable_grad, is_grad_enabled, primitive, toposort, unbroadcast
+
+
+def test_fan_out_accumulates_every_path():
+    x = Tensor(3.0, requires_grad=True)
+    y = x * x + x * 2 + x  # x reaches the output along four paths
+    y.backward()
+    assert x.grad == pytest.approx(2 * 3.0 + 2 + 1)
+
+
+def test_same_tensor_twice_in_one_op():
+    x = Tensor([1.0, -2.0], requires_grad=True)
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, -4.0])
+
+
+def test_ten_thousand_op_chain_has_no_recursion_limit():
+    x = Tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001
+    assert len(toposort(y)) == 10_001
+    y.backward()
+    assert x.grad == pytest.approx(1.0001**10_000)
+
+
+def test_diamond_graph_sorted_once():
+    x = Tensor(2.0, requires_grad=True)
+    a = ops.exp(x)
+    b, c = a * 3, a * 5
+    (b + c).backward()
+    assert x.grad == pytest.approx(8 * np.exp(2.0))
+
+
+def test_broadcasting_gradients_reduce_to_input_shapes():
+    x = Tensor(np.ones((3, 1)), requires_grad=True)
+    y = Tensor(np.arange(4.0), requires_grad=True)
+    s = Tensor(2.0, requires_grad=True)
+    ((x * y) * s).sum().backward()
+    assert x.grad.shape == (3, 1) and y.grad.shape == (4,) and s.grad.shape == ()
+    np.testing.assert_allclose(x.grad, np.full((3, 1), 2 * 6.0))
+    np.testing.assert_allclose(y.grad, np.full(4, 2 * 3.0))
+    assert s.grad == pytest.approx(18.0)
+
+
+def test_unbroadcast_sums_added_and_stretched_axes():
+    g = np.ones((2, 3, 4))
+    np.testing.assert_array_equal(unbroadcast(g, (3, 1)), np.full((3, 1), 8.0))
+    np.testing.assert_array_equal(unbroadcast(g, ()), 24.0)
+
+
+def test_gradients_accumulate_across_backward_calls():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad, [6.0, 6.0])
+
+
+def test_leaf_gradients_are_separate_writable_arrays():
+    x = Tensor(np.ones(3), requires_grad=True)
+    y = Tensor(np.ones(3), requires_grad=True)
+    (x + y).sum().backward()  # add hands the same cotangent to both inputs
+    x.grad[0] = 100.0
+    assert y.grad[0] == 1.0
+
+
+def test_no_grad_records_nothing_and_runs_on_arrays():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with no_grad():
+        assert not is_grad_enabled()
+        y = ops.exp(x) * 2
+    assert is_grad_enabled()
+    assert not y.requires_grad and y.node is None
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        y.sum().backward()
+
+
+def test_no_grad_as_decorator_and_enable_grad_inside():
+    @no_grad()
+    def f(x):
+        with enable_grad():
+            inner = x * 2
+        return inner, x * 2
+
+    inner, outer = f(Tensor(1.0, requires_grad=True))
+    assert inner.requires_grad and not outer.requires_grad
+
+
+def test_ops_on_plain_arrays_return_arrays():
+    out = ops.tanh(np.array([0.0, 1.0]))
+    assert type(out) is np.ndarray
+    assert isinstance(ops.tanh(Tensor([0.0])), Tensor)
+
+
+def test_graph_is_freed_after_backward():
+    x = Tensor(2.0, requires_grad=True)
+    y = x * x
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = Tensor(2.0, requires_grad=True)
+    y = x * x
+    y.backward(retain_graph=True)
+    y.backward()
+    assert x.grad == pytest.approx(8.0)
+
+
+def test_create_graph_gives_differentiable_gradients():
+    x = Tensor(3.0, requires_grad=True)
+    (x**3).backward(create_graph=True)
+    g = x.grad
+    assert isinstance(g, Tensor) and g.item() == pytest.approx(27.0)
+    x.grad = None
+    g.backward()
+    assert x.grad == pytest.approx(18.0)  # d2/dx2 x^3 = 6x
+
+
+def test_backward_with_explicit_cotangent():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x * x).backward(np.array([1.0, 10.0]))
+    np.testing.assert_array_equal(x.grad, [2.0, 40.0])
+
+
+def test_backward_on_non_scalar_names_the_shape():
+    x = Tensor(np.ones((3, 4)), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"one-element output, got shape \(3, 4\).*grad="):
+        (x * 2).backward()
+
+
+def test_backward_cotangent_of_wrong_shape():
+    x = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(ValueError, match=r"output's shape \(3,\), got \(2,\)"):
+        (x * 2).backward(np.ones(2))
+
+
+def test_integer_tensor_cannot_require_grad():
+    with pytest.raises(TypeError, match="only floating-point tensors can require gradients, got dtype int64"):
+        Tensor(np.arange(3), requires_grad=True)
+
+
+def test_matmul_shape_mismatch_names_both_shapes():
+    a, b = Tensor(np.ones((3, 4))), Tensor(np.ones((5, 2)))
+    with pytest.raises(ValueError, match=r"matmul: shapes \(3, 4\) and \(5, 2\) are not aligned.*\(4\).*\(5\)"):
+        a @ b
+
+
+def test_broadcast_failure_names_op_and_shapes():
+    with pytest.raises(ValueError, match=r"add: cannot apply to inputs of shape/dtype \(2, 3\) float64, \(4,\) float64"):
+        Tensor(np.ones((2, 3))) + Tensor(np.ones(4))
+
+
+def test_unknown_op_name_suggests_close_ones():
+    with pytest.raises(AttributeError, match=r"no op named 'tanhh'.*Did you mean 'tanh'"):
+        ops.tanhh
+
+
+def test_numpy_ufunc_on_tensor_dispatches_to_the_primitive():
+    x = Tensor([0.5, 1.0], requires_grad=True)
+    y = np.exp(x) + np.array([1.0, 1.0])  # ndarray on the left defers to Tensor
+    assert isinstance(y, Tensor)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, np.exp([0.5, 1.0]))
+
+
+def test_numpy_ufunc_without_primitive_refuses_to_drop_the_graph():
+    x = Tensor([0.5], requires_grad=True)
+    with pytest.raises(TypeError, match="ufunc 'arctan' has no nablanet primitive"):
+        np.arctan(x)
+
+
+def test_numpy_functions_dispatch_or_refuse():
+    x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    assert isinstance(np.sum(x, axis=0), Tensor)
+    with pytest.raises(TypeError, match="numpy.cumsum has no nablanet counterpart"):
+        np.cumsum(x)
+    with pytest.raises(TypeError, match="would silently drop it from the graph"):
+        np.asarray(x)
+    assert np.cumsum(Tensor([1, 2])).tolist() == [1, 3]  # no gradient involved: plain NumPy
+
+
+def test_first_order_kernel_raises_on_second_derivative():
+    double = primitive("test_double", lambda x: 2 * x, lambda g, out, x: (2 * g,), order=1)
+    try:
+        x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+        y = ops.sum(double(x) * x)
+        y.backward(create_graph=True)
+        np.testing.assert_allclose(x.grad.data, [4.0, 8.0])  # first order is right
+        with pytest.raises(NotImplementedError, match="test_double: second derivatives are not available"):
+            x.grad.sum().backward()
+    finally:
+        from nablanet.autodiff import REGISTRY
+
+        del REGISTRY["test_double"]
+
+
+def test_registering_a_name_twice_is_refused():
+    with pytest.raises(ValueError, match="'add' is already registered"):
+        primitive("add", np.add, lambda g, out, x, y: (g, g))

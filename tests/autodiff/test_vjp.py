@@ -1,0 +1,190 @@
+"""Every primitive's VJP against central differences in float64, to first and second order.
+
+The table of cases is also the inventory: a registered primitive without a case fails
+`test_every_primitive_has_a_case`, and every case must really go through its primitive.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from nablanet import Tensor, grad, gradcheck, ops
+from nablanet.autodiff import REGISTRY, toposort
+
+rng = np.random.default_rng(0)  # module-level: parametrize needs the arrays at collection
+
+
+def normal(*shape):
+    return rng.standard_normal(shape)
+
+
+def positive(*shape):
+    return rng.uniform(0.5, 2.0, shape)  # keeps log, sqrt and divide away from their poles
+
+
+def away(*shape):
+    return rng.uniform(0.2, 1.5, shape) * rng.choice([-1.0, 1.0], shape)  # away from kinks at 0
+
+
+def distinct(*shape):
+    return rng.permutation(int(np.prod(shape))).reshape(shape) * 0.37 + 0.1  # no ties for max
+
+
+MASK = rng.random((3, 4)) > 0.5
+SCATTER = REGISTRY["scatter_add"]
+
+# One row per case: the primitive it exercises, a function of the differentiable inputs, inputs.
+CASES = [
+    ("add", ops.add, (normal(3, 4), normal(4))),
+    ("add", lambda x: x + 2.0, (normal(2, 3),)),
+    ("subtract", ops.subtract, (normal(3, 1), normal(1, 4))),
+    ("subtract", lambda x: 1.0 - x, (normal(3),)),
+    ("multiply", ops.multiply, (normal(3, 1), normal(1, 4))),
+    ("multiply", lambda x: 3.0 * x, (normal(5),)),
+    ("divide", ops.divide, (normal(3, 4), positive(3, 4))),
+    ("divide", lambda y: 2.0 / y, (positive(3, 4),)),
+    ("negative", ops.negative, (normal(3, 4),)),
+    ("power", ops.power, (positive(3, 4), normal(3, 4))),
+    ("power", lambda x: x ** 3, (normal(4),)),
+    ("power", lambda y: 2.0 ** y, (normal(4),)),
+    ("exp", ops.exp, (normal(3, 4),)),
+    ("log", ops.log, (positive(3, 4),)),
+    ("log1p", ops.log1p, (positive(3, 4),)),
+    ("sqrt", ops.sqrt, (positive(3, 4),)),
+    ("abs", ops.abs, (away(3, 4),)),
+    ("sign", ops.sign, (away(3, 4),)),
+    ("sin", ops.sin, (normal(3, 4),)),
+    ("cos", ops.cos, (normal(3, 4),)),
+    ("tanh", ops.tanh, (normal(3, 4),)),
+    ("sigmoid", ops.sigmoid, (3 * normal(3, 4),)),
+    ("relu", ops.relu, (away(3, 4),)),
+    ("softplus", ops.softplus, (3 * normal(3, 4),)),
+    ("maximum", ops.maximum, (normal(3, 4), normal(4))),
+    ("maximum", lambda x: ops.maximum(x, 0.0), (away(5),)),
+    ("minimum", ops.minimum, (normal(3, 1), normal(1, 4))),
+    ("where", lambda x, y: ops.where(MASK, x, y), (normal(3, 4), normal(4))),
+    ("clip", lambda x: ops.clip(x, -0.5, 0.5), (np.array([-1.2, -0.3, 0.1, 0.4, 0.9]),)),
+    ("clip", lambda x: ops.clip(x, None, 0.5), (np.array([-1.2, 0.1, 0.9]),)),
+    ("sum", ops.sum, (normal(3, 4),)),
+    ("sum", lambda x: ops.sum(x, axis=1), (normal(3, 4),)),
+    ("sum", lambda x: ops.sum(x, axis=(0, 2), keepdims=True), (normal(2, 3, 4),)),
+    ("sum", lambda x: ops.mean(x, axis=-1), (normal(3, 4),)),
+    ("sum", lambda x: ops.var(x, axis=0, keepdims=True), (normal(5, 2),)),
+    ("max", lambda x: ops.max(x, axis=1), (distinct(3, 4),)),
+    ("max", ops.max, (distinct(3, 4),)),
+    ("min", lambda x: ops.min(x, axis=0, keepdims=True), (distinct(3, 4),)),
+    ("prod", lambda x: ops.prod(x, axis=1), (away(3, 4),)),
+    ("prod", lambda x: ops.prod(x, axis=1), (np.array([[0.0, 2.0, 3.0], [0.0, 0.0, 1.5]]),)),
+    ("prod", ops.prod, (away(2, 3),)),
+    ("logsumexp", lambda x: ops.logsumexp(x, axis=-1), (5 * normal(3, 4),)),
+    ("logsumexp", ops.logsumexp, (normal(2, 3),)),
+    ("logsumexp", lambda x: ops.log_softmax(x), (normal(2, 5),)),
+    ("matmul", ops.matmul, (normal(3, 4), normal(4, 2))),
+    ("matmul", ops.matmul, (normal(2, 1, 3, 4), normal(5, 4, 2))),  # batched, broadcast
+    ("matmul", ops.matmul, (normal(4), normal(4, 2))),
+    ("matmul", ops.matmul, (normal(3, 4), normal(4))),
+    ("matmul", ops.matmul, (normal(4), normal(4))),
+    ("reshape", lambda x: ops.reshape(x, (4, -1)), (normal(2, 3, 2),)),
+    ("reshape", lambda x: ops.expand_dims(ops.squeeze(x, 1), (0, -1)), (normal(3, 1, 2),)),
+    ("transpose", ops.transpose, (normal(2, 3, 4),)),
+    ("transpose", lambda x: ops.swapaxes(x, 0, -1), (normal(2, 3, 4),)),
+    ("broadcast_to", lambda x: ops.broadcast_to(x, (2, 3, 4)), (normal(3, 1),)),
+    ("concatenate", lambda x, y: ops.concatenate([x, y], axis=1), (normal(2, 3), normal(2, 2))),
+    ("concatenate", lambda x, y: ops.stack([x, y], axis=-1), (normal(2, 3), normal(2, 3))),
+    ("getitem", lambda x: x[1:, ::2], (normal(3, 4),)),
+    ("getitem", lambda x: x[np.array([0, 2, 0, 0])], (normal(3, 2),)),  # repeats accumulate
+    ("getitem", lambda x: x[MASK], (normal(3, 4),)),
+    ("getitem", lambda x: ops.take(x, np.array([[1, 0], [2, 2]]), axis=1), (normal(2, 3),)),
+    ("getitem", lambda x: ops.take_along_axis(x, np.array([[2], [0]]), axis=1), (normal(2, 3),)),
+    ("getitem", lambda x: ops.split(x, [1, 3], axis=1)[1] * ops.split(x, 2, axis=1)[0], (normal(2, 4),)),
+    ("scatter_add", lambda g: SCATTER(g, shape=(4, 2), index=np.array([0, 3, 0])), (normal(3, 2),)),
+    ("scatter_add", lambda g: SCATTER(g, shape=(3, 4), index=(slice(1, 3),)), (normal(2, 4),)),
+    ("pad", lambda x: ops.pad(x, ((1, 0), (2, 1)), constant_values=0.5), (normal(2, 3),)),
+    ("cast", lambda x: ops.cast(x, "float64") * x, (normal(3),)),
+]
+
+IDS = [f"{name}-{i}" for i, (name, _, _) in enumerate(CASES)]
+
+
+@pytest.mark.parametrize("name, f, inputs", CASES, ids=IDS)
+def test_vjp_matches_central_differences(name, f, inputs):
+    gradcheck(f, *inputs)  # float64, eps=1e-6, rtol=1e-6, atol=1e-8
+
+
+@pytest.mark.parametrize("name, f, inputs", CASES, ids=IDS)
+def test_case_goes_through_its_primitive(name, f, inputs):
+    out = f(*[Tensor(x, requires_grad=True) for x in inputs])
+    assert name in {t.node.op.name for t in toposort(out) if t.node is not None}
+
+
+@pytest.mark.parametrize("name, f, inputs", CASES, ids=IDS)
+def test_second_derivative_matches_central_differences(name, f, inputs):
+    assert REGISTRY[name].order is None  # every primitive here is differentiable to any order
+    gradcheck(second_order_fixed(f, len(inputs), inputs), *inputs, rtol=1e-5, atol=1e-7)
+
+
+def second_order_fixed(f, n, inputs):
+    """`second_order` with v and w drawn once, so every evaluation sees the same ones."""
+    seeded = np.random.default_rng(1)
+    v = seeded.standard_normal(np.shape(f(*inputs)))
+    ws = [seeded.standard_normal(np.shape(x)) for x in inputs]
+
+    def h(*xs):
+        gs = grad(lambda *ys: ops.sum(f(*ys) * v), argnums=tuple(range(n)))(*xs)
+        return sum(ops.sum(g * w) for g, w in zip(gs, ws))
+
+    return h
+
+
+def test_every_primitive_has_a_case():
+    missing = set(REGISTRY) - {name for name, _, _ in CASES}
+    assert not missing, f"primitives without a gradient check: {sorted(missing)}"
+
+
+# -- random shapes and values ------------------------------------------------------------------
+
+BINARY = [ops.add, ops.subtract, ops.multiply, ops.maximum, ops.minimum]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3),
+    op=st.sampled_from(BINARY),
+    seed=st.integers(0, 2**16),
+)
+def test_binary_ops_broadcast_gradients_back_to_each_shape(shapes, op, seed):
+    r = np.random.default_rng(seed)
+    x, y = (r.standard_normal(s) for s in shapes.input_shapes)
+    gradcheck(lambda a, b: op(a, b), x, y)
+    gx, gy = grad(lambda a, b: ops.sum(op(a, b)), argnums=(0, 1))(x, y)
+    assert np.shape(gx) == np.shape(x) and np.shape(gy) == np.shape(y)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    x=hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4),
+                 elements=st.floats(-3, 3)),
+    reduction=st.sampled_from([ops.sum, ops.mean, ops.var, ops.logsumexp]),
+    keepdims=st.booleans(),
+    data=st.data(),
+)
+def test_reductions_over_random_axes(x, reduction, keepdims, data):
+    axis = data.draw(st.one_of(st.none(), st.integers(-x.ndim, x.ndim - 1)))
+    gradcheck(lambda a: reduction(a, axis=axis, keepdims=keepdims), x)
+
+
+# -- dtypes: float32 stays float32, forward and backward ---------------------------------------
+
+FLOAT32_CASES = [(name, f, inputs) for name, f, inputs in CASES if name not in ("cast",)]
+
+
+@pytest.mark.parametrize("name, f, inputs", FLOAT32_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(FLOAT32_CASES)])
+def test_float32_in_float32_out_and_gradients(name, f, inputs):
+    xs = [Tensor(x.astype(np.float32), requires_grad=True) for x in inputs]
+    out = f(*xs)
+    assert out.dtype == np.float32, f"{name}: forward gave {out.dtype}"
+    ops.sum(out * out).backward()
+    for x in xs:
+        assert x.grad.dtype == np.float32
