@@ -1,0 +1,50 @@
+"""The `nablanet` command: `nablanet demo [NAME]`, `nablanet version`."""
+
+import argparse
+import importlib
+import sys
+import time
+
+# name -> (module under nablanet.demos, one-line description, part of the bare tour)
+DEMOS = {
+    "calculus": ("calculus", "derivatives as limits vs autodiff, integrals, GD/Adam/Newton", True),
+}
+
+
+def _run_demo(name):
+    module = importlib.import_module(f"nablanet.demos.{DEMOS[name][0]}")
+    module.run()
+
+
+def demo(names):
+    """Run the named demos, or the quick tour of all of them when none is named."""
+    unknown = [n for n in names if n not in DEMOS]
+    if unknown:
+        print(f"nablanet demo: unknown demo {unknown[0]!r}; choose from: {', '.join(DEMOS)}",
+              file=sys.stderr)
+        return 2
+    began = time.perf_counter()
+    chosen = names or [n for n, (_, _, in_tour) in DEMOS.items() if in_tour]
+    if not names:
+        print("nablanet: a tour of deep learning with the calculus made explicit")
+    for name in chosen:
+        _run_demo(name)
+    print(f"\n(done in {time.perf_counter() - began:.1f} s)")
+    if not names:
+        print("\nDemos: " + "; ".join(f"nablanet demo {n}: {d}" for n, (_, d, _) in DEMOS.items()))
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="nablanet", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_demo = commands.add_parser("demo", help="run a demo (all of the quick ones by default)")
+    run_demo.add_argument("names", nargs="*", metavar="NAME", help=", ".join(DEMOS))
+    commands.add_parser("version", help="print the version")
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        return demo(args.names)
+    from nablanet import __version__
+
+    print(f"nablanet {__version__}")
+    return 0

@@ -1,0 +1,1 @@
+"""Runnable demos behind `nablanet demo NAME`."""
