@@ -5,6 +5,9 @@ this one name. Layers create weights in `floatx()` (float32 unless changed, as i
 autodiff core keeps whatever dtype it is given, so gradient checks run in float64.
 """
 
+import os
+import sys
+
 import numpy as np
 
 xp = np  # the array module: NumPy now, CuPy on a GPU later
@@ -54,3 +57,27 @@ def set_random_seed(seed):
 def generator():
     """Return the shared `numpy.random.Generator`."""
     return _generator[0]
+
+
+def _keep_freed_memory():
+    """Ask glibc to keep freed array memory for reuse instead of returning it to the OS.
+
+    A training step frees its whole graph at the end; by default glibc hands large blocks back
+    to the OS (mmap above 128 KiB, heap trimming above a few MiB), so the next step page-faults
+    on every fresh array: about 22,000 faults, two thirds of the time of a 20-op chain on
+    1000x1000 float32 arrays (benchmarks/RESULTS.md). Arrays under 32 MiB now come from the heap,
+    and up to 256 MiB of free heap is kept. Set NABLANET_MALLOC=system to leave malloc alone.
+    """
+    if os.environ.get("NABLANET_MALLOC", "").lower() == "system" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        return bool(libc.mallopt(m_mmap_threshold, 32 << 20) and libc.mallopt(m_trim_threshold, 256 << 20))
+    except (OSError, AttributeError):  # not glibc (musl, another libc): nothing to tune
+        return False
+
+
+MALLOC_TUNED = _keep_freed_memory()

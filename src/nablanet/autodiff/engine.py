@@ -32,22 +32,27 @@ def toposort(root):
     return order
 
 
-def backprop(out, inputs, seed, *, create_graph=False, order=None):
+def backprop(out, inputs, seed, *, create_graph=False, order=None, free=False):
     """Return `seed @ d(out)/d(x)` for each `x` in `inputs`, in one reverse sweep.
 
     With `create_graph=False` the rules see raw arrays and the result is arrays; with
     `create_graph=True` they see Tensors, the sweep is recorded and the result is Tensors.
-    The graph is never freed here: `jacobian` calls the same pullback once per output row.
+    `free=True` (Tensor.backward) lets go of each node once its rule has run, so intermediate
+    arrays are released during the sweep; the functional API keeps the graph, since
+    `jacobian` calls the same pullback once per output row.
     """
     if order is None:
         order = toposort(out)
     wanted = {id(x) for x in inputs}
     grads = {id(out): seed}  # keyed by id: Tensor.__eq__ is elementwise
     with enable_grad(create_graph):  # record the sweep only for higher-order derivatives
-        for t in reversed(order):
+        for i in range(len(order) - 1, -1, -1):
+            t = order[i]
             key = id(t)
             g = grads.get(key) if key in wanted else grads.pop(key, None)
             node = t.node
+            if free and node is not None:
+                t.node, order[i] = _FREED, None  # release this step's arrays as we go
             if g is None or node is None:
                 continue
             op, args, params = node
@@ -102,7 +107,8 @@ def backward(out, grad=None, *, retain_graph=None, create_graph=False):
     leaves = [t for t in order if t.node is None]
     if create_graph:
         seed = Tensor._wrap(seed)
-    grads = backprop(out, leaves, seed, create_graph=create_graph, order=order)
+    free = not (create_graph if retain_graph is None else retain_graph)  # PyTorch's default
+    grads = backprop(out, leaves, seed, create_graph=create_graph, order=order, free=free)
     seen = set()
     for leaf, g in zip(leaves, grads):
         if create_graph:
@@ -113,10 +119,6 @@ def backward(out, grad=None, *, retain_graph=None, create_graph=False):
         else:
             leaf.grad += g  # accumulate in place, as PyTorch does
         seen.add(id(g))
-    if not (create_graph if retain_graph is None else retain_graph):  # PyTorch's default
-        for t in order:
-            if t.node is not None:
-                t.node = _FREED
 
 
 def _seed(out, grad):

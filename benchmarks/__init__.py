@@ -1,0 +1,1 @@
+"""Side-by-side timings of nablanet and PyTorch on the same workloads (not tests)."""
