@@ -14,8 +14,11 @@ WORKLOADS = ["op_chain"]
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("names", nargs="*", choices=[[]] + WORKLOADS, metavar="NAME")
+    parser.add_argument("names", nargs="*", metavar="NAME", help=", ".join(WORKLOADS))
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - set(WORKLOADS))
+    if unknown:
+        parser.error(f"unknown workload {unknown[0]!r}; choose from {', '.join(WORKLOADS)}")
     import numpy as np
     import torch
 

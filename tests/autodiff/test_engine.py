@@ -205,3 +205,18 @@ def test_first_order_kernel_raises_on_second_derivative():
 def test_registering_a_name_twice_is_refused():
     with pytest.raises(ValueError, match="'add' is already registered"):
         primitive("add", np.add, lambda g, out, x, y: (g, g))
+
+
+@pytest.mark.parametrize("dtype, low", [(np.float32, -88.0), (np.float64, -700.0)])
+def test_sigmoid_and_softplus_keep_relative_precision_in_both_tails(dtype, low):
+    x = np.concatenate([np.linspace(low, -low, 2001), [0.0, 1e-8, -1e-8]]).astype(dtype)
+    exact = 1 / (1 + np.exp(-x.astype(np.longdouble)))
+    got = ops.sigmoid(x)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, exact.astype(dtype), rtol=4 * np.finfo(dtype).eps, atol=0)
+    exact_softplus = np.log1p(np.exp(x.astype(np.longdouble)))
+    tiny = np.finfo(dtype).tiny
+    normal = exact_softplus > tiny  # below that, float32 denormals carry fewer digits
+    np.testing.assert_allclose(ops.softplus(x)[normal], exact_softplus[normal].astype(dtype),
+                               rtol=4 * np.finfo(dtype).eps, atol=0)
+    assert ops.sigmoid(dtype(low * 2)) == 0.0 and ops.sigmoid(dtype(-low * 2)) == 1.0

@@ -8,17 +8,10 @@ from nablanet.autodiff.tensor import _FREED, Tensor
 
 def toposort(root):
     """Return every tensor `root` depends on that requires a gradient, inputs before outputs."""
-    order, visited = [], set()
-    stack = [(root, False)]
+    order, visited = [], {id(root)}
+    stack = [root]
     while stack:  # iterative depth-first search: no recursion limit on long chains
-        t, finished = stack.pop()
-        if finished:
-            order.append(t)
-            continue
-        if id(t) in visited:
-            continue
-        visited.add(id(t))
-        stack.append((t, True))
+        t = stack[-1]
         node = t.node
         if node is _FREED:
             raise RuntimeError(
@@ -26,9 +19,15 @@ def toposort(root):
                 "retain_graph=True to the first backward() to go through the graph twice."
             )
         if node is not None:
-            for x in node.inputs:
+            for x in node.inputs:  # descend into the first unvisited input, if any
                 if isinstance(x, Tensor) and x.requires_grad and id(x) not in visited:
-                    stack.append((x, False))
+                    visited.add(id(x))
+                    stack.append(x)
+                    break
+            else:
+                order.append(stack.pop())  # every input is placed: place t
+        else:
+            order.append(stack.pop())
     return order
 
 
@@ -64,7 +63,7 @@ def backprop(out, inputs, seed, *, create_graph=False, order=None, free=False):
             for x, gx in zip(args, cotangents):
                 if gx is None or not (isinstance(x, Tensor) and x.requires_grad):
                     continue
-                if np.shape(gx) != x.data.shape:
+                if gx.shape != x.data.shape:  # rules return arrays, NumPy scalars or Tensors
                     gx = unbroadcast(gx, x.data.shape)
                 k = id(x)
                 grads[k] = grads[k] + gx if k in grads else gx

@@ -1,0 +1,39 @@
+"""The `nablanet` command and its demos."""
+
+import subprocess
+import sys
+
+from nablanet.cli import main
+
+
+def test_bare_demo_runs_the_tour_and_lists_the_demos(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "1. The derivative is a limit" in out and "3. Descending a valley" in out
+    assert "autodiff f'(x)" in out and "(error 0.0e+00)" in out
+    assert "gradcheck at the start: passed=True" in out
+    assert "nablanet demo calculus" in out
+
+
+def test_unknown_demo_names_the_choices(capsys):
+    assert main(["demo", "nope"]) == 2
+    assert "unknown demo 'nope'; choose from: calculus" in capsys.readouterr().err
+
+
+def test_python_dash_m_entry_point():
+    done = subprocess.run([sys.executable, "-m", "nablanet", "version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("nablanet ")
+
+
+def test_benchmark_workloads_compute_the_same_gradient():
+    import numpy as np
+    import torch
+
+    from benchmarks.op_chain import chain_nablanet, chain_torch
+    from nablanet import Tensor
+
+    data = np.random.default_rng(0).standard_normal((3, 4))
+    x, t = Tensor(data.copy(), requires_grad=True), torch.tensor(data, requires_grad=True)
+    chain_nablanet(x).backward()
+    chain_torch(t).backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-10)
