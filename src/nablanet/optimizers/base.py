@@ -1,0 +1,317 @@
+"""The optimizer base class: iterations, the loop over (gradient, variable), clipping, weight
+decay, learning-rate schedules, gradient accumulation and an exponential moving average.
+
+A subclass implements `build(variables)` (its state, made with `add_optimizer_variables`) and
+`update_step(gradient, variable, learning_rate)`, which changes `variable.data` in place with
+NumPy. Names, defaults and formulas are Keras 3's.
+"""
+
+import re
+
+import numpy as np
+
+from nablanet.autodiff.tensor import Tensor
+from nablanet.optimizers import schedules
+
+_names = {}
+
+
+class Optimizer:
+    """Base class for optimizers (Keras's `keras.optimizers.Optimizer`).
+
+    Args:
+        learning_rate: A float, a `schedules.LearningRateSchedule`, or a callable taking no
+            arguments.
+        weight_decay: If set, decoupled weight decay: before each update,
+            `w -= w * weight_decay * learning_rate`.
+        clipnorm: Clip each gradient to this L2 norm.
+        clipvalue: Clip each gradient elementwise to `[-clipvalue, clipvalue]`.
+        global_clipnorm: Clip all gradients together to this global L2 norm.
+        use_ema: Keep an exponential moving average of the weights, written into them at the
+            end of `fit` (`finalize_variable_values`) or every `ema_overwrite_frequency` steps.
+        ema_momentum: The weight of the old average (the first step copies the weights).
+        ema_overwrite_frequency: Every how many steps the weights are overwritten by their
+            average.
+        loss_scale_factor: Losses are multiplied by it (`scale_loss`) and gradients divided.
+        gradient_accumulation_steps: Update every N steps with the mean gradient of those N.
+        name: A name; unique by default.
+    """
+
+    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, name=None):
+        cls = type(self).__name__
+        if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError(
+                f"{cls}: only one of clipnorm, clipvalue and global_clipnorm can be set, got "
+                f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
+            )
+        if gradient_accumulation_steps is not None and gradient_accumulation_steps < 2:
+            raise ValueError(
+                f"{cls}: gradient_accumulation_steps must be an integer >= 2, got "
+                f"{gradient_accumulation_steps}"
+            )
+        if use_ema and not 0 <= ema_momentum <= 1:
+            raise ValueError(f"{cls}: ema_momentum must be in [0, 1], got {ema_momentum}")
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.use_ema, self.ema_momentum = use_ema, ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.loss_scale_factor = loss_scale_factor
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self.name = name or _unique(_snake(cls))
+        self._iterations = 0  # calls to apply; `iterations` counts updates
+        self.built = False
+        self._variables = []
+        self._index = {}
+        self._slots = []  # every state array, in creation order (for saving)
+        self._exclude_ids, self._exclude_pattern = set(), None
+
+    @property
+    def iterations(self):
+        """The number of updates made (with gradient accumulation, `apply` calls // steps)."""
+        steps = self.gradient_accumulation_steps
+        return self._iterations // steps if steps else self._iterations
+
+    # -- learning rate --------------------------------------------------------------------------
+
+    @property
+    def learning_rate(self):
+        """The learning rate for the current step (a schedule is evaluated at `iterations`)."""
+        lr = self._learning_rate
+        if isinstance(lr, schedules.LearningRateSchedule):
+            return float(lr(self._iterations))  # schedules see every apply call, as in Keras
+        return float(lr()) if callable(lr) else lr
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        if not (isinstance(value, (int, float, np.floating, schedules.LearningRateSchedule))
+                or callable(value)) or isinstance(value, bool):
+            raise TypeError(
+                f"{type(self).__name__}: learning_rate must be a float, a LearningRateSchedule "
+                f"or a callable, got {value!r}"
+            )
+        if isinstance(value, (int, float, np.floating)):
+            if value < 0:
+                raise ValueError(f"{type(self).__name__}: learning_rate must be >= 0, got {value}")
+            value = float(value)
+        self._learning_rate = value
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def build(self, variables):
+        """Record the variables this optimizer updates; subclasses add their state."""
+        self._variables = list(variables)
+        self._index = {id(v): i for i, v in enumerate(self._variables)}
+        if self.use_ema:
+            self._averages = [v.data.copy() for v in self._variables]
+        if self.gradient_accumulation_steps:
+            self._accumulated = self.add_optimizer_variables(self._variables, "gradient_accumulator")
+        self.built = True
+
+    def add_optimizer_variables(self, variables, name, initializer="zeros"):
+        """One state array per variable, shaped and typed like it (zeros, or a constant)."""
+        fill = 0.0 if initializer == "zeros" else float(initializer)
+        arrays = [np.full(v.data.shape, fill, dtype=v.data.dtype) for v in variables]
+        self._slots.extend(arrays)
+        return arrays
+
+    @property
+    def variables(self):
+        """The optimizer's state arrays (moments, accumulators...), in creation order."""
+        return list(self._slots)
+
+    def _get_variable_index(self, variable):
+        return self._index[id(variable)]
+
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Exempt variables (or those whose name contains one of `var_names`) from weight decay."""
+        if self.built:
+            raise ValueError(
+                f"{type(self).__name__}: exclude_from_weight_decay() must be called before the "
+                "optimizer is built (before its first apply)"
+            )
+        self._exclude_ids = {id(v) for v in var_list or ()}
+        self._exclude_pattern = re.compile("|".join(map(re.escape, var_names))) if var_names else None
+
+    # -- applying gradients ---------------------------------------------------------------------
+
+    def apply(self, grads, trainable_variables=None):
+        """Update `trainable_variables` (by default, those it was built with) with `grads`.
+
+        Gradients may be NumPy arrays, Tensors or None (that variable is skipped). The first
+        call builds the optimizer's state.
+        """
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError(
+                    f"{type(self).__name__}.apply: pass trainable_variables on the first call, "
+                    "or call build(variables) first"
+                )
+            trainable_variables = self._variables
+        trainable_variables = list(trainable_variables)
+        grads = list(grads)
+        if len(grads) != len(trainable_variables):
+            raise ValueError(
+                f"{type(self).__name__}.apply: expected one gradient per variable, got "
+                f"{len(grads)} gradients for {len(trainable_variables)} variables"
+            )
+        if not self.built:
+            self.build(trainable_variables)
+        pairs = [(self._as_gradient(g, v), v) for g, v in zip(grads, trainable_variables) if g is not None]
+        if not pairs and grads:
+            raise ValueError(f"{type(self).__name__}.apply: no gradient was given for any variable")
+        if pairs:
+            if self.loss_scale_factor is not None:
+                pairs = [(g / self.loss_scale_factor, v) for g, v in pairs]
+            self._apply_pairs(pairs)
+        self._iterations += 1
+
+    def apply_gradients(self, grads_and_vars):
+        """`apply` for a list of `(gradient, variable)` pairs."""
+        grads, variables = zip(*grads_and_vars) if grads_and_vars else ((), ())
+        self.apply(grads, variables)
+
+    def step(self, variables=None):
+        """PyTorch-style: apply each variable's accumulated `.grad` (those without are skipped)."""
+        variables = self._variables if variables is None else list(variables)
+        self.apply([v.grad for v in variables], variables)
+
+    def zero_grad(self, variables=None):
+        """PyTorch-style: clear `.grad` of the variables."""
+        for v in self._variables if variables is None else variables:
+            v.grad = None
+
+    def _as_gradient(self, g, variable):
+        if variable.node is not None or not isinstance(variable, Tensor):
+            raise TypeError(f"{type(self).__name__}: can only update leaf variables, got {variable!r}")
+        g = np.asarray(g.data if isinstance(g, Tensor) else g, dtype=variable.data.dtype)
+        if g.shape != variable.data.shape:
+            raise ValueError(
+                f"{type(self).__name__}: gradient of shape {g.shape} for variable "
+                f"{getattr(variable, 'name', '')!r} of shape {variable.data.shape}"
+            )
+        if id(variable) not in self._index:
+            raise KeyError(
+                f"{type(self).__name__}: variable {getattr(variable, 'name', variable)!r} is not "
+                "among those the optimizer was built with"
+            )
+        return g
+
+    def _apply_pairs(self, pairs):
+        steps = self.gradient_accumulation_steps
+        if not steps:
+            self._step(pairs)
+        else:
+            for g, v in pairs:
+                self._accumulated[self._get_variable_index(v)] += g
+            if (self._iterations + 1) % steps == 0:  # update with the mean, then start over
+                self._step([(self._accumulated[self._get_variable_index(v)] / steps, v) for _, v in pairs])
+                for acc in self._accumulated:
+                    acc[...] = 0
+        if self.use_ema:
+            self._update_averages()
+
+    def _step(self, pairs):
+        pairs = self._clip([g for g, _ in pairs], [v for _, v in pairs])
+        learning_rate = self.learning_rate
+        if self.weight_decay:
+            for _, v in pairs:
+                if self._use_weight_decay(v):
+                    v.data *= 1 - self.weight_decay * learning_rate
+        self._update(pairs, learning_rate)
+
+    def _update(self, pairs, learning_rate):
+        for g, v in pairs:
+            self.update_step(g, v, learning_rate)
+
+    def update_step(self, gradient, variable, learning_rate):
+        raise NotImplementedError(f"{type(self).__name__} must implement update_step")
+
+    def _clip(self, grads, variables):
+        if self.clipnorm:
+            grads = [g * (self.clipnorm / max(_norm(g), self.clipnorm)) for g in grads]
+        elif self.global_clipnorm:
+            total = np.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+            scale = self.global_clipnorm * min(1 / total if total else np.inf, 1 / self.global_clipnorm)
+            grads = [g * np.asarray(scale + (total - total), dtype=g.dtype) for g in grads]  # NaN stays NaN
+        elif self.clipvalue:
+            grads = [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        return list(zip(grads, variables))
+
+    def _use_weight_decay(self, variable):
+        if id(variable) in self._exclude_ids:
+            return False
+        pattern = self._exclude_pattern
+        return not (pattern and pattern.search(getattr(variable, "name", "")))
+
+    # -- moving average -------------------------------------------------------------------------
+
+    def _update_averages(self):
+        momentum = self.ema_momentum if self.iterations > 0 else 0.0  # the first step copies
+        for average, v in zip(self._averages, self._variables):
+            average *= momentum
+            average += (1 - momentum) * v.data
+        frequency = self.ema_overwrite_frequency
+        if frequency and (self.iterations + 1) % frequency == 0:
+            self.finalize_variable_values(self._variables)
+
+    def finalize_variable_values(self, var_list):
+        """With `use_ema`, write the moving averages into the variables (`fit` calls this)."""
+        if self.use_ema:
+            for average, v in zip(self._averages, var_list):
+                v.data[...] = average
+
+    # -- losses and configuration ---------------------------------------------------------------
+
+    def scale_loss(self, loss):
+        """Multiply the loss by `loss_scale_factor`, if set."""
+        return loss if self.loss_scale_factor is None else loss * self.loss_scale_factor
+
+    def get_config(self):
+        lr = self._learning_rate
+        if isinstance(lr, schedules.LearningRateSchedule):
+            lr = schedules.serialize(lr)
+        elif callable(lr):
+            lr = self.learning_rate
+        return {
+            "name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue, "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
+            "loss_scale_factor": self.loss_scale_factor,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.name!r} learning_rate={self._learning_rate!r}>"
+
+
+def _norm(g):
+    return float(np.sqrt(np.vdot(g, g)))
+
+
+def _snake(name):
+    return re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", name).lower()
+
+
+def _unique(prefix):
+    _names[prefix] = _names.get(prefix, 0) + 1
+    n = _names[prefix]
+    return prefix if n == 1 else f"{prefix}_{n - 1}"
+
+
+def _check_unit_interval(cls, **values):
+    for key, value in values.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+            raise ValueError(f"{cls}: {key} must be a float in [0, 1], got {value!r}")

@@ -1,0 +1,157 @@
+"""Learning-rate schedules: a step number in, a learning rate out (Keras's formulas).
+
+>>> ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)(20)
+0.025
+"""
+
+import math
+
+
+class LearningRateSchedule:
+    """Base class: subclasses define `__call__(step)` and `get_config()`."""
+
+    def __call__(self, step):
+        raise NotImplementedError(f"{type(self).__name__} must implement __call__(step)")
+
+    def get_config(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement get_config()")
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _positive_steps(cls, decay_steps):
+    if not decay_steps > 0:
+        raise ValueError(f"{cls}: decay_steps must be positive, got {decay_steps}")
+
+
+class ExponentialDecay(LearningRateSchedule):
+    """`initial_learning_rate * decay_rate ** (step / decay_steps)` (floored with staircase)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name="ExponentialDecay"):
+        _positive_steps("ExponentialDecay", decay_steps)
+        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
+        self.decay_rate, self.staircase, self.name = decay_rate, staircase, name
+
+    def __call__(self, step):
+        p = step / self.decay_steps
+        return self.initial_learning_rate * self.decay_rate ** (math.floor(p) if self.staircase else p)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+class InverseTimeDecay(LearningRateSchedule):
+    """`initial_learning_rate / (1 + decay_rate * step / decay_steps)` (floored with staircase)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name="InverseTimeDecay"):
+        _positive_steps("InverseTimeDecay", decay_steps)
+        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
+        self.decay_rate, self.staircase, self.name = decay_rate, staircase, name
+
+    def __call__(self, step):
+        p = step / self.decay_steps
+        return self.initial_learning_rate / (1 + self.decay_rate * (math.floor(p) if self.staircase else p))
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+class PiecewiseConstantDecay(LearningRateSchedule):
+    """`values[0]` up to and including `boundaries[0]`, `values[1]` up to `boundaries[1]`, ..."""
+
+    def __init__(self, boundaries, values, name="PiecewiseConstant"):
+        if len(boundaries) != len(values) - 1:
+            raise ValueError(
+                f"PiecewiseConstantDecay: expected one more value than boundaries, got "
+                f"{len(boundaries)} boundaries and {len(values)} values"
+            )
+        self.boundaries, self.values, self.name = list(boundaries), list(values), name
+
+    def __call__(self, step):
+        for boundary, value in zip(self.boundaries, self.values):
+            if step <= boundary:
+                return value
+        return self.values[-1]
+
+    def get_config(self):
+        return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
+
+
+class PolynomialDecay(LearningRateSchedule):
+    """From `initial_learning_rate` to `end_learning_rate` as `(1 - step / decay_steps) ** power`.
+
+    With `cycle`, `decay_steps` is stretched to the next multiple of itself past `step`.
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0,
+                 cycle=False, name="PolynomialDecay"):
+        _positive_steps("PolynomialDecay", decay_steps)
+        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
+        self.end_learning_rate, self.power, self.cycle, self.name = end_learning_rate, power, cycle, name
+
+    def __call__(self, step):
+        decay_steps = self.decay_steps
+        if self.cycle:
+            decay_steps *= 1.0 if step == 0 else math.ceil(step / self.decay_steps)
+        else:
+            step = min(step, decay_steps)
+        p = step / decay_steps
+        span = self.initial_learning_rate - self.end_learning_rate
+        return span * (1 - p) ** self.power + self.end_learning_rate
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "end_learning_rate": self.end_learning_rate, "power": self.power,
+                "cycle": self.cycle, "name": self.name}
+
+
+class CosineDecay(LearningRateSchedule):
+    """Cosine decay from the peak to `alpha` times it over `decay_steps`, after an optional
+    linear warmup from `initial_learning_rate` to `warmup_target` over `warmup_steps`
+    (Loshchilov & Hutter, SGDR, 2017)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
+                 warmup_target=None, warmup_steps=0):
+        _positive_steps("CosineDecay", decay_steps)
+        self.initial_learning_rate, self.decay_steps, self.alpha = initial_learning_rate, decay_steps, alpha
+        self.name, self.warmup_target, self.warmup_steps = name, warmup_target, warmup_steps
+
+    def _decay(self, step, peak):
+        cosine = 0.5 * (1 + math.cos(math.pi * step / self.decay_steps))
+        return peak * ((1 - self.alpha) * cosine + self.alpha)
+
+    def __call__(self, step):
+        if self.warmup_target is None:
+            return self._decay(min(step, self.decay_steps), self.initial_learning_rate)
+        step = min(step, self.decay_steps + self.warmup_steps)
+        if step < self.warmup_steps:
+            rise = self.warmup_target - self.initial_learning_rate
+            return rise * step / self.warmup_steps + self.initial_learning_rate
+        return self._decay(step - self.warmup_steps, self.warmup_target)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "alpha": self.alpha, "name": self.name, "warmup_target": self.warmup_target,
+                "warmup_steps": self.warmup_steps}
+
+
+_SCHEDULES = {c.__name__: c for c in (ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay,
+                                       PolynomialDecay, CosineDecay)}
+
+
+def serialize(schedule):
+    """`{"class_name": ..., "config": ...}`, as Keras writes it."""
+    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+
+
+def deserialize(config):
+    name = config.get("class_name")
+    if name not in _SCHEDULES:
+        raise ValueError(f"schedules.deserialize: unknown schedule {name!r}; known: {sorted(_SCHEDULES)}")
+    return _SCHEDULES[name].from_config(config["config"])

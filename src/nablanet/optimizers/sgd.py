@@ -1,0 +1,51 @@
+"""Stochastic gradient descent, with optional (Nesterov) momentum."""
+
+from nablanet.optimizers.base import Optimizer, _check_unit_interval
+
+
+class SGD(Optimizer):
+    """Gradient descent with momentum, in Keras's form.
+
+    Without momentum, `w -= learning_rate * g`. With it, a velocity `m = momentum * m -
+    learning_rate * g` is added to `w` (Nesterov: `w += momentum * m - learning_rate * g`).
+    PyTorch keeps `b = momentum * b + g; w -= lr * b` instead: the same steps for a constant
+    learning rate, different ones when it changes.
+
+    Args:
+        learning_rate: A float or a schedule (Keras's default is 0.01).
+        momentum: In [0, 1].
+        nesterov: Use Nesterov momentum.
+        **kwargs: The base `Optimizer` arguments (clipping, weight decay, EMA, ...).
+
+    Example:
+        >>> from nablanet import Variable
+        >>> w = Variable([1.0, 2.0])
+        >>> SGD(learning_rate=0.1).apply([np.array([1.0, 1.0])], [w]); w.numpy()
+        array([0.9, 1.9])
+    """
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        _check_unit_interval("SGD", momentum=momentum)
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+
+    def build(self, variables):
+        super().build(variables)
+        self.momentums = self.add_optimizer_variables(variables, "momentum") if self.momentum else []
+
+    def update_step(self, gradient, variable, learning_rate):
+        w = variable.data
+        step = gradient * learning_rate
+        if not self.momentum:
+            w -= step
+            return
+        m = self.momentums[self._get_variable_index(variable)]
+        m *= self.momentum
+        m -= step
+        if self.nesterov:
+            w += m * self.momentum - step
+        else:
+            w += m
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
