@@ -12,8 +12,8 @@ from nablanet.autodiff import tensor as _tensor
 from nablanet.autodiff.ops.composite import log_softmax, softmax, square
 from nablanet.autodiff.ops.linalg import matmul
 from nablanet.autodiff.ops.math import (
-    abs, add, clip, cos, divide, equal, exp, greater, greater_equal, isfinite, isnan, less,
-    less_equal, log, log1p, logical_and, logical_not, logical_or, maximum, minimum, multiply,
+    abs, add, clip, cos, divide, equal, erf, exp, expm1, greater, greater_equal, isfinite, isnan, less,
+    leaky_relu, less_equal, log, log1p, logical_and, logical_not, logical_or, maximum, minimum, multiply,
     negative, not_equal, power, relu, sigmoid, sign, sin, softplus, sqrt, subtract, tanh, where,
 )
 from nablanet.autodiff.ops.reduce import logsumexp, max, mean, min, prod, std, sum, var
@@ -23,7 +23,8 @@ from nablanet.autodiff.ops.shape import (
 )
 
 __all__ = [
-    "abs", "add", "broadcast_to", "cast", "clip", "concatenate", "cos", "divide", "equal", "exp",
+    "abs", "add", "broadcast_to", "cast", "clip", "concatenate", "cos", "divide", "equal", "erf",
+    "exp", "expm1", "leaky_relu",
     "expand_dims", "gather", "getitem", "greater", "greater_equal", "isfinite", "isnan", "less",
     "less_equal", "log", "log1p", "log_softmax", "logical_and", "logical_not", "logical_or",
     "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "multiply", "negative",
@@ -35,7 +36,7 @@ __all__ = [
 
 _tensor.UFUNCS.update({
     np.add: add, np.subtract: subtract, np.multiply: multiply, np.divide: divide,
-    np.negative: negative, np.power: power, np.exp: exp, np.log: log, np.log1p: log1p,
+    np.negative: negative, np.power: power, np.exp: exp, np.expm1: expm1, np.log: log, np.log1p: log1p,
     np.sqrt: sqrt, np.absolute: abs, np.sign: sign, np.sin: sin, np.cos: cos, np.tanh: tanh,
     np.maximum: maximum, np.minimum: minimum, np.matmul: matmul, np.square: square,
     np.equal: equal, np.not_equal: not_equal, np.less: less, np.less_equal: less_equal,

@@ -1,0 +1,175 @@
+"""Activation functions under Keras's names, composed from differentiable ops.
+
+Each takes a Tensor (or array) and returns one of the same shape. `get` resolves the names a
+layer's `activation=` argument accepts.
+
+>>> relu(np.array([-1.0, 2.0]))
+array([0., 2.])
+"""
+
+import difflib
+import math
+
+from nablanet import ops
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """`max(x, 0)`; below `threshold` the slope is `negative_slope`; capped at `max_value`."""
+    if negative_slope == 0 and max_value is None and threshold == 0:
+        return ops.relu(x)
+    if threshold != 0:
+        positive = ops.where(x > threshold, x, 0 * x)
+        negative = ops.relu(threshold - x)
+    else:
+        positive, negative = ops.relu(x), ops.relu(-x)
+    if max_value is not None:
+        positive = ops.clip(positive, 0, max_value)
+    return positive - negative_slope * negative if negative_slope else positive
+
+
+def leaky_relu(x, negative_slope=0.2):
+    """`x` for `x > 0`, else `negative_slope * x`."""
+    return ops.leaky_relu(x, negative_slope=negative_slope)
+
+
+def relu6(x):
+    """`min(max(x, 0), 6)`."""
+    return ops.clip(x, 0, 6)
+
+
+def elu(x, alpha=1.0):
+    """`x` for `x > 0`, else `alpha * (exp(x) - 1)` (Clevert et al., 2016)."""
+    return ops.where(x > 0, x, alpha * ops.expm1(ops.minimum(x, 0)))  # no exp overflow, no NaN grads
+
+
+def selu(x):
+    """`scale * elu(x, alpha)` with the self-normalizing constants of Klambauer et al. (2017)."""
+    return SELU_SCALE * elu(x, SELU_ALPHA)
+
+
+def softplus(x):
+    """`log(1 + exp(x))`, stable for large `|x|`."""
+    return ops.softplus(x)
+
+
+def softsign(x):
+    """`x / (1 + |x|)`."""
+    return x / (1 + ops.abs(x))
+
+
+def silu(x):
+    """`x * sigmoid(x)` (also called swish)."""
+    return x * ops.sigmoid(x)
+
+
+swish = silu
+
+
+def gelu(x, approximate=False):
+    """`x * Phi(x)`, Phi the standard normal CDF (Hendrycks & Gimpel, 2016).
+
+    Exact: `0.5 * x * (1 + erf(x / sqrt(2)))`. Approximate: the tanh form
+    `0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))`, much faster here since erf
+    is evaluated point by point.
+    """
+    if approximate:
+        inner = math.sqrt(2 / math.pi) * (x + 0.044715 * (x * x * x))
+        return 0.5 * x * (1 + ops.tanh(inner))
+    return 0.5 * x * (1 + ops.erf(x * (1 / math.sqrt(2))))
+
+
+def tanh(x):
+    """Hyperbolic tangent."""
+    return ops.tanh(x)
+
+
+def sigmoid(x):
+    """`1 / (1 + exp(-x))`."""
+    return ops.sigmoid(x)
+
+
+def hard_sigmoid(x):
+    """`relu6(x + 3) / 6`: a piecewise-linear sigmoid."""
+    return relu6(x + 3) * (1 / 6)
+
+
+def hard_silu(x):
+    """`x * hard_sigmoid(x)` (also called hard_swish)."""
+    return x * hard_sigmoid(x)
+
+
+hard_swish = hard_silu
+
+
+def exponential(x):
+    """`exp(x)`."""
+    return ops.exp(x)
+
+
+def linear(x):
+    """The identity."""
+    return x
+
+
+def mish(x):
+    """`x * tanh(softplus(x))` (Misra, 2019)."""
+    return x * ops.tanh(ops.softplus(x))
+
+
+def log_sigmoid(x):
+    """`log(sigmoid(x)) = -softplus(-x)`, stable for large `|x|`."""
+    return -ops.softplus(-x)
+
+
+def softmax(x, axis=-1):
+    """`exp(x) / sum(exp(x))` along `axis`, computed from a shifted logsumexp."""
+    return ops.softmax(x, axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    """`x - logsumexp(x)` along `axis`."""
+    return ops.log_softmax(x, axis=axis)
+
+
+ALL = {fn.__name__: fn for fn in (
+    relu, leaky_relu, relu6, elu, selu, softplus, softsign, silu, gelu, tanh, sigmoid,
+    hard_sigmoid, hard_silu, exponential, linear, mish, log_sigmoid, softmax, log_softmax,
+)}
+ALL.update(swish=silu, hard_swish=hard_silu)
+
+
+def get(identifier):
+    """The activation for a name, a callable (returned as is) or None (linear).
+
+    >>> get("tanh") is tanh
+    True
+    """
+    if identifier is None:
+        return linear
+    if isinstance(identifier, str):
+        if identifier in ALL:
+            return ALL[identifier]
+        close = difflib.get_close_matches(identifier, list(ALL), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"activations.get: unknown activation {identifier!r}.{hint} Known: {', '.join(sorted(ALL))}"
+        )
+    if isinstance(identifier, dict) and "class_name" in identifier:  # a serialized layer or fn
+        return get(identifier.get("config", identifier["class_name"]))
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"activations.get: expected a name, a callable or None, got {identifier!r}")
+
+
+def serialize(activation):
+    """The name of a built-in activation (what `get_config` stores)."""
+    for name, fn in ALL.items():
+        if fn is activation:
+            return name
+    name = getattr(activation, "__name__", None)
+    if name is None:
+        raise ValueError(f"activations.serialize: cannot name activation {activation!r}")
+    return name
