@@ -1,0 +1,270 @@
+"""Weight initializers with Keras's names, arguments and variance-scaling rules.
+
+An initializer is called as `init(shape, dtype=None)` and returns a NumPy array (floatx by
+default). Random ones draw from the shared generator (`nablanet.utils.set_random_seed`), or
+from their own when given a `seed`, so the same seed gives the same weights.
+
+>>> GlorotUniform(seed=0)((3, 2)).shape
+(3, 2)
+"""
+
+import difflib
+import math
+import re
+
+import numpy as np
+
+from nablanet import backend
+
+
+def compute_fans(shape):
+    """`(fan_in, fan_out)`: for kernels `(..., in, out)` the receptive field counts too."""
+    shape = tuple(shape)
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class Initializer:
+    """Base class: `__call__(shape, dtype=None)` and `get_config()`."""
+
+    def __call__(self, shape, dtype=None):
+        raise NotImplementedError(f"{type(self).__name__} must implement __call__")
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def _rng(self):
+        seed = getattr(self, "seed", None)
+        return backend.generator() if seed is None else np.random.default_rng(seed)
+
+
+def _dtype(dtype):
+    return np.dtype(dtype or backend.floatx())
+
+
+class Zeros(Initializer):
+    """All zeros."""
+
+    def __call__(self, shape, dtype=None):
+        return np.zeros(shape, _dtype(dtype))
+
+
+class Ones(Initializer):
+    """All ones."""
+
+    def __call__(self, shape, dtype=None):
+        return np.ones(shape, _dtype(dtype))
+
+
+class Constant(Initializer):
+    """Every element `value`."""
+
+    def __init__(self, value=0.0):
+        self.value = value
+
+    def __call__(self, shape, dtype=None):
+        return np.full(shape, self.value, _dtype(dtype))
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+class RandomNormal(Initializer):
+    """Normal with `mean` and `stddev`."""
+
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        self.mean, self.stddev, self.seed = mean, stddev, seed
+
+    def __call__(self, shape, dtype=None):
+        return self._rng().normal(self.mean, self.stddev, shape).astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class RandomUniform(Initializer):
+    """Uniform on `[minval, maxval)`."""
+
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        self.minval, self.maxval, self.seed = minval, maxval, seed
+
+    def __call__(self, shape, dtype=None):
+        return self._rng().uniform(self.minval, self.maxval, shape).astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+def _truncated_normal(rng, shape, stddev):
+    """Normal values redrawn until all lie within two standard deviations."""
+    z = rng.standard_normal(shape)
+    bad = np.abs(z) > 2
+    while bad.any():
+        z[bad] = rng.standard_normal(int(bad.sum()))
+        bad = np.abs(z) > 2
+    return z * stddev
+
+
+class TruncatedNormal(Initializer):
+    """Normal with `mean` and `stddev`, values beyond two stddev redrawn."""
+
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        self.mean, self.stddev, self.seed = mean, stddev, seed
+
+    def __call__(self, shape, dtype=None):
+        return (self.mean + _truncated_normal(self._rng(), shape, self.stddev)).astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class VarianceScaling(Initializer):
+    """Variance `scale / n`, n the fan_in, the fan_out or their mean (`mode`).
+
+    `distribution`: "truncated_normal" (stddev divided by 0.8796, the stddev of a standard
+    normal truncated at 2), "untruncated_normal" or "uniform" (limit `sqrt(3 * scale / n)`).
+    """
+
+    _MODES = ("fan_in", "fan_out", "fan_avg")
+    _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+        if scale <= 0:
+            raise ValueError(f"VarianceScaling: scale must be positive, got {scale}")
+        if mode not in self._MODES:
+            raise ValueError(f"VarianceScaling: mode must be one of {self._MODES}, got {mode!r}")
+        if distribution not in self._DISTRIBUTIONS:
+            raise ValueError(
+                f"VarianceScaling: distribution must be one of {self._DISTRIBUTIONS}, got {distribution!r}"
+            )
+        self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
+
+    def __call__(self, shape, dtype=None):
+        fan_in, fan_out = compute_fans(shape)
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        variance = self.scale / max(1.0, n)
+        rng = self._rng()
+        if self.distribution == "truncated_normal":
+            values = _truncated_normal(rng, shape, math.sqrt(variance) / 0.87962566103423978)
+        elif self.distribution == "untruncated_normal":
+            values = rng.normal(0.0, math.sqrt(variance), shape)
+        else:
+            limit = math.sqrt(3.0 * variance)
+            values = rng.uniform(-limit, limit, shape)
+        return values.astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+
+
+def _variance_scaling(name, scale, mode, distribution, doc):
+    def __init__(self, seed=None):
+        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+    return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config, "__doc__": doc})
+
+
+GlorotUniform = _variance_scaling("GlorotUniform", 1.0, "fan_avg", "uniform",
+                                  "Uniform in `+-sqrt(6 / (fan_in + fan_out))` (Glorot & Bengio, 2010).")
+GlorotNormal = _variance_scaling("GlorotNormal", 1.0, "fan_avg", "truncated_normal",
+                                 "Truncated normal, stddev `sqrt(2 / (fan_in + fan_out))`.")
+HeUniform = _variance_scaling("HeUniform", 2.0, "fan_in", "uniform",
+                              "Uniform in `+-sqrt(6 / fan_in)` (He et al., 2015).")
+HeNormal = _variance_scaling("HeNormal", 2.0, "fan_in", "truncated_normal",
+                             "Truncated normal, stddev `sqrt(2 / fan_in)`.")
+LecunUniform = _variance_scaling("LecunUniform", 1.0, "fan_in", "uniform",
+                                 "Uniform in `+-sqrt(3 / fan_in)` (LeCun et al., 1998).")
+LecunNormal = _variance_scaling("LecunNormal", 1.0, "fan_in", "truncated_normal",
+                                "Truncated normal, stddev `sqrt(1 / fan_in)`.")
+
+
+class Orthogonal(Initializer):
+    """A (semi-)orthogonal matrix times `gain`, from the QR decomposition of a normal matrix
+    (Saxe et al., 2014); shapes beyond 2-D are flattened to `(prod(shape[:-1]), shape[-1])`."""
+
+    def __init__(self, gain=1.0, seed=None):
+        self.gain, self.seed = gain, seed
+
+    def __call__(self, shape, dtype=None):
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal: expected a shape with at least 2 dimensions, got {tuple(shape)}")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = self._rng().standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))  # makes the decomposition unique, the distribution uniform
+        if rows < cols:
+            q = q.T
+        return (self.gain * q).reshape(shape).astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
+class Identity(Initializer):
+    """`gain` times the identity matrix (2-D shapes only)."""
+
+    def __init__(self, gain=1.0):
+        self.gain = gain
+
+    def __call__(self, shape, dtype=None):
+        if len(shape) != 2:
+            raise ValueError(f"Identity: expected a 2-D shape, got {tuple(shape)}")
+        return (self.gain * np.eye(*shape)).astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+_CLASSES = [Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling,
+            GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal,
+            Identity]
+
+
+def _snake(name):
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+ALL = {_snake(cls.__name__): cls for cls in _CLASSES}
+ALL.update({cls.__name__: cls for cls in _CLASSES})
+
+
+def get(identifier):
+    """An initializer from a name ('glorot_uniform' or 'GlorotUniform'), a config dict, an
+    `Initializer` or a callable `f(shape, dtype)` (both returned as they are)."""
+    if isinstance(identifier, str):
+        if identifier in ALL:
+            return ALL[identifier]()
+        close = difflib.get_close_matches(identifier, list(ALL), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        known = ", ".join(sorted(k for k in ALL if k.islower()))
+        raise ValueError(f"initializers.get: unknown initializer {identifier!r}.{hint} Known: {known}")
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"initializers.get: expected a name, a dict or a callable, got {identifier!r}")
+
+
+def serialize(initializer):
+    """`{"class_name": ..., "config": ...}`, as Keras writes it."""
+    if not isinstance(initializer, Initializer):
+        raise ValueError(f"initializers.serialize: cannot serialize {initializer!r}")
+    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+
+
+def deserialize(config):
+    name = config.get("class_name")
+    if name not in ALL:
+        raise ValueError(f"initializers.deserialize: unknown initializer {name!r}")
+    return ALL[name].from_config(config.get("config", {}))
