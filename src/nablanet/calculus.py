@@ -16,26 +16,25 @@ import numpy as np
 
 from nablanet.autodiff import ops
 from nablanet.autodiff.engine import backprop
-from nablanet.autodiff.primitive import enable_grad, no_grad
+from nablanet.autodiff.primitive import _GradMode, enable_grad, no_grad
 from nablanet.autodiff.tensor import Tensor
-
-_depth = [0]  # how many transforms are evaluating their function right now
-
 
 @contextlib.contextmanager
 def _inside_transform():
-    _depth[0] += 1
+    _GradMode.transforms += 1  # Tensor.__float__ reads it: float() would drop the graph here
     try:
         yield
     finally:
-        _depth[0] -= 1
+        _GradMode.transforms -= 1
 
 
 def _as_variable(arg, where):
-    """The tensor to differentiate with respect to, connected to any outer graph."""
+    """The tensor to differentiate with respect to: always a fresh node, so that an enclosing
+    transform's variable passed in stays distinct from this one (no perturbation confusion)."""
     if isinstance(arg, Tensor):
         if arg.requires_grad:
-            return arg  # keeps the link to an enclosing transform's variable
+            with enable_grad():
+                return ops.reshape(arg, arg.shape)  # an identity that keeps the outer link
         data = arg.data
     else:
         data = np.asarray(arg)
@@ -50,11 +49,12 @@ def _as_variable(arg, where):
 
 
 def _positions(argnums, nargs, where):
-    positions = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    single = isinstance(argnums, (int, np.integer))
+    positions = (argnums,) if single else tuple(argnums)
     for p in positions:
-        if not isinstance(p, int) or not -nargs <= p < nargs:
+        if not isinstance(p, (int, np.integer)) or not -nargs <= p < nargs:
             raise ValueError(f"{where}: argnums {argnums!r} is out of range for {nargs} arguments")
-    return tuple(p % nargs for p in positions)
+    return tuple(int(p) % nargs for p in positions)
 
 
 def _mirror(value, like, nested):
@@ -67,41 +67,72 @@ def _mirror(value, like, nested):
     return data[()] if data.ndim == 0 else data  # a 0-d result reads as a NumPy scalar
 
 
+class _Trace:
+    """`f` evaluated at `args` with the `argnums` arguments replaced by variables."""
+
+    def __init__(self, f, args, argnums, where):
+        self.nested = _GradMode.transforms > 0  # inside another transform: keep the graph
+        self.single = isinstance(argnums, (int, np.integer))
+        self.where = where
+        positions = _positions(argnums, len(args), where)
+        args = list(args)
+        self.originals = [args[p] for p in positions]
+        self.variables = [_as_variable(args[p], where) for p in positions]
+        for p, v in zip(positions, self.variables):
+            args[p] = v
+        with _inside_transform(), enable_grad():
+            self.result = f(*args)
+
+    def pull(self, out, v):
+        """`v @ d(out)/d(variables)`, one result per variable, in the inputs' type family."""
+        shape = np.shape(out.data if isinstance(out, Tensor) else out)
+        seed = np.asarray(v.data if isinstance(v, Tensor) else v, dtype=_dtype(out))
+        if seed.shape != shape:
+            raise ValueError(
+                f"{self.where}: the cotangent must have the output's shape {shape}, got {seed.shape}"
+            )
+        if isinstance(out, Tensor) and out.requires_grad:
+            grads = backprop(out, self.variables, Tensor._wrap(seed) if self.nested else seed,
+                             create_graph=self.nested)
+        else:  # the output does not depend on the variables
+            grads = [np.zeros_like(x.data) for x in self.variables]
+        return [_mirror(g, o, self.nested) for g, o in zip(grads, self.originals)]
+
+    def value(self, out):
+        return _mirror(out, self.originals[0], self.nested)
+
+
+def _dtype(out):
+    return out.dtype if isinstance(out, Tensor) else np.result_type(out)
+
+
+def _outputs(result):
+    return (tuple(result), True) if isinstance(result, (tuple, list)) else ((result,), False)
+
+
 def vjp(f, *args, argnums=0, has_aux=False):
     """Evaluate `f(*args)`; return `(out, pullback)` where `pullback(v) = v @ J_f`.
 
-    With `has_aux=True`, `f` returns `(out, aux)` and this returns `(out, pullback, aux)`.
+    `f` may return a tuple of arrays; `pullback` then takes a tuple of cotangents. With
+    `has_aux=True`, `f` returns `(out, aux)` and this returns `(out, pullback, aux)`.
 
     >>> out, pullback = vjp(lambda x: x * x, np.array([1.0, 2.0]))
     >>> pullback(np.array([1.0, 1.0]))
     array([2., 4.])
     """
-    nested = _depth[0] > 0  # called while another transform evaluates its f: keep the graph
-    positions = _positions(argnums, len(args), "vjp")
-    args = list(args)
-    originals = [args[p] for p in positions]
-    variables = [_as_variable(args[p], "vjp") for p in positions]
-    for p, v in zip(positions, variables):
-        args[p] = v
-    with _inside_transform(), enable_grad():
-        result = f(*args)
-    out, aux = result if has_aux else (result, None)
-    if not isinstance(out, Tensor):
-        out = Tensor(out)  # does not depend on the inputs: its gradient is zero
-    like = originals[0]
+    trace = _Trace(f, args, argnums, "vjp")
+    out, aux = trace.result if has_aux else (trace.result, None)
+    outs, several = _outputs(out)
 
     def pullback(v):
-        seed = np.asarray(v.data if isinstance(v, Tensor) else v, dtype=out.dtype)
-        if seed.shape != out.shape:
-            raise ValueError(f"vjp: the cotangent must have the output's shape {out.shape}, got {seed.shape}")
-        if not out.requires_grad:
-            grads = [np.zeros_like(x.data) for x in variables]
-        else:
-            grads = backprop(out, variables, Tensor._wrap(seed) if nested else seed, create_graph=nested)
-        grads = [_mirror(g, o, nested) for g, o in zip(grads, originals)]
-        return grads[0] if isinstance(argnums, int) else tuple(grads)
+        vs = tuple(v) if several else (v,)
+        if len(vs) != len(outs):
+            raise ValueError(f"vjp: expected {len(outs)} cotangents, got {len(vs)}")
+        grads = [trace.pull(o, c) for o, c in zip(outs, vs)]
+        total = [sum(g[i] for g in grads[1:]) + grads[0][i] for i in range(len(trace.variables))]
+        return total[0] if trace.single else tuple(total)
 
-    value = _mirror(out, like, nested)
+    value = tuple(trace.value(o) for o in outs) if several else trace.value(out)
     return (value, pullback, aux) if has_aux else (value, pullback)
 
 
@@ -113,15 +144,19 @@ def value_and_grad(f, argnums=0, has_aux=False):
     """
 
     def value_and_grad_f(*args):
-        out, pullback, *aux = vjp(f, *args, argnums=argnums, has_aux=has_aux)
-        if np.size(out.data if isinstance(out, Tensor) else out) != 1:
+        trace = _Trace(f, args, argnums, "grad")
+        out, aux = trace.result if has_aux else (trace.result, None)
+        if isinstance(out, (tuple, list)) or np.size(out.data if isinstance(out, Tensor) else out) != 1:
+            shape = "a tuple" if isinstance(out, (tuple, list)) else f"shape {np.shape(out)}"
             raise TypeError(
-                f"grad: f must return a scalar, got shape {np.shape(out)}; use jacobian for "
-                "vector-valued functions"
+                f"grad: f must return a scalar, got {shape}; use jacobian for vector-valued functions"
             )
-        g = pullback(np.ones(np.shape(out)))
-        value = out.item() if not isinstance(out, Tensor) and np.ndim(out) == 0 else out
-        return ((value, aux[0]) if has_aux else value), g
+        grads = trace.pull(out, np.ones(np.shape(out.data if isinstance(out, Tensor) else out)))
+        value = trace.value(out)
+        if not isinstance(value, Tensor) and np.ndim(value) == 0:
+            value = value.item()
+        g = grads[0] if trace.single else tuple(grads)
+        return ((value, aux) if has_aux else value), g
 
     return value_and_grad_f
 
@@ -157,7 +192,9 @@ def elementwise_grad(f):
 def jacobian(f, argnums=0):
     """Return a function computing the Jacobian of `f`, shaped `out.shape + x.shape`.
 
-    Reverse mode: one pullback per output element, all through one recorded graph.
+    Reverse mode: one pullback per output element, all through one recorded graph. With a
+    tuple `argnums` the result is a tuple over the arguments; when `f` returns a tuple, a
+    tuple over its outputs (of tuples over the arguments), as in JAX.
 
     >>> jacobian(lambda x: x ** 2)(np.array([1.0, 2.0]))
     array([[2., 0.],
@@ -165,12 +202,15 @@ def jacobian(f, argnums=0):
     """
 
     def jacobian_f(*args):
-        out, pullback = vjp(f, *args, argnums=argnums)
-        shape = np.shape(out)
-        rows = [pullback(e.reshape(shape)) for e in np.eye(int(np.prod(shape)))]
-        if isinstance(argnums, int):
-            return _stack_rows(rows, shape)
-        return tuple(_stack_rows([r[i] for r in rows], shape) for i in range(len(rows[0])))
+        trace = _Trace(f, args, argnums, "jacobian")
+        outs, several = _outputs(trace.result)
+        per_output = []
+        for out in outs:
+            shape = np.shape(out.data if isinstance(out, Tensor) else out)
+            rows = [trace.pull(out, e.reshape(shape)) for e in np.eye(int(np.prod(shape)))]
+            blocks = tuple(_stack_rows([r[i] for r in rows], shape) for i in range(len(trace.variables)))
+            per_output.append(blocks[0] if trace.single else blocks)
+        return tuple(per_output) if several else per_output[0]
 
     return jacobian_f
 
@@ -239,10 +279,15 @@ def derivative(f, x, h=None, method="central"):
     x = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
     if h is None:
         h = _EPS ** _STEP_POWER[method] * np.maximum(1.0, np.abs(x))
-    h = np.asarray(h, dtype=np.float64)
-    if np.any(h <= 0):
-        raise ValueError(f"derivative: the step h must be positive, got {h}")
-    h = (x + h) - x  # a step that x + h represents exactly
+    requested = np.asarray(h, dtype=np.float64)
+    if np.any(requested <= 0):
+        raise ValueError(f"derivative: the step h must be positive, got {requested}")
+    h = (x + requested) - x  # a step that x + h represents exactly
+    if np.any(h == 0):
+        raise ValueError(
+            f"derivative: the step h={requested} is too small to change x={x} in float64 (the "
+            f"spacing of floats there is {np.spacing(np.max(np.abs(x)))}); use a larger h"
+        )
     if method == "forward":
         d = (_evaluate(f, x + h) - _evaluate(f, x)) / h
     elif method == "backward":
@@ -281,7 +326,7 @@ def derivative_table(f, x, exact=None, h=None, methods=("forward", "central", "r
         f: A scalar function of one variable.
         x: The point.
         exact: The true derivative; by default the autodiff value `grad(f)(x)`.
-        h: The steps to try; by default 10^-1 down to 10^-13.
+        h: The steps to try; by default 10^-1 down to 10^-13, times max(1, |x|).
         methods: Which difference quotients to tabulate (see `derivative`).
 
     Returns:
@@ -292,7 +337,7 @@ def derivative_table(f, x, exact=None, h=None, methods=("forward", "central", "r
     True
     """
     x = float(x)
-    steps = np.logspace(-1, -13, 13) if h is None else np.asarray(h, dtype=np.float64)
+    steps = np.logspace(-1, -13, 13) * max(1.0, abs(x)) if h is None else np.asarray(h, dtype=np.float64)
     if exact is None:
         exact = float(grad(f)(x))
     estimates = {m: np.array([derivative(f, x, s, m) for s in steps]) for m in methods}
@@ -449,9 +494,7 @@ def _vectorized(f):
             y = _evaluate(f, x)
         except (TypeError, ValueError):
             y = None
-        if y is None or y.shape != x.shape:
-            if y is not None and y.ndim == 0:
-                return np.full(x.shape, float(y))  # a constant function
+        if y is None or y.shape != x.shape:  # not vectorized (or a reduction): point by point
             y = np.array([float(_evaluate(f, float(t))) for t in x])
         return y
 

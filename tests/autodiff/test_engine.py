@@ -220,3 +220,82 @@ def test_sigmoid_and_softplus_keep_relative_precision_in_both_tails(dtype, low):
     np.testing.assert_allclose(ops.softplus(x)[normal], exact_softplus[normal].astype(dtype),
                                rtol=4 * np.finfo(dtype).eps, atol=0)
     assert ops.sigmoid(dtype(low * 2)) == 0.0 and ops.sigmoid(dtype(-low * 2)) == 1.0
+
+
+# -- found in review: each of these once gave a wrong answer ----------------------------------
+
+def test_a_branch_not_taken_gets_zero_even_from_an_infinite_gradient():
+    from nablanet import grad
+
+    x = np.array([0.0, -1.0, 4.0])
+    np.testing.assert_array_equal(grad(lambda t: ops.sum(ops.sqrt(ops.relu(t))))(x), [0.0, 0.0, 0.25])
+    c = np.array([True, False])
+    _, gy = grad(lambda a, b: ops.sum(ops.sqrt(ops.where(c, a, b))), argnums=(0, 1))(
+        np.array([0.0, 1.0]), np.array([4.0, 4.0]))
+    np.testing.assert_array_equal(gy, [0.0, 0.25])
+    assert grad(lambda t: ops.sum(ops.sqrt(ops.clip(t, 0.0, 1.0))))(np.array([-1.0]))[0] == 0.0
+    gx = grad(lambda t: ops.sum(ops.sqrt(ops.maximum(t, np.array([-1.0, 4.0])))))(np.array([0.0, 1.0]))
+    assert gx[0] == np.inf and gx[1] == 0.0  # torch gives the same
+
+
+def test_casting_to_an_integer_carries_no_gradient():
+    x = Tensor([1.7, 2.3], requires_grad=True)
+    y = x.astype("int64")
+    assert not y.requires_grad and y.tolist() == [1, 2]
+
+
+def test_backward_does_not_write_into_the_callers_cotangent():
+    x = Tensor(np.zeros(3), requires_grad=True)
+    g = np.ones(3)
+    (x + 1).backward(g)
+    (x + 1).backward(g)
+    np.testing.assert_array_equal(g, np.ones(3))
+    np.testing.assert_array_equal(x.grad, np.full(3, 2.0))
+
+
+def test_functional_gradients_are_writable_arrays_of_their_own():
+    from nablanet import grad, vjp
+
+    g = grad(lambda t: ops.sum(t))(np.ones(3))
+    g *= 2  # a broadcast view would refuse
+    v = np.array([1.0, 2.0])
+    _, pullback = vjp(lambda t: t + 1.0, np.zeros(2))
+    assert pullback(v) is not v
+
+
+def test_second_order_of_a_constant_base_power_stays_float32():
+    x = Tensor(np.float32([1, 2]), requires_grad=True)
+    ops.sum(2.0**x).backward(create_graph=True)
+    assert x.grad.dtype == np.float32
+
+
+def test_powers_have_finite_higher_derivatives_at_zero():
+    from nablanet import grad
+
+    assert float(grad(lambda t: t**0)(0.0)) == 0.0
+    assert float(grad(grad(lambda t: t**1))(0.0)) == 0.0
+    assert float(grad(grad(grad(lambda t: t**2)))(0.0)) == 0.0
+    assert float(grad(grad(lambda t: t**2))(0.0)) == 2.0
+
+
+def test_one_argument_np_where_on_a_tensor_gives_indices():
+    t = Tensor([[-1.0, 2.0], [3.0, -4.0]])
+    rows, cols = np.where(t > 0)
+    assert rows.tolist() == [0, 1] and cols.tolist() == [1, 0]
+    assert t[np.where(t > 0)].tolist() == [2.0, 3.0]
+
+
+def test_clip_accepts_tensor_bounds():
+    x = Tensor([-1.0, 0.5, 3.0])
+    assert ops.clip(x, Tensor(np.zeros(3)), 2.0).tolist() == [0.0, 0.5, 2.0]
+
+
+def test_numpy_errors_with_unusual_constructors_are_still_explained():
+    with pytest.raises(TypeError, match="sign: cannot apply to inputs of shape/dtype"):
+        ops.sign(Tensor(np.array([True])))
+
+
+def test_an_op_with_thousands_of_inputs():
+    xs = [Tensor(np.ones(1), requires_grad=True) for _ in range(4000)]  # once quadratic: 5 s
+    ops.sum(ops.stack(xs) * 2).backward()
+    assert all(x.grad.tolist() == [2.0] for x in xs)

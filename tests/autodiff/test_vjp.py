@@ -34,6 +34,7 @@ def distinct(*shape):
 
 MASK = rng.random((3, 4)) > 0.5
 SCATTER = REGISTRY["scatter_add"]
+MASK_OP = REGISTRY["mask"]
 
 # One row per case: the primitive it exercises, a function of the differentiable inputs, inputs.
 CASES = [
@@ -69,6 +70,7 @@ CASES = [
     ("maximum", lambda x: ops.maximum(x, 0.0), (away(5),)),
     ("minimum", ops.minimum, (normal(3, 1), normal(1, 4))),
     ("where", lambda x, y: ops.where(MASK, x, y), (normal(3, 4), normal(4))),
+    ("mask", lambda g: MASK_OP(g, MASK), (normal(3, 4),)),
     ("clip", lambda x: ops.clip(x, -0.5, 0.5), (np.array([-1.2, -0.3, 0.1, 0.4, 0.9]),)),
     ("clip", lambda x: ops.clip(x, None, 0.5), (np.array([-1.2, 0.1, 0.9]),)),
     ("sum", ops.sum, (normal(3, 4),)),

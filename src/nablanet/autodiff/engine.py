@@ -9,25 +9,27 @@ from nablanet.autodiff.tensor import _FREED, Tensor
 def toposort(root):
     """Return every tensor `root` depends on that requires a gradient, inputs before outputs."""
     order, visited = [], {id(root)}
-    stack = [root]
+    stack = [[root, 0]]  # each entry: a tensor and how many of its inputs have been looked at
     while stack:  # iterative depth-first search: no recursion limit on long chains
-        t = stack[-1]
+        entry = stack[-1]
+        t, i = entry
         node = t.node
         if node is _FREED:
             raise RuntimeError(
                 "backward: this graph was freed by an earlier backward(). Pass "
                 "retain_graph=True to the first backward() to go through the graph twice."
             )
-        if node is not None:
-            for x in node.inputs:  # descend into the first unvisited input, if any
-                if isinstance(x, Tensor) and x.requires_grad and id(x) not in visited:
-                    visited.add(id(x))
-                    stack.append(x)
-                    break
-            else:
-                order.append(stack.pop())  # every input is placed: place t
+        inputs = () if node is None else node.inputs
+        while i < len(inputs):  # descend into the next unvisited input, if any
+            x = inputs[i]
+            i += 1
+            if isinstance(x, Tensor) and x.requires_grad and id(x) not in visited:
+                visited.add(id(x))
+                entry[1] = i
+                stack.append([x, 0])
+                break
         else:
-            order.append(stack.pop())
+            order.append(stack.pop()[0])  # every input is placed: place t
     return order
 
 
@@ -44,7 +46,10 @@ def backprop(out, inputs, seed, *, create_graph=False, order=None, free=False):
         order = toposort(out)
     wanted = {id(x) for x in inputs}
     grads = {id(out): seed}  # keyed by id: Tensor.__eq__ is elementwise
-    with enable_grad(create_graph):  # record the sweep only for higher-order derivatives
+    # Record the sweep only for higher-order derivatives. Infinite derivatives (sqrt at 0) are
+    # legitimate values here, and masks turn them into 0 where a branch is not taken, so
+    # NumPy's divide/overflow warnings are off during the sweep, as PyTorch has none.
+    with enable_grad(create_graph), np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         for i in range(len(order) - 1, -1, -1):
             t = order[i]
             key = id(t)
@@ -67,18 +72,27 @@ def backprop(out, inputs, seed, *, create_graph=False, order=None, free=False):
                     gx = unbroadcast(gx, x.data.shape)
                 k = id(x)
                 grads[k] = grads[k] + gx if k in grads else gx
-    return [_result(grads.get(id(x)), x, create_graph) for x in inputs]
+    results, seen = [], {id(seed)}
+    for x in inputs:
+        results.append(_result(grads.get(id(x)), x, create_graph, seen))
+    return results
 
 
-def _result(g, x, create_graph):
-    """The gradient for input `x`: zeros where `out` does not depend on it, in x's dtype."""
+def _result(g, x, create_graph, seen):
+    """The gradient for input `x`, in x's dtype: zeros where `out` does not depend on it, and in
+    a first-order sweep an array of its own (no view, no alias of the seed or another result)."""
     if g is None:
         g = np.zeros(x.data.shape, x.data.dtype)
         return Tensor._wrap(g) if create_graph else g
     if create_graph:
         return g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g))
     g = np.asarray(g)
-    return g if g.dtype == x.data.dtype else g.astype(x.data.dtype)
+    if g.dtype != x.data.dtype:
+        g = g.astype(x.data.dtype)
+    elif id(g) in seen or not (g.flags.owndata and g.flags.writeable):
+        g = g.copy()
+    seen.add(id(g))
+    return g
 
 
 def unbroadcast(g, shape):
@@ -108,16 +122,13 @@ def backward(out, grad=None, *, retain_graph=None, create_graph=False):
         seed = Tensor._wrap(seed)
     free = not (create_graph if retain_graph is None else retain_graph)  # PyTorch's default
     grads = backprop(out, leaves, seed, create_graph=create_graph, order=order, free=free)
-    seen = set()
     for leaf, g in zip(leaves, grads):
-        if create_graph:
-            leaf.grad = g if leaf.grad is None else leaf.grad + g
-        elif leaf.grad is None or isinstance(leaf.grad, Tensor):
-            own = g.flags.owndata and g.flags.writeable and id(g) not in seen
-            leaf.grad = (g if own else g.copy()) if leaf.grad is None else leaf.grad.data + g
+        if leaf.grad is None:
+            leaf.grad = g  # backprop hands back arrays of their own
+        elif create_graph or isinstance(leaf.grad, Tensor):
+            leaf.grad = leaf.grad + g
         else:
             leaf.grad += g  # accumulate in place, as PyTorch does
-        seen.add(id(g))
 
 
 def _seed(out, grad):
@@ -129,7 +140,7 @@ def _seed(out, grad):
                 f"out.backward(np.ones({out.data.shape})), or reduce first with .sum()."
             )
         return np.ones(out.data.shape, out.data.dtype)
-    seed = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=out.data.dtype)
+    seed = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=out.data.dtype)  # a copy
     if seed.shape != out.data.shape:
         raise ValueError(
             f"backward: grad must have the output's shape {out.data.shape}, got {seed.shape}"

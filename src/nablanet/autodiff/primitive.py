@@ -22,6 +22,7 @@ REGISTRY = {}  # name -> Primitive: the table the gradient tests walk
 
 class _GradMode:
     enabled = True  # process-wide, like Keras; PyTorch keeps it per thread
+    transforms = 0  # calculus transforms now evaluating their function (see calculus.py)
 
 
 def is_grad_enabled():
@@ -78,7 +79,7 @@ class Primitive:
         try:
             data = self.forward(*arrays, **params)
         except (ValueError, TypeError, IndexError) as error:
-            raise _input_error(self.name, arrays, error) from None
+            raise _input_error(self.name, arrays, error) from error
         if not wrap:
             return data
         out = Tensor._wrap(data)
@@ -95,8 +96,9 @@ def _input_error(name, arrays, error):
     message = str(error)
     if message.startswith(f"{name}:"):
         return error  # the forward already explained itself
-    shapes = ", ".join(f"{np.shape(a)} {np.result_type(a)}" for a in arrays)
-    return type(error)(f"{name}: cannot apply to inputs of shape/dtype {shapes}: {message}")
+    shapes = ", ".join(f"{np.shape(a)} {np.asarray(a).dtype}" for a in arrays)
+    kind = next(k for k in (IndexError, TypeError, ValueError) if isinstance(error, k))
+    return kind(f"{name}: cannot apply to inputs of shape/dtype {shapes}: {message}")
 
 
 def primitive(name, forward, vjp, *, order=None):

@@ -259,10 +259,20 @@ class Tensor:
         return bool(self.data)
 
     def __float__(self):
+        self._refuse_implicit("float")
         return float(self.data)
 
     def __int__(self):
+        self._refuse_implicit("int")
         return int(self.data)
+
+    def _refuse_implicit(self, what):
+        if self.requires_grad and _GradMode.transforms:
+            raise TypeError(
+                f"Tensor: {what}() of a tensor being differentiated would silently drop it from "
+                "the graph (math.exp(x) and float(x) do this). Use nablanet.ops, or .item() if "
+                "the value really is a constant."
+            )
 
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
@@ -332,3 +342,4 @@ UFUNCS = {}  # numpy ufunc -> nablanet op, filled in by nablanet.autodiff.ops
 FUNCTIONS = {}  # numpy function -> nablanet op, likewise
 
 from nablanet.autodiff import engine, ops  # noqa: E402  -- ops need Tensor defined first
+from nablanet.autodiff.primitive import _GradMode  # noqa: E402

@@ -4,12 +4,10 @@ Each takes `axis` (None, an int or a tuple) and `keepdims` as NumPy does. The pu
 normalize `axis` to a tuple of non-negative ints, so the rules can put reduced axes back.
 """
 
-import builtins
-
 import numpy as np
 
 from nablanet.autodiff.ops.shape import broadcast_to, cast, expand_dims, reshape, transpose
-from nablanet.autodiff.ops.math import exp, sqrt, where
+from nablanet.autodiff.ops.math import exp, mask, sqrt, where
 from nablanet.autodiff.primitive import primitive
 from nablanet.autodiff.tensor import Tensor
 
@@ -20,11 +18,11 @@ def _normalize_axis(axis, ndim, name):
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     normalized = []
     for a in axes:
-        if not isinstance(a, (int, np.integer)) or not -ndim <= a < builtins.max(ndim, 1):
+        if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
             raise ValueError(
                 f"{name}: axis {axis!r} is out of range for an input with {ndim} dimensions"
             )
-        normalized.append(int(a) % builtins.max(ndim, 1))
+        normalized.append(int(a) % ndim)
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"{name}: axis {axis!r} repeats an axis")
     return tuple(normalized)
@@ -41,8 +39,9 @@ def _sum_vjp(g, out, x, *, axis, keepdims):
 
 def _extremum_vjp(g, out, x, *, axis, keepdims):
     g, out = _restore(g, axis, keepdims), _restore(out, axis, keepdims)
-    hit = cast(x == out, g.dtype)  # ties share the gradient equally, as torch.amax does
-    return (g * hit / _sum(hit, axis=axis, keepdims=True),)
+    hit = x == out
+    count = _sum(cast(hit, g.dtype), axis=axis, keepdims=True)  # ties share, as torch.amax does
+    return (mask(g / count, hit),)
 
 
 def _prod_vjp(g, out, x, *, axis, keepdims):

@@ -112,7 +112,10 @@ def expand_dims(x, axis):
     shape = np.shape(_array(x))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     ndim = len(shape) + len(axes)
-    axes = {_axis(a, ndim, "expand_dims") for a in axes}
+    positions = {_axis(a, ndim, "expand_dims") for a in axes}
+    if len(positions) != len(axes):
+        raise ValueError(f"expand_dims: axis {axis!r} names the same position twice for {ndim} dimensions")
+    axes = positions
     rest = iter(shape)
     return _reshape(x, shape=tuple(1 if i in axes else next(rest) for i in range(ndim)))
 
@@ -235,8 +238,13 @@ def pad(x, pad_width, mode="constant", constant_values=0):
 
 
 def cast(x, dtype):
-    """Convert to `dtype`; the gradient flows back between floating types."""
-    return _cast(x, dtype=np.dtype(dtype))
+    """Convert to `dtype`; the gradient flows back between floating types. A cast to an integer
+    or boolean type carries no gradient (rounding has none), so its result does not require one."""
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating):
+        out = np.asarray(_array(x)).astype(dtype)
+        return Tensor._wrap(out) if isinstance(x, Tensor) else out
+    return _cast(x, dtype=dtype)
 
 
 def one_hot(x, num_classes, axis=-1, dtype="float32"):
