@@ -38,6 +38,25 @@ def set_floatx(value):
     _floatx[0] = str(value)
 
 
+_epsilon = [1e-7]
+
+
+def epsilon():
+    """The fuzz factor losses and metrics use to keep logs and divisions finite (Keras: 1e-7).
+
+    >>> epsilon()
+    1e-07
+    """
+    return _epsilon[0]
+
+
+def set_epsilon(value):
+    """Set the fuzz factor returned by `epsilon()`."""
+    if not 0 < value < 1:
+        raise ValueError(f"set_epsilon: expected a value in (0, 1), got {value!r}")
+    _epsilon[0] = float(value)
+
+
 def set_random_seed(seed):
     """Seed the one generator that every random op in nablanet draws from.
 
