@@ -26,7 +26,7 @@ class Variable(Tensor):
         array([0.5, 1.5])
     """
 
-    __slots__ = ("name", "_trainable")
+    __slots__ = ("name", "_trainable", "regularizer", "constraint", "_layer_trainable")
 
     def __init__(self, initializer, shape=None, dtype=None, trainable=True, name=None):
         if callable(initializer):
@@ -41,6 +41,9 @@ class Variable(Tensor):
         super().__init__(value, requires_grad=trainable and np.issubdtype(value.dtype, np.floating))
         self._trainable = bool(trainable)
         self.name = name or _unique("variable")
+        self.regularizer = None  # a penalty on the value, set by the layer that owns it
+        self.constraint = None  # a projection applied after each optimizer update
+        self._layer_trainable = self._trainable
 
     @property
     def trainable(self):

@@ -167,6 +167,9 @@ class Optimizer:
             if self.loss_scale_factor is not None:
                 pairs = [(g / self.loss_scale_factor, v) for g, v in pairs]
             self._apply_pairs(pairs)
+            for _, v in pairs:  # projections such as MaxNorm run after the update, as in Keras
+                if getattr(v, "constraint", None) is not None:
+                    v.assign(v.constraint(v))
         self._iterations += 1
 
     def apply_gradients(self, grads_and_vars):

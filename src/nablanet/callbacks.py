@@ -1,0 +1,155 @@
+"""Callbacks: the Keras hooks, `History` and `ProgbarLogger`.
+
+A callback overrides any of `on_train_begin/end`, `on_epoch_begin/end`,
+`on_{train,test,predict}_begin/end` and `on_{train,test,predict}_batch_begin/end`; it can read
+`self.model` and `self.params` and stop training with `self.model.stop_training = True`.
+"""
+
+from nablanet.progbar import Progbar
+
+
+class Callback:
+    """Base class: every hook does nothing."""
+
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = params
+
+    def on_train_begin(self, logs=None): ...
+    def on_train_end(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_train_batch_begin(self, batch, logs=None): ...
+    def on_train_batch_end(self, batch, logs=None): ...
+    def on_test_begin(self, logs=None): ...
+    def on_test_end(self, logs=None): ...
+    def on_test_batch_begin(self, batch, logs=None): ...
+    def on_test_batch_end(self, batch, logs=None): ...
+    def on_predict_begin(self, logs=None): ...
+    def on_predict_end(self, logs=None): ...
+    def on_predict_batch_begin(self, batch, logs=None): ...
+    def on_predict_batch_end(self, batch, logs=None): ...
+
+
+_HOOKS = [
+    "on_train_begin", "on_train_end", "on_test_begin", "on_test_end", "on_predict_begin",
+    "on_predict_end",
+]
+_STEP_HOOKS = [
+    "on_epoch_begin", "on_epoch_end", "on_train_batch_begin", "on_train_batch_end",
+    "on_test_batch_begin", "on_test_batch_end", "on_predict_batch_begin", "on_predict_batch_end",
+]
+
+
+class CallbackList:
+    """Calls every hook on a list of callbacks, adding `History` and `ProgbarLogger` as fit does."""
+
+    def __init__(self, callbacks=None, add_history=None, add_progbar=False, model=None, **params):
+        self.callbacks = list(callbacks or [])
+        for c in self.callbacks:
+            if not isinstance(c, Callback):
+                raise TypeError(f"callbacks: expected Callback instances, got {c!r}")
+        if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
+            self.callbacks.append(ProgbarLogger())
+        if add_history is not None:
+            self.callbacks.append(add_history)
+        self.params = {"verbose": params.get("verbose", 1), "epochs": params.get("epochs", 1),
+                       "steps": params.get("steps")}
+        self.mode = params.get("mode", "train")
+        for c in self.callbacks:
+            c.set_model(model)
+            c.set_params(dict(self.params, mode=self.mode) if isinstance(c, ProgbarLogger) else dict(self.params))
+        if model is not None:
+            model.history = add_history if add_history is not None else model.history
+
+    def _call(self, hook, *args):
+        for c in self.callbacks:
+            getattr(c, hook)(*args)
+
+
+def _make_hook(name, with_step):
+    if with_step:
+        def hook(self, step, logs=None):
+            self._call(name, step, logs)
+    else:
+        def hook(self, logs=None):
+            self._call(name, logs)
+    hook.__name__ = name
+    return hook
+
+
+for _name in _HOOKS:
+    setattr(CallbackList, _name, _make_hook(_name, False))
+for _name in _STEP_HOOKS:
+    setattr(CallbackList, _name, _make_hook(_name, True))
+
+
+class History(Callback):
+    """Records every epoch's logs: `history.history["loss"]` is the list of epoch losses."""
+
+    def __init__(self):
+        super().__init__()
+        self.history = {}
+        self.epoch = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+
+
+class ProgbarLogger(Callback):
+    """Prints "Epoch i/n" and a progress bar per epoch (verbose 1), or one line (verbose 2)."""
+
+    def __init__(self):
+        super().__init__()
+        self.progbar = None
+
+    def _start(self):
+        self.progbar = Progbar(self.params.get("steps"), verbose=self.params.get("verbose", 1))
+        self.seen = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.params.get("verbose"):
+            epochs = self.params.get("epochs")
+            print(f"Epoch {epoch + 1}/{epochs}", flush=True)
+        self._start()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen = batch + 1
+        self.progbar.update(self.seen, list((logs or {}).items()), finalize=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.progbar.update(self.seen, list((logs or {}).items()), finalize=True)
+
+    def on_test_begin(self, logs=None):
+        if self.params.get("mode") == "test":
+            self._start()
+
+    def on_test_batch_end(self, batch, logs=None):
+        if self.params.get("mode") == "test":
+            self.seen = batch + 1
+            self.progbar.update(self.seen, list((logs or {}).items()), finalize=False)
+
+    def on_test_end(self, logs=None):
+        if self.params.get("mode") == "test":
+            self.progbar.update(self.seen, list((logs or {}).items()), finalize=True)
+
+    def on_predict_begin(self, logs=None):
+        self._start()
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self.seen = batch + 1
+        self.progbar.update(self.seen, finalize=False)
+
+    def on_predict_end(self, logs=None):
+        self.progbar.update(self.seen, finalize=True)

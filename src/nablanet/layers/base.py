@@ -1,0 +1,343 @@
+"""The Layer base class (Keras's contract) and the symbolic tensors of the functional API.
+
+`__init__` stores configuration, `build(input_shape)` creates weights with `add_weight`,
+`call(inputs, training=None)` holds the math, `get_config()` returns the constructor arguments.
+`__call__` converts inputs, builds once, checks the input against what the layer was built
+for, and calls. Called on a `KerasTensor` (from `Input`), a layer records a node of the
+functional graph instead, with shapes from `compute_output_shape`.
+"""
+
+import inspect
+import re
+
+import numpy as np
+
+from nablanet import backend, initializers
+from nablanet.autodiff.tensor import Tensor
+from nablanet.autodiff.variable import Variable
+
+_names = {}
+
+
+def unique_name(prefix):
+    """`prefix`, then `prefix_1`, `prefix_2`... as Keras names layers."""
+    n = _names.get(prefix, 0)
+    _names[prefix] = n + 1
+    return prefix if n == 0 else f"{prefix}_{n}"
+
+
+def snake_case(name):
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+class KerasTensor:
+    """A symbolic tensor of the functional API: a shape (None for the batch and any unknown
+    dimension), a dtype, and the layer call that produced it."""
+
+    def __init__(self, shape, dtype=None, name=None, history=None):
+        self.shape = tuple(None if d is None else int(d) for d in shape)
+        self.dtype = np.dtype(dtype or backend.floatx())
+        self.name = name
+        self.history = history  # (node, index in the node's outputs), None for an Input
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError(
+            "KerasTensor: a symbolic tensor from Input() stands for data that does not exist yet, "
+            "so ops cannot run on it. Use layers (layers.Add, layers.Multiply, layers.Lambda, ...) "
+            "to combine symbolic tensors."
+        )
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = _refuse
+    __matmul__ = __pow__ = __neg__ = __getitem__ = __array__ = _refuse
+    __hash__ = object.__hash__
+
+
+class Node:
+    """One call of a layer in a functional graph: its symbolic inputs, arguments and outputs."""
+
+    def __init__(self, layer, inputs, args, kwargs, outputs):
+        self.layer, self.inputs, self.args, self.kwargs = layer, inputs, args, kwargs
+        self.outputs = outputs
+
+    def input_tensors(self):
+        return [t for t in flatten(self.inputs) if isinstance(t, KerasTensor)]
+
+
+def flatten(structure):
+    if isinstance(structure, (list, tuple)):
+        return [item for s in structure for item in flatten(s)]
+    if isinstance(structure, dict):
+        return [item for key in structure for item in flatten(structure[key])]
+    return [structure]
+
+
+def map_structure(fn, structure):
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(map_structure(fn, s) for s in structure)
+    if isinstance(structure, dict):
+        return {k: map_structure(fn, v) for k, v in structure.items()}
+    return fn(structure)
+
+
+def _accepts(method, argument):
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+    return argument in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+
+
+class Layer:
+    """Base class of all layers.
+
+    Args:
+        trainable: Whether the layer's weights are updated in training.
+        name: A name; unique by default (`dense`, `dense_1`, ...).
+        dtype: The dtype of the weights (floatx by default).
+        input_shape: Keras's shortcut for the first layer of a `Sequential` model.
+        input_dim: Legacy shortcut for `input_shape=(input_dim,)`.
+        activity_regularizer: A penalty on the layer's outputs, added to the loss.
+    """
+
+    def __init__(self, trainable=True, name=None, dtype=None, input_shape=None, input_dim=None,
+                 batch_input_shape=None, batch_size=None, activity_regularizer=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected argument(s) {sorted(kwargs)}")
+        self.name = name or unique_name(snake_case(type(self).__name__))
+        self.dtype = np.dtype(dtype or backend.floatx()).name
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            input_shape, batch_size = tuple(batch_input_shape[1:]), batch_input_shape[0]
+        self._input_shape_arg = None if input_shape is None else tuple(input_shape)
+        self._batch_size_arg = batch_size
+        self._weights = []
+        self._trainable = bool(trainable)
+        self.built = False
+        self._build_shape = None
+        self._inbound_nodes = []
+        self._losses = []
+        self.activity_regularizer = None
+        if activity_regularizer is not None:
+            from nablanet import regularizers
+
+            self.activity_regularizer = regularizers.get(activity_regularizer)
+        self._accepts_training = _accepts(self.call, "training")
+        self._accepts_mask = _accepts(self.call, "mask")
+        self.supports_masking = False
+
+    # -- weights ---------------------------------------------------------------------------------
+
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
+                   constraint=None, name=None):
+        """Create a weight, track it, and return it (a `Variable`)."""
+        shape = () if shape is None else tuple(int(s) for s in shape)
+        if initializer is None:
+            initializer = "glorot_uniform" if len(shape) > 1 else "zeros"
+        init = initializers.get(initializer)
+        dtype = dtype or self.dtype
+        variable = Variable(init(shape, dtype=dtype), dtype=dtype, trainable=trainable and self._trainable,
+                            name=f"{self.name}/{name or 'variable'}")
+        variable.regularizer = regularizer
+        variable.constraint = constraint
+        variable._layer_trainable = trainable  # the weight's own flag, kept when the layer freezes
+        self._weights.append(variable)
+        return variable
+
+    def _sublayers(self):
+        """Layers held in attributes (and lists, tuples and dicts of them), in assignment order."""
+        found = []
+        for value in vars(self).values():
+            items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+            found.extend(item for item in items if isinstance(item, Layer) and item is not self)
+        unique = []
+        for layer in found:
+            if not any(layer is seen for seen in unique):
+                unique.append(layer)
+        return unique
+
+    @property
+    def weights(self):
+        """Every weight of this layer and its sublayers, trainable ones first (as Keras)."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        own = [w for w in self._weights if w.trainable]
+        return _unique_variables(own + [w for layer in self._sublayers() for w in layer.trainable_weights])
+
+    @property
+    def non_trainable_weights(self):
+        own = self._weights if not self.trainable else [w for w in self._weights if not w.trainable]
+        nested = [w for layer in self._sublayers() for w in
+                  (layer.weights if not self.trainable else layer.non_trainable_weights)]
+        return _unique_variables(own + nested)
+
+    trainable_variables = property(lambda self: self.trainable_weights)
+    non_trainable_variables = property(lambda self: self.non_trainable_weights)
+    variables = property(lambda self: self.weights)
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        """Freeze or unfreeze this layer and every layer inside it."""
+        self._trainable = bool(value)
+        for w in self._weights:
+            w.trainable = self._trainable and w._layer_trainable
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    def get_weights(self):
+        """The weights' values as NumPy arrays (copies), in `weights` order."""
+        return [w.numpy().copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        """Set the weights from a list of arrays, in `weights` order, shapes checked."""
+        mine = self.weights
+        if len(weights) != len(mine):
+            raise ValueError(
+                f"{type(self).__name__} {self.name!r}: expected {len(mine)} weight arrays, got "
+                f"{len(weights)}"
+            )
+        for variable, value in zip(mine, weights):
+            value = np.asarray(value)
+            if value.shape != variable.shape:
+                raise ValueError(
+                    f"{type(self).__name__} {self.name!r}: weight {variable.name!r} has shape "
+                    f"{variable.shape}, got an array of shape {value.shape}"
+                )
+            variable.assign(value)
+
+    def count_params(self):
+        """The number of scalars in all weights."""
+        return int(sum(w.size for w in self.weights))
+
+    @property
+    def losses(self):
+        """Losses added while calling this layer (and its sublayers), with weight penalties."""
+        penalties = [w.regularizer(w) for w in self._weights if getattr(w, "regularizer", None)]
+        nested = [loss for layer in self._sublayers() for loss in layer.losses]
+        return list(self._losses) + penalties + nested
+
+    def add_loss(self, loss):
+        """Add a loss term (a scalar Tensor) to be minimized with the model's loss."""
+        self._losses.append(loss)
+
+    # -- calling ---------------------------------------------------------------------------------
+
+    def build(self, input_shape):
+        self.built = True
+
+    def call(self, inputs, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must implement call()")
+
+    def compute_output_shape(self, input_shape):
+        """The output shape for an input shape (None for unknown dimensions). This default keeps
+        the shape, which is right for elementwise layers; others override it."""
+        return input_shape
+
+    def __call__(self, inputs, *args, **kwargs):
+        if any(isinstance(t, KerasTensor) for t in flatten(inputs)):
+            return self._symbolic_call(inputs, args, kwargs)
+        inputs = map_structure(self._convert, inputs)
+        shapes = map_structure(lambda t: t.shape, inputs)
+        if not self.built:
+            self._build_once(shapes)
+        else:
+            self._check_input(shapes)
+        if not self._accepts_training:
+            kwargs.pop("training", None)
+        if not self._accepts_mask:
+            kwargs.pop("mask", None)
+        outputs = self.call(inputs, *args, **kwargs)
+        if self.activity_regularizer is not None:
+            self._losses.append(self.activity_regularizer(outputs) / outputs.shape[0])
+        return outputs
+
+    def _convert(self, x):
+        if isinstance(x, Tensor):
+            if x.dtype.kind in "iub" and not getattr(self, "accepts_integer_inputs", False):
+                return x.astype(self.dtype)
+            return x
+        x = np.asarray(x)
+        if x.dtype.kind == "f" and x.dtype != self.dtype and self.dtype in ("float32", "float64", "float16"):
+            x = x.astype(self.dtype)
+        elif x.dtype.kind in "iub" and not getattr(self, "accepts_integer_inputs", False):
+            x = x.astype(self.dtype)
+        return Tensor._wrap(x)
+
+    def _build_once(self, shapes):
+        self.build(shapes)
+        self.built = True
+        self._build_shape = shapes
+
+    def _check_input(self, shapes):
+        """Refuse inputs whose feature dimensions differ from those the layer was built for."""
+        expected = self._build_shape
+        if expected is None or not isinstance(expected, tuple) or not isinstance(shapes, tuple):
+            return
+        if len(expected) != len(shapes) or (expected and expected[-1] is not None and shapes[-1] != expected[-1]):
+            if getattr(self, "_fixed_last_axis", True):
+                raise ValueError(
+                    f"{type(self).__name__} {self.name!r}: expected inputs of shape "
+                    f"{(None,) + tuple(expected[1:])}, got shape {tuple(shapes)}. The layer was built "
+                    f"for that shape; check the input width (input_shape) of the data."
+                )
+
+    def _symbolic_call(self, inputs, args, kwargs):
+        shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else np.shape(t), inputs)
+        if not self.built:
+            self._build_once(shapes)
+        else:
+            self._check_input(shapes)
+        out_shapes = self.compute_output_shape(shapes)
+        node = Node(self, inputs, args, kwargs, None)
+        dtype = getattr(self, "output_dtype", None)
+        if _is_shape(out_shapes):
+            node.outputs = KerasTensor(out_shapes, dtype, name=self.name, history=(node, 0))
+        else:
+            node.outputs = [KerasTensor(shape, dtype, name=self.name, history=(node, i))
+                            for i, shape in enumerate(out_shapes)]
+        self._inbound_nodes.append(node)
+        return node.outputs
+
+    # -- configuration ---------------------------------------------------------------------------
+
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._input_shape_arg is not None:
+            config["input_shape"] = list(self._input_shape_arg)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _is_shape(value):
+    return isinstance(value, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in value)
+
+
+def _unique_variables(variables):
+    seen, unique = set(), []
+    for v in variables:
+        if id(v) not in seen:
+            seen.add(id(v))
+            unique.append(v)
+    return unique

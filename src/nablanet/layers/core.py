@@ -1,0 +1,307 @@
+"""Core layers: Input, Dense, Activation, Dropout, Flatten, Reshape, Permute, RepeatVector,
+Lambda."""
+
+import math
+
+import numpy as np
+
+from nablanet import activations, backend, initializers, ops, regularizers
+from nablanet.layers.base import KerasTensor, Layer, Node
+
+
+class InputLayer(Layer):
+    """The entry point of a functional model: holds the shape and dtype of its data.
+
+    Args:
+        shape: The shape of one sample (without the batch axis); None for unknown lengths.
+        batch_size: An optional fixed batch size.
+        dtype: The data's dtype (floatx by default; "int32" for token ids).
+    """
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, input_tensor=None, **kwargs):
+        if shape is None and "input_shape" in kwargs:
+            shape = kwargs.pop("input_shape")
+        if shape is None:
+            raise ValueError("InputLayer: shape is required, e.g. InputLayer(shape=(784,))")
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        self.shape = tuple(None if d is None else int(d) for d in np.atleast_1d(shape).tolist()) if shape != () else ()
+        self.batch_size = batch_size
+        self.output_dtype = np.dtype(dtype or backend.floatx())
+        self.accepts_integer_inputs = True
+        self.built = True
+        node = Node(self, [], (), {}, None)
+        node.outputs = KerasTensor((batch_size,) + self.shape, self.output_dtype, name=self.name, history=(node, 0))
+        self._inbound_nodes.append(node)
+        self.output = node.outputs
+
+    def call(self, inputs):
+        return inputs
+
+    def get_config(self):
+        return {"name": self.name, "shape": list(self.shape), "batch_size": self.batch_size,
+                "dtype": self.output_dtype.name}
+
+
+def Input(shape=None, batch_size=None, dtype=None, name=None, tensor=None):  # noqa: N802 -- Keras's name
+    """A symbolic input for the functional API: `Input(shape=(784,))`.
+
+    Returns a `KerasTensor`; calling layers on it builds the graph that `Model(inputs,
+    outputs)` runs.
+
+    >>> Input(shape=(3,)).shape
+    (None, 3)
+    """
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name).output
+
+
+class Dense(Layer):
+    """A densely connected layer: `activation(inputs @ kernel + bias)`.
+
+    Inputs with more than two axes are multiplied along the last one.
+
+    Args:
+        units: Dimensionality of the output space.
+        activation: Activation name or callable; None applies none.
+        use_bias: Whether to add a learned bias vector.
+        kernel_initializer: Initializer for the `(input_dim, units)` kernel.
+        bias_initializer: Initializer for the `(units,)` bias.
+        kernel_regularizer, bias_regularizer: Penalties on the weights.
+        activity_regularizer: A penalty on the outputs.
+        kernel_constraint, bias_constraint: Projections applied after each update.
+
+    Example:
+        >>> Dense(4, activation="tanh")(np.ones((2, 3))).shape
+        (2, 4)
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
+            raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
+
+    def build(self, input_shape):
+        if input_shape[-1] is None:
+            raise ValueError(f"Dense {self.name!r}: the last axis of the input must be known, got {input_shape}")
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units), initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                                      name="kernel")
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint,
+                                        name="bias")
+
+    def call(self, inputs):
+        shape = inputs.shape
+        x = inputs if len(shape) <= 2 else ops.reshape(inputs, (-1, shape[-1]))  # one 2-D matmul
+        x = ops.matmul(x, self.kernel)
+        if self.bias is not None:
+            x = x + self.bias
+        if len(shape) > 2:
+            x = ops.reshape(x, shape[:-1] + (self.units,))
+        return x if self.activation is activations.linear else self.activation(x)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {
+            **super().get_config(), "units": self.units,
+            "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+        }
+
+
+class Activation(Layer):
+    """Applies an activation function: `Activation("relu")`."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each input with probability `rate` and scale the
+    rest by `1 / (1 - rate)`; at inference, the identity.
+
+    Args:
+        rate: The fraction of inputs to drop, in [0, 1).
+        noise_shape: The shape of the mask, broadcast over the inputs (1 to share a mask
+            along an axis); None for the input's shape.
+        seed: Seed for the layer's own generator; by default the shared one.
+    """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise ValueError(f"Dropout: rate must be a float in [0, 1), got {rate!r}")
+        self.rate, self.noise_shape, self.seed = float(rate), noise_shape, seed
+        self._generator = None if seed is None else np.random.default_rng(seed)
+
+    def call(self, inputs, training=None):
+        if not training or self.rate == 0:
+            return inputs
+        shape = inputs.shape if self.noise_shape is None else tuple(
+            n if n is not None else s for n, s in zip(self.noise_shape, inputs.shape))
+        generator = self._generator or backend.generator()
+        keep = generator.random(shape) >= self.rate
+        mask = keep.astype(inputs.dtype) * np.asarray(1 / (1 - self.rate), inputs.dtype)
+        return inputs * mask
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}
+
+
+class Flatten(Layer):
+    """Flattens every axis after the batch axis: `(batch, ...) -> (batch, prod(...))`."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format or "channels_last"
+
+    def call(self, inputs):
+        if self.data_format == "channels_first" and inputs.ndim > 2:
+            inputs = ops.transpose(inputs, (0,) + tuple(range(2, inputs.ndim)) + (1,))
+        return ops.reshape(inputs, (inputs.shape[0], -1))
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        return (input_shape[0], None if None in rest else math.prod(rest))
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+class Reshape(Layer):
+    """Reshapes each sample to `target_shape` (one entry may be -1)."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(d) for d in target_shape)
+        if sum(d == -1 for d in self.target_shape) > 1:
+            raise ValueError(f"Reshape: at most one -1 in target_shape, got {self.target_shape}")
+        self._fixed_last_axis = False
+
+    def compute_output_shape(self, input_shape):
+        known = input_shape[1:]
+        if -1 not in self.target_shape:
+            size = math.prod(self.target_shape)
+            if None not in known and math.prod(known) != size:
+                raise ValueError(
+                    f"Reshape {self.name!r}: cannot reshape samples of shape {tuple(known)} "
+                    f"({math.prod(known)} values) to {self.target_shape} ({size} values)"
+                )
+            return (input_shape[0],) + self.target_shape
+        if None in known:
+            return (input_shape[0],) + tuple(None if d == -1 else d for d in self.target_shape)
+        rest = math.prod(d for d in self.target_shape if d != -1)
+        if math.prod(known) % rest:
+            raise ValueError(f"Reshape {self.name!r}: cannot reshape {tuple(known)} to {self.target_shape}")
+        return (input_shape[0],) + tuple(math.prod(known) // rest if d == -1 else d for d in self.target_shape)
+
+    def call(self, inputs):
+        self.compute_output_shape((None,) + tuple(inputs.shape[1:]))  # a clear error on mismatch
+        return ops.reshape(inputs, (inputs.shape[0],) + self.target_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+class Permute(Layer):
+    """Permutes the non-batch axes: `dims` is 1-indexed, e.g. `Permute((2, 1))`."""
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        self.dims = tuple(int(d) for d in dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(f"Permute: dims must be a permutation of 1..{len(self.dims)}, got {self.dims}")
+
+    def call(self, inputs):
+        return ops.transpose(inputs, (0,) + self.dims)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
+
+    def get_config(self):
+        return {**super().get_config(), "dims": list(self.dims)}
+
+
+class RepeatVector(Layer):
+    """Repeats a `(batch, features)` input `n` times: `(batch, n, features)`."""
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(n, (int, np.integer)) or n <= 0:
+            raise ValueError(f"RepeatVector: n must be a positive integer, got {n!r}")
+        self.n = int(n)
+
+    def call(self, inputs):
+        if inputs.ndim != 2:
+            raise ValueError(f"RepeatVector {self.name!r}: expected a 2-D input, got shape {inputs.shape}")
+        return ops.broadcast_to(ops.expand_dims(inputs, 1), (inputs.shape[0], self.n, inputs.shape[1]))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.n, input_shape[1])
+
+    def get_config(self):
+        return {**super().get_config(), "n": self.n}
+
+
+class Lambda(Layer):
+    """Wraps a function of Tensors as a layer: `Lambda(lambda x: x ** 2)`.
+
+    Args:
+        function: The function; called as `function(inputs, **arguments)`.
+        output_shape: The output shape without the batch axis (or a function of the input
+            shape); by default inferred by running the function on a batch of zeros.
+        arguments: Extra keyword arguments for the function.
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        self.function, self.output_shape, self.arguments = function, output_shape, arguments or {}
+        self._fixed_last_axis = False
+
+    def call(self, inputs, training=None):
+        return self.function(inputs, **self.arguments)
+
+    def compute_output_shape(self, input_shape):
+        if callable(self.output_shape):
+            return tuple(self.output_shape(input_shape))
+        if self.output_shape is not None:
+            return (input_shape[0],) + tuple(self.output_shape)
+        dummy = np.zeros(tuple(1 if d is None else d for d in input_shape), dtype=self.dtype)
+        with ops_no_grad():
+            out = self.function(dummy, **self.arguments)
+        return (input_shape[0],) + tuple(np.shape(out))[1:]
+
+    def get_config(self):
+        raise NotImplementedError(
+            f"Lambda {self.name!r}: a Lambda layer holds Python code, which nablanet never "
+            "serializes (no pickle). Write a Layer subclass with get_config instead."
+        )
+
+
+def ops_no_grad():
+    from nablanet.autodiff import no_grad
+
+    return no_grad()

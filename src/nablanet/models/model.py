@@ -1,0 +1,302 @@
+"""Model: a layer that trains. Functional (`Model(inputs, outputs)`) or subclassed (`call`).
+
+`compile` chooses the optimizer, losses and metrics; `fit`, `evaluate` and `predict` run the
+one loop in `trainer.py`; `train_step`, `test_step` and `predict_step` can be overridden as in
+Keras.
+"""
+
+import numpy as np
+
+from nablanet import losses as losses_module
+from nablanet import metrics as metrics_module
+from nablanet import optimizers
+from nablanet.autodiff import no_grad
+from nablanet.autodiff.engine import backprop
+from nablanet.autodiff.tensor import Tensor
+from nablanet.layers.base import KerasTensor, Layer, flatten, map_structure
+from nablanet.layers.core import InputLayer
+from nablanet.models import trainer
+from nablanet.models.functional import Graph
+
+
+class Model(Layer):
+    """A model: `Model(inputs, outputs)` for the functional API, or subclass it and define
+    `call(inputs, training=None)`.
+
+    Example:
+        >>> from nablanet import layers
+        >>> inputs = layers.Input(shape=(3,))
+        >>> model = Model(inputs, layers.Dense(2)(inputs))
+        >>> model.predict(np.ones((4, 3)), verbose=0).shape
+        (4, 2)
+    """
+
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        self.accepts_integer_inputs = True
+        self._graph = None
+        self.compiled = False
+        self.optimizer = None
+        self.stop_training = False
+        self.history = None
+        self._fixed_last_axis = True
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ValueError("Model: pass both inputs and outputs for a functional model")
+            self._graph = Graph(inputs, outputs)
+            self.inputs, self.outputs = inputs, outputs
+            self.built = True
+            self._build_shape = map_structure(lambda t: t.shape, inputs) if not isinstance(inputs, dict) else None
+
+    # -- structure -------------------------------------------------------------------------------
+
+    @property
+    def layers(self):
+        """The model's layers: the graph's (Input layers included) or the attributes'."""
+        if self._graph is not None:
+            return list(self._graph.layers)
+        return self._sublayers()
+
+    def _sublayers(self):
+        if self._graph is not None:
+            return [layer for layer in self._graph.layers if not isinstance(layer, InputLayer)]
+        return [layer for layer in super()._sublayers() if not isinstance(layer, InputLayer)]
+
+    def get_layer(self, name=None, index=None):
+        """A layer by name or by index in `layers`."""
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"get_layer: index {index} is out of range for {len(self.layers)} layers")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"get_layer: no layer named {name!r}; the layers are {[l.name for l in self.layers]}")
+
+    def call(self, inputs, training=None):
+        if self._graph is None:
+            raise NotImplementedError(f"{type(self).__name__}: a subclassed Model must define call()")
+        return self._graph.run(inputs, training=training)
+
+    def __call__(self, inputs, *args, **kwargs):
+        if not any(isinstance(t, KerasTensor) for t in flatten(inputs)):
+            for layer in [self] + self._all_layers():
+                layer._losses = []  # losses added during this call replace the last call's
+        return super().__call__(inputs, *args, **kwargs)
+
+    def _all_layers(self):
+        found, stack = [], list(self._sublayers())
+        while stack:
+            layer = stack.pop()
+            found.append(layer)
+            stack.extend(layer._sublayers())
+        return found
+
+    def compute_output_shape(self, input_shape):
+        if self._graph is not None:
+            return map_structure(lambda t: t.shape, self.outputs)
+        return super().compute_output_shape(input_shape)
+
+    def build(self, input_shape):
+        if self._graph is None:  # a subclassed model builds by running on zeros once
+            dummy = map_structure(lambda s: np.zeros(tuple(1 if d is None else d for d in s), self.dtype),
+                                  input_shape)
+            self.built = True
+            with no_grad():
+                self.call(map_structure(self._convert, dummy))
+
+    # -- compile ---------------------------------------------------------------------------------
+
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1, jit_compile="auto",
+                auto_scale_loss=True):
+        """Choose the optimizer, the loss (per output) and the metrics (per output)."""
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = loss
+        self.loss_weights = loss_weights
+        self._metric_spec, self._weighted_metric_spec = metrics, weighted_metrics
+        self._compiled_losses = None  # resolved at the first batch, when shapes are known
+        self._compiled_metrics = None
+        self._loss_tracker = metrics_module.Mean(name="loss")
+        self.compiled = True
+
+    def _assert_compiled(self, where):
+        if not self.compiled:
+            raise RuntimeError(
+                f"{where}: the model must be compiled first: call model.compile(optimizer=..., loss=...)"
+            )
+
+    def _output_names(self):
+        outputs = flatten(self.outputs) if self._graph is not None else []
+        return [t.name for t in outputs] if len(outputs) > 1 else None
+
+    def _per_output(self, spec, n, names, what):
+        if isinstance(spec, dict):
+            if names is None:
+                return [spec] if n == 1 else [spec.get(i) for i in range(n)]
+            unknown = set(spec) - set(names)
+            if unknown:
+                raise ValueError(f"compile: {what} names unknown outputs {sorted(unknown)}; outputs are {names}")
+            return [spec.get(name) for name in names]
+        if isinstance(spec, (list, tuple)) and n > 1 and what == "loss":
+            if len(spec) != n:
+                raise ValueError(f"compile: {n} outputs need {n} losses, got {len(spec)}")
+            return list(spec)
+        if what != "loss" and isinstance(spec, (list, tuple)) and n > 1 and spec and all(
+                isinstance(s, (list, tuple)) or s is None for s in spec):
+            return list(spec)
+        return [spec] * n
+
+    def _resolve(self, y, y_pred):
+        ys, preds = flatten(y), flatten(y_pred)
+        names = self._output_names()
+        losses = self._per_output(self.loss, len(preds), names, "loss")
+        self._compiled_losses = [None if spec is None else losses_module.get(spec) for spec in losses]
+        weights = self.loss_weights
+        if weights is None:
+            weights = [1.0] * len(preds)
+        elif isinstance(weights, dict):
+            weights = [weights.get(name, 1.0) for name in names or []]
+        self._loss_weight_values = list(weights)
+        metric_specs = self._per_output(self._metric_spec, len(preds), names, "metrics")
+        self._compiled_metrics = []
+        for i, (spec, y_true, p) in enumerate(zip(metric_specs, ys, preds)):
+            for identifier in (spec if isinstance(spec, (list, tuple)) else [spec] if spec else []):
+                metric = metrics_module.resolve(identifier, np.shape(y_true), tuple(p.shape))
+                if names is not None:
+                    metric.name = f"{names[i]}_{metric.name}"
+                self._compiled_metrics.append((i, metric))
+
+    def compiled_metrics_list(self):
+        return [m for _, m in self._compiled_metrics or []]
+
+    @property
+    def metrics(self):
+        """The loss tracker and the compiled metrics (built by the first batch)."""
+        return ([self._loss_tracker] if self.compiled else []) + self.compiled_metrics_list()
+
+    @property
+    def metrics_names(self):
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self):
+        for metric in self.metrics:
+            metric.reset_state()
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss (weighted over outputs) plus every loss the layers added."""
+        if self._compiled_losses is None:
+            self._resolve(y, y_pred)
+        total = None
+        for fn, weight, y_true, prediction in zip(self._compiled_losses, self._loss_weight_values,
+                                                  flatten(y), flatten(y_pred)):
+            if fn is None:
+                continue
+            if isinstance(fn, losses_module.Loss):
+                value = fn(y_true, prediction, sample_weight=sample_weight)
+            else:
+                value = losses_module.reduce_weighted(fn(y_true, prediction), sample_weight)
+            value = value * weight if weight != 1 else value
+            total = value if total is None else total + value
+        for extra in self.losses:
+            total = extra if total is None else total + extra
+        if total is None:
+            raise ValueError("compute_loss: the model has no loss; pass loss= to compile()")
+        return total
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        ys, preds = flatten(y), flatten(y_pred)
+        for i, metric in self._compiled_metrics:
+            metric.update_state(ys[i], preds[i], sample_weight=sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self):
+        logs = {m.name: float(m.result()) for m in self.metrics}
+        return dict(sorted(logs.items()))  # Keras orders the logs by name
+
+    def train_step(self, data):
+        """One optimizer step on a batch `(x, y, sample_weight)`; returns the running logs."""
+        x, y, sample_weight = (tuple(data) + (None, None))[:3]
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(x, y, y_pred, sample_weight)
+        weights = self.trainable_weights
+        grads = backprop(loss, weights, np.ones(loss.shape, loss.dtype), free=True) if loss.requires_grad else []
+        if grads:
+            self.optimizer.apply(grads, weights)
+        self._loss_tracker.update_state(loss.data, sample_weight=len(flatten(x)[0]))
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def test_step(self, data):
+        """Loss and metrics on a batch, without updating anything."""
+        x, y, sample_weight = (tuple(data) + (None, None))[:3]
+        with no_grad():
+            y_pred = self(x, training=False)
+            loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        self._loss_tracker.update_state(np.asarray(loss.data if isinstance(loss, Tensor) else loss),
+                                        sample_weight=len(flatten(x)[0]))
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def predict_step(self, data):
+        return self(data, training=False)
+
+    # -- the training API ------------------------------------------------------------------------
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Train for `epochs` epochs; returns a `History` whose `history` maps each logged name
+        ("loss", "accuracy", "val_loss", ...) to its per-epoch values."""
+        return trainer.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                           validation_data, shuffle, class_weight, sample_weight, initial_epoch,
+                           steps_per_epoch, validation_steps, validation_batch_size, validation_freq)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
+        """The loss (and metrics) on data: a float, a list `[loss, metrics...]`, or a dict."""
+        return trainer.evaluate(self, x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """The outputs for `x`, batch by batch with nothing recorded, as NumPy arrays."""
+        return trainer.predict(self, x, batch_size, verbose, steps, callbacks)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One optimizer step on one batch; returns the loss (and metrics) on it."""
+        self._assert_compiled("train_on_batch")
+        batches, _ = trainer.make_batches(x, y, sample_weight, None, False, "train_on_batch",
+                                          class_weight=class_weight)
+        batches.batch_size = batches.n
+        self.reset_metrics()
+        logs = self.train_step(next(batches.epoch()))
+        return logs if return_dict else self._as_list(logs)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """The loss (and metrics) on one batch."""
+        self._assert_compiled("test_on_batch")
+        batches, _ = trainer.make_batches(x, y, sample_weight, None, False, "test_on_batch")
+        batches.batch_size = batches.n
+        self.reset_metrics()
+        logs = self.test_step(next(batches.epoch()))
+        return logs if return_dict else self._as_list(logs)
+
+    def predict_on_batch(self, x):
+        """The outputs for one batch, as NumPy arrays."""
+        with no_grad():
+            out = self(trainer.standardize(x, "predict_on_batch"), training=False)
+        return map_structure(lambda t: t.data if isinstance(t, Tensor) else t, out)
+
+    def _as_list(self, logs):
+        values = [logs["loss"]] + [logs[m.name] for m in self.compiled_metrics_list()]
+        return values[0] if len(values) == 1 else values
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        """Print a table of the layers, their output shapes and parameter counts."""
+        from nablanet.models.summary import print_summary
+
+        print_summary(self, line_length=line_length, print_fn=print_fn, show_trainable=show_trainable)
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable}

@@ -1,0 +1,99 @@
+"""Sequential: a stack of layers, each feeding the next."""
+
+from nablanet.layers.base import KerasTensor, Layer
+from nablanet.layers.core import Input, InputLayer
+from nablanet.models.functional import Graph
+from nablanet.models.model import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers: `Sequential([Dense(64, activation="relu", input_shape=(784,)),
+    Dense(1)])`, or built up with `add`.
+
+    The model is built (weights created, shapes known, `summary()` available) as soon as the
+    input shape is known: from an `Input`, from `input_shape=` on the first layer, or from the
+    first data it sees.
+
+    Example:
+        >>> from nablanet import layers
+        >>> model = Sequential([layers.Dense(4, input_shape=(3,)), layers.Dense(1)])
+        >>> model.output_shape
+        (None, 1)
+    """
+
+    def __init__(self, layers=None, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self._stack = []
+        self._input = None
+        for layer in layers or []:
+            self.add(layer)
+
+    @property
+    def layers(self):
+        return [layer for layer in self._stack if not isinstance(layer, InputLayer)]
+
+    def _sublayers(self):
+        return self.layers
+
+    def add(self, layer):
+        """Append a layer (or an `Input`, which sets the input shape)."""
+        if isinstance(layer, KerasTensor):
+            layer = layer.history[0].layer
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add: expected a Layer, got {layer!r}")
+        if isinstance(layer, InputLayer):
+            if self._stack:
+                raise ValueError("Sequential.add: an Input must come first")
+            self._input = layer.output
+        elif not self._stack and layer._input_shape_arg is not None:
+            self._input = Input(shape=layer._input_shape_arg, batch_size=layer._batch_size_arg)
+        self._stack.append(layer)
+        if self._input is not None:
+            self._build_graph()
+
+    def pop(self):
+        """Remove the last layer."""
+        if not self.layers:
+            raise ValueError("Sequential.pop: the model has no layers")
+        self._stack.pop()
+        if self._input is not None and self.layers:
+            self._build_graph()
+
+    def _build_graph(self):
+        x = self._input
+        for layer in self.layers:
+            x = layer(x)
+        self._graph_outputs = x
+        self.inputs, self.outputs = self._input, x
+        self._graph = None  # layers run in order; the graph is for shapes and introspection
+        self._symbolic = Graph(self._input, x) if self.layers else None
+        self.built = True
+        self._build_shape = self._input.shape
+
+    def build(self, input_shape):
+        if self._input is None:
+            self._input = Input(shape=tuple(input_shape[1:]), batch_size=None)
+            self._build_graph()
+
+    def call(self, inputs, training=None):
+        x = inputs
+        for layer in self.layers:
+            x = layer(x, training=training)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        for layer in self.layers:
+            input_shape = layer.compute_output_shape(input_shape)
+        return input_shape
+
+    @property
+    def input_shape(self):
+        return None if self._input is None else self._input.shape
+
+    @property
+    def output_shape(self):
+        return None if self._input is None else self.outputs.shape
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable,
+                "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self.layers]}

@@ -1,0 +1,307 @@
+"""The one training loop: epochs, then batches, then `train_step`, then callbacks, then
+validation; and evaluate and predict, which reuse its batching.
+
+Data come as NumPy arrays (or lists, or dicts keyed by input name), or as an iterable that
+yields `(x, y)` or `(x, y, sample_weight)` batches.
+"""
+
+import math
+
+import numpy as np
+
+from nablanet import backend
+from nablanet.autodiff.tensor import Tensor
+from nablanet.layers.base import flatten, map_structure
+
+
+class DataError(ValueError):
+    """Training data that cannot be used as given."""
+
+
+# -- data --------------------------------------------------------------------------------------
+
+def _as_array(x, where, name):
+    if isinstance(x, Tensor):
+        x = x.data
+    try:
+        x = np.asarray(x)
+    except ValueError as error:
+        raise DataError(f"{where}: {name} could not be converted to an array ({error})") from None
+    if x.dtype == object:
+        raise DataError(f"{where}: {name} has ragged or non-numeric entries; pad sequences to one length")
+    if x.dtype.kind == "f" and x.dtype != np.dtype(backend.floatx()):
+        x = x.astype(backend.floatx())
+    return x
+
+
+def standardize(x, where, name="x"):
+    """Arrays in the structure the model takes: one array, a list of them, or a dict."""
+    if isinstance(x, dict):
+        return {k: _as_array(v, where, f"{name}[{k!r}]") for k, v in x.items()}
+    if isinstance(x, (list, tuple)) and x and all(isinstance(v, (np.ndarray, Tensor)) for v in x):
+        return [_as_array(v, where, f"{name}[{i}]") for i, v in enumerate(x)]
+    return _as_array(x, where, name)
+
+
+def num_samples(structure, where):
+    lengths = {len(a) if a.ndim else 0 for a in flatten(structure)}
+    if len(lengths) != 1:
+        raise DataError(f"{where}: all input arrays must have the same number of samples, got {sorted(lengths)}")
+    return lengths.pop()
+
+
+def check_arrays(x, y, sample_weight, where):
+    n = num_samples(x, where)
+    if n == 0:
+        raise DataError(f"{where}: x is empty (0 samples); pass at least one sample")
+    for name, structure in (("x", x), ("y", y)):
+        for a in flatten(structure) if structure is not None else ():
+            if a.dtype.kind == "f" and not np.isfinite(a).all():
+                bad = np.argwhere(~np.isfinite(a))[0]
+                raise DataError(
+                    f"{where}: {name} contains NaN or inf values (the first at index {tuple(bad.tolist())}); "
+                    "clean or impute the data first"
+                )
+    if y is not None:
+        m = num_samples(y, where)
+        if m != n:
+            raise DataError(f"{where}: x and y must have the same number of samples, got {n} in x and {m} in y")
+    if sample_weight is not None and len(sample_weight) != n:
+        raise DataError(f"{where}: sample_weight has {len(sample_weight)} entries for {n} samples")
+    return n
+
+
+def take(structure, index):
+    return None if structure is None else map_structure(lambda a: a[index], structure)
+
+
+def class_weights_to_samples(y, class_weight, where):
+    labels = np.asarray(flatten(y)[0])
+    if labels.ndim > 1 and labels.shape[-1] > 1:
+        labels = np.argmax(labels, axis=-1)
+    labels = labels.reshape(len(labels), -1)[:, 0].astype(np.int64) if labels.ndim else labels
+    missing = set(np.unique(labels).tolist()) - set(class_weight)
+    if missing:
+        raise DataError(f"{where}: class_weight has no weight for classes {sorted(missing)}")
+    return np.array([class_weight[c] for c in labels.tolist()], dtype=backend.floatx())
+
+
+class ArrayBatches:
+    """Batches of arrays, reshuffled each epoch when `shuffle`."""
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False):
+        self.x, self.y, self.sample_weight = x, y, sample_weight
+        self.n = num_samples(x, "batches")
+        self.batch_size, self.shuffle = batch_size, shuffle
+
+    def __len__(self):
+        return math.ceil(self.n / self.batch_size)
+
+    def epoch(self):
+        order = backend.generator().permutation(self.n) if self.shuffle else None
+        for start in range(0, self.n, self.batch_size):
+            index = slice(start, start + self.batch_size) if order is None else order[start:start + self.batch_size]
+            yield take(self.x, index), take(self.y, index), (
+                None if self.sample_weight is None else self.sample_weight[index])
+
+
+class IterableBatches:
+    """Batches from a generator or iterable of `(x, y[, sample_weight])` tuples."""
+
+    def __init__(self, data, steps=None, where="fit"):
+        self.data, self.steps, self.where = data, steps, where
+        self._iterator = None
+
+    def __len__(self):
+        return self.steps
+
+    def epoch(self):
+        if self._iterator is None or self.steps is None:
+            self._iterator = iter(self.data)  # a re-iterable restarts; a generator continues
+        count = 0
+        while self.steps is None or count < self.steps:
+            try:
+                batch = next(self._iterator)
+            except StopIteration:
+                if self.steps is not None and count == 0:
+                    raise DataError(f"{self.where}: the data iterator is exhausted") from None
+                self._iterator = None
+                return
+            yield unpack(batch, self.where)
+            count += 1
+
+
+def unpack(batch, where):
+    if not isinstance(batch, (tuple, list)) or not 1 <= len(batch) <= 3:
+        raise DataError(f"{where}: each batch must be (x,), (x, y) or (x, y, sample_weight), got {type(batch).__name__}")
+    x = standardize(batch[0], where)
+    y = standardize(batch[1], where, "y") if len(batch) > 1 and batch[1] is not None else None
+    sw = np.asarray(batch[2], dtype=backend.floatx()) if len(batch) > 2 and batch[2] is not None else None
+    return x, y, sw
+
+
+def is_iterable_data(x):
+    return not isinstance(x, (np.ndarray, Tensor, list, tuple, dict)) and hasattr(x, "__iter__")
+
+
+def make_batches(x, y, sample_weight, batch_size, shuffle, where, steps=None, class_weight=None):
+    if is_iterable_data(x):
+        if y is not None:
+            raise DataError(f"{where}: with a generator or iterable as x, do not pass y; yield (x, y) batches")
+        return IterableBatches(x, steps, where), None
+    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size <= 0):
+        raise DataError(f"{where}: batch_size must be a positive integer, got {batch_size!r}")
+    x = standardize(x, where)
+    y = None if y is None else standardize(y, where, "y")
+    sample_weight = None if sample_weight is None else _as_array(sample_weight, where, "sample_weight")
+    n = check_arrays(x, y, sample_weight, where)
+    if class_weight is not None and y is not None:
+        weights = class_weights_to_samples(y, class_weight, where)
+        sample_weight = weights if sample_weight is None else sample_weight * weights
+    batches = ArrayBatches(x, y, sample_weight, batch_size or 32, shuffle)
+    if steps is not None:
+        batches.n = min(n, steps * batches.batch_size)
+    return batches, n
+
+
+# -- the loops ---------------------------------------------------------------------------------
+
+def split_validation(x, y, sample_weight, validation_split, where):
+    """Keras's rule: the last `validation_split` of the arrays, taken before any shuffling."""
+    if not 0 < validation_split < 1:
+        raise DataError(f"{where}: validation_split must be in (0, 1), got {validation_split}")
+    if is_iterable_data(x):
+        raise DataError(f"{where}: validation_split needs arrays; with a generator pass validation_data")
+    x, y = standardize(x, where), None if y is None else standardize(y, where, "y")
+    n = num_samples(x, where)
+    cut = int(n * (1 - validation_split))
+    if cut == 0 or cut == n:
+        raise DataError(f"{where}: validation_split={validation_split} leaves an empty split of {n} samples")
+    train = slice(0, cut)
+    val = slice(cut, n)
+    sw_train = None if sample_weight is None else np.asarray(sample_weight)[train]
+    sw_val = None if sample_weight is None else np.asarray(sample_weight)[val]
+    return (take(x, train), take(y, train), sw_train), (take(x, val), take(y, val), sw_val)
+
+
+def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+        shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
+        validation_batch_size, validation_freq):
+    from nablanet import callbacks as callbacks_module
+
+    where = "fit"
+    model._assert_compiled(where)
+    if validation_split and validation_data is None:
+        (x, y, sample_weight), validation_data = split_validation(x, y, sample_weight, validation_split, where)
+    batches, _ = make_batches(x, y, sample_weight, batch_size, shuffle, where, steps_per_epoch, class_weight)
+    val_batches = None
+    if validation_data is not None:
+        val_x, val_y, val_sw = _unpack_validation(validation_data, where)
+        val_batches, _ = make_batches(val_x, val_y, val_sw, validation_batch_size or batch_size, False,
+                                      "fit (validation_data)", validation_steps)
+    verbose = 1 if verbose == "auto" else verbose
+    history = callbacks_module.History()
+    callback_list = callbacks_module.CallbackList(
+        callbacks, add_history=history, add_progbar=verbose != 0, model=model, verbose=verbose,
+        epochs=epochs, steps=len(batches) if len(batches) is not None else None,
+    )
+    model.stop_training = False
+    callback_list.on_train_begin()
+    epoch_logs = {}
+    for epoch in range(initial_epoch, epochs):
+        model.reset_metrics()
+        callback_list.on_epoch_begin(epoch)
+        logs = {}
+        for step, (bx, by, bsw) in enumerate(batches.epoch()):
+            callback_list.on_train_batch_begin(step)
+            logs = model.train_step((bx, by, bsw))
+            callback_list.on_train_batch_end(step, logs)
+            if model.stop_training:
+                break
+        epoch_logs = dict(logs)
+        if val_batches is not None and _due(epoch, validation_freq):
+            val_logs = evaluate_batches(model, val_batches, callback_list=None)
+            epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+        callback_list.on_epoch_end(epoch, epoch_logs)
+        if model.stop_training:
+            break
+    if model.optimizer is not None:
+        model.optimizer.finalize_variable_values(model.trainable_weights)
+    callback_list.on_train_end(epoch_logs)
+    return history
+
+
+def _due(epoch, validation_freq):
+    if isinstance(validation_freq, int):
+        return (epoch + 1) % validation_freq == 0
+    return epoch + 1 in validation_freq
+
+
+def _unpack_validation(validation_data, where):
+    if is_iterable_data(validation_data):
+        return validation_data, None, None
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise DataError(f"{where}: validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight)")
+    x, y = validation_data[0], validation_data[1]
+    return x, y, validation_data[2] if len(validation_data) == 3 else None
+
+
+def evaluate_batches(model, batches, callback_list=None):
+    """Run `test_step` over every batch with fresh metrics; return the final logs."""
+    model.reset_metrics()
+    logs = {}
+    for step, (bx, by, bsw) in enumerate(batches.epoch()):
+        if callback_list is not None:
+            callback_list.on_test_batch_begin(step)
+        logs = model.test_step((bx, by, bsw))
+        if callback_list is not None:
+            callback_list.on_test_batch_end(step, logs)
+    return logs
+
+
+def evaluate(model, x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict):
+    from nablanet import callbacks as callbacks_module
+
+    model._assert_compiled("evaluate")
+    batches, _ = make_batches(x, y, sample_weight, batch_size, False, "evaluate", steps)
+    verbose = 1 if verbose == "auto" else verbose
+    callback_list = callbacks_module.CallbackList(
+        callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1, steps=len(batches),
+        mode="test",
+    )
+    callback_list.on_test_begin()
+    logs = evaluate_batches(model, batches, callback_list)
+    callback_list.on_test_end(logs)
+    if return_dict:
+        return logs
+    values = [logs["loss"]] + [logs[m.name] for m in model.compiled_metrics_list() if m.name in logs]
+    return values[0] if len(values) == 1 else values
+
+
+def predict(model, x, batch_size, verbose, steps, callbacks):
+    from nablanet import callbacks as callbacks_module
+    from nablanet.autodiff import no_grad
+
+    batches, _ = make_batches(x, None, None, batch_size, False, "predict", steps)
+    verbose = 1 if verbose == "auto" else verbose
+    callback_list = callbacks_module.CallbackList(
+        callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1, steps=len(batches),
+        mode="predict",
+    )
+    callback_list.on_predict_begin()
+    outputs = []
+    with no_grad():
+        for step, (bx, _, _) in enumerate(batches.epoch()):
+            callback_list.on_predict_batch_begin(step)
+            out = model.predict_step(bx)
+            outputs.append(map_structure(lambda t: t.data if isinstance(t, Tensor) else np.asarray(t), out))
+            callback_list.on_predict_batch_end(step, {"outputs": out})
+    callback_list.on_predict_end()
+    if not outputs:
+        raise DataError("predict: no data to predict on")
+    first = outputs[0]
+    if isinstance(first, (list, tuple)):
+        return [np.concatenate([o[i] for o in outputs]) for i in range(len(first))]
+    if isinstance(first, dict):
+        return {k: np.concatenate([o[k] for o in outputs]) for k in first}
+    return np.concatenate(outputs)

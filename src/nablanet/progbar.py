@@ -1,0 +1,101 @@
+"""A progress bar in Keras's format, with no dependency.
+
+In a terminal it redraws one line in place; written to a pipe or a file it prints plain lines
+only when a bar is finished, with no carriage returns and no colour codes.
+"""
+
+import os
+import sys
+import time
+
+
+def _dynamic(stream):
+    return (hasattr(stream, "isatty") and stream.isatty()) or "ipykernel" in sys.modules
+
+
+def format_time_per_unit(seconds, unit_name="step"):
+    if seconds >= 1 or seconds == 0:
+        return f"{seconds:.0f}s/{unit_name}"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.0f}ms/{unit_name}"
+    return f"{seconds * 1e6:.0f}us/{unit_name}"
+
+
+def format_value(value):
+    value = float(value)
+    return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
+
+
+class Progbar:
+    """Displays `current/target`, a bar, the time and `name: value` pairs.
+
+    Args:
+        target: The number of steps (None if unknown).
+        width: The bar's width in characters.
+        verbose: 1 for the bar, 2 for one line when done, 0 for nothing.
+        interval: The least number of seconds between redraws.
+        unit_name: What a step is called ("step", "sample").
+        stream: Where to write (stdout by default).
+    """
+
+    def __init__(self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None,
+                 unit_name="step", stream=None):
+        self.target, self.width, self.verbose, self.interval = target, width, verbose, interval
+        self.unit_name = unit_name
+        self.stream = stream or sys.stdout
+        self.dynamic = _dynamic(self.stream) and os.environ.get("TERM") != "dumb"
+        encoding = getattr(self.stream, "encoding", None) or "ascii"
+        self.fill = "━" if "utf" in encoding.lower() else "="
+        self.start = time.time()
+        self.last_update = 0.0
+        self.previous_width = 0
+        self.values = {}
+
+    def update(self, current, values=None, finalize=None):
+        """Show step `current` with the given `(name, value)` pairs."""
+        if finalize is None:
+            finalize = self.target is not None and current >= self.target
+        for name, value in values or []:
+            self.values[name] = value
+        now = time.time()
+        if self.verbose == 1 and (self.dynamic or finalize):
+            if not finalize and now - self.last_update < self.interval:
+                return
+            self._write_bar(current, now, finalize)
+        elif self.verbose == 2 and finalize:
+            count = f"{current}/{self.target}" if self.target else f"{current}"
+            per_unit = (now - self.start) / max(current, 1)
+            line = f"{count} - {now - self.start:.0f}s - {format_time_per_unit(per_unit, self.unit_name)}"
+            self.stream.write(line + self._metrics() + "\n")
+            self.stream.flush()
+        self.last_update = now
+
+    def _metrics(self):
+        return "".join(f" - {name}: {format_value(value)}" for name, value in self.values.items())
+
+    def _write_bar(self, current, now, finalize):
+        bold, green, grey, reset = ("\x1b[1m", "\x1b[32m", "\x1b[37m", "\x1b[0m") if self.dynamic else ("",) * 4
+        if self.target:
+            digits = len(str(self.target))
+            filled = int(self.width * min(current / self.target, 1.0))
+            bar = (f"{bold}{current:>{digits}}/{self.target}{reset} {green}{self.fill * filled}{reset}"
+                   f"{grey}{self.fill * (self.width - filled)}{reset}")
+            plain = f"{current:>{digits}}/{self.target} " + self.fill * self.width
+        else:
+            bar = plain = f"{current:7d}/Unknown"
+        per_unit = (now - self.start) / max(current, 1)
+        if self.target and not finalize:
+            eta = per_unit * (self.target - current)
+            clock = f"{eta // 60:.0f}:{eta % 60:02.0f}" if eta > 60 else f"{eta:.0f}s"
+        else:
+            clock = f"{now - self.start:.0f}s"
+        info = f" {bold}{clock}{reset} {format_time_per_unit(per_unit, self.unit_name)}{self._metrics()}"
+        plain_width = len(plain) + len(info) - (len(bold) + len(reset) if self.dynamic else 0)
+        line = bar + info
+        if self.dynamic:
+            padding = " " * max(self.previous_width - plain_width, 0)
+            self.stream.write("\r" + line + padding + ("\n" if finalize else ""))
+        else:
+            self.stream.write(line + "\n")
+        self.previous_width = plain_width
+        self.stream.flush()

@@ -1,0 +1,102 @@
+"""Weight penalties added to the training loss: L1, L2 and both (Keras's names and defaults).
+
+`L2(l2)(w)` is `l2 * sum(w ** 2)`, with no factor 1/2 (Keras's convention; PyTorch's
+`weight_decay` corresponds to `l2 = weight_decay / 2` for plain SGD).
+
+>>> float(L2(0.1)(np.array([1.0, 2.0])))
+0.5
+"""
+
+import difflib
+
+from nablanet import ops
+
+
+class Regularizer:
+    """Base class: `__call__(weight)` returns a scalar penalty."""
+
+    def __call__(self, x):
+        return 0.0
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _check(name, value):
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{name}: expected a non-negative float, got {value!r}")
+    return float(value)
+
+
+class L1(Regularizer):
+    """`l1 * sum(|x|)`."""
+
+    def __init__(self, l1=0.01):
+        self.l1 = _check("L1: l1", l1)
+
+    def __call__(self, x):
+        return self.l1 * ops.sum(ops.abs(x))
+
+    def get_config(self):
+        return {"l1": self.l1}
+
+
+class L2(Regularizer):
+    """`l2 * sum(x ** 2)`."""
+
+    def __init__(self, l2=0.01):
+        self.l2 = _check("L2: l2", l2)
+
+    def __call__(self, x):
+        return self.l2 * ops.sum(ops.square(x))
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+class L1L2(Regularizer):
+    """`l1 * sum(|x|) + l2 * sum(x ** 2)` (both 0 unless given, as in Keras)."""
+
+    def __init__(self, l1=0.0, l2=0.0):
+        self.l1, self.l2 = _check("L1L2: l1", l1 or 0.0), _check("L1L2: l2", l2 or 0.0)
+
+    def __call__(self, x):
+        penalty = 0.0
+        if self.l1:
+            penalty = penalty + self.l1 * ops.sum(ops.abs(x))
+        if self.l2:
+            penalty = penalty + self.l2 * ops.sum(ops.square(x))
+        return penalty
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+
+ALL = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
+
+
+def get(identifier):
+    """A regularizer from a name ('l1', 'l2', 'l1_l2'), a config dict or a callable."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        if identifier in ALL:
+            return ALL[identifier]()
+        close = difflib.get_close_matches(identifier, list(ALL), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"regularizers.get: unknown regularizer {identifier!r}.{hint} Known: l1, l2, l1_l2")
+    if isinstance(identifier, dict):
+        return ALL[identifier["class_name"]].from_config(identifier.get("config", {}))
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"regularizers.get: expected a name, a dict or a callable, got {identifier!r}")
+
+
+def serialize(regularizer):
+    if regularizer is None:
+        return None
+    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
