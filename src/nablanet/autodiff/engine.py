@@ -68,6 +68,8 @@ def backprop(out, inputs, seed, *, create_graph=False, order=None, free=False):
             for x, gx in zip(args, cotangents):
                 if gx is None or not (isinstance(x, Tensor) and x.requires_grad):
                     continue
+                if callable(gx):  # a deferred cotangent: computed only now that x needs it
+                    gx = gx()
                 if gx.shape != x.data.shape:  # rules return arrays, NumPy scalars or Tensors
                     gx = unbroadcast(gx, x.data.shape)
                 k = id(x)

@@ -1,7 +1,9 @@
 """How a primitive op and its derivative rule are declared, called and recorded.
 
 A primitive pairs a NumPy `forward` with its vector-Jacobian product `vjp(g, out, *inputs,
-**params)`. Calling it on Tensors computes the forward on their arrays and, when a gradient is
+**params)`. A rule may return, instead of a cotangent, a function of no arguments that computes
+it: the engine calls it only for an input that needs a gradient (matmul's input gradient is
+never computed for the data fed to a first layer). Calling it on Tensors computes the forward on their arrays and, when a gradient is
 needed and grad mode is on, records a `Node` on the output. Calling it on plain arrays is plain
 NumPy: arrays in, arrays out, nothing recorded. Backprop leans on that: a first-order sweep hands
 the rules raw arrays, so a rule written with these ops runs at NumPy speed, while a recorded
@@ -134,9 +136,9 @@ def _first_order_only(name, numpy_vjp):
             return numpy_vjp(g, out, *inputs, **params)
         raw = [x.data if isinstance(x, Tensor) else x for x in inputs]
         cotangents = numpy_vjp(g.data, out.data, *raw, **params)
+        tensors = [x for x in inputs if isinstance(x, Tensor)]
         return tuple(
-            None if c is None else guard(c, g, *[x for x in inputs if isinstance(x, Tensor)])
-            for c in cotangents
+            None if c is None else guard(c() if callable(c) else c, g, *tensors) for c in cotangents
         )
 
     return vjp

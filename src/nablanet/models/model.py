@@ -80,17 +80,44 @@ class Model(Layer):
 
     def __call__(self, inputs, *args, **kwargs):
         if not any(isinstance(t, KerasTensor) for t in flatten(inputs)):
-            for layer in [self] + self._all_layers():
+            for layer in self._all_layers():
                 layer._losses = []  # losses added during this call replace the last call's
         return super().__call__(inputs, *args, **kwargs)
 
     def _all_layers(self):
-        found, stack = [], list(self._sublayers())
+        """This model and every layer inside it (cached while fit/evaluate/predict run)."""
+        cached = self.__dict__.get("_layers_cache")
+        if cached is not None:
+            return cached
+        found, stack = [self], list(self._sublayers())
         while stack:
             layer = stack.pop()
             found.append(layer)
             stack.extend(layer._sublayers())
         return found
+
+    @property
+    def losses(self):
+        cached = self.__dict__.get("_layers_cache")
+        if cached is None:
+            return super().losses
+        penalties = [w.regularizer(w) for layer in cached for w in layer._weights
+                     if getattr(w, "regularizer", None)]
+        return [loss for layer in cached for loss in layer._losses] + penalties
+
+    @property
+    def trainable_weights(self):
+        cached = self.__dict__.get("_trainable_cache")
+        return list(cached) if cached is not None else super().trainable_weights
+
+    def _freeze_structure(self, frozen):
+        """Within one fit/evaluate/predict the layers and trainable weights cannot change (as in
+        Keras, which asks for a recompile after `trainable` changes): walk them once."""
+        self._layers_cache = None
+        self._trainable_cache = None
+        if frozen:
+            self._layers_cache = self._all_layers()
+            self._trainable_cache = super().trainable_weights
 
     def compute_output_shape(self, input_shape):
         if self._graph is not None:

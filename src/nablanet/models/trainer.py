@@ -206,6 +206,15 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         epochs=epochs, steps=len(batches) if len(batches) is not None else None,
     )
     model.stop_training = False
+    model._freeze_structure(True)
+    try:
+        return _fit_epochs(model, batches, val_batches, callback_list, history, epochs, initial_epoch,
+                           validation_freq)
+    finally:
+        model._freeze_structure(False)
+
+
+def _fit_epochs(model, batches, val_batches, callback_list, history, epochs, initial_epoch, validation_freq):
     callback_list.on_train_begin()
     epoch_logs = {}
     for epoch in range(initial_epoch, epochs):

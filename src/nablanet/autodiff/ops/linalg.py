@@ -33,9 +33,16 @@ def _matmul_vjp(g, out, x, y):
         g2 = reshape(g, (1, 1))
     else:
         g2 = expand_dims(g, -2) if x_vector else expand_dims(g, -1) if y_vector else g
-    gx = matmul(g2, swapaxes(y2, -1, -2))
-    gy = matmul(swapaxes(x2, -1, -2), g2)
-    return (squeeze(gx, -2) if x_vector else gx), (squeeze(gy, -1) if y_vector else gy)
+
+    def gx():  # deferred: the engine asks only when x needs a gradient
+        out = matmul(g2, swapaxes(y2, -1, -2))
+        return squeeze(out, -2) if x_vector else out
+
+    def gy():
+        out = matmul(swapaxes(x2, -1, -2), g2)
+        return squeeze(out, -1) if y_vector else out
+
+    return gx, gy
 
 
 matmul = primitive("matmul", _matmul, _matmul_vjp)
