@@ -9,7 +9,7 @@ import importlib
 import os
 import platform
 
-WORKLOADS = ["op_chain"]
+WORKLOADS = ["op_chain", "mlp"]
 
 
 def main(argv=None):

@@ -39,11 +39,11 @@ def compare(ours, theirs, *, min_time=0.2, repeats=9):
     return statistics.median(times_ours), statistics.median(times_theirs)
 
 
-def report(name, ours, theirs, unit="us"):
-    """Print one line: both times and nablanet's time as a multiple of PyTorch's."""
+def report(name, ours, theirs, unit="us", reference="torch"):
+    """Print one line: both times and nablanet's time as a multiple of the reference's."""
     scale = {"us": 1e6, "ms": 1e3, "s": 1.0}[unit]
     ratio = ours / theirs
     verdict = "faster" if ratio < 1 else "slower"
-    print(f"{name:<52} nablanet {ours * scale:9.1f} {unit}   torch {theirs * scale:9.1f} {unit}   "
+    print(f"{name:<44} nablanet {ours * scale:9.1f} {unit}   {reference} {theirs * scale:9.1f} {unit}   "
           f"ratio {ratio:5.2f}x ({verdict})")
     return ratio
