@@ -150,6 +150,21 @@ def test_generators_dicts_lists_sample_and_class_weights():
     assert model.predict_on_batch(x).shape == (40, 1)
 
 
+def test_sequential_without_input_shape_builds_on_the_first_batch():
+    model = keras.Sequential([layers.Dense(4, activation="relu"), layers.Dense(1)])
+    assert model.weights == []
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((8, 3)), np.ones(8), verbose=0)
+    before = model.get_weights()
+    model.fit(np.ones((8, 3)), np.ones(8), verbose=0)
+    assert model.output_shape == (None, 1) and model.optimizer.iterations == 2
+    assert not np.allclose(before[0], model.get_weights()[0])
+    model.add(layers.Dense(2))
+    assert model.output_shape == (None, 2)
+    model.pop()
+    assert [layer.name for layer in model.layers] == [model.layers[0].name, model.layers[1].name]
+
+
 def test_verbose_two_prints_one_line_per_epoch(capsys):
     model = keras.Sequential([layers.Dense(1, input_shape=(2,))])
     model.compile(optimizer="sgd", loss="mse")

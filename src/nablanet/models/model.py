@@ -107,17 +107,19 @@ class Model(Layer):
 
     @property
     def trainable_weights(self):
+        if not self.__dict__.get("_frozen"):
+            return super().trainable_weights
         cached = self.__dict__.get("_trainable_cache")
-        return list(cached) if cached is not None else super().trainable_weights
+        if cached is None:  # the first step has run, so a deferred build has made the weights
+            cached = self._trainable_cache = super().trainable_weights
+        return list(cached)
 
     def _freeze_structure(self, frozen):
-        """Within one fit/evaluate/predict the layers and trainable weights cannot change (as in
-        Keras, which asks for a recompile after `trainable` changes): walk them once."""
-        self._layers_cache = None
+        """Within one fit the layers and trainable weights cannot change (as in Keras, which
+        asks for a recompile after `trainable` changes): walk them once, not every step."""
+        self._frozen = frozen
         self._trainable_cache = None
-        if frozen:
-            self._layers_cache = self._all_layers()
-            self._trainable_cache = super().trainable_weights
+        self._layers_cache = self._all_layers() if frozen else None
 
     def compute_output_shape(self, input_shape):
         if self._graph is not None:
