@@ -12,12 +12,13 @@ def test_bare_demo_runs_the_tour_and_lists_the_demos(capsys):
     assert "1. The derivative is a limit" in out and "3. Descending a valley" in out
     assert "autodiff f'(x)" in out and "(error 0.0e+00)" in out
     assert "gradcheck at the start: passed=True" in out
-    assert "nablanet demo calculus" in out
+    assert "nablanet demo calculus" in out and "nablanet demo mlp" in out
+    assert "Epoch 10/10" in out and "dense_2 (Dense)" in out
 
 
 def test_unknown_demo_names_the_choices(capsys):
     assert main(["demo", "nope"]) == 2
-    assert "unknown demo 'nope'; choose from: calculus" in capsys.readouterr().err
+    assert "unknown demo 'nope'; choose from: calculus, mlp" in capsys.readouterr().err
 
 
 def test_python_dash_m_entry_point():

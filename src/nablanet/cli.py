@@ -8,6 +8,7 @@ import time
 # name -> (module under nablanet.demos, one-line description, part of the bare tour)
 DEMOS = {
     "calculus": ("calculus", "derivatives as limits vs autodiff, integrals, GD/Adam/Newton", True),
+    "mlp": ("mlp", "the seed Keras program (Dense, Adam) and an MLP on real digits", True),
 }
 
 
