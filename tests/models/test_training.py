@@ -17,6 +17,7 @@ def seed_model():
 
 
 def test_the_seed_program_runs_and_its_loss_decreases(capsys):
+    keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     X_train, X_test, y_train, y_test = train_test_split(rng.random((1000, 784)), rng.integers(2, size=1000),
                                                         test_size=0.2, random_state=0)
@@ -34,6 +35,10 @@ def test_the_seed_program_runs_and_its_loss_decreases(capsys):
 
 def test_history_matches_keras_with_the_same_initial_weights():
     K = pytest.importorskip("keras")
+    # Seeded: accuracy counts predictions on either side of 0.5, and a prediction within float32
+    # rounding of 0.5 could fall on different sides in the two frameworks (this happened for
+    # about one unseeded draw in eight; the losses always agreed).
+    K.utils.set_random_seed(0)
     rng = np.random.default_rng(1)
     x = rng.random((600, 784)).astype(np.float32)
     y = rng.integers(0, 2, 600).astype(np.float32)
@@ -183,17 +188,18 @@ def test_summary_lists_layers_shapes_and_counts(capsys):
 
 
 def test_pytorch_style_loop_with_backward_and_step():
+    keras.utils.set_random_seed(0)
     model = keras.Sequential([layers.Dense(1, input_shape=(2,))])
     optimizer = keras.optimizers.SGD(learning_rate=0.02)
     x, y = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32), np.array([[1.0], [2.0]], np.float32)
     first = None
-    for _ in range(50):
+    for _ in range(300):  # two points, three parameters: the loss can reach 0
         loss = keras.losses.MeanSquaredError()(y, model(x))
         first = first or loss.item()
         loss.backward()
         optimizer.step(model.trainable_weights)
         optimizer.zero_grad(model.trainable_weights)
-    assert loss.item() < first / 10
+    assert loss.item() < 1e-3 < first
 
 
 # -- real data ------------------------------------------------------------------------------------
