@@ -82,7 +82,9 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
 
 class Metric:
     """Base class: `update_state(...)`, `result()`, `reset_state()`; calling a metric updates it
-    and returns the result."""
+    and returns the result. `direction` ("up" or "down") says which way is better."""
+
+    direction = "down"
 
     def __init__(self, name=None, dtype=None):
         self.name = name or _snake(type(self).__name__)
@@ -182,30 +184,30 @@ class MeanMetricWrapper(Mean):
         return {**super().get_config(), **self._fn_kwargs}
 
 
-def _wrapper(class_name, fn, default_name, doc, **defaults):
+def _wrapper(class_name, fn, default_name, doc, direction="down", **defaults):
     def __init__(self, name=default_name, dtype=None, **kwargs):
         unknown = set(kwargs) - set(defaults)
         if unknown:
             raise TypeError(f"{class_name}: unexpected argument(s) {sorted(unknown)}")
         MeanMetricWrapper.__init__(self, fn, name=name, dtype=dtype, **{**defaults, **kwargs})
 
-    return type(class_name, (MeanMetricWrapper,), {"__init__": __init__, "__doc__": doc})
+    return type(class_name, (MeanMetricWrapper,), {"__init__": __init__, "__doc__": doc, "direction": direction})
 
 
-Accuracy = _wrapper("Accuracy", accuracy, "accuracy", "How often predictions equal labels.")
+Accuracy = _wrapper("Accuracy", accuracy, "accuracy", "How often predictions equal labels.", direction="up")
 BinaryAccuracy = _wrapper("BinaryAccuracy", binary_accuracy, "binary_accuracy",
-                          "How often thresholded predictions match binary labels.", threshold=0.5)
+                          "How often thresholded predictions match binary labels.", threshold=0.5, direction="up")
 CategoricalAccuracy = _wrapper("CategoricalAccuracy", categorical_accuracy, "categorical_accuracy",
-                               "How often the arg-max matches one-hot labels.")
+                               "How often the arg-max matches one-hot labels.", direction="up")
 SparseCategoricalAccuracy = _wrapper("SparseCategoricalAccuracy", sparse_categorical_accuracy,
                                      "sparse_categorical_accuracy",
-                                     "How often the arg-max matches integer labels.")
+                                     "How often the arg-max matches integer labels.", direction="up")
 TopKCategoricalAccuracy = _wrapper("TopKCategoricalAccuracy", top_k_categorical_accuracy,
                                    "top_k_categorical_accuracy",
-                                   "How often one-hot labels are in the top k.", k=5)
+                                   "How often one-hot labels are in the top k.", k=5, direction="up")
 SparseTopKCategoricalAccuracy = _wrapper("SparseTopKCategoricalAccuracy", sparse_top_k_categorical_accuracy,
                                          "sparse_top_k_categorical_accuracy",
-                                         "How often integer labels are in the top k.", k=5)
+                                         "How often integer labels are in the top k.", k=5, direction="up")
 MeanSquaredError = _wrapper("MeanSquaredError", losses.mean_squared_error, "mean_squared_error",
                             "Mean squared error.")
 MeanAbsoluteError = _wrapper("MeanAbsoluteError", losses.mean_absolute_error, "mean_absolute_error",
@@ -215,7 +217,7 @@ MeanAbsolutePercentageError = _wrapper("MeanAbsolutePercentageError", losses.mea
 MeanSquaredLogarithmicError = _wrapper("MeanSquaredLogarithmicError", losses.mean_squared_logarithmic_error,
                                        "mean_squared_logarithmic_error", "Mean squared logarithmic error.")
 CosineSimilarity = _wrapper("CosineSimilarity", lambda t, p, axis=-1: -losses.cosine_similarity(t, p, axis),
-                            "cosine_similarity", "Cosine similarity (1 is best).", axis=-1)
+                            "cosine_similarity", "Cosine similarity (1 is best).", axis=-1, direction="up")
 LogCoshError = _wrapper("LogCoshError", losses.log_cosh, "logcosh", "Log-cosh error.")
 BinaryCrossentropy = _wrapper("BinaryCrossentropy", losses.binary_crossentropy, "binary_crossentropy",
                               "Binary cross-entropy.", from_logits=False, label_smoothing=0.0)
@@ -277,6 +279,8 @@ def _confusion(y_true, y_pred, thresholds, sample_weight=None, class_id=None, to
 
 
 class _Thresholded(Metric):
+    direction = "up"
+
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         super().__init__(name, dtype)
         self.init_thresholds = thresholds
@@ -336,6 +340,8 @@ class AUC(Metric):
             `label_weights`).
         from_logits: Apply a sigmoid to the predictions first.
     """
+
+    direction = "up"
 
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name=None,
                  dtype=None, thresholds=None, multi_label=False, num_labels=None, label_weights=None,

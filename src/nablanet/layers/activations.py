@@ -1,6 +1,6 @@
 """Activation layers: ReLU, LeakyReLU, PReLU, ELU and Softmax (Keras's defaults)."""
 
-from nablanet import activations, initializers, ops, regularizers
+from nablanet import activations, constraints, initializers, ops, regularizers
 from nablanet.layers.base import Layer
 
 
@@ -45,7 +45,7 @@ class PReLU(Layer):
         super().__init__(**kwargs)
         self.alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
-        self.alpha_constraint = alpha_constraint
+        self.alpha_constraint = constraints.get(alpha_constraint)
         self.shared_axes = None if shared_axes is None else (
             [shared_axes] if isinstance(shared_axes, int) else list(shared_axes))
 
@@ -63,6 +63,7 @@ class PReLU(Layer):
     def get_config(self):
         return {**super().get_config(), "alpha_initializer": initializers.serialize(self.alpha_initializer),
                 "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
+                "alpha_constraint": constraints.serialize(self.alpha_constraint),
                 "shared_axes": self.shared_axes}
 
 

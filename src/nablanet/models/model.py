@@ -252,6 +252,7 @@ class Model(Layer):
         loss = self.compute_loss(x, y, y_pred, sample_weight)
         weights = self.trainable_weights
         grads = backprop(loss, weights, np.ones(loss.shape, loss.dtype), free=True) if loss.requires_grad else []
+        self._last_gradients = grads  # read by GradientMonitor
         if grads:
             self.optimizer.apply(grads, weights)
         self._loss_tracker.update_state(loss.data, sample_weight=len(flatten(x)[0]))
@@ -327,8 +328,42 @@ class Model(Layer):
 
         print_summary(self, line_length=line_length, print_fn=print_fn, show_trainable=show_trainable)
 
+    def save(self, filepath, overwrite=True, zipped=None):
+        """Save architecture, weights, compile settings and optimizer state to one file.
+
+        Any name works (`m.nbz`, `m.keras`, `best_model.h5`): the content is always nablanet's
+        zip of JSON and safetensors, written atomically.
+        """
+        from nablanet.saving import save_model
+
+        return save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Save the weights, by name, to a safetensors file (atomically)."""
+        from nablanet.saving import save_weights
+
+        return save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False):
+        """Load weights by name from a safetensors file or a model archive."""
+        from nablanet.saving import load_weights
+
+        return load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
     def get_config(self):
+        if self._graph is not None:
+            from nablanet.saving.model_config import model_config
+
+            return model_config(self)["config"]
         return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        if "layers" in config and "nodes" in config:
+            from nablanet.saving.model_config import model_from_config
+
+            return model_from_config({"class_name": "Functional", "config": config}, custom_objects)
+        return cls(**config)
 
 
 def map_shapes(fn, shapes):

@@ -95,5 +95,12 @@ class Sequential(Model):
         return None if self._input is None else self.outputs.shape
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
-                "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self.layers]}
+        from nablanet.saving.model_config import model_config
+
+        return model_config(self)["config"]
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from nablanet.saving.model_config import model_from_config
+
+        return model_from_config({"class_name": "Sequential", "config": config}, custom_objects)

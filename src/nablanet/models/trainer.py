@@ -216,6 +216,9 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
 
 def _fit_epochs(model, batches, val_batches, callback_list, history, epochs, initial_epoch, validation_freq):
     callback_list.on_train_begin()
+    resume = model.__dict__.pop("_resume_epoch", None)  # set by BackupAndRestore
+    if resume is not None:
+        initial_epoch = max(initial_epoch, resume)
     epoch_logs = {}
     for epoch in range(initial_epoch, epochs):
         model.reset_metrics()

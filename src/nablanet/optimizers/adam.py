@@ -122,6 +122,12 @@ class Nadam(Optimizer):
     def _u(self, t):
         return self.beta_1 * (1 - 0.5 * 0.96**t)
 
+    def _extra_state(self):
+        return {"u_product": self.u_product}
+
+    def _set_extra_state(self, extras):
+        self.u_product = float(extras.get("u_product", 1.0))
+
     def _update(self, pairs, learning_rate):
         self.u_product *= self._u(self.iterations + 1)  # once per step, for every variable
         super()._update(pairs, learning_rate)

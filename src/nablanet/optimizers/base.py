@@ -106,7 +106,9 @@ class Optimizer:
         self._variables = list(variables)
         self._index = {id(v): i for i, v in enumerate(self._variables)}
         if self.use_ema:
-            self._averages = [v.data.copy() for v in self._variables]
+            self._averages = self.add_optimizer_variables(self._variables, "average")
+            for average, v in zip(self._averages, self._variables):
+                average[...] = v.data
         if self.gradient_accumulation_steps:
             self._accumulated = self.add_optimizer_variables(self._variables, "gradient_accumulator")
         self.built = True
@@ -122,6 +124,38 @@ class Optimizer:
     def variables(self):
         """The optimizer's state arrays (moments, accumulators...), in creation order."""
         return list(self._slots)
+
+    def get_state(self):
+        """`(arrays, extras)`: the step counter and every state array, and the scalars a
+        subclass keeps (JSON-ready), so that a restored optimizer continues exactly."""
+        arrays = {"iterations": np.array(self._iterations, dtype=np.int64)}
+        arrays.update({f"slot/{i:05d}": slot for i, slot in enumerate(self._slots)})
+        extras = {"learning_rate": self._learning_rate} if isinstance(self._learning_rate, float) else {}
+        return arrays, {**extras, **self._extra_state()}
+
+    def set_state(self, arrays, extras=None):
+        """Restore what `get_state` returned; the optimizer must be built on the same variables."""
+        slots = [key for key in arrays if key.startswith("slot/")]
+        if len(slots) != len(self._slots):
+            raise ValueError(f"{type(self).__name__}.set_state: the state has {len(slots)} arrays, the "
+                             f"optimizer {len(self._slots)}; was it built on the same variables?")
+        for i, slot in enumerate(self._slots):
+            value = arrays[f"slot/{i:05d}"]
+            if value.shape != slot.shape:
+                raise ValueError(f"{type(self).__name__}.set_state: state array {i} has shape "
+                                 f"{value.shape}, expected {slot.shape}")
+            slot[...] = value
+        self._iterations = int(arrays["iterations"])
+        extras = dict(extras or {})
+        if "learning_rate" in extras:
+            self.learning_rate = extras.pop("learning_rate")
+        self._set_extra_state(extras)
+
+    def _extra_state(self):
+        return {}
+
+    def _set_extra_state(self, extras):
+        pass
 
     def _get_variable_index(self, variable):
         return self._index[id(variable)]

@@ -106,6 +106,50 @@ class History(Callback):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
 
+    def plot(self, directory=".", prefix="", metrics=None):
+        """Save one PNG per logged quantity (with its val_ twin) against the epoch.
+
+        Args:
+            directory: The folder for the images (created if missing).
+            prefix: Prepended to each file name (`{prefix}loss.png`, ...).
+            metrics: The names to plot; by default every non-val_ name logged.
+
+        Returns:
+            The paths written.
+        """
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            from matplotlib import pyplot as plt
+        except ImportError:
+            raise ImportError(
+                "History.plot needs matplotlib, which is not installed: pip install 'nablanet[plot]'"
+            ) from None
+        import os
+
+        os.makedirs(directory, exist_ok=True)
+        names = metrics or [k for k in self.history if not k.startswith("val_")]
+        epochs = [e + 1 for e in self.epoch] or list(range(1, len(next(iter(self.history.values()), [])) + 1))
+        paths = []
+        for name in names:
+            if name not in self.history:
+                raise KeyError(f"History.plot: {name!r} was not logged; logged: {sorted(self.history)}")
+            figure, axes = plt.subplots(figsize=(6, 4))
+            axes.plot(epochs, self.history[name], marker="o", label=name)
+            if f"val_{name}" in self.history:
+                axes.plot(epochs, self.history[f"val_{name}"], marker="o", label=f"val_{name}")
+            axes.set_xlabel("epoch")
+            axes.set_ylabel(name)
+            axes.legend()
+            axes.grid(alpha=0.3)
+            safe = name.replace("/", "_")
+            path = os.path.join(directory, f"{prefix}{safe}.png")
+            figure.savefig(path, dpi=100, bbox_inches="tight")
+            plt.close(figure)
+            paths.append(path)
+        return paths
+
 
 class ProgbarLogger(Callback):
     """Prints "Epoch i/n" and a progress bar per epoch (verbose 1), or one line (verbose 2)."""

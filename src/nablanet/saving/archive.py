@@ -1,0 +1,258 @@
+"""The model file: one zip of JSON (architecture, compile settings, versions) and safetensors
+(weights, optimizer state). Written atomically; read with every byte checked; never pickled.
+
+Entries: `nablanet.json` (format, versions, SHA-256 of every other entry), `config.json`,
+`weights.safetensors`, and `optimizer.safetensors` when the model was compiled and trained.
+"""
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import tempfile
+import time
+import zipfile
+
+import numpy as np
+
+from nablanet.saving import safetensors
+from nablanet.saving.model_config import model_config, model_from_config
+
+FORMAT = "nablanet-model"
+FORMAT_VERSION = 1
+
+
+class SavingError(ValueError):
+    """A model or weights file that cannot be read or written as asked."""
+
+
+# -- atomic writes -----------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def atomic_write(path, mode="wb"):
+    """Write to a temporary file beside `path`, fsync it, then rename it over `path`.
+
+    A crash, a KeyboardInterrupt or SIGKILL at any moment leaves either the old file or the new
+    one, never a mix: `os.replace` is atomic on POSIX and Windows.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(descriptor, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# -- weights ------------------------------------------------------------------------------------
+
+def weight_names(variables):
+    """Unique, readable keys: the variable's name, with `#k` for the k-th repeat of a name."""
+    seen, names = {}, []
+    for v in variables:
+        k = seen.get(v.name, 0)
+        seen[v.name] = k + 1
+        names.append(v.name if k == 0 else f"{v.name}#{k}")
+    return names
+
+
+def weights_blob(model):
+    variables = model.weights
+    return safetensors.dumps(dict(zip(weight_names(variables), (v.numpy() for v in variables))),
+                             metadata={"format": "nablanet-weights", "order": json.dumps(weight_names(variables))})
+
+
+def assign_weights(model, tensors, source, skip_mismatch=False):
+    """Set `model`'s weights from `tensors` by name; refuse (or skip) missing names and shapes."""
+    variables = model.weights
+    problems = []
+    for v, name in zip(variables, weight_names(variables)):
+        if name not in tensors:
+            problems.append(f"{name!r} is not in the file")
+        elif tensors[name].shape != v.shape:
+            problems.append(f"{name!r} has shape {tensors[name].shape} in the file, {v.shape} in the model")
+        else:
+            v.assign(tensors[name].astype(v.dtype, copy=False))
+    extra = set(tensors) - set(weight_names(variables))
+    if extra:
+        problems.append(f"the file has weights the model lacks: {sorted(extra)[:5]}")
+    if problems and not skip_mismatch:
+        raise SavingError(f"load_weights: {source} does not match the model: " + "; ".join(problems[:8]) +
+                          ". Pass skip_mismatch=True to load what matches.")
+    return problems
+
+
+# -- the archive --------------------------------------------------------------------------------
+
+def compile_config(model):
+    from nablanet.saving.objects import serialize_compile
+
+    return serialize_compile(model) if model.compiled else None
+
+
+def save_model(model, path, overwrite=True, extra=None):
+    """Write `model` (architecture, weights, compile settings, optimizer state) to `path`;
+    `extra` adds named byte entries (BackupAndRestore's training state)."""
+    import nablanet
+
+    path = os.fspath(path)
+    if not overwrite and os.path.exists(path):
+        raise SavingError(f"save: {path} exists and overwrite=False")
+    if not model.built:
+        raise SavingError("save: the model has no weights yet; build it (call it on data, or fit) first")
+    entries = {"config.json": json.dumps({"model": model_config(model), "compile": compile_config(model)},
+                                         indent=1).encode("utf-8"),
+               "weights.safetensors": weights_blob(model)}
+    entries.update(extra or {})
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and optimizer.built:
+        state, extra = optimizer.get_state()
+        entries["optimizer.safetensors"] = safetensors.dumps(state, metadata={"extra": json.dumps(extra)})
+    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "nablanet_version": nablanet.__version__,
+                "numpy_version": np.__version__, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in entries.items()}}
+    with atomic_write(path) as handle:
+        with zipfile.ZipFile(handle, "w") as archive:
+            archive.writestr("nablanet.json", json.dumps(manifest, indent=1), zipfile.ZIP_DEFLATED)
+            for name, data in entries.items():
+                kind = zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED
+                archive.writestr(name, data, kind)
+    return path
+
+
+def _kind_of(head, path):
+    """What the file is, from its first bytes: our archive is a zip, checked further on."""
+    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return "hdf5"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "zip"
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "pickle"
+    return "unknown"
+
+
+def read_archive(path):
+    """The verified entries of a model archive, or a `SavingError` saying what is wrong."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as handle:
+            blob = handle.read()
+    except OSError as error:
+        raise SavingError(f"load_model: cannot read {path}: {error.strerror}") from None
+    kind = _kind_of(blob[:16], path)
+    if kind == "pickle":
+        raise SavingError(f"load_model: {path} is a Python pickle. nablanet never unpickles (a pickle "
+                          "can run any code); save PyTorch weights as .safetensors and import them")
+    if kind == "hdf5":
+        raise SavingError(f"load_model: {path} is an HDF5 file (a Keras .h5 model); nablanet's own files "
+                          "are zip archives. Import Keras weights with the weight-import functions")
+    if kind != "zip":
+        raise SavingError(f"load_model: {path} is not a nablanet model file (it does not start like a zip archive)")
+    try:
+        with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+            names = set(archive.namelist())
+            if "nablanet.json" not in names:
+                if "data.pkl" in {n.rsplit("/", 1)[-1] for n in names}:
+                    raise SavingError(f"load_model: {path} is a PyTorch pickle archive; nablanet never "
+                                      "unpickles: convert it to .safetensors")
+                if "config.json" in names and any(n.endswith(".h5") for n in names):
+                    raise SavingError(f"load_model: {path} is a Keras .keras archive; load its weights "
+                                      "with the weight-import path instead")
+                raise SavingError(f"load_model: {path} is a zip file but not a nablanet model archive")
+            entries = {name: archive.read(name) for name in names}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as error:
+        if isinstance(error, SavingError):
+            raise
+        raise SavingError(f"load_model: {path} is truncated or corrupted ({error})") from None
+    try:
+        manifest = json.loads(entries["nablanet.json"])
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise SavingError(f"load_model: {path} has a corrupted manifest ({error})") from None
+    if manifest.get("format") != FORMAT or manifest.get("format_version", 0) > FORMAT_VERSION:
+        raise SavingError(f"load_model: {path} is format {manifest.get('format')!r} version "
+                          f"{manifest.get('format_version')}; this nablanet reads {FORMAT} up to {FORMAT_VERSION}")
+    for name, digest in manifest.get("sha256", {}).items():
+        if name not in entries:
+            raise SavingError(f"load_model: {path} is missing its {name} entry (truncated)")
+        if hashlib.sha256(entries[name]).hexdigest() != digest:
+            raise SavingError(f"load_model: {path} is corrupted: the checksum of {name} does not match")
+    return entries
+
+
+def load_model(path, custom_objects=None, compile=True, safe_mode=True):
+    """Load a model saved by `Model.save`: architecture, weights, and (with `compile`) its
+    optimizer, loss, metrics and optimizer state, so that `fit` continues exactly.
+
+    The file's classes are built only from nablanet's allowlist, registered objects and
+    `custom_objects`; no code is ever loaded from a file, so `safe_mode` has nothing to unlock.
+    """
+    from nablanet import backend
+
+    path = os.fspath(path)
+    entries = read_archive(path)
+    generator = backend.generator()
+    random_state = generator.bit_generator.state  # building layers draws initial weights: undo that
+    try:
+        config = json.loads(entries["config.json"])
+        model = model_from_config(config["model"], custom_objects)
+    except (KeyError, TypeError, json.JSONDecodeError) as error:
+        raise SavingError(f"load_model: {path} has a malformed architecture ({error!r})") from None
+    finally:
+        generator.bit_generator.state = random_state
+    if compile and config.get("compile"):
+        from nablanet.saving.objects import deserialize_compile
+
+        model.compile(**deserialize_compile(config["compile"], custom_objects))
+    restore_training_state(model, entries, path, optimizer=compile)
+    return model
+
+
+def restore_training_state(model, entries, path, optimizer=True):
+    """Set the weights, and the optimizer's state when there is one, from archive entries."""
+    tensors, _ = safetensors.loads(entries["weights.safetensors"], source=f"{path}:weights")
+    assign_weights(model, tensors, path)
+    if optimizer and model.compiled and "optimizer.safetensors" in entries:
+        state, metadata = safetensors.loads(entries["optimizer.safetensors"], source=f"{path}:optimizer")
+        model.optimizer.build(model.trainable_weights)
+        model.optimizer.set_state(state, json.loads(metadata.get("extra", "{}")))
+
+
+def save_weights(model, path, overwrite=True):
+    path = os.fspath(path)
+    if not overwrite and os.path.exists(path):
+        raise SavingError(f"save_weights: {path} exists and overwrite=False")
+    with atomic_write(path) as handle:
+        handle.write(weights_blob(model))
+    return path
+
+
+def load_weights(model, path, skip_mismatch=False):
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as handle:
+            blob = handle.read()
+    except OSError as error:
+        raise SavingError(f"load_weights: cannot read {path}: {error.strerror}") from None
+    kind = _kind_of(blob[:16], path)
+    if kind == "zip":
+        entries = read_archive(path)
+        blob = entries["weights.safetensors"]
+    elif kind in ("pickle", "hdf5"):
+        raise SavingError(f"load_weights: {path} is a {'pickle' if kind == 'pickle' else 'HDF5'} file; "
+                          "nablanet reads .safetensors weights (and its own model archives)")
+    tensors, _ = safetensors.loads(blob, source=path)
+    return assign_weights(model, tensors, path, skip_mismatch)
