@@ -255,6 +255,11 @@ def _confusion(y_true, y_pred, thresholds, sample_weight=None, class_id=None, to
     """Weighted true/false positives/negatives of `y_pred > t` for every threshold t."""
     y_true, y_pred = _pair(y_true, y_pred)
     y_pred = np.asarray(y_pred, dtype=np.float64)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"confusion metrics (Precision, Recall, AUC): y_true {y_true.shape} and y_pred "
+            f"{y_pred.shape} must have the same shape; one-hot encode integer labels first"
+        )
     if top_k is not None:  # keep the k largest scores per row, push the rest below every threshold
         kth = -np.sort(-y_pred, axis=-1)[..., top_k - 1:top_k]
         y_pred = np.where(y_pred >= kth, y_pred, -np.inf)

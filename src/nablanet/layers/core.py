@@ -299,10 +299,17 @@ class Lambda(Layer):
         return (input_shape[0],) + tuple(np.shape(out))[1:]
 
     def get_config(self):
-        raise NotImplementedError(
-            f"Lambda {self.name!r}: a Lambda layer holds Python code, which nablanet never "
-            "serializes (no pickle). Write a Layer subclass with get_config instead."
-        )
+        name = getattr(self.function, "_registered_name", None)
+        if name is None:
+            raise ValueError(
+                f"Lambda {self.name!r}: its function cannot be saved: nablanet never serializes "
+                "code (no pickle, no bytecode). Register the function with "
+                "@nablanet.saving.register_keras_serializable() so it is saved by name, or write a "
+                "Layer subclass."
+            )
+        output_shape = self.output_shape if not callable(self.output_shape) else None
+        return {**super().get_config(), "function": name, "output_shape": output_shape,
+                "arguments": self.arguments}
 
 
 def ops_no_grad():

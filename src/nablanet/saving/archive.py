@@ -13,6 +13,7 @@ import os
 import tempfile
 import time
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -76,24 +77,38 @@ def weights_blob(model):
                              metadata={"format": "nablanet-weights", "order": json.dumps(weight_names(variables))})
 
 
-def assign_weights(model, tensors, source, skip_mismatch=False):
-    """Set `model`'s weights from `tensors` by name; refuse (or skip) missing names and shapes."""
+def assign_weights(model, tensors, source, skip_mismatch=False, order=None):
+    """Set `model`'s weights from `tensors`: by name when the names agree, else by position
+    when the file's order (`order`) has the same weights (short name and shape) as the model, as
+    happens for the same architecture built again with other automatic layer names."""
     variables = model.weights
+    names = weight_names(variables)
+    if set(names) != set(tensors) and order is not None and len(order) == len(names) and all(
+            key in tensors and key.split("#")[0].rsplit("/", 1)[-1] == v.name.rsplit("/", 1)[-1]
+            and tensors[key].shape == v.shape for key, v in zip(order, variables)):
+        tensors = dict(zip(names, (tensors[key] for key in order)))
     problems = []
-    for v, name in zip(variables, weight_names(variables)):
+    for v, name in zip(variables, names):
         if name not in tensors:
             problems.append(f"{name!r} is not in the file")
         elif tensors[name].shape != v.shape:
             problems.append(f"{name!r} has shape {tensors[name].shape} in the file, {v.shape} in the model")
         else:
             v.assign(tensors[name].astype(v.dtype, copy=False))
-    extra = set(tensors) - set(weight_names(variables))
+    extra = set(tensors) - set(names)
     if extra:
         problems.append(f"the file has weights the model lacks: {sorted(extra)[:5]}")
     if problems and not skip_mismatch:
         raise SavingError(f"load_weights: {source} does not match the model: " + "; ".join(problems[:8]) +
                           ". Pass skip_mismatch=True to load what matches.")
     return problems
+
+
+def _order(metadata):
+    try:
+        return json.loads(metadata.get("order", "null"))
+    except json.JSONDecodeError:
+        return None
 
 
 # -- the archive --------------------------------------------------------------------------------
@@ -174,7 +189,7 @@ def read_archive(path):
                                       "with the weight-import path instead")
                 raise SavingError(f"load_model: {path} is a zip file but not a nablanet model archive")
             entries = {name: archive.read(name) for name in names}
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as error:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError) as error:
         if isinstance(error, SavingError):
             raise
         raise SavingError(f"load_model: {path} is truncated or corrupted ({error})") from None
@@ -223,8 +238,8 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
 
 def restore_training_state(model, entries, path, optimizer=True):
     """Set the weights, and the optimizer's state when there is one, from archive entries."""
-    tensors, _ = safetensors.loads(entries["weights.safetensors"], source=f"{path}:weights")
-    assign_weights(model, tensors, path)
+    tensors, metadata = safetensors.loads(entries["weights.safetensors"], source=f"{path}:weights")
+    assign_weights(model, tensors, path, order=_order(metadata))
     if optimizer and model.compiled and "optimizer.safetensors" in entries:
         state, metadata = safetensors.loads(entries["optimizer.safetensors"], source=f"{path}:optimizer")
         model.optimizer.build(model.trainable_weights)
@@ -254,5 +269,5 @@ def load_weights(model, path, skip_mismatch=False):
     elif kind in ("pickle", "hdf5"):
         raise SavingError(f"load_weights: {path} is a {'pickle' if kind == 'pickle' else 'HDF5'} file; "
                           "nablanet reads .safetensors weights (and its own model archives)")
-    tensors, _ = safetensors.loads(blob, source=path)
-    return assign_weights(model, tensors, path, skip_mismatch)
+    tensors, metadata = safetensors.loads(blob, source=path)
+    return assign_weights(model, tensors, path, skip_mismatch, order=_order(metadata))
