@@ -166,3 +166,12 @@ def test_every_hook_is_called_with_params():
                  "on_predict_begin", "on_predict_batch_end", "on_predict_end"):
         assert hook in calls, hook
     assert recorder.model is model and recorder.params["epochs"] == 1
+
+
+def test_history_plot_without_matplotlib_names_the_extra(monkeypatch):
+    import sys
+
+    _, history, _ = run(nn, [], epochs=1)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r"pip install 'nablanet\[plot\]'"):
+        history.plot("/tmp/never-written")

@@ -287,3 +287,24 @@ def test_sigkill_during_saves_never_leaves_a_broken_file(tmp_path):
         assert np.all(kernel == kernel.flat[0])
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert len(leftovers) <= 6  # a killed writer may leave its temporary file, never the target
+
+
+def test_an_interrupted_save_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    model = sequential()
+    path = model.save(tmp_path / "m.nbz")
+    before = nn.models.load_model(path).get_weights()
+    model.layers[0].kernel.assign(np.zeros((6, 16), np.float32))
+    original = zipfile.ZipFile.writestr
+
+    def interrupted(self, name, *args, **kwargs):
+        if name == "weights.safetensors":
+            raise KeyboardInterrupt
+        return original(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        model.save(path)
+    monkeypatch.undo()
+    for a, b in zip(nn.models.load_model(path).get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.nbz"]  # the temporary file is gone too
