@@ -5,6 +5,17 @@ from nablanet.layers.base import KerasTensor, Layer
 from nablanet.layers.core import (
     Activation, Dense, Dropout, Flatten, Input, InputLayer, Lambda, Permute, RepeatVector, Reshape,
 )
+from nablanet.layers.conv import (
+    Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D,
+)
+from nablanet.layers.normalization import BatchNormalization, GroupNormalization, LayerNormalization
+from nablanet.layers.pooling import (
+    AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+    GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
+)
+from nablanet.layers.reshaping import (
+    Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
+)
 from nablanet.layers.regularization import (
     AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
 )
@@ -14,6 +25,11 @@ from nablanet.layers.merging import (
 )
 
 __all__ = [
+    "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv1DTranspose",
+    "Conv2D", "Conv2DTranspose", "Cropping1D", "Cropping2D", "DepthwiseConv2D",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+    "GroupNormalization", "LayerNormalization", "MaxPooling1D", "MaxPooling2D", "SeparableConv2D",
+    "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D",
     "AlphaDropout", "GaussianDropout", "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D",
     "ELU", "Activation", "Add", "Average", "Concatenate", "Dense", "Dot", "Dropout", "Flatten",
     "Input", "InputLayer", "KerasTensor", "Lambda", "Layer", "LeakyReLU", "Maximum", "Minimum",

@@ -16,6 +16,7 @@ from nablanet.autodiff.ops.math import (
     leaky_relu, less_equal, log, log1p, logical_and, logical_not, logical_or, maximum, minimum, multiply,
     negative, not_equal, power, relu, sigmoid, sign, sin, softplus, sqrt, subtract, tanh, where,
 )
+from nablanet.autodiff.ops.nn import average_pool, conv2d, max_pool
 from nablanet.autodiff.ops.reduce import logsumexp, max, mean, min, prod, std, sum, var
 from nablanet.autodiff.ops.shape import (
     broadcast_to, cast, concatenate, expand_dims, gather, getitem, one_hot, ones_like, pad,
@@ -23,7 +24,7 @@ from nablanet.autodiff.ops.shape import (
 )
 
 __all__ = [
-    "abs", "add", "broadcast_to", "cast", "clip", "concatenate", "cos", "divide", "equal", "erf",
+    "abs", "add", "average_pool", "conv2d", "max_pool", "broadcast_to", "cast", "clip", "concatenate", "cos", "divide", "equal", "erf",
     "exp", "expm1", "leaky_relu",
     "expand_dims", "gather", "getitem", "greater", "greater_equal", "isfinite", "isnan", "less",
     "less_equal", "log", "log1p", "log_softmax", "logical_and", "logical_not", "logical_or",

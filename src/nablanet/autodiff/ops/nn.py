@@ -1,0 +1,263 @@
+"""Fused neural kernels with hand-written NumPy VJPs (first order only): 2-D convolution and
+pooling, channels last (NHWC), kernels HWIO as Keras stores them.
+
+A convolution unrolls its (padded) input into patches with a strided view and multiplies them
+by the kernel in one matmul. The backward pass is two matmuls: patches^T @ g for the kernel, and
+g @ kernel^T folded back into the input by one strided slice-add per kernel position (9 for a
+3x3 kernel), never a scatter. The patches are kept from the forward pass for the kernel gradient.
+Max pooling finds each window's argmax once and routes the gradient through it.
+"""
+
+import weakref
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from nablanet.autodiff.primitive import primitive
+
+_saved = {}  # id(output array) -> (weakref to it, what the forward kept for the backward)
+
+
+def _save(out, value):
+    key = id(out)
+    _saved[key] = (weakref.ref(out, lambda _: _saved.pop(key, None)), value)
+
+
+def _load(out):
+    entry = _saved.get(id(out))
+    return entry[1] if entry is not None and entry[0]() is out else None
+
+
+def _patches(xp, kh, kw, strides, dilation, out_hw):
+    """A (N, OH, OW, KH, KW, C) view of the padded input: no copy."""
+    n, _, _, c = xp.shape
+    s_n, s_h, s_w, s_c = xp.strides
+    (sh, sw), (dh, dw), (oh, ow) = strides, dilation, out_hw
+    return as_strided(xp, (n, oh, ow, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c),
+                      writeable=False)
+
+
+def _out_size(size, k, stride, dilation, pad):
+    return (size + pad[0] + pad[1] - dilation * (k - 1) - 1) // stride + 1
+
+
+def _pad(x, padding, value=0):
+    (top, bottom), (left, right) = padding
+    if not (top or bottom or left or right):
+        return x
+    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
+
+
+def _unroll(x, kernel_shape, strides, padding, dilation, groups):
+    """The patch matrix: (N*OH*OW, KH*KW*C), or (G, N*OH*OW, KH*KW*C/G) for grouped kernels."""
+    n, h, wd, c = x.shape
+    kh, kw, cg, _ = kernel_shape
+    oh = _out_size(h, kh, strides[0], dilation[0], padding[0])
+    ow = _out_size(wd, kw, strides[1], dilation[1], padding[1])
+    cols = _patches(_pad(x, padding), kh, kw, strides, dilation, (oh, ow))
+    if groups == 1:
+        return cols.reshape(n * oh * ow, kh * kw * c), (oh, ow)  # the one unrolling copy
+    cols = cols.reshape(n * oh * ow, kh * kw, groups, cg).transpose(2, 0, 1, 3)
+    return cols.reshape(groups, n * oh * ow, kh * kw * cg), (oh, ow)
+
+
+def _conv2d(x, w, *, strides, padding, dilation, groups):
+    n = x.shape[0]
+    kh, kw, cg, o = w.shape
+    cols, (oh, ow) = _unroll(x, w.shape, strides, padding, dilation, groups)
+    if groups == 1:
+        out = (cols @ w.reshape(kh * kw * cg, o)).reshape(n, oh, ow, o)
+    else:
+        kernel = w.reshape(kh * kw * cg, groups, o // groups).transpose(1, 0, 2)
+        out = np.matmul(cols, kernel).transpose(1, 0, 2).reshape(n, oh, ow, o)
+    _save(out, cols)
+    return out
+
+
+def _conv2d_vjp(g, out, x, w, *, strides, padding, dilation, groups):
+    n, h, wd, c = x.shape
+    kh, kw, cg, o = w.shape
+    oh, ow = g.shape[1:3]
+    g2 = g.reshape(n * oh * ow, o)
+
+    def kernel_gradient():
+        cols = _load(out)
+        if cols is None:  # the forward's patches are gone: unroll again
+            cols, _ = _unroll(x, w.shape, strides, padding, dilation, groups)
+        if groups == 1:
+            return (cols.T @ g2).reshape(w.shape)
+        gg = g2.reshape(-1, groups, o // groups).transpose(1, 0, 2)
+        gw = np.matmul(cols.transpose(0, 2, 1), gg)  # (G, KH*KW*C/G, O/G)
+        return gw.reshape(groups, kh * kw, cg, o // groups).transpose(1, 2, 0, 3).reshape(w.shape)
+
+    def input_gradient():
+        if groups == 1:
+            dcols = (g2 @ w.reshape(kh * kw * c, o).T).reshape(n, oh, ow, kh, kw, c)
+        else:
+            gg = g2.reshape(-1, groups, o // groups).transpose(1, 0, 2)
+            kernel = w.reshape(kh * kw * cg, groups, o // groups).transpose(1, 2, 0)  # (G, O/G, K*C/G)
+            dcols = np.matmul(gg, kernel).reshape(groups, n, oh, ow, kh, kw, cg)
+            dcols = dcols.transpose(1, 2, 3, 4, 5, 0, 6).reshape(n, oh, ow, kh, kw, c)
+        (top, bottom), (left, right) = padding
+        dx = np.zeros((n, h + top + bottom, wd + left + right, c), dtype=g.dtype)
+        (sh, sw), (dh, dw) = strides, dilation
+        for i in range(kh):  # fold the patches back: one strided add per kernel position
+            for j in range(kw):
+                dx[:, i * dh:i * dh + (oh - 1) * sh + 1:sh, j * dw:j * dw + (ow - 1) * sw + 1:sw] += dcols[:, :, :, i, j]
+        return dx[:, top:top + h, left:left + wd]
+
+    return input_gradient, kernel_gradient
+
+
+def _windows(x, pool, strides, padding, fill):
+    n, h, wd, c = x.shape
+    oh = _out_size(h, pool[0], strides[0], 1, padding[0])
+    ow = _out_size(wd, pool[1], strides[1], 1, padding[1])
+    tiles = padding == ((0, 0), (0, 0)) and tuple(pool) == tuple(strides) and h % pool[0] == 0 and wd % pool[1] == 0
+    if tiles:  # the windows tile the input: a reshape, no unrolling
+        view = x.reshape(n, oh, pool[0], ow, pool[1], c).transpose(0, 1, 3, 5, 2, 4)
+    else:
+        view = _patches(_pad(x, padding, fill), pool[0], pool[1], strides, (1, 1), (oh, ow)).transpose(0, 1, 2, 5, 3, 4)
+    return view.reshape(n, oh, ow, c, pool[0] * pool[1]), (oh, ow)
+
+
+def _fold(dwin, x_shape, pool, strides, padding, out_hw):
+    """Add per-window gradients (N, OH, OW, C, PH*PW) back into an input-shaped array."""
+    n, h, wd, c = x_shape
+    (top, bottom), (left, right) = padding
+    oh, ow = out_hw
+    tiles = padding == ((0, 0), (0, 0)) and tuple(pool) == tuple(strides) and h % pool[0] == 0 and wd % pool[1] == 0
+    if tiles:
+        return dwin.reshape(n, oh, ow, c, pool[0], pool[1]).transpose(0, 1, 4, 2, 5, 3).reshape(x_shape)
+    dx = np.zeros((n, h + top + bottom, wd + left + right, c), dtype=dwin.dtype)
+    dwin = dwin.reshape(n, oh, ow, c, pool[0], pool[1])
+    for i in range(pool[0]):
+        for j in range(pool[1]):
+            dx[:, i:i + (oh - 1) * strides[0] + 1:strides[0], j:j + (ow - 1) * strides[1] + 1:strides[1]] += dwin[..., i, j]
+    return dx[:, top:top + h, left:left + wd]
+
+
+def _max_pool(x, *, pool, strides, padding):
+    fill = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
+    windows, out_hw = _windows(x, pool, strides, padding, fill)
+    index = np.argmax(windows, axis=-1)[..., None]  # the first maximum, as PyTorch picks it
+    out = np.take_along_axis(windows, index, axis=-1)[..., 0]
+    _save(out, index)
+    return out
+
+
+def _max_pool_vjp(g, out, x, *, pool, strides, padding):
+    index = _load(out)
+    if index is None:
+        windows, _ = _windows(x, pool, strides, padding, -np.inf)
+        index = np.argmax(windows, axis=-1)[..., None]
+    dwin = np.zeros(g.shape + (pool[0] * pool[1],), dtype=g.dtype)
+    np.put_along_axis(dwin, index, g[..., None], axis=-1)
+    return (_fold(dwin, x.shape, pool, strides, padding, g.shape[1:3]),)
+
+
+def _avg_pool(x, *, pool, strides, padding):
+    windows, out_hw = _windows(x, pool, strides, padding, 0)
+    total = windows.sum(axis=-1)
+    if padding == ((0, 0), (0, 0)):
+        return total / np.asarray(pool[0] * pool[1], x.dtype)
+    return total / _counts(x.shape, pool, strides, padding).astype(x.dtype)
+
+
+def _counts(shape, pool, strides, padding):
+    """How many real (not padded) inputs each window holds: Keras does not average the padding."""
+    ones = np.ones((1,) + tuple(shape[1:3]) + (1,), dtype=np.float32)
+    windows, _ = _windows(ones, pool, strides, padding, 0)
+    return windows.sum(axis=-1)
+
+
+def _avg_pool_vjp(g, out, x, *, pool, strides, padding):
+    size = pool[0] * pool[1]
+    if padding == ((0, 0), (0, 0)):
+        share = g / np.asarray(size, g.dtype)
+    else:
+        share = g / _counts(x.shape, pool, strides, padding).astype(g.dtype)
+    dwin = np.broadcast_to(share[..., None], g.shape + (size,))
+    return (_fold(np.ascontiguousarray(dwin), x.shape, pool, strides, padding, g.shape[1:3]),)
+
+
+# fmt: off
+conv2d_op   = primitive("conv2d",   _conv2d,   _conv2d_vjp,   order=1)
+max_pool_op = primitive("max_pool", _max_pool, _max_pool_vjp, order=1)
+avg_pool_op = primitive("avg_pool", _avg_pool, _avg_pool_vjp, order=1)
+# fmt: on
+
+
+def same_padding(size, k, stride, dilation):
+    """TensorFlow's 'same' padding: output ceil(size / stride), the extra pad at the end."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dilation * (k - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv2d(x, kernel, strides=1, padding="valid", dilation_rate=1, groups=1):
+    """2-D convolution of NHWC `x` with an HWIO `kernel` (Keras's layouts).
+
+    Args:
+        padding: "valid", "same" (TensorFlow's rule) or explicit ((top, bottom), (left, right)).
+    """
+    from nablanet.autodiff.ops.shape import _array
+
+    shape, kshape = np.shape(_array(x)), np.shape(_array(kernel))
+    if len(shape) != 4 or len(kshape) != 4:
+        raise ValueError(f"conv2d: expected a 4-D input (batch, height, width, channels) and a 4-D kernel, "
+                         f"got shapes {shape} and {kshape}")
+    strides, dilation = _pair(strides), _pair(dilation_rate)
+    if shape[3] != kshape[2] * groups:
+        raise ValueError(f"conv2d: the input has {shape[3]} channels, the kernel expects {kshape[2] * groups} "
+                         f"({kshape[2]} per group x {groups} groups)")
+    if isinstance(padding, str):
+        if padding == "same":
+            padding = tuple(same_padding(shape[1 + a], kshape[a], strides[a], dilation[a]) for a in range(2))
+        elif padding == "valid":
+            padding = ((0, 0), (0, 0))
+        else:
+            raise ValueError(f"conv2d: padding must be 'valid' or 'same', got {padding!r}")
+    padding = tuple(tuple(int(p) for p in pair) for pair in padding)
+    for a, name in ((0, "height"), (1, "width")):
+        if _out_size(shape[1 + a], kshape[a], strides[a], dilation[a], padding[a]) < 1:
+            raise ValueError(
+                f"conv2d: the kernel ({kshape[0]}x{kshape[1]}, dilation {dilation}) is larger than the "
+                f"padded input {name} {shape[1 + a] + sum(padding[a])}; use padding='same' or a smaller kernel"
+            )
+    return conv2d_op(x, kernel, strides=strides, padding=padding, dilation=dilation, groups=groups)
+
+
+def _pair(value):
+    return (int(value), int(value)) if isinstance(value, (int, np.integer)) else tuple(int(v) for v in value)
+
+
+def _pool_args(x, pool_size, strides, padding, name):
+    from nablanet.autodiff.ops.shape import _array
+
+    shape = np.shape(_array(x))
+    if len(shape) != 4:
+        raise ValueError(f"{name}: expected a 4-D input (batch, height, width, channels), got shape {shape}")
+    pool = _pair(pool_size)
+    strides = pool if strides is None else _pair(strides)
+    if padding == "same":
+        padding = tuple(same_padding(shape[1 + a], pool[a], strides[a], 1) for a in range(2))
+    elif padding == "valid":
+        padding = ((0, 0), (0, 0))
+        if shape[1] < pool[0] or shape[2] < pool[1]:
+            raise ValueError(f"{name}: the pool {pool} is larger than the input {shape[1:3]}")
+    else:
+        raise ValueError(f"{name}: padding must be 'valid' or 'same', got {padding!r}")
+    return pool, strides, padding
+
+
+def max_pool(x, pool_size, strides=None, padding="valid"):
+    """2-D max pooling of NHWC `x`; the gradient goes to each window's first maximum."""
+    pool, strides, padding = _pool_args(x, pool_size, strides, padding, "max_pool")
+    return max_pool_op(x, pool=pool, strides=strides, padding=padding)
+
+
+def average_pool(x, pool_size, strides=None, padding="valid"):
+    """2-D average pooling of NHWC `x` (padding excluded from the averages)."""
+    pool, strides, padding = _pool_args(x, pool_size, strides, padding, "average_pool")
+    return avg_pool_op(x, pool=pool, strides=strides, padding=padding)

@@ -1,0 +1,117 @@
+"""Pooling layers: max and average (1-D and 2-D) on the fused kernels, and global pooling."""
+
+from nablanet import ops
+from nablanet.layers.base import Layer
+from nablanet.layers.conv import conv_output_length, from_channels_last, to_channels_last, tuple_of
+
+
+class _Pooling(Layer):
+    rank = 2
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        name = type(self).__name__
+        self.pool_size = tuple_of(pool_size, self.rank, "pool_size", name)
+        self.strides = self.pool_size if strides is None else tuple_of(strides, self.rank, "strides", name)
+        self.padding = str(padding).lower()
+        if self.padding not in ("valid", "same"):
+            raise ValueError(f"{name}: padding must be 'valid' or 'same', got {padding!r}")
+        self.data_format = data_format or "channels_last"
+        self._fixed_last_axis = False
+
+    def call(self, inputs):
+        if inputs.ndim != self.rank + 2:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: expected a {self.rank + 2}-D input, "
+                             f"got shape {tuple(inputs.shape)}")
+        x = to_channels_last(inputs, self.data_format, self.rank)
+        if self.rank == 1:
+            x = ops.expand_dims(x, 1)
+        pool, strides = (1,) * (2 - self.rank) + self.pool_size, (1,) * (2 - self.rank) + self.strides
+        x = self._pool(x, pool, strides=strides, padding=self.padding)
+        if self.rank == 1:
+            x = ops.squeeze(x, 1)
+        return from_channels_last(x, self.data_format, self.rank)
+
+    def compute_output_shape(self, input_shape):
+        spatial = input_shape[2:] if self.data_format == "channels_first" else input_shape[1:-1]
+        lengths = tuple(conv_output_length(n, k, self.padding, s, 1)
+                        for n, k, s in zip(spatial, self.pool_size, self.strides))
+        if self.data_format == "channels_first":
+            return (input_shape[0], input_shape[1]) + lengths
+        return (input_shape[0],) + lengths + (input_shape[-1],)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
+                "padding": self.padding, "data_format": self.data_format}
+
+
+class MaxPooling2D(_Pooling):
+    """The maximum over each `pool_size` window (stride `pool_size` by default)."""
+
+    _pool = staticmethod(ops.max_pool)
+
+
+class AveragePooling2D(_Pooling):
+    """The mean over each window (padded positions excluded, as in Keras)."""
+
+    _pool = staticmethod(ops.average_pool)
+
+
+class MaxPooling1D(MaxPooling2D):
+    """Max pooling over steps of `(batch, steps, channels)`."""
+
+    rank = 1
+
+
+class AveragePooling1D(AveragePooling2D):
+    """Average pooling over steps."""
+
+    rank = 1
+
+
+class _GlobalPooling(Layer):
+    rank = 2
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format, self.keepdims = data_format or "channels_last", keepdims
+        self._fixed_last_axis = False
+
+    def _axes(self):
+        return tuple(range(2, self.rank + 2)) if self.data_format == "channels_first" else tuple(range(1, self.rank + 1))
+
+    def call(self, inputs):
+        return self._reduce(inputs, axis=self._axes(), keepdims=self.keepdims)
+
+    def compute_output_shape(self, input_shape):
+        axes = self._axes()
+        if self.keepdims:
+            return tuple(1 if i in axes else d for i, d in enumerate(input_shape))
+        return tuple(d for i, d in enumerate(input_shape) if i not in axes)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling2D(_GlobalPooling):
+    """The mean over height and width."""
+
+    _reduce = staticmethod(ops.mean)
+
+
+class GlobalMaxPooling2D(_GlobalPooling):
+    """The maximum over height and width."""
+
+    _reduce = staticmethod(ops.max)
+
+
+class GlobalAveragePooling1D(GlobalAveragePooling2D):
+    """The mean over steps."""
+
+    rank = 1
+
+
+class GlobalMaxPooling1D(GlobalMaxPooling2D):
+    """The maximum over steps."""
+
+    rank = 1
