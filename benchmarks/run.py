@@ -9,7 +9,7 @@ import importlib
 import os
 import platform
 
-WORKLOADS = ["op_chain", "mlp"]
+WORKLOADS = ["op_chain", "mlp", "cnn"]
 
 
 def main(argv=None):

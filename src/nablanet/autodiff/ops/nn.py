@@ -5,7 +5,8 @@ A convolution unrolls its (padded) input into patches with a strided view and mu
 by the kernel in one matmul. The backward pass is two matmuls: patches^T @ g for the kernel, and
 g @ kernel^T folded back into the input by one strided slice-add per kernel position (9 for a
 3x3 kernel), never a scatter. The patches are kept from the forward pass for the kernel gradient.
-Max pooling finds each window's argmax once and routes the gradient through it.
+Pooling takes one elementwise maximum (or sum) per window position over strided views, and
+its backward routes the gradient the same way, to each window's first maximum.
 """
 
 import weakref
@@ -109,76 +110,72 @@ def _conv2d_vjp(g, out, x, w, *, strides, padding, dilation, groups):
     return input_gradient, kernel_gradient
 
 
-def _windows(x, pool, strides, padding, fill):
-    n, h, wd, c = x.shape
-    oh = _out_size(h, pool[0], strides[0], 1, padding[0])
-    ow = _out_size(wd, pool[1], strides[1], 1, padding[1])
-    tiles = padding == ((0, 0), (0, 0)) and tuple(pool) == tuple(strides) and h % pool[0] == 0 and wd % pool[1] == 0
-    if tiles:  # the windows tile the input: a reshape, no unrolling
-        view = x.reshape(n, oh, pool[0], ow, pool[1], c).transpose(0, 1, 3, 5, 2, 4)
-    else:
-        view = _patches(_pad(x, padding, fill), pool[0], pool[1], strides, (1, 1), (oh, ow)).transpose(0, 1, 2, 5, 3, 4)
-    return view.reshape(n, oh, ow, c, pool[0] * pool[1]), (oh, ow)
-
-
-def _fold(dwin, x_shape, pool, strides, padding, out_hw):
-    """Add per-window gradients (N, OH, OW, C, PH*PW) back into an input-shaped array."""
-    n, h, wd, c = x_shape
-    (top, bottom), (left, right) = padding
-    oh, ow = out_hw
-    tiles = padding == ((0, 0), (0, 0)) and tuple(pool) == tuple(strides) and h % pool[0] == 0 and wd % pool[1] == 0
-    if tiles:
-        return dwin.reshape(n, oh, ow, c, pool[0], pool[1]).transpose(0, 1, 4, 2, 5, 3).reshape(x_shape)
-    dx = np.zeros((n, h + top + bottom, wd + left + right, c), dtype=dwin.dtype)
-    dwin = dwin.reshape(n, oh, ow, c, pool[0], pool[1])
+def _window_slices(xp, pool, strides, out_hw):
+    """For each position (i, j) inside the window, the strided view of the input it sees."""
+    (oh, ow), (sh, sw) = out_hw, strides
     for i in range(pool[0]):
         for j in range(pool[1]):
-            dx[:, i:i + (oh - 1) * strides[0] + 1:strides[0], j:j + (ow - 1) * strides[1] + 1:strides[1]] += dwin[..., i, j]
-    return dx[:, top:top + h, left:left + wd]
+            yield (slice(None), slice(i, i + (oh - 1) * sh + 1, sh), slice(j, j + (ow - 1) * sw + 1, sw))
+
+
+def _pool_geometry(x, pool, strides, padding):
+    n, h, wd, c = x.shape
+    return (_out_size(h, pool[0], strides[0], 1, padding[0]), _out_size(wd, pool[1], strides[1], 1, padding[1]))
 
 
 def _max_pool(x, *, pool, strides, padding):
+    # One elementwise maximum per window position over strided views: no unrolling, no argmax.
     fill = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
-    windows, out_hw = _windows(x, pool, strides, padding, fill)
-    index = np.argmax(windows, axis=-1)[..., None]  # the first maximum, as PyTorch picks it
-    out = np.take_along_axis(windows, index, axis=-1)[..., 0]
-    _save(out, index)
+    xp = _pad(x, padding, fill)
+    slices = _window_slices(xp, pool, strides, _pool_geometry(x, pool, strides, padding))
+    out = xp[next(slices)].copy()
+    for index in slices:
+        np.maximum(out, xp[index], out=out)
     return out
 
 
 def _max_pool_vjp(g, out, x, *, pool, strides, padding):
-    index = _load(out)
-    if index is None:
-        windows, _ = _windows(x, pool, strides, padding, -np.inf)
-        index = np.argmax(windows, axis=-1)[..., None]
-    dwin = np.zeros(g.shape + (pool[0] * pool[1],), dtype=g.dtype)
-    np.put_along_axis(dwin, index, g[..., None], axis=-1)
-    return (_fold(dwin, x.shape, pool, strides, padding, g.shape[1:3]),)
+    fill = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
+    xp = _pad(x, padding, fill)
+    dx = np.zeros(xp.shape, dtype=g.dtype)
+    untaken = np.ones(out.shape, dtype=bool)  # the gradient goes to each window's first maximum
+    for index in _window_slices(xp, pool, strides, g.shape[1:3]):
+        hit = xp[index] == out
+        hit &= untaken
+        untaken &= ~hit
+        dx[index] += g * hit
+    (top, _), (left, _) = padding
+    return (dx[:, top:top + x.shape[1], left:left + x.shape[2]],)
+
+
+def _window_sum(x, pool, strides, padding):
+    xp = _pad(x, padding, 0)
+    slices = _window_slices(xp, pool, strides, _pool_geometry(x, pool, strides, padding))
+    total = xp[next(slices)].copy()
+    for index in slices:
+        total += xp[index]
+    return total
+
+
+def _counts(shape, pool, strides, padding, dtype):
+    """How many real (not padded) inputs each window holds: Keras does not average the padding."""
+    if padding == ((0, 0), (0, 0)):
+        return np.asarray(pool[0] * pool[1], dtype)
+    return _window_sum(np.ones((1,) + tuple(shape[1:3]) + (1,), dtype=dtype), pool, strides, padding)
 
 
 def _avg_pool(x, *, pool, strides, padding):
-    windows, out_hw = _windows(x, pool, strides, padding, 0)
-    total = windows.sum(axis=-1)
-    if padding == ((0, 0), (0, 0)):
-        return total / np.asarray(pool[0] * pool[1], x.dtype)
-    return total / _counts(x.shape, pool, strides, padding).astype(x.dtype)
-
-
-def _counts(shape, pool, strides, padding):
-    """How many real (not padded) inputs each window holds: Keras does not average the padding."""
-    ones = np.ones((1,) + tuple(shape[1:3]) + (1,), dtype=np.float32)
-    windows, _ = _windows(ones, pool, strides, padding, 0)
-    return windows.sum(axis=-1)
+    return _window_sum(x, pool, strides, padding) / _counts(x.shape, pool, strides, padding, x.dtype)
 
 
 def _avg_pool_vjp(g, out, x, *, pool, strides, padding):
-    size = pool[0] * pool[1]
-    if padding == ((0, 0), (0, 0)):
-        share = g / np.asarray(size, g.dtype)
-    else:
-        share = g / _counts(x.shape, pool, strides, padding).astype(g.dtype)
-    dwin = np.broadcast_to(share[..., None], g.shape + (size,))
-    return (_fold(np.ascontiguousarray(dwin), x.shape, pool, strides, padding, g.shape[1:3]),)
+    share = g / _counts(x.shape, pool, strides, padding, g.dtype)
+    (top, bottom), (left, right) = padding
+    n, h, wd, c = x.shape
+    dx = np.zeros((n, h + top + bottom, wd + left + right, c), dtype=g.dtype)
+    for index in _window_slices(dx, pool, strides, g.shape[1:3]):
+        dx[index] += share
+    return (dx[:, top:top + h, left:left + wd],)
 
 
 # fmt: off
