@@ -110,6 +110,8 @@ CASES = [
     ("pad", lambda x: ops.pad(x, ((1, 0), (2, 1)), constant_values=0.5), (normal(2, 3),)),
     ("cast", lambda x: ops.cast(x, "float64") * x, (normal(3),)),
     ("conv2d", ops.conv2d, (normal(2, 5, 6, 3), normal(3, 2, 3, 4))),
+    ("conv2d", lambda x, w, b: ops.conv2d(x, w, bias=b, padding="same"), (normal(2, 4, 5, 3), normal(3, 3, 3, 2), normal(2))),
+    ("conv2d", lambda x, w, b: ops.conv2d(x, w, bias=b, relu=True), (normal(2, 5, 5, 2), normal(2, 2, 2, 3), normal(3))),
     ("conv2d", lambda x, w: ops.conv2d(x, w, strides=2, padding="same"), (normal(2, 7, 6, 3), normal(3, 3, 3, 2))),
     ("conv2d", lambda x, w: ops.conv2d(x, w, dilation_rate=(2, 1), padding="same"), (normal(1, 7, 5, 2), normal(3, 2, 2, 3))),
     ("conv2d", lambda x, w: ops.conv2d(x, w, groups=2, strides=(1, 2)), (normal(2, 5, 6, 4), normal(2, 3, 2, 6))),

@@ -108,10 +108,11 @@ class _Conv(Layer):
             raise ValueError(f"{type(self).__name__} {self.name!r}: expected {expected} input channels, got "
                              f"{x.shape[-1]} (input shape {tuple(x.shape)})")
 
-    def _finish(self, x):
-        if self.bias is not None:
+    def _finish(self, x, bias_added=False, activated=False):
+        if self.bias is not None and not bias_added:
             x = x + self.bias
-        x = x if self.activation is activations.linear else self.activation(x)
+        if not activated and self.activation is not activations.linear:
+            x = self.activation(x)
         return from_channels_last(x, self.data_format, self.rank)
 
     def compute_output_shape(self, input_shape):
@@ -154,9 +155,10 @@ class Conv2D(_Conv):
         x = to_channels_last(inputs, self.data_format, 2)
         self._check_channels(x)
         self.compute_output_shape((None,) + tuple(inputs.shape[1:]))  # a clear error when it cannot fit
+        fuse = self.activation is activations.relu  # relu runs in place inside the kernel
         x = ops.conv2d(x, self.kernel, strides=self.strides, padding=self.padding,
-                       dilation_rate=self.dilation_rate, groups=self.groups)
-        return self._finish(x)
+                       dilation_rate=self.dilation_rate, groups=self.groups, bias=self.bias, relu=fuse)
+        return self._finish(x, bias_added=True, activated=fuse)
 
 
 class Conv1D(_Conv):

@@ -49,47 +49,85 @@ def _pad(x, padding, value=0):
     return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
 
 
-def _unroll(x, kernel_shape, strides, padding, dilation, groups):
-    """The patch matrix: (N*OH*OW, KH*KW*C), or (G, N*OH*OW, KH*KW*C/G) for grouped kernels."""
+def _unroll(x, kernel_shape, strides, padding, dilation, groups, ones=False):
+    """The patch matrix: (N*OH*OW, KH*KW*C), with a last column of ones when `ones` (the bias
+    then rides in the matmul), or (G, N*OH*OW, KH*KW*C/G) for grouped kernels."""
     n, h, wd, c = x.shape
     kh, kw, cg, _ = kernel_shape
     oh = _out_size(h, kh, strides[0], dilation[0], padding[0])
     ow = _out_size(wd, kw, strides[1], dilation[1], padding[1])
-    cols = _patches(_pad(x, padding), kh, kw, strides, dilation, (oh, ow))
+    xp = _pad(x, padding)
+    k = kh * kw * c
     if groups == 1:
-        return cols.reshape(n * oh * ow, kh * kw * c), (oh, ow)  # the one unrolling copy
+        cols = np.empty((n, oh, ow, k + ones), dtype=x.dtype)
+        if ones:
+            cols[..., k] = 1
+        body = cols[..., :k] if ones else cols
+        if c < 16:  # few channels: copy each kernel position's slice as a block
+            blocks = body.reshape(n, oh, ow, kh * kw, c)
+            for i, (si, sj) in enumerate((i, j) for i in range(kh) for j in range(kw)):
+                rows = slice(si * dilation[0], si * dilation[0] + (oh - 1) * strides[0] + 1, strides[0])
+                columns = slice(sj * dilation[1], sj * dilation[1] + (ow - 1) * strides[1] + 1, strides[1])
+                blocks[:, :, :, i] = xp[:, rows, columns]
+        else:  # the one unrolling copy, from a strided view
+            np.copyto(body.reshape(n, oh, ow, kh, kw, c), _patches(xp, kh, kw, strides, dilation, (oh, ow)))
+        return cols.reshape(n * oh * ow, k + ones), (oh, ow)
+    cols = _patches(xp, kh, kw, strides, dilation, (oh, ow))
     cols = cols.reshape(n * oh * ow, kh * kw, groups, cg).transpose(2, 0, 1, 3)
     return cols.reshape(groups, n * oh * ow, kh * kw * cg), (oh, ow)
 
 
-def _conv2d(x, w, *, strides, padding, dilation, groups):
+def _conv2d(x, w, b=None, *, strides, padding, dilation, groups, relu=False):
     n = x.shape[0]
     kh, kw, cg, o = w.shape
-    cols, (oh, ow) = _unroll(x, w.shape, strides, padding, dilation, groups)
+    fold_bias = b is not None and groups == 1
+    cols, (oh, ow) = _unroll(x, w.shape, strides, padding, dilation, groups, ones=fold_bias)
     if groups == 1:
-        out = (cols @ w.reshape(kh * kw * cg, o)).reshape(n, oh, ow, o)
+        kernel = w.reshape(kh * kw * cg, o)
+        if fold_bias:
+            kernel = np.concatenate([kernel, np.asarray(b, kernel.dtype)[None]])
+        out = (cols @ kernel).reshape(n, oh, ow, o)
     else:
         kernel = w.reshape(kh * kw * cg, groups, o // groups).transpose(1, 0, 2)
         out = np.matmul(cols, kernel).transpose(1, 0, 2).reshape(n, oh, ow, o)
+        if b is not None:
+            out += b  # in place: no second output-sized array
+    if relu:
+        np.maximum(out, 0, out=out)
     _save(out, cols)
     return out
 
 
-def _conv2d_vjp(g, out, x, w, *, strides, padding, dilation, groups):
+def _conv2d_vjp(g, out, x, w, b=None, *, strides, padding, dilation, groups, relu=False):
     n, h, wd, c = x.shape
     kh, kw, cg, o = w.shape
     oh, ow = g.shape[1:3]
+    if relu:
+        g = g * (out > 0)  # the fused relu's derivative: 0 at 0, as the relu primitive
     g2 = g.reshape(n * oh * ow, o)
 
+    products = {}
+
+    def patches_times_g():  # cols^T @ g: the kernel gradient, with the bias's as its last row
+        if "value" not in products:
+            cols = _load(out)
+            if cols is None:  # the forward's patches are gone: unroll again
+                cols, _ = _unroll(x, w.shape, strides, padding, dilation, groups, ones=b is not None and groups == 1)
+            if groups == 1:
+                products["value"] = cols.T @ g2
+            else:
+                gg = g2.reshape(-1, groups, o // groups).transpose(1, 0, 2)
+                products["value"] = np.matmul(cols.transpose(0, 2, 1), gg)  # (G, KH*KW*C/G, O/G)
+        return products["value"]
+
     def kernel_gradient():
-        cols = _load(out)
-        if cols is None:  # the forward's patches are gone: unroll again
-            cols, _ = _unroll(x, w.shape, strides, padding, dilation, groups)
         if groups == 1:
-            return (cols.T @ g2).reshape(w.shape)
-        gg = g2.reshape(-1, groups, o // groups).transpose(1, 0, 2)
-        gw = np.matmul(cols.transpose(0, 2, 1), gg)  # (G, KH*KW*C/G, O/G)
+            return patches_times_g()[:kh * kw * cg].reshape(w.shape)
+        gw = patches_times_g()
         return gw.reshape(groups, kh * kw, cg, o // groups).transpose(1, 2, 0, 3).reshape(w.shape)
+
+    def bias_gradient():
+        return patches_times_g()[-1].copy() if groups == 1 else g2.sum(axis=0)
 
     def input_gradient():
         if groups == 1:
@@ -107,7 +145,9 @@ def _conv2d_vjp(g, out, x, w, *, strides, padding, dilation, groups):
                 dx[:, i * dh:i * dh + (oh - 1) * sh + 1:sh, j * dw:j * dw + (ow - 1) * sw + 1:sw] += dcols[:, :, :, i, j]
         return dx[:, top:top + h, left:left + wd]
 
-    return input_gradient, kernel_gradient
+    if b is None:
+        return input_gradient, kernel_gradient
+    return input_gradient, kernel_gradient, bias_gradient
 
 
 def _window_slices(xp, pool, strides, out_hw):
@@ -137,13 +177,20 @@ def _max_pool(x, *, pool, strides, padding):
 def _max_pool_vjp(g, out, x, *, pool, strides, padding):
     fill = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
     xp = _pad(x, padding, fill)
-    dx = np.zeros(xp.shape, dtype=g.dtype)
+    tiles = tuple(pool) == tuple(strides) and padding == ((0, 0), (0, 0))
+    dx = (np.empty if tiles else np.zeros)(xp.shape, dtype=g.dtype)  # tiled windows cover x once
+    if tiles and (x.shape[1] % pool[0] or x.shape[2] % pool[1]):
+        dx[...] = 0  # rows or columns outside every window get no gradient
     untaken = np.ones(out.shape, dtype=bool)  # the gradient goes to each window's first maximum
+    hit = np.empty(out.shape, dtype=bool)
     for index in _window_slices(xp, pool, strides, g.shape[1:3]):
-        hit = xp[index] == out
+        np.equal(xp[index], out, out=hit)
         hit &= untaken
-        untaken &= ~hit
-        dx[index] += g * hit
+        np.logical_xor(untaken, hit, out=untaken)  # hit lies within untaken: this removes it
+        if tiles:
+            np.multiply(g, hit, out=dx[index])
+        else:
+            dx[index] += g * hit
     (top, _), (left, _) = padding
     return (dx[:, top:top + x.shape[1], left:left + x.shape[2]],)
 
@@ -192,11 +239,13 @@ def same_padding(size, k, stride, dilation):
     return total // 2, total - total // 2
 
 
-def conv2d(x, kernel, strides=1, padding="valid", dilation_rate=1, groups=1):
-    """2-D convolution of NHWC `x` with an HWIO `kernel` (Keras's layouts).
+def conv2d(x, kernel, strides=1, padding="valid", dilation_rate=1, groups=1, bias=None, relu=False):
+    """2-D convolution of NHWC `x` with an HWIO `kernel` (Keras's layouts), plus `bias`.
 
     Args:
         padding: "valid", "same" (TensorFlow's rule) or explicit ((top, bottom), (left, right)).
+        bias: Optional per-filter bias, added inside the kernel (one pass fewer).
+        relu: Apply relu in place inside the kernel (one pass and one array fewer).
     """
     from nablanet.autodiff.ops.shape import _array
 
@@ -222,7 +271,8 @@ def conv2d(x, kernel, strides=1, padding="valid", dilation_rate=1, groups=1):
                 f"conv2d: the kernel ({kshape[0]}x{kshape[1]}, dilation {dilation}) is larger than the "
                 f"padded input {name} {shape[1 + a] + sum(padding[a])}; use padding='same' or a smaller kernel"
             )
-    return conv2d_op(x, kernel, strides=strides, padding=padding, dilation=dilation, groups=groups)
+    inputs = (x, kernel) if bias is None else (x, kernel, bias)
+    return conv2d_op(*inputs, strides=strides, padding=padding, dilation=dilation, groups=groups, relu=relu)
 
 
 def _pair(value):
