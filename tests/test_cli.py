@@ -18,7 +18,7 @@ def test_bare_demo_runs_the_tour_and_lists_the_demos(capsys):
 
 def test_unknown_demo_names_the_choices(capsys):
     assert main(["demo", "nope"]) == 2
-    assert "unknown demo 'nope'; choose from: calculus, mlp, overfitting" in capsys.readouterr().err
+    assert "unknown demo 'nope'; choose from: calculus, mlp, cnn, overfitting" in capsys.readouterr().err
 
 
 def test_python_dash_m_entry_point():
@@ -38,3 +38,15 @@ def test_benchmark_workloads_compute_the_same_gradient():
     chain_nablanet(x).backward()
     chain_torch(t).backward()
     np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-10)
+
+
+def test_cnn_demo_reports_accuracy_and_a_confusion_matrix():
+    import pytest
+
+    pytest.importorskip("sklearn")
+    from nablanet.demos import cnn
+
+    lines = []
+    accuracy = cnn.run(out=lines.append, epochs=2)
+    assert 0.5 < accuracy <= 1.0
+    assert any(line.startswith("  9: ") for line in lines)

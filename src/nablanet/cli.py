@@ -9,6 +9,7 @@ import time
 DEMOS = {
     "calculus": ("calculus", "derivatives as limits vs autodiff, integrals, GD/Adam/Newton", True),
     "mlp": ("mlp", "the seed Keras program (Dense, Adam) and an MLP on real digits", True),
+    "cnn": ("cnn", "a convolutional network on real digits, with its confusion matrix", False),
     "overfitting": ("overfitting", "Dropout, L2 and EarlyStopping against overfitting, with plots", False),
 }
 
