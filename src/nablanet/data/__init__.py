@@ -3,9 +3,10 @@
 import numpy as np
 
 from nablanet import backend
+from nablanet.data.images import image_dataset_from_directory
 from nablanet.data.split import train_test_split
 
-__all__ = ["normalize", "to_categorical", "train_test_split"]
+__all__ = ["image_dataset_from_directory", "normalize", "to_categorical", "train_test_split"]
 
 
 def to_categorical(x, num_classes=None):

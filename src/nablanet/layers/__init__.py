@@ -16,6 +16,10 @@ from nablanet.layers.pooling import (
 from nablanet.layers.reshaping import (
     Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
 )
+from nablanet.layers.preprocessing import (
+    RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling,
+    Resizing,
+)
 from nablanet.layers.regularization import (
     AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
 )
@@ -25,6 +29,8 @@ from nablanet.layers.merging import (
 )
 
 __all__ = [
+    "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
+    "Rescaling", "Resizing",
     "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv1DTranspose",
     "Conv2D", "Conv2DTranspose", "Cropping1D", "Cropping2D", "DepthwiseConv2D",
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",

@@ -94,7 +94,8 @@ class ArrayBatches:
         self.n = num_samples(x, "batches")
         self.batch_size, self.shuffle = batch_size, shuffle
 
-    def __len__(self):
+    @property
+    def n_steps(self):
         return math.ceil(self.n / self.batch_size)
 
     def epoch(self):
@@ -112,8 +113,12 @@ class IterableBatches:
         self.data, self.steps, self.where = data, steps, where
         self._iterator = None
 
-    def __len__(self):
-        return self.steps
+    @property
+    def n_steps(self):
+        """Steps per epoch if known: given, or the length of a sized iterable."""
+        if self.steps is not None:
+            return self.steps
+        return len(self.data) if hasattr(self.data, "__len__") else None
 
     def epoch(self):
         if self._iterator is None or self.steps is None:
@@ -203,7 +208,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     history = callbacks_module.History()
     callback_list = callbacks_module.CallbackList(
         callbacks, add_history=history, add_progbar=verbose != 0, model=model, verbose=verbose,
-        epochs=epochs, steps=len(batches) if len(batches) is not None else None,
+        epochs=epochs, steps=batches.n_steps,
     )
     model.stop_training = False
     model._freeze_structure(True)
@@ -278,7 +283,7 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, steps, callbacks, 
     batches, _ = make_batches(x, y, sample_weight, batch_size, False, "evaluate", steps)
     verbose = 1 if verbose == "auto" else verbose
     callback_list = callbacks_module.CallbackList(
-        callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1, steps=len(batches),
+        callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1, steps=batches.n_steps,
         mode="test",
     )
     callback_list.on_test_begin()
@@ -297,7 +302,7 @@ def predict(model, x, batch_size, verbose, steps, callbacks):
     batches, _ = make_batches(x, None, None, batch_size, False, "predict", steps)
     verbose = 1 if verbose == "auto" else verbose
     callback_list = callbacks_module.CallbackList(
-        callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1, steps=len(batches),
+        callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1, steps=batches.n_steps,
         mode="predict",
     )
     callback_list.on_predict_begin()
