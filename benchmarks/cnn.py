@@ -79,8 +79,10 @@ def run():
     x = rng.random((N_TRAIN, 28, 28, 1), dtype=np.float32)
     y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, N_TRAIN)]
     x_infer = rng.random((N_INFER, 28, 28, 1), dtype=np.float32)
-    ours = [keras_like(nablanet, x, y, x_infer) for _ in range(3)]
-    theirs = [torch_run(x, y, x_infer) for _ in range(3)]
+    ours, theirs = [], []
+    for _ in range(5):  # interleaved, so a change in the machine's load hits both alike
+        ours.append(keras_like(nablanet, x, y, x_infer))
+        theirs.append(torch_run(x, y, x_infer))
     ours_train, ours_infer = np.median([o[0] for o in ours]), np.median([o[1] for o in ours])
     torch_train, torch_infer = np.median([t[0] for t in theirs]), np.median([t[1] for t in theirs])
     print(f"W3 training samples/s: nablanet {ours_train:,.0f}, torch {torch_train:,.0f}")
