@@ -7,10 +7,10 @@ layer's `activation=` argument accepts.
 array([0., 2.])
 """
 
-import difflib
 import math
 
 from nablanet import ops
+from nablanet.names import unknown
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -152,11 +152,7 @@ def get(identifier):
     if isinstance(identifier, str):
         if identifier in ALL:
             return ALL[identifier]
-        close = difflib.get_close_matches(identifier, list(ALL), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(
-            f"activations.get: unknown activation {identifier!r}.{hint} Known: {', '.join(sorted(ALL))}"
-        )
+        raise unknown("activations.get", "activation", identifier, ALL, listed=sorted(ALL))
     if isinstance(identifier, dict) and "class_name" in identifier:  # a serialized layer or fn
         return get(identifier.get("config", identifier["class_name"]))
     if callable(identifier):

@@ -6,12 +6,12 @@ array([[0.6],
        [0.8]])
 """
 
-import difflib
 
 import numpy as np
 
 from nablanet.autodiff.tensor import Tensor
 from nablanet.backend import epsilon
+from nablanet.names import unknown
 
 
 def _array(w):
@@ -101,9 +101,7 @@ def get(identifier):
     if isinstance(identifier, str):
         if identifier in ALL:
             return ALL[identifier]()
-        close = difflib.get_close_matches(identifier, list(ALL), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"constraints.get: unknown constraint {identifier!r}.{hint}")
+        raise unknown("constraints.get", "constraint", identifier, ALL)
     if isinstance(identifier, dict):
         return ALL[identifier["class_name"]].from_config(identifier.get("config", {}))
     if callable(identifier):

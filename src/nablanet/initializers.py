@@ -8,13 +8,13 @@ from their own when given a `seed`, so the same seed gives the same weights.
 (3, 2)
 """
 
-import difflib
 import math
 import re
 
 import numpy as np
 
 from nablanet import backend
+from nablanet.names import unknown
 
 
 def compute_fans(shape):
@@ -245,10 +245,8 @@ def get(identifier):
     if isinstance(identifier, str):
         if identifier in ALL:
             return ALL[identifier]()
-        close = difflib.get_close_matches(identifier, list(ALL), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        known = ", ".join(sorted(k for k in ALL if k.islower()))
-        raise ValueError(f"initializers.get: unknown initializer {identifier!r}.{hint} Known: {known}")
+        raise unknown("initializers.get", "initializer", identifier, ALL,
+                      listed=sorted(k for k in ALL if k.islower()))
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if callable(identifier):

@@ -10,7 +10,6 @@ the sum of the weights) or "none".
 2.0
 """
 
-import difflib
 import re
 
 import numpy as np
@@ -18,6 +17,7 @@ import numpy as np
 from nablanet import ops
 from nablanet.autodiff.tensor import Tensor
 from nablanet.backend import epsilon
+from nablanet.names import unknown
 
 
 def _shape(x):
@@ -372,9 +372,7 @@ def get(identifier):
         if identifier in CLASSES:
             return CLASSES[identifier]()
         known = sorted(FUNCTIONS) + sorted(ALIASES) + sorted(CLASSES)
-        close = difflib.get_close_matches(identifier, known, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"losses.get: unknown loss {identifier!r}.{hint} Known: {', '.join(known)}")
+        raise unknown("losses.get", "loss", identifier, known, listed=known)
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if callable(identifier):

@@ -10,7 +10,6 @@ float64. Function metrics return one value per sample; `MeanMetricWrapper` avera
 0.6666666666666666
 """
 
-import difflib
 import re
 
 import numpy as np
@@ -18,6 +17,7 @@ import numpy as np
 from nablanet import losses
 from nablanet.autodiff.tensor import Tensor
 from nablanet.backend import epsilon
+from nablanet.names import unknown
 
 
 def _array(x):
@@ -464,9 +464,7 @@ def get(identifier):
         if identifier in SNAKE_CLASSES:
             return SNAKE_CLASSES[identifier]()
         known = sorted(set(FUNCTIONS) | set(SNAKE_CLASSES) | set(CLASSES))
-        close = difflib.get_close_matches(identifier, known, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"metrics.get: unknown metric {identifier!r}.{hint} Known: {', '.join(known)}")
+        raise unknown("metrics.get", "metric", identifier, known, listed=known)
     if isinstance(identifier, dict):
         name = identifier.get("class_name")
         if name not in CLASSES:

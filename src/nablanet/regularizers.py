@@ -7,9 +7,9 @@
 0.5
 """
 
-import difflib
 
 from nablanet import ops
+from nablanet.names import unknown
 
 
 class Regularizer:
@@ -86,9 +86,7 @@ def get(identifier):
     if isinstance(identifier, str):
         if identifier in ALL:
             return ALL[identifier]()
-        close = difflib.get_close_matches(identifier, list(ALL), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"regularizers.get: unknown regularizer {identifier!r}.{hint} Known: l1, l2, l1_l2")
+        raise unknown("regularizers.get", "regularizer", identifier, ALL, listed=["l1", "l2", "l1_l2"])
     if isinstance(identifier, dict):
         return ALL[identifier["class_name"]].from_config(identifier.get("config", {}))
     if callable(identifier):

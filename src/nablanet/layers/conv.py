@@ -93,17 +93,24 @@ class _Conv(Layer):
         if channels % self.groups:
             raise ValueError(f"{type(self).__name__} {self.name!r}: {channels} input channels are not "
                              f"divisible by groups={self.groups}")
-        self.kernel = self.add_weight(shape=self.kernel_size + (channels // self.groups, self.filters),
-                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint, name="kernel")
+        self._add_kernel_and_bias(self.kernel_size + (channels // self.groups, self.filters))
+
+    def _add_kernel_and_bias(self, kernel_shape):
+        self.kernel = self.add_weight(shape=kernel_shape, initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                                      name="kernel")
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
                                         regularizer=self.bias_regularizer, constraint=self.bias_constraint,
                                         name="bias")
 
+    def _input_channels(self):
+        """The input channels the built kernel expects."""
+        return self.kernel.shape[-2] * self.groups
+
     def _check_channels(self, x):
-        expected = self.kernel.shape[-2] * self.groups
+        expected = self._input_channels()
         if x.shape[-1] != expected:
             raise ValueError(f"{type(self).__name__} {self.name!r}: expected {expected} input channels, got "
                              f"{x.shape[-1]} (input shape {tuple(x.shape)})")
@@ -221,19 +228,10 @@ class _ConvTranspose(_Conv):
 
     def build(self, input_shape):
         channels = self._channels(input_shape)
-        self.kernel = self.add_weight(shape=self.kernel_size + (self.filters, channels),
-                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint, name="kernel")
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
-                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint,
-                                        name="bias")
+        self._add_kernel_and_bias(self.kernel_size + (self.filters, channels))
 
-    def _check_channels(self, x):
-        if x.shape[-1] != self.kernel.shape[-1]:
-            raise ValueError(f"{type(self).__name__} {self.name!r}: expected {self.kernel.shape[-1]} input "
-                             f"channels, got {x.shape[-1]}")
+    def _input_channels(self):
+        return self.kernel.shape[-1]
 
     def _pads(self, spatial):
         return tuple(_transpose_padding(k, st, d, self.padding,
@@ -306,19 +304,10 @@ class DepthwiseConv2D(_Conv):
     def build(self, input_shape):
         channels = self._channels(input_shape)
         self.filters = channels * self.depth_multiplier
-        self.kernel = self.add_weight(shape=self.kernel_size + (channels, self.depth_multiplier),
-                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint, name="kernel")
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
-                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint,
-                                        name="bias")
+        self._add_kernel_and_bias(self.kernel_size + (channels, self.depth_multiplier))
 
-    def _check_channels(self, x):
-        if x.shape[-1] != self.kernel.shape[-2]:
-            raise ValueError(f"DepthwiseConv2D {self.name!r}: expected {self.kernel.shape[-2]} input channels, "
-                             f"got {x.shape[-1]}")
+    def _input_channels(self):
+        return self.kernel.shape[-2]
 
     def call(self, inputs):
         x = to_channels_last(inputs, self.data_format, 2)

@@ -1,6 +1,5 @@
 """Optimizers with Keras's names, defaults and formulas, updating NumPy arrays in place."""
 
-import difflib
 
 from nablanet.optimizers import schedules
 from nablanet.optimizers.adagrad import Adadelta, Adagrad
@@ -8,6 +7,7 @@ from nablanet.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from nablanet.optimizers.base import Optimizer
 from nablanet.optimizers.rmsprop import RMSprop
 from nablanet.optimizers.sgd import SGD
+from nablanet.names import unknown
 
 ALL = {cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta)}
 
@@ -29,11 +29,7 @@ def get(identifier):
         key = identifier.lower()
         if key in ALL:
             return ALL[key]()
-        close = difflib.get_close_matches(key, list(ALL), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(
-            f"optimizers.get: unknown optimizer {identifier!r}.{hint} Known: {', '.join(sorted(ALL))}"
-        )
+        raise unknown("optimizers.get", "optimizer", identifier, ALL, listed=sorted(ALL))
     raise TypeError(f"optimizers.get: expected a name, a config dict or an Optimizer, got {identifier!r}")
 
 
