@@ -6,6 +6,7 @@ import pytest
 
 import nablanet as nn
 from nablanet import layers
+from nablanet.demos import cnn as cnn_demo
 
 rng = np.random.default_rng(0)
 
@@ -211,17 +212,7 @@ def test_small_cnn_on_digits_reaches_98_percent():
     x_train, x_test, y_train, y_test = nn.data.train_test_split(x, digits.target, test_size=0.25,
                                                                 random_state=0, stratify=digits.target)
     nn.utils.set_random_seed(0)
-    model = nn.Sequential([
-        nn.Input(shape=(8, 8, 1)),
-        layers.Conv2D(32, 3, activation="relu", padding="same"),
-        layers.Conv2D(32, 3, activation="relu", padding="same"),
-        layers.MaxPooling2D(2),
-        layers.Flatten(),
-        layers.Dropout(0.3),
-        layers.Dense(64, activation="relu"),
-        layers.Dense(10, activation="softmax"),
-    ])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = cnn_demo.build()  # the model `nablanet demo cnn` trains
     model.fit(x_train, y_train, epochs=25, batch_size=32, verbose=0)
     assert model.evaluate(x_test, y_test, verbose=0)[1] >= 0.98
 
