@@ -303,7 +303,10 @@ class Layer:
             self._build_once(shapes)
         else:
             self._check_input(shapes)
-        out_shapes = self.compute_output_shape(shapes)
+        if type(self).compute_output_shape is Layer.compute_output_shape and not _ours(type(self)):
+            out_shapes = self._probe_output_shape(shapes, args, kwargs)  # a user's layer: run it
+        else:
+            out_shapes = self.compute_output_shape(shapes)
         node = Node(self, inputs, args, kwargs, None)
         dtype = getattr(self, "output_dtype", None)
         if _is_shape(out_shapes):
@@ -313,6 +316,29 @@ class Layer:
                             for i, shape in enumerate(out_shapes)]
         self._inbound_nodes.append(node)
         return node.outputs
+
+    def _probe_output_shape(self, shapes, args, kwargs):
+        """Output shapes found by calling the layer on zeros, twice, with each unknown dimension
+        2 and then 3: a dimension that follows them is unknown in the output too. Keras traces
+        `call` symbolically for the same answer; losses the probe adds are dropped."""
+        from nablanet.autodiff import no_grad
+
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("training", "mask")}
+
+        def run(size):
+            zeros = _map_shapes(lambda shape: Tensor._wrap(np.zeros(
+                tuple(size if d is None else d for d in shape), dtype=self.dtype)), shapes)
+            losses = list(self._losses)
+            try:
+                with no_grad():
+                    out = self.call(zeros, *args, **kwargs)
+            finally:
+                self._losses[:] = losses
+            return [tuple(np.shape(t)) for t in flatten(out)], isinstance(out, (list, tuple))
+
+        (first, several), (second, _) = run(2), run(3)
+        merged = [tuple(a if a == b else None for a, b in zip(x, y)) for x, y in zip(first, second)]
+        return merged if several else merged[0]
 
     # -- configuration ---------------------------------------------------------------------------
 
@@ -328,6 +354,19 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _ours(cls):
+    return cls.__module__.split(".")[0] == "nablanet"
+
+
+def _map_shapes(fn, shapes):
+    """`fn` over a shape or a (nested) list of shapes."""
+    if _is_shape(shapes):
+        return fn(shapes)
+    if isinstance(shapes, dict):
+        return {k: _map_shapes(fn, v) for k, v in shapes.items()}
+    return type(shapes)(_map_shapes(fn, s) for s in shapes)
 
 
 def _is_shape(value):

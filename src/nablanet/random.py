@@ -1,0 +1,107 @@
+"""Random tensors, as `keras.random` names them, drawn from nablanet's one shared generator.
+
+`seed=None` draws from the generator that `nablanet.utils.set_random_seed` seeds; an integer
+seed gives the same draw every call (Keras's stateless seeds); a `SeedGenerator` advances its own
+stream, so a layer holding one is reproducible without touching anyone else's randomness.
+The draws are constants to autodiff: a stochastic node such as the reparameterization trick
+(`mean + exp(log_var / 2) * normal(shape)`) differentiates through `mean` and `log_var`.
+
+>>> from nablanet import random, utils
+>>> utils.set_random_seed(0); a = random.normal((2,))
+>>> utils.set_random_seed(0); bool((a.numpy() == random.normal((2,)).numpy()).all())
+True
+>>> bool((random.uniform((3,), seed=7).numpy() == random.uniform((3,), seed=7).numpy()).all())
+True
+"""
+
+import numpy as np
+
+from nablanet import backend
+from nablanet.autodiff.tensor import Tensor
+
+__all__ = ["SeedGenerator", "dropout", "normal", "randint", "shuffle", "truncated_normal", "uniform"]
+
+
+class SeedGenerator:
+    """A stream of its own: `SeedGenerator(1337)` draws the same sequence in every run."""
+
+    def __init__(self, seed=None):
+        if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
+            raise ValueError(f"SeedGenerator: seed must be a non-negative integer or None, got {seed!r}")
+        self.seed = seed
+        self.generator = np.random.default_rng(seed if seed is not None else backend.generator().integers(2**63))
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+def _generator(seed, where):
+    if seed is None:
+        return backend.generator()
+    if isinstance(seed, SeedGenerator):
+        return seed.generator
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
+        return np.random.default_rng(int(seed))
+    raise ValueError(f"{where}: seed must be None, a non-negative integer or a SeedGenerator, got {seed!r}")
+
+
+def _shape(shape, where):
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if not all(isinstance(d, (int, np.integer)) and d >= 0 for d in shape):
+        raise ValueError(f"{where}: shape must be non-negative integers, got {shape}")
+    return tuple(int(d) for d in shape)
+
+
+def _float(dtype):
+    return np.dtype(dtype or backend.floatx())
+
+
+def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """Samples of N(mean, stddev^2)."""
+    draws = _generator(seed, "normal").normal(mean, stddev, _shape(shape, "normal"))
+    return Tensor(draws.astype(_float(dtype)))
+
+
+def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
+    """Samples of U[minval, maxval)."""
+    draws = _generator(seed, "uniform").uniform(minval, maxval, _shape(shape, "uniform"))
+    return Tensor(draws.astype(_float(dtype)))
+
+
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """N(mean, stddev^2) with every draw beyond two standard deviations drawn again."""
+    rng, shape = _generator(seed, "truncated_normal"), _shape(shape, "truncated_normal")
+    draws = rng.standard_normal(shape)
+    outside = np.abs(draws) > 2
+    while outside.any():
+        draws[outside] = rng.standard_normal(int(outside.sum()))
+        outside = np.abs(draws) > 2
+    return Tensor((mean + stddev * draws).astype(_float(dtype)))
+
+
+def randint(shape, minval, maxval, dtype="int32", seed=None):
+    """Integers in [minval, maxval)."""
+    if maxval <= minval:
+        raise ValueError(f"randint: maxval ({maxval}) must exceed minval ({minval})")
+    draws = _generator(seed, "randint").integers(minval, maxval, _shape(shape, "randint"))
+    return Tensor(draws.astype(dtype))
+
+
+def shuffle(x, axis=0, seed=None):
+    """`x` permuted along `axis` (a constant: no gradient flows through the permutation's choice)."""
+    values = x.numpy() if isinstance(x, Tensor) else np.asarray(x)
+    order = _generator(seed, "shuffle").permutation(values.shape[axis])
+    return Tensor(np.take(values, order, axis=axis))
+
+
+def dropout(inputs, rate, noise_shape=None, seed=None):
+    """Inputs with a `rate` share of entries zeroed and the rest scaled by 1 / (1 - rate):
+    differentiable in `inputs`."""
+    from nablanet import ops
+
+    if not 0 <= rate < 1:
+        raise ValueError(f"dropout: rate must be in [0, 1), got {rate}")
+    inputs = inputs if isinstance(inputs, Tensor) else Tensor(np.asarray(inputs))
+    shape = inputs.shape if noise_shape is None else tuple(d or s for d, s in zip(noise_shape, inputs.shape))
+    keep = _generator(seed, "dropout").random(shape) >= rate
+    return ops.multiply(inputs, (keep / (1 - rate)).astype(inputs.dtype))

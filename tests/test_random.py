@@ -1,0 +1,79 @@
+"""nablanet.random: Keras's names, the shared generator, seeds, and gradients through draws."""
+
+import numpy as np
+import pytest
+
+import nablanet as nn
+from nablanet import layers, ops, random
+
+
+def test_seeding_rules():
+    nn.utils.set_random_seed(3)
+    a = random.normal((4, 2)).numpy()
+    nn.utils.set_random_seed(3)
+    np.testing.assert_array_equal(random.normal((4, 2)).numpy(), a)
+    assert not np.array_equal(random.normal((4, 2)).numpy(), a)  # the shared stream moved on
+    np.testing.assert_array_equal(random.normal(3, seed=5).numpy(), random.normal(3, seed=5).numpy())
+    stream, again = random.SeedGenerator(1), random.SeedGenerator(1)
+    first = random.uniform((3,), seed=stream).numpy()
+    assert not np.array_equal(random.uniform((3,), seed=stream).numpy(), first)
+    np.testing.assert_array_equal(random.uniform((3,), seed=again).numpy(), first)
+
+
+def test_distributions_shapes_and_dtypes():
+    draws = random.normal((20_000,), mean=2.0, stddev=3.0, seed=0).numpy()
+    assert draws.dtype == np.float32 and abs(draws.mean() - 2) < 0.1 and abs(draws.std() - 3) < 0.1
+    u = random.uniform((1000,), -1, 1, dtype="float64", seed=0).numpy()
+    assert u.dtype == np.float64 and u.min() >= -1 and u.max() < 1
+    t = random.truncated_normal((10_000,), stddev=0.5, seed=0).numpy()
+    assert np.abs(t).max() <= 1.0 and abs(t.std() - 0.5 * 0.8796) < 0.02  # a 2-sigma cut narrows it
+    i = random.randint((500,), 3, 7, seed=0).numpy()
+    assert i.dtype == np.int32 and set(np.unique(i)) == {3, 4, 5, 6}
+    x = np.arange(10)
+    np.testing.assert_array_equal(np.sort(random.shuffle(x, seed=0).numpy()), x)
+
+
+def test_dropout_scales_the_kept_entries_and_passes_their_gradient():
+    x = nn.Tensor(np.ones((200, 50)), requires_grad=True)
+    y = random.dropout(x, 0.25, seed=0)
+    kept = y.numpy() != 0
+    assert abs(kept.mean() - 0.75) < 0.02
+    np.testing.assert_allclose(y.numpy()[kept], 1 / 0.75)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, kept / 0.75)
+
+
+def test_reparameterization_gradient_matches_finite_differences():
+    eps = random.normal((3, 2), dtype="float64", seed=0)  # a fixed draw
+
+    def sample(mean, log_var):
+        return ops.sum(ops.square(mean + ops.exp(0.5 * log_var) * eps))
+
+    rng = np.random.default_rng(0)
+    assert nn.gradcheck(sample, rng.normal(size=(3, 2)), rng.normal(size=(3, 2)))
+
+
+class Split(layers.Layer):  # a user's layer with no compute_output_shape: shapes come from a probe
+    def call(self, x):
+        return [x[:, :2], ops.concatenate([x, x], axis=1)]
+
+
+def test_user_layers_get_their_output_shapes_by_probing():
+    inputs = nn.Input((None, 3))
+    first, second = Split()(inputs)
+    assert first.shape == (None, 2, 3) and second.shape == (None, None, 3)
+    model = nn.Model(inputs, [first, second])
+    out = model.predict(np.ones((4, 5, 3), dtype="float32"), verbose=0)
+    assert out[0].shape == (4, 2, 3) and out[1].shape == (4, 10, 3)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: random.normal((2, -1)), "shape must be non-negative"),
+    (lambda: random.normal((2,), seed=-3), "seed must be"),
+    (lambda: random.SeedGenerator("abc"), "seed must be"),
+    (lambda: random.randint((2,), 5, 5), "maxval"),
+    (lambda: random.dropout(np.ones(3), 1.0), "rate"),
+])
+def test_bad_input_is_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
