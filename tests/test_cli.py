@@ -18,7 +18,7 @@ def test_bare_demo_runs_the_tour_and_lists_the_demos(capsys):
 
 def test_unknown_demo_names_the_choices(capsys):
     assert main(["demo", "nope"]) == 2
-    assert "unknown demo 'nope'; choose from: calculus, mlp, cnn, overfitting" in capsys.readouterr().err
+    assert "unknown demo 'nope'; choose from: calculus, mlp, cnn, overfitting, autoencoder" in capsys.readouterr().err
 
 
 def test_python_dash_m_entry_point():

@@ -11,6 +11,7 @@ DEMOS = {
     "mlp": ("mlp", "the seed Keras program (Dense, Adam) and an MLP on real digits", True),
     "cnn": ("cnn", "a convolutional network on real digits, with its confusion matrix", False),
     "overfitting": ("overfitting", "Dropout, L2 and EarlyStopping against overfitting, with plots", False),
+    "autoencoder": ("autoencoder", "autoencoders: codes vs PCA, denoising, anomalies, a VAE", False),
 }
 
 

@@ -357,7 +357,8 @@ class Layer:
 
 
 def _ours(cls):
-    return cls.__module__.split(".")[0] == "nablanet"
+    """nablanet's own layers: those that keep the default shape rule keep the shape."""
+    return cls.__module__.startswith(("nablanet.layers.", "nablanet.models."))
 
 
 def _map_shapes(fn, shapes):
