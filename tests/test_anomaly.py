@@ -78,6 +78,7 @@ def test_a_model_output_tensor_is_accepted():
     (lambda: anomaly.roc_auc([0, 2, 1], [0.1, 0.2, 0.3]), "0 \\(normal\\) and 1"),
     (lambda: anomaly.roc_auc([0, 1], [0.1, 0.2, 0.3]), "one score per label"),
     (lambda: anomaly.roc_auc([0, 1], [0.1, np.nan]), "NaN"),
+    (lambda: anomaly.average_precision([1, 0, 0, 1], [np.inf, np.inf, 1, 0.5]), "infinity"),
     (lambda: anomaly.percentile_threshold([1.0, 2.0], 150), "percentile"),
     (lambda: anomaly.percentile_threshold([], 95), "at least one"),
 ])

@@ -56,8 +56,8 @@ def _labels_scores(y_true, scores):
         raise ValueError(f"y_true has {y_true.size} values but scores has {scores.size}: one score per label")
     if not np.isin(y_true, (0, 1)).all():
         raise ValueError(f"y_true must hold 0 (normal) and 1 (anomaly) only, got {np.unique(y_true)[:5]}")
-    if np.isnan(scores.astype(np.float64)).any():
-        raise ValueError("scores contain NaN: a diverged model or a bad input upstream")
+    if not np.isfinite(scores.astype(np.float64)).all():
+        raise ValueError("scores contain NaN or infinity: a diverged model or a bad input upstream")
     return y_true.astype(bool), scores.astype(np.float64)
 
 

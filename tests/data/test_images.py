@@ -71,3 +71,54 @@ def test_bad_arguments(folder, tmp_path):
         nn.data.image_dataset_from_directory(folder, label_mode="binary")
     with pytest.raises(ValueError, match="pass a seed"):
         nn.data.image_dataset_from_directory(folder, validation_split=0.2, subset="training")
+    with pytest.raises(ValueError, match=r"validation_split must be in \(0, 1\)"):
+        nn.data.image_dataset_from_directory(folder, validation_split=1.5, subset="training", seed=0)
+    with pytest.raises(ValueError, match="interpolation must be one of"):
+        nn.data.image_dataset_from_directory(folder, interpolation="bogus")
+    with pytest.raises(ValueError, match="class_names only applies"):
+        nn.data.image_dataset_from_directory(folder, labels=[0] * 13, class_names=["a"])
+
+
+def test_the_split_follows_keras_rule(folder):
+    """Keras shuffles the sorted list with RandomState(seed) and holds out the last int(split * n)."""
+    train, val = nn.data.image_dataset_from_directory(folder, image_size=(4, 4), validation_split=0.3,
+                                                      subset="both", seed=7)
+    everything = nn.data.image_dataset_from_directory(folder, image_size=(4, 4), shuffle=False).file_paths
+    order = np.arange(len(everything))
+    np.random.RandomState(7).shuffle(order)
+    assert len(val.file_paths) == int(0.3 * 12) == 3  # truncated, not rounded up
+    assert val.file_paths == [everything[i] for i in order[-3:]]
+    assert train.file_paths == [everything[i] for i in order[:-3]]
+    assert not val.shuffle  # the validation half of "both" keeps its order, as in Keras
+
+
+def test_images_only_streams_feed_predict(folder):
+    (folder / ".ipynb_checkpoints").mkdir()  # hidden folders are not classes
+    for data in (nn.data.image_dataset_from_directory(folder, label_mode=None, image_size=(8, 8), shuffle=False),
+                 nn.data.image_dataset_from_directory(folder, labels=None, image_size=(8, 8), shuffle=False)):
+        batch = next(iter(data))
+        assert isinstance(batch, np.ndarray) and batch.shape == (12, 8, 8, 3)
+    inferred = nn.data.image_dataset_from_directory(folder, image_size=(8, 8))
+    assert inferred.class_names == ["cats", "dogs"]
+    model = nn.Sequential([nn.Input(shape=(8, 8, 3)), nn.layers.GlobalAveragePooling2D()])
+    assert model.predict(data, verbose=0).shape == (12, 3)
+
+
+def test_unbatched_and_explicitly_labelled(folder):
+    single = nn.data.image_dataset_from_directory(folder, image_size=(5, 6), batch_size=None, shuffle=False)
+    image, label = next(iter(single))
+    assert image.shape == (5, 6, 3) and label == 0 and len(single) == 12
+    PIL.fromarray(np.zeros((3, 3, 3), np.uint8)).save(folder / "z.png")  # a file at the top level
+    labelled = nn.data.image_dataset_from_directory(folder, labels=list(range(13)), image_size=(4, 4),
+                                                    shuffle=False)
+    assert labelled.file_paths[0].endswith("z.png")  # os.walk order: the top folder's files first
+    assert labelled.file_paths[1].endswith("cats/0.png")
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+def test_resizing_is_the_resizing_layer_s(folder, interpolation):
+    data = nn.data.image_dataset_from_directory(folder, image_size=(6, 5), shuffle=False,
+                                                interpolation=interpolation, crop_to_aspect_ratio=True)
+    first = np.asarray(PIL.open(data.file_paths[0]).convert("RGB"), dtype=np.float32)[None]
+    expected = nn.layers.Resizing(6, 5, interpolation=interpolation, crop_to_aspect_ratio=True)(first).numpy()[0]
+    np.testing.assert_allclose(next(iter(data))[0][0], expected, rtol=1e-5, atol=1e-3)

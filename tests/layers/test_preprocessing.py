@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import nablanet as nn
 from nablanet import gradcheck, layers
 
 rng = np.random.default_rng(0)
@@ -30,9 +31,11 @@ def test_resizing_matches_torch_bilinear():
                                    layers.RandomTranslation(0.2, 0.1, seed=0), layers.RandomZoom(0.3, seed=0),
                                    layers.RandomContrast(0.5, seed=0)], ids=lambda l: type(l).__name__)
 def test_augmentation_only_in_training(layer):
-    np.testing.assert_array_equal(layer(IMAGES).numpy(), IMAGES)
-    out = layer(IMAGES, training=True).numpy()
-    assert out.shape == IMAGES.shape and not np.allclose(out, IMAGES)
+    np.testing.assert_array_equal(layer(IMAGES, training=False).numpy(), IMAGES)
+    model = nn.Sequential([nn.Input(IMAGES.shape[1:]), layer])
+    np.testing.assert_array_equal(model.predict(IMAGES, verbose=0), IMAGES)
+    for out in (layer(IMAGES, training=True).numpy(), layer(IMAGES).numpy()):  # a direct call augments (Keras 3)
+        assert out.shape == IMAGES.shape and not np.allclose(out, IMAGES)
 
 
 def test_flip_is_an_exact_mirror():
@@ -69,7 +72,7 @@ def test_geometric_augmentation_matches_keras(name, args, kwargs):
 
 def test_random_crop_trains_randomly_and_infers_centered():
     crop = layers.RandomCrop(4, 6, seed=0)
-    np.testing.assert_array_equal(crop(IMAGES).numpy(), IMAGES[:, 2:6, 2:8])
+    np.testing.assert_array_equal(crop(IMAGES, training=False).numpy(), IMAGES[:, 2:6, 2:8])
     out = crop(IMAGES, training=True).numpy()
     assert out.shape == (6, 4, 6, 3)
     for window, image in zip(out, IMAGES):  # each crop is a window of its own image
@@ -88,3 +91,36 @@ def test_gradients_flow_through_geometric_augmentation():
             return layer.call(x, training=True) if isinstance(layer, layers.RandomZoom) else layer.call(x)
 
         gradcheck(f, small)
+
+
+@pytest.mark.parametrize("layer", [layers.RandomFlip("horizontal", seed=0), layers.RandomRotation(0.2, seed=0),
+                                   layers.RandomContrast(0.5, seed=0), layers.RandomCrop(4, 6, seed=0),
+                                   layers.Resizing(4, 5)], ids=lambda l: type(l).__name__)
+def test_one_image_without_a_batch_axis(layer):
+    image = IMAGES[0]
+    out = layer(image).numpy()
+    assert out.ndim == 3 and out.shape[-1] == 3
+    if isinstance(layer, layers.RandomFlip):  # a mirror of the image, never its channels reversed
+        assert np.array_equal(out, image) or np.array_equal(out, image[:, ::-1])
+    with pytest.raises(ValueError, match="expected images of shape"):
+        layer(IMAGES[0, 0])
+
+
+@pytest.mark.parametrize("size", [(3, 2), (2, 3), (5, 5)])
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+def test_aspect_ratio_crop_matches_keras(size, interpolation):
+    keras = pytest.importorskip("keras")
+    images = rng.uniform(0, 1, (2, 10, 7, 3)).astype(np.float32)
+    expected = np.asarray(keras.layers.Resizing(*size, interpolation=interpolation, crop_to_aspect_ratio=True)(images))
+    actual = layers.Resizing(*size, interpolation=interpolation, crop_to_aspect_ratio=True)(images).numpy()
+    np.testing.assert_allclose(actual, expected, atol=1e-5)
+
+
+def test_factor_rules_follow_keras():
+    assert layers.RandomRotation(-0.2)._low == -0.2 and layers.RandomRotation(-0.2)._high == 0.2
+    with pytest.raises(ValueError, match=r"within \[-1, 1\]"):
+        layers.RandomZoom((-1.5, -1.5))
+    with pytest.raises(ValueError, match=r"within \[-1, 1\]"):
+        layers.RandomTranslation(0.1, 1.2)
+    with pytest.raises(ValueError, match="lower bound above"):
+        layers.RandomRotation((0.3, 0.1))

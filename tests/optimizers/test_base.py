@@ -47,6 +47,8 @@ def test_exclude_from_weight_decay_by_name():
 
 
 def test_errors_name_the_problem():
+    with pytest.raises(ValueError, match="unknown optimizer 'AdamWW'. Did you mean 'adamw'"):
+        optimizers.get("AdamWW")  # matched case-insensitively, shown as written
     with pytest.raises(ValueError, match="unknown optimizer 'adamm'. Did you mean 'adam'"):
         optimizers.get("adamm")
     with pytest.raises(ValueError, match="only one of clipnorm, clipvalue and global_clipnorm"):

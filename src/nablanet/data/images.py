@@ -1,8 +1,10 @@
 """`image_dataset_from_directory`: a folder of class subfolders as a stream of image batches.
 
 Images are decoded with Pillow (the `images` extra) one batch at a time, so the whole set never
-has to fit in memory. Keras's arguments and defaults; the split is Keras's too (the file list,
-shuffled with `seed`, split at `1 - validation_split`).
+has to fit in memory. Keras's arguments and defaults, and Keras's split: the sorted file list is
+shuffled with `np.random.RandomState(seed)` and its last `int(validation_split * n)` files are the
+validation subset, so one seed picks the same files in both libraries. "bilinear" and "nearest"
+resizing match Keras's (no antialiasing); the other filters are Pillow's.
 """
 
 import os
@@ -10,8 +12,11 @@ import os
 import numpy as np
 
 from nablanet import backend
+from nablanet.layers.preprocessing import aspect_crop
+from nablanet.layers.reshaping import _resize_matrix
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5")
 
 
 class ImageDataset:
@@ -31,19 +36,20 @@ class ImageDataset:
         self._rng = np.random.default_rng(seed) if seed is not None else None
 
     def __len__(self):
-        return -(-len(self.file_paths) // self.batch_size)
+        return len(self.file_paths) if self.batch_size is None else -(-len(self.file_paths) // self.batch_size)
 
     def __iter__(self):
         order = np.arange(len(self.file_paths))
         if self.shuffle:
             (self._rng or backend.generator()).shuffle(order)
-        for start in range(0, len(order), self.batch_size):
-            index = order[start:start + self.batch_size]
+        step = self.batch_size or 1
+        for start in range(0, len(order), step):
+            index = order[start:start + step]
             images = np.stack([self._load(self.file_paths[i]) for i in index])
-            if self.labels is None:
-                yield images
-            else:
-                yield images, self._encode(self.labels[index])
+            labels = None if self.labels is None else self._encode(self.labels[index])
+            if self.batch_size is None:  # unbatched: one image (and label) at a time
+                images, labels = images[0], None if labels is None else labels[0]
+            yield images if labels is None else (images, labels)
 
     def _encode(self, labels):
         if self.label_mode == "categorical":
@@ -56,30 +62,30 @@ class ImageDataset:
         from PIL import Image, UnidentifiedImageError
 
         mode = {1: "L", 3: "RGB", 4: "RGBA"}[self.channels]
+        height, width = self.image_size
         try:
             with Image.open(path) as image:
                 image = image.convert(mode)
                 if self.crop_to_aspect_ratio:
-                    image = _crop_to_aspect(image, self.image_size)
-                resample = {"bilinear": Image.BILINEAR, "nearest": Image.NEAREST, "bicubic": Image.BICUBIC,
-                            "lanczos": Image.LANCZOS, "area": Image.BOX}[self.interpolation]
-                image = image.resize((self.image_size[1], self.image_size[0]), resample)
-                array = np.asarray(image, dtype=backend.floatx())
+                    top, left, rows, cols = aspect_crop(image.height, image.width, height, width)
+                    image = image.crop((left, top, left + cols, top + rows))
+                if self.interpolation in ("bilinear", "nearest"):
+                    array = np.asarray(image, dtype=backend.floatx())
+                else:
+                    resample = {"bicubic": Image.BICUBIC, "area": Image.BOX, "lanczos3": Image.LANCZOS,
+                                "lanczos5": Image.LANCZOS}[self.interpolation]
+                    array = np.asarray(image.resize((width, height), resample), dtype=backend.floatx())
         except (UnidentifiedImageError, OSError, SyntaxError) as error:
             raise ValueError(f"image_dataset_from_directory: cannot decode {path}: {error}") from None
-        return array[..., None] if array.ndim == 2 else array
-
-
-def _crop_to_aspect(image, size):
-    width, height = image.size
-    target = size[1] / size[0]
-    if width / height > target:
-        new_width = int(round(height * target))
-        left = (width - new_width) // 2
-        return image.crop((left, 0, left + new_width, height))
-    new_height = int(round(width / target))
-    top = (height - new_height) // 2
-    return image.crop((0, top, width, top + new_height))
+        array = array[..., None] if array.ndim == 2 else array
+        if self.interpolation == "nearest":
+            rows = np.minimum(((np.arange(height) + 0.5) * array.shape[0] / height).astype(int), array.shape[0] - 1)
+            cols = np.minimum(((np.arange(width) + 0.5) * array.shape[1] / width).astype(int), array.shape[1] - 1)
+            return array[rows][:, cols]
+        if self.interpolation == "bilinear":
+            rows, cols = _resize_matrix(array.shape[0], height, array.dtype), _resize_matrix(array.shape[1], width, array.dtype)
+            return np.einsum("hi,ijc,wj->hwc", rows, array, cols, optimize=True)
+        return array
 
 
 def image_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None,
@@ -90,9 +96,12 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
 
     Args:
         labels: "inferred" (from the subfolders), a list of integer labels (one per file, in
-            sorted path order), or None (images only).
-        label_mode: "int", "categorical", "binary" (two classes) or None.
-        class_names: The subfolders to use, in label order (all of them, sorted, by default).
+            the order `os.walk` lists them: folder by sorted folder, files sorted within), or None
+            (images only).
+        label_mode: "int", "categorical", "binary" (two classes) or None (images only).
+        class_names: The subfolders to use, in label order (all of them, sorted, by default;
+            folders whose names start with "." are skipped).
+        batch_size: Images per batch, or None for single images.
         color_mode: "grayscale", "rgb" or "rgba".
         image_size: Every image is resized to this `(height, width)`.
         validation_split, subset: Hold out a fraction: subset "training", "validation" or "both"
@@ -117,33 +126,45 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
         raise ValueError("image_dataset_from_directory: pass validation_split and subset together")
     if subset not in (None, "training", "validation", "both"):
         raise ValueError(f"image_dataset_from_directory: subset must be training, validation or both, got {subset!r}")
+    if validation_split is not None and not 0 < validation_split < 1:
+        raise ValueError(f"image_dataset_from_directory: validation_split must be in (0, 1), got {validation_split!r}")
     if validation_split is not None and seed is None and shuffle:
         raise ValueError("image_dataset_from_directory: with validation_split, pass a seed so both subsets agree")
+    if class_names is not None and labels not in ("inferred", None):
+        raise ValueError("image_dataset_from_directory: class_names only applies with labels='inferred'")
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"image_dataset_from_directory: interpolation must be one of {INTERPOLATIONS}, "
+                         f"got {interpolation!r}")
+    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size <= 0):
+        raise ValueError(f"image_dataset_from_directory: batch_size must be a positive integer or None, "
+                         f"got {batch_size!r}")
+    if labels is None or label_mode is None:  # images alone, as Keras yields them
+        labels = label_mode = None
     paths, label_array, names = _index(directory, labels, class_names, follow_links)
     if label_mode == "binary" and len(names) != 2:
         raise ValueError(f"image_dataset_from_directory: label_mode='binary' needs 2 classes, found {len(names)}: {names}")
-    if labels is None:
-        label_mode = None
     channels = {"grayscale": 1, "rgb": 3, "rgba": 4}[color_mode]
+    order = np.arange(len(paths))
+    if shuffle:  # Keras shuffles the file list once, with the seed, before splitting it
+        np.random.RandomState(seed if seed is not None else backend.generator().integers(2**31)).shuffle(order)
+    parts = {None: order}
     if validation_split is not None:
-        order = np.random.default_rng(seed).permutation(len(paths)) if shuffle else np.arange(len(paths))
-        cut = int(len(paths) * (1 - validation_split))
-        parts = {"training": order[:cut], "validation": order[cut:]}
-    else:
-        parts = {None: np.arange(len(paths))}
+        validation = int(validation_split * len(paths))
+        parts = {"training": order[:len(order) - validation], "validation": order[len(order) - validation:]}
 
-    def make(index):
+    def make(index, shuffled=shuffle):
         return ImageDataset([paths[i] for i in index], None if label_array is None else label_array[index], names,
-                            label_mode, batch_size, image_size, channels, interpolation, shuffle, seed,
+                            label_mode, batch_size, image_size, channels, interpolation, shuffled, seed,
                             crop_to_aspect_ratio)
 
     if subset == "both":
-        return make(parts["training"]), make(parts["validation"])
+        return make(parts["training"]), make(parts["validation"], shuffled=False)
     return make(parts[subset])
 
 
 def _index(directory, labels, class_names, follow_links):
-    subfolders = sorted(d for d in os.listdir(directory) if os.path.isdir(os.path.join(directory, d)))
+    subfolders = sorted(d for d in os.listdir(directory)
+                        if os.path.isdir(os.path.join(directory, d)) and not d.startswith("."))
     if labels == "inferred":
         names = list(class_names) if class_names is not None else subfolders
         missing = set(names) - set(subfolders)
@@ -160,8 +181,9 @@ def _index(directory, labels, class_names, follow_links):
             raise ValueError(f"image_dataset_from_directory: no images ({', '.join(IMAGE_EXTENSIONS)}) under "
                              f"{directory}/<class>/")
         return paths, np.array(label_list), names
-    paths = sorted(os.path.join(root, f) for root, _, files in os.walk(directory, followlinks=follow_links)
-                   for f in files if f.lower().endswith(IMAGE_EXTENSIONS))
+    paths = [os.path.join(root, f)  # folder by folder, then file by file, as Keras lists them
+             for root, _, files in sorted(os.walk(directory, followlinks=follow_links))
+             for f in sorted(files) if f.lower().endswith(IMAGE_EXTENSIONS)]
     if labels is None:
         return paths, None, []
     labels = np.asarray(labels)

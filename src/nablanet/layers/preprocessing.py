@@ -1,10 +1,13 @@
 """Image preprocessing and augmentation layers (channels last).
 
-Rescaling and Resizing always apply; the Random* layers transform only in training and are the
-identity at inference, as in Keras. Geometric transforms sample the input bilinearly (or at the
-nearest pixel) through gathers, so gradients flow through them like through any other op.
+Rescaling and Resizing always apply. The Random* layers are the identity when `training` is
+False (in `predict` and `evaluate`) and transform otherwise, a direct call included, as Keras 3's
+do. Images come as `(batch, height, width, channels)` or as one `(height, width, channels)`
+image. Geometric transforms sample the input bilinearly (or at the nearest pixel) through
+gathers, so gradients flow through them like through any other op.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -14,6 +17,26 @@ from nablanet.layers.base import Layer
 from nablanet.layers.reshaping import resize_bilinear
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+
+
+def _one_or_batch(call):
+    """Let `call` take one (H, W, C) image as well as a batch, and refuse other ranks."""
+    @functools.wraps(call)  # keeps the signature, so the layer still sees whether `training` is taken
+    def wrapped(self, inputs, *args, **kwargs):
+        if inputs.ndim == 3:
+            return call(self, inputs[None], *args, **kwargs)[0]
+        if inputs.ndim != 4:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: expected images of shape (batch, height, "
+                             f"width, channels) or (height, width, channels), got shape {tuple(inputs.shape)}")
+        return call(self, inputs, *args, **kwargs)
+    return wrapped
+
+
+def aspect_crop(h, w, height, width):
+    """The largest centered window of the aspect ratio `width / height`: (top, left, rows, cols),
+    sizes truncated to integers as Keras does."""
+    rows, cols = min(h, int(w * height / width)), min(w, int(h * width / height))
+    return (h - rows) // 2, (w - cols) // 2, rows, cols
 
 
 class Rescaling(Layer):
@@ -43,14 +66,12 @@ class Resizing(Layer):
         self.crop_to_aspect_ratio = crop_to_aspect_ratio
         self._fixed_last_axis = False
 
+    @_one_or_batch
     def call(self, inputs):
         x = inputs
         if self.crop_to_aspect_ratio:
-            h, w = x.shape[1:3]
-            target = self.width / self.height
-            crop_h, crop_w = (h, int(round(h * target))) if w / h > target else (int(round(w / target)), w)
-            top, left = (h - crop_h) // 2, (w - crop_w) // 2
-            x = x[:, top:top + crop_h, left:left + crop_w, :]
+            top, left, rows, cols = aspect_crop(*x.shape[1:3], self.height, self.width)
+            x = x[:, top:top + rows, left:left + cols, :]
         if self.interpolation == "nearest":
             h, w = x.shape[1:3]
             rows = np.minimum(((np.arange(self.height) + 0.5) * h / self.height).astype(int), h - 1)
@@ -59,7 +80,7 @@ class Resizing(Layer):
         return resize_bilinear(x, self.height, self.width)
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.height, self.width, input_shape[-1])
+        return tuple(input_shape[:-3]) + (self.height, self.width, input_shape[-1])
 
     def get_config(self):
         return {**super().get_config(), "height": self.height, "width": self.width,
@@ -89,8 +110,9 @@ class RandomFlip(_Random):
             raise ValueError(f"RandomFlip: mode must be horizontal, vertical or horizontal_and_vertical, got {mode!r}")
         self.mode = mode
 
-    def call(self, inputs, training=None):
-        if not training:
+    @_one_or_batch
+    def call(self, inputs, training=True):
+        if training is False:
             return inputs
         x, n = inputs, inputs.shape[0]
         for axis, name in ((2, "horizontal"), (1, "vertical")):
@@ -160,10 +182,13 @@ def _centered(matrix, h, w):
     return shift @ matrix @ back
 
 
-def _range(factor, name):
-    low, high = (-factor, factor) if isinstance(factor, (int, float)) else tuple(factor)
+def _range(factor, name, bound=None):
+    """(-|f|, |f|) for a number f, or the (low, high) pair; within [-bound, bound] when given."""
+    low, high = (-abs(factor), abs(factor)) if isinstance(factor, (int, float)) else tuple(factor)
     if low > high:
         raise ValueError(f"{name}: factor {factor!r} has its lower bound above its upper bound")
+    if bound is not None and (abs(low) > bound or abs(high) > bound):
+        raise ValueError(f"{name}: factors must lie within [-{bound}, {bound}], got {factor!r}")
     return float(low), float(high)
 
 
@@ -176,8 +201,9 @@ class _Affine(_Random):
             raise ValueError(f"{type(self).__name__}: interpolation must be bilinear or nearest, got {interpolation!r}")
         self.fill_mode, self.interpolation, self.fill_value = fill_mode, interpolation, fill_value
 
-    def call(self, inputs, training=None):
-        if not training:
+    @_one_or_batch
+    def call(self, inputs, training=True):
+        if training is False:
             return inputs
         n, h, w, _ = inputs.shape
         matrices = np.stack([_centered(self._matrix(h, w), h, w)[:2] for _ in range(n)])
@@ -212,7 +238,7 @@ class RandomTranslation(_Affine):
                  fill_value=0.0, **kwargs):
         super().__init__(fill_mode, interpolation, seed, fill_value, **kwargs)
         self.height_factor, self.width_factor = height_factor, width_factor
-        self._h, self._w = _range(height_factor, "RandomTranslation"), _range(width_factor, "RandomTranslation")
+        self._h, self._w = _range(height_factor, "RandomTranslation", 1), _range(width_factor, "RandomTranslation", 1)
 
     def _matrix(self, h, w):
         dy, dx = self._rng().uniform(*self._h) * h, self._rng().uniform(*self._w) * w
@@ -229,8 +255,8 @@ class RandomZoom(_Affine):
                  seed=None, fill_value=0.0, **kwargs):
         super().__init__(fill_mode, interpolation, seed, fill_value, **kwargs)
         self.height_factor, self.width_factor = height_factor, width_factor
-        self._h = _range(height_factor, "RandomZoom")
-        self._w = None if width_factor is None else _range(width_factor, "RandomZoom")
+        self._h = _range(height_factor, "RandomZoom", 1)
+        self._w = None if width_factor is None else _range(width_factor, "RandomZoom", 1)
 
     def _matrix(self, h, w):
         zy = 1 + self._rng().uniform(*self._h)
@@ -253,8 +279,9 @@ class RandomContrast(_Random):
         self.factor, self.value_range = factor, tuple(value_range)
         self._low, self._high = 1 - lower, 1 + upper
 
-    def call(self, inputs, training=None):
-        if not training:
+    @_one_or_batch
+    def call(self, inputs, training=True):
+        if training is False:
             return inputs
         n = inputs.shape[0]
         f = self._rng().uniform(self._low, self._high, n).astype(inputs.dtype).reshape((n,) + (1,) * (inputs.ndim - 1))
@@ -272,11 +299,12 @@ class RandomCrop(_Random):
         super().__init__(seed=seed, **kwargs)
         self.height, self.width = int(height), int(width)
 
-    def call(self, inputs, training=None):
+    @_one_or_batch
+    def call(self, inputs, training=True):
         n, h, w, _ = inputs.shape
         if h < self.height or w < self.width:
             raise ValueError(f"RandomCrop {self.name!r}: cannot crop {self.height}x{self.width} from {h}x{w} images")
-        if not training:
+        if training is False:
             top, left = (h - self.height) // 2, (w - self.width) // 2
             return inputs[:, top:top + self.height, left:left + self.width, :]
         tops = self._rng().integers(0, h - self.height + 1, n)
@@ -286,7 +314,7 @@ class RandomCrop(_Random):
         return inputs[np.arange(n)[:, None, None], rows, cols]
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.height, self.width, input_shape[-1])
+        return tuple(input_shape[:-3]) + (self.height, self.width, input_shape[-1])
 
     def get_config(self):
         return {**super().get_config(), "height": self.height, "width": self.width}

@@ -137,6 +137,8 @@ class IterableBatches:
 
 
 def unpack(batch, where):
+    if isinstance(batch, (np.ndarray, Tensor, dict)):  # inputs alone, as for predict
+        batch = (batch,)
     if not isinstance(batch, (tuple, list)) or not 1 <= len(batch) <= 3:
         raise DataError(f"{where}: each batch must be (x,), (x, y) or (x, y, sample_weight), got {type(batch).__name__}")
     x = standardize(batch[0], where)

@@ -29,7 +29,7 @@ def get(identifier):
         key = identifier.lower()
         if key in ALL:
             return ALL[key]()
-        raise unknown("optimizers.get", "optimizer", identifier, ALL, listed=sorted(ALL))
+        raise unknown("optimizers.get", "optimizer", identifier, ALL, listed=sorted(ALL), key=key)
     raise TypeError(f"optimizers.get: expected a name, a config dict or an Optimizer, got {identifier!r}")
 
 
