@@ -9,7 +9,7 @@ import importlib
 import os
 import platform
 
-WORKLOADS = ["op_chain", "mlp", "cnn"]
+WORKLOADS = ["op_chain", "mlp", "cnn", "autoencoder"]
 
 
 def main(argv=None):

@@ -49,13 +49,13 @@ def same_rank(x1, x2):
 def mean_squared_error(y_true, y_pred):
     """`mean((y_true - y_pred) ** 2)` over the last axis."""
     y_true, y_pred = _pair(y_true, y_pred)
-    return ops.mean(ops.square(y_true - y_pred), axis=-1)
+    return ops.mean(ops.square(y_pred - y_true), axis=-1)  # this order: y_pred's cotangent needs no negation
 
 
 def mean_absolute_error(y_true, y_pred):
     """`mean(|y_true - y_pred|)` over the last axis."""
     y_true, y_pred = _pair(y_true, y_pred)
-    return ops.mean(ops.abs(y_true - y_pred), axis=-1)
+    return ops.mean(ops.abs(y_pred - y_true), axis=-1)
 
 
 def mean_absolute_percentage_error(y_true, y_pred):

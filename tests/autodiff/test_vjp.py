@@ -35,6 +35,7 @@ def distinct(*shape):
 MASK = rng.random((3, 4)) > 0.5
 SCATTER = REGISTRY["scatter_add"]
 MASK_OP = REGISTRY["mask"]
+DENSE = REGISTRY["dense"]
 
 # One row per case: the primitive it exercises, a function of the differentiable inputs, inputs.
 CASES = [
@@ -115,6 +116,10 @@ CASES = [
     ("conv2d", lambda x, w: ops.conv2d(x, w, strides=2, padding="same"), (normal(2, 7, 6, 3), normal(3, 3, 3, 2))),
     ("conv2d", lambda x, w: ops.conv2d(x, w, dilation_rate=(2, 1), padding="same"), (normal(1, 7, 5, 2), normal(3, 2, 2, 3))),
     ("conv2d", lambda x, w: ops.conv2d(x, w, groups=2, strides=(1, 2)), (normal(2, 5, 6, 4), normal(2, 3, 2, 6))),
+    # the fused kernel itself (ops.dense composes differentiable ops inside a calculus transform)
+    ("dense", lambda x, w: DENSE(x, w), (normal(4, 3), normal(3, 2))),
+    ("dense", lambda x, w, b: DENSE(x, w, b), (normal(5, 3), normal(3, 4), normal(4))),
+    ("dense", lambda x, w, b: DENSE(x, w, b, relu=True), (normal(6, 3), normal(3, 4), normal(4))),
     ("max_pool", lambda x: ops.max_pool(x, 2), (distinct(2, 4, 6, 3),)),
     ("max_pool", lambda x: ops.max_pool(x, 3, strides=2, padding="same"), (distinct(2, 5, 7, 2),)),
     ("avg_pool", lambda x: ops.average_pool(x, 2), (normal(2, 4, 6, 3),)),
@@ -213,3 +218,22 @@ def test_float32_in_float32_out_and_gradients(name, f, inputs):
     ops.sum(out * out).backward()
     for x in xs:
         assert x.grad.dtype == np.float32
+
+
+def test_dense_composes_inside_transforms_so_models_have_hessians():
+    from nablanet import hessian
+
+    x, b = normal(5, 3), normal(2)
+
+    def loss(w):  # a relu layer's loss as a function of its kernel: ops.dense, not the fused kernel
+        return ops.sum(ops.square(ops.dense(x, ops.reshape(w, (3, 2)), b, relu=True)))
+
+    w = normal(6)
+    gradcheck(lambda v: grad(loss)(v), w)
+    h = hessian(loss)(w)
+    np.testing.assert_allclose(h, h.T, atol=1e-10)
+    out = x @ w.reshape(3, 2) + b
+    active = (out > 0).astype(float)  # d2/dW2 of sum(relu(xW + b)^2) is 2 x^T diag(active) x per column
+    for j in range(2):
+        block = 2 * x.T @ (x * active[:, j:j + 1])
+        np.testing.assert_allclose(h[j::2, j::2], block, rtol=1e-10, atol=1e-12)

@@ -104,13 +104,12 @@ class Dense(Layer):
 
     def call(self, inputs):
         shape = inputs.shape
-        x = inputs if len(shape) <= 2 else ops.reshape(inputs, (-1, shape[-1]))  # one 2-D matmul
-        x = ops.matmul(x, self.kernel)
-        if self.bias is not None:
-            x = x + self.bias
-        if len(shape) > 2:
+        x = inputs if len(shape) == 2 else ops.reshape(inputs, (-1, shape[-1]))  # one 2-D matmul
+        fuse = self.activation is activations.relu  # relu runs in place inside the kernel
+        x = ops.dense(x, self.kernel, self.bias, relu=fuse)
+        if len(shape) != 2:
             x = ops.reshape(x, shape[:-1] + (self.units,))
-        return x if self.activation is activations.linear else self.activation(x)
+        return x if fuse or self.activation is activations.linear else self.activation(x)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

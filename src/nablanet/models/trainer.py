@@ -50,13 +50,20 @@ def num_samples(structure, where):
     return lengths.pop()
 
 
+def _finite_sum(a):
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(a.sum()))
+
+
 def check_arrays(x, y, sample_weight, where):
     n = num_samples(x, where)
     if n == 0:
         raise DataError(f"{where}: x is empty (0 samples); pass at least one sample")
-    for name, structure in (("x", x), ("y", y)):
+    for name, structure in (("x", x), ("y", None if y is x else y)):  # an autoencoder's y is its x
         for a in flatten(structure) if structure is not None else ():
-            if a.dtype.kind == "f" and not np.isfinite(a).all():
+            # one fast reduction first: a NaN or an infinity makes the sum non-finite (so may an
+            # overflow of finite values, which the exact test then clears)
+            if a.dtype.kind == "f" and not _finite_sum(a) and not np.isfinite(a).all():
                 bad = np.argwhere(~np.isfinite(a))[0]
                 raise DataError(
                     f"{where}: {name} contains NaN or inf values (the first at index {tuple(bad.tolist())}); "
@@ -102,7 +109,8 @@ class ArrayBatches:
         order = backend.generator().permutation(self.n) if self.shuffle else None
         for start in range(0, self.n, self.batch_size):
             index = slice(start, start + self.batch_size) if order is None else order[start:start + self.batch_size]
-            yield take(self.x, index), take(self.y, index), (
+            x = take(self.x, index)
+            yield x, x if self.y is self.x else take(self.y, index), (
                 None if self.sample_weight is None else self.sample_weight[index])
 
 

@@ -308,3 +308,38 @@ def average_pool(x, pool_size, strides=None, padding="valid"):
     """2-D average pooling of NHWC `x` (padding excluded from the averages)."""
     pool, strides, padding = _pool_args(x, pool_size, strides, padding, "average_pool")
     return avg_pool_op(x, pool=pool, strides=strides, padding=padding)
+
+
+def _dense(x, w, b=None, *, relu=False):
+    out = x @ w
+    if b is not None:
+        out += b  # in place: no second output-sized array
+    if relu:
+        np.maximum(out, 0, out=out)
+    return out
+
+
+def _dense_vjp(g, out, x, w, b=None, *, relu=False):
+    if relu:
+        g = g * (out > 0)  # relu's derivative from the output it kept: 0 at 0, as the relu primitive
+    grads = (lambda: g @ w.T, lambda: x.T @ g)  # deferred: the data's gradient is never asked for
+    return grads if b is None else grads + (lambda: g.sum(axis=0),)
+
+
+dense_op = primitive("dense", _dense, _dense_vjp, order=1)
+
+
+def dense(x, kernel, bias=None, relu=False):
+    """`x @ kernel + bias`, then relu when asked, in one fused first-order kernel for 2-D `x`
+    (one array and two passes fewer than the composed ops). Inside a calculus transform
+    (`hessian`, `grad(grad(...))`) it composes differentiable ops instead, so higher derivatives
+    of a model stay available."""
+    from nablanet.autodiff.ops.linalg import matmul
+    from nablanet.autodiff.ops.math import relu as relu_op
+    from nablanet.autodiff.primitive import _GradMode
+
+    if _GradMode.transforms:
+        out = matmul(x, kernel)
+        out = out if bias is None else out + bias
+        return relu_op(out) if relu else out
+    return dense_op(x, kernel, relu=relu) if bias is None else dense_op(x, kernel, bias, relu=relu)
