@@ -36,6 +36,7 @@ MASK = rng.random((3, 4)) > 0.5
 SCATTER = REGISTRY["scatter_add"]
 MASK_OP = REGISTRY["mask"]
 DENSE = REGISTRY["dense"]
+MSE = REGISTRY["mean_squared_error"]
 
 # One row per case: the primitive it exercises, a function of the differentiable inputs, inputs.
 CASES = [
@@ -120,6 +121,8 @@ CASES = [
     ("dense", lambda x, w: DENSE(x, w), (normal(4, 3), normal(3, 2))),
     ("dense", lambda x, w, b: DENSE(x, w, b), (normal(5, 3), normal(3, 4), normal(4))),
     ("dense", lambda x, w, b: DENSE(x, w, b, relu=True), (normal(6, 3), normal(3, 4), normal(4))),
+    ("mean_squared_error", lambda p, t: MSE(p, t), (normal(4, 3), normal(4, 3))),
+    ("mean_squared_error", lambda p, t: MSE(p, t), (normal(2, 3, 5), normal(3, 5))),  # broadcast y_true
     ("max_pool", lambda x: ops.max_pool(x, 2), (distinct(2, 4, 6, 3),)),
     ("max_pool", lambda x: ops.max_pool(x, 3, strides=2, padding="same"), (distinct(2, 5, 7, 2),)),
     ("avg_pool", lambda x: ops.average_pool(x, 2), (normal(2, 4, 6, 3),)),

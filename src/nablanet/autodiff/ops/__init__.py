@@ -16,7 +16,7 @@ from nablanet.autodiff.ops.math import (
     leaky_relu, less_equal, log, log1p, logical_and, logical_not, logical_or, maximum, minimum, multiply,
     negative, not_equal, power, relu, sigmoid, sign, sin, softplus, sqrt, subtract, tanh, where,
 )
-from nablanet.autodiff.ops.nn import average_pool, conv2d, dense, max_pool
+from nablanet.autodiff.ops.nn import average_pool, conv2d, dense, max_pool, mean_squared_error
 from nablanet.autodiff.ops.reduce import logsumexp, max, mean, min, prod, std, sum, var
 from nablanet.autodiff.ops.shape import (
     broadcast_to, cast, concatenate, expand_dims, gather, getitem, one_hot, ones_like, pad,
@@ -27,7 +27,7 @@ __all__ = [
     "abs", "add", "average_pool", "broadcast_to", "cast", "clip", "concatenate", "conv2d", "cos", "dense",
     "divide", "equal", "erf", "exp", "expm1", "expand_dims", "gather", "getitem", "greater", "greater_equal", "isfinite", "isnan", "leaky_relu",
     "less", "less_equal", "log", "log1p", "log_softmax", "logical_and", "logical_not", "logical_or",
-    "logsumexp", "matmul", "max", "max_pool", "maximum", "mean", "min", "minimum", "multiply", "negative",
+    "logsumexp", "matmul", "max", "max_pool", "maximum", "mean", "mean_squared_error", "min", "minimum", "multiply", "negative",
     "not_equal", "one_hot", "ones_like", "pad", "power", "prod", "relu", "reshape", "sigmoid",
     "sign", "sin", "softmax", "softplus", "split", "sqrt", "square", "squeeze", "stack", "std",
     "subtract", "sum", "swapaxes", "take", "take_along_axis", "tanh", "transpose", "var", "where",

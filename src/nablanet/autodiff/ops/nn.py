@@ -343,3 +343,34 @@ def dense(x, kernel, bias=None, relu=False):
         out = out if bias is None else out + bias
         return relu_op(out) if relu else out
     return dense_op(x, kernel, relu=relu) if bias is None else dense_op(x, kernel, bias, relu=relu)
+
+
+def _mean_squared_error(y_pred, y_true):
+    difference = np.subtract(y_pred, y_true)
+    np.multiply(difference, difference, out=difference)
+    return difference.mean(axis=-1)
+
+
+def _mean_squared_error_vjp(g, out, y_pred, y_true):
+    def gradient():  # d/dy_pred mean((y_pred - y_true)^2) = 2 (y_pred - y_true) / n, times g
+        scale = np.multiply(g, 2 / np.shape(y_pred)[-1])[..., None]
+        difference = np.subtract(y_pred, y_true)
+        difference *= scale
+        return difference
+
+    return gradient, lambda: -gradient()
+
+
+mean_squared_error_op = primitive("mean_squared_error", _mean_squared_error, _mean_squared_error_vjp, order=1)
+
+
+def mean_squared_error(y_true, y_pred):
+    """`mean((y_pred - y_true) ** 2)` over the last axis: one fused first-order kernel, five passes
+    over the data instead of a dozen; composed of differentiable ops inside a calculus transform."""
+    from nablanet.autodiff.ops.composite import square
+    from nablanet.autodiff.ops.reduce import mean
+    from nablanet.autodiff.primitive import _GradMode
+
+    if _GradMode.transforms or np.ndim(y_pred.data if hasattr(y_pred, "data") else y_pred) == 0:
+        return mean(square(y_pred - y_true), axis=-1)
+    return mean_squared_error_op(y_pred, y_true)
