@@ -1,5 +1,6 @@
 """A variational autoencoder written as in Keras's example: a `Sampling` layer for the
-reparameterization trick and a `train_step` that adds the KL term and tracks both losses.
+reparameterization trick, which also adds the KL term with `add_loss`, and a `train_step` that
+adds the model's losses to the reconstruction loss and tracks both in the History.
 
 The noise is a constant to autodiff, so the gradient reaches the encoder through the mean and
 the log-variance: z = mean + exp(log_var / 2) * eps.
@@ -11,7 +12,8 @@ from nablanet import layers, ops
 
 class Sampling(layers.Layer):
     """z ~ N(mean, exp(log_var)) as mean + exp(log_var / 2) * eps, eps ~ N(0, I) drawn from the
-    shared generator, or from a stream of its own when `seed` is given."""
+    shared generator, or from a stream of its own when `seed` is given. Adds the KL divergence
+    from N(0, I) to the model's losses (`add_loss`)."""
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -20,6 +22,7 @@ class Sampling(layers.Layer):
 
     def call(self, inputs):
         z_mean, z_log_var = inputs
+        self.add_loss(kl_divergence(z_mean, z_log_var))
         eps = keras.random.normal(z_mean.shape, dtype=z_mean.dtype, seed=self.seed_generator)
         return z_mean + ops.exp(0.5 * z_log_var) * eps
 
@@ -49,11 +52,11 @@ class VAE(keras.Model):
 
     def train_step(self, data):
         x = data[0]
-        z_mean, z_log_var, z = self.encoder(x, training=True)
+        _, _, z = self.encoder(x, training=True)  # z_mean and z_log_var went into the KL term
         reconstruction = self.decoder(z, training=True)
         per_pixel = keras.losses.binary_crossentropy(x[..., None], reconstruction[..., None])
         reconstruction_loss = ops.mean(ops.sum(per_pixel, axis=1))
-        kl_loss = kl_divergence(z_mean, z_log_var)
+        kl_loss = sum(self.encoder.losses)  # what Sampling added in this call
         total = reconstruction_loss + kl_loss
         self.optimizer.zero_grad(self.trainable_weights)
         total.backward()
