@@ -11,7 +11,7 @@ import numpy as np
 
 from nablanet.autodiff.tensor import Tensor
 from nablanet.backend import epsilon
-from nablanet.names import unknown
+from nablanet.names import lookup
 
 
 def _array(w):
@@ -96,17 +96,7 @@ ALL = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "min_max_n
 
 def get(identifier):
     """A constraint from a name ('max_norm', 'non_neg', ...), a config dict or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        if identifier in ALL:
-            return ALL[identifier]()
-        raise unknown("constraints.get", "constraint", identifier, ALL)
-    if isinstance(identifier, dict):
-        return ALL[identifier["class_name"]].from_config(identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"constraints.get: expected a name, a dict or a callable, got {identifier!r}")
+    return lookup(identifier, ALL, "constraints.get", "constraint")
 
 
 def serialize(constraint):

@@ -1,4 +1,5 @@
-"""The error for a name that no table knows, with the closest name as a hint."""
+"""Looking a Keras identifier up in a table of classes, and the error for a name that no table
+knows, with the closest name as a hint."""
 
 import difflib
 
@@ -14,3 +15,19 @@ def unknown(where, kind, name, known, listed=None, key=None):
     hint = f" Did you mean {close[0]!r}?" if close else ""
     listing = f" Known: {', '.join(listed)}" if listed is not None else ""
     return ValueError(f"{where}: unknown {kind} {name!r}.{hint}{listing}")
+
+
+def lookup(identifier, table, where, kind, listed=None):
+    """None, a name in `table` (an instance of its class), a `{"class_name", "config"}` dict
+    (`from_config`), or a callable (returned as it is)."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        if identifier in table:
+            return table[identifier]()
+        raise unknown(where, kind, identifier, table, listed=listed)
+    if isinstance(identifier, dict):
+        return table[identifier["class_name"]].from_config(identifier.get("config", {}))
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"{where}: expected a name, a dict or a callable, got {identifier!r}")

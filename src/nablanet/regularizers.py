@@ -9,7 +9,7 @@
 
 
 from nablanet import ops
-from nablanet.names import unknown
+from nablanet.names import lookup
 
 
 class Regularizer:
@@ -81,17 +81,7 @@ ALL = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
 
 def get(identifier):
     """A regularizer from a name ('l1', 'l2', 'l1_l2'), a config dict or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        if identifier in ALL:
-            return ALL[identifier]()
-        raise unknown("regularizers.get", "regularizer", identifier, ALL, listed=["l1", "l2", "l1_l2"])
-    if isinstance(identifier, dict):
-        return ALL[identifier["class_name"]].from_config(identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"regularizers.get: expected a name, a dict or a callable, got {identifier!r}")
+    return lookup(identifier, ALL, "regularizers.get", "regularizer", listed=["l1", "l2", "l1_l2"])
 
 
 def serialize(regularizer):

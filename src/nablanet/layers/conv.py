@@ -11,6 +11,7 @@ from nablanet import activations, constraints, initializers, ops, regularizers
 from nablanet.autodiff.ops.nn import same_padding
 from nablanet.autodiff.ops.shape import _scatter
 from nablanet.layers.base import Layer
+from nablanet.layers.core import set_weight_options, weight_options_config
 
 
 def tuple_of(value, n, name, layer):
@@ -67,14 +68,8 @@ class _Conv(Layer):
         self.groups = groups
         if filters is not None and filters % groups:
             raise ValueError(f"{name}: filters ({filters}) must be divisible by groups ({groups})")
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_options(self, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                           bias_regularizer, kernel_constraint, bias_constraint)
 
     def _channels(self, input_shape):
         name = type(self).__name__
@@ -139,15 +134,7 @@ class _Conv(Layer):
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
                 "strides": list(self.strides), "padding": self.padding, "data_format": self.data_format,
-                "dilation_rate": list(self.dilation_rate), "groups": self.groups,
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                "dilation_rate": list(self.dilation_rate), "groups": self.groups, **weight_options_config(self)}
 
 
 class Conv2D(_Conv):

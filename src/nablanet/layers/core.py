@@ -54,6 +54,34 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, tensor=None):  # n
     return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name).output
 
 
+def set_weight_options(layer, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                       bias_regularizer, kernel_constraint, bias_constraint):
+    """The activation and the kernel's and bias's initializers, regularizers and constraints of a
+    Dense or convolution layer, each resolved from its Keras identifier."""
+    layer.activation = activations.get(activation)
+    layer.use_bias = use_bias
+    layer.kernel_initializer = initializers.get(kernel_initializer)
+    layer.bias_initializer = initializers.get(bias_initializer)
+    layer.kernel_regularizer = regularizers.get(kernel_regularizer)
+    layer.bias_regularizer = regularizers.get(bias_regularizer)
+    layer.kernel_constraint = constraints.get(kernel_constraint)
+    layer.bias_constraint = constraints.get(bias_constraint)
+
+
+def weight_options_config(layer):
+    """`set_weight_options`'s settings (and the activity regularizer) as Keras's config keys."""
+    return {
+        "activation": activations.serialize(layer.activation), "use_bias": layer.use_bias,
+        "kernel_initializer": initializers.serialize(layer.kernel_initializer),
+        "bias_initializer": initializers.serialize(layer.bias_initializer),
+        "kernel_regularizer": regularizers.serialize(layer.kernel_regularizer),
+        "bias_regularizer": regularizers.serialize(layer.bias_regularizer),
+        "activity_regularizer": regularizers.serialize(layer.activity_regularizer),
+        "kernel_constraint": constraints.serialize(layer.kernel_constraint),
+        "bias_constraint": constraints.serialize(layer.bias_constraint),
+    }
+
+
 class Dense(Layer):
     """A densely connected layer: `activation(inputs @ kernel + bias)`.
 
@@ -81,14 +109,8 @@ class Dense(Layer):
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
         self.units = int(units)
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_options(self, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                           bias_regularizer, kernel_constraint, bias_constraint)
 
     def build(self, input_shape):
         if input_shape[-1] is None:
@@ -115,17 +137,7 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def get_config(self):
-        return {
-            **super().get_config(), "units": self.units,
-            "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-        }
+        return {**super().get_config(), "units": self.units, **weight_options_config(self)}
 
 
 class Activation(Layer):
