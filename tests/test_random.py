@@ -31,6 +31,10 @@ def test_distributions_shapes_and_dtypes():
     assert i.dtype == np.int32 and set(np.unique(i)) == {3, 4, 5, 6}
     x = np.arange(10)
     np.testing.assert_array_equal(np.sort(random.shuffle(x, seed=0).numpy()), x)
+    w = nn.Tensor(np.arange(5.0), requires_grad=True)
+    (random.shuffle(w, seed=1) * np.arange(5.0)).sum().backward()  # each entry's weight follows it
+    np.testing.assert_array_equal(w.grad[random.shuffle(np.arange(5), seed=1).numpy()], np.arange(5.0))
+    assert random.SeedGenerator.from_config(random.SeedGenerator(3, name="s").get_config()).seed == 3
 
 
 def test_dropout_scales_the_kept_entries_and_passes_their_gradient():
@@ -73,7 +77,34 @@ def test_user_layers_get_their_output_shapes_by_probing():
     (lambda: random.SeedGenerator("abc"), "seed must be"),
     (lambda: random.randint((2,), 5, 5), "maxval"),
     (lambda: random.dropout(np.ones(3), 1.0), "rate"),
+    (lambda: random.uniform((2,), dtype="int32"), "floating-point"),
 ])
 def test_bad_input_is_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+class NeedsTraining(layers.Layer):  # `training` without a default, and a shape that depends on it
+    def call(self, x, training):
+        return x[:, :2] if training else x
+
+
+class Lookup(layers.Layer):  # integer inputs, dict outputs, and a draw from the shared generator
+    accepts_integer_inputs = True
+
+    def call(self, ids):
+        noise = random.normal((1,))
+        return {"ids": ops.take(np.arange(10.0), ids) + 0 * noise, "both": ops.concatenate([ids, ids], axis=1)}
+
+
+def test_probing_keeps_training_dtypes_structure_and_randomness():
+    inputs = nn.Input((3,))
+    assert NeedsTraining()(inputs, training=True).shape == (None, 2)
+    assert NeedsTraining()(inputs).shape == (None, 3)
+    nn.utils.set_random_seed(5)
+    expected = random.normal((4,)).numpy()
+    nn.utils.set_random_seed(5)
+    out = Lookup()(nn.Input((4,), dtype="int32"))
+    np.testing.assert_array_equal(random.normal((4,)).numpy(), expected)  # the probe drew nothing
+    assert set(out) == {"ids", "both"} and out["ids"].shape == (None, 4) and out["both"].shape == (None, 8)
+    assert out["both"].dtype == np.int32

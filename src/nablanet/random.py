@@ -25,14 +25,22 @@ __all__ = ["SeedGenerator", "dropout", "normal", "randint", "shuffle", "truncate
 class SeedGenerator:
     """A stream of its own: `SeedGenerator(1337)` draws the same sequence in every run."""
 
-    def __init__(self, seed=None):
+    def __init__(self, seed=None, name=None, **kwargs):
         if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
             raise ValueError(f"SeedGenerator: seed must be a non-negative integer or None, got {seed!r}")
-        self.seed = seed
+        self.seed, self.name = seed, name or "seed_generator"
         self.generator = np.random.default_rng(seed if seed is not None else backend.generator().integers(2**63))
 
+    def next(self):
+        """A fresh integer seed from this stream (Keras returns its state; a seed serves the same use)."""
+        return int(self.generator.integers(2**31))
+
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
 
 def _generator(seed, where):
@@ -52,20 +60,24 @@ def _shape(shape, where):
     return tuple(int(d) for d in shape)
 
 
-def _float(dtype):
-    return np.dtype(dtype or backend.floatx())
+def _float(dtype, where="normal"):
+    dtype = np.dtype(dtype or backend.floatx())
+    if dtype.kind != "f":
+        raise ValueError(f"{where}: dtype must be a floating-point type, got {dtype.name}")
+    return dtype
 
 
 def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     """Samples of N(mean, stddev^2)."""
     draws = _generator(seed, "normal").normal(mean, stddev, _shape(shape, "normal"))
-    return Tensor(draws.astype(_float(dtype)))
+    return Tensor(draws.astype(_float(dtype, "normal")))
 
 
 def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
     """Samples of U[minval, maxval)."""
+    dtype = _float(dtype, "uniform")
     draws = _generator(seed, "uniform").uniform(minval, maxval, _shape(shape, "uniform"))
-    return Tensor(draws.astype(_float(dtype)))
+    return Tensor(draws.astype(dtype))
 
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
@@ -76,7 +88,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     while outside.any():
         draws[outside] = rng.standard_normal(int(outside.sum()))
         outside = np.abs(draws) > 2
-    return Tensor((mean + stddev * draws).astype(_float(dtype)))
+    return Tensor((mean + stddev * draws).astype(_float(dtype, "truncated_normal")))
 
 
 def randint(shape, minval, maxval, dtype="int32", seed=None):
@@ -88,10 +100,12 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
 
 
 def shuffle(x, axis=0, seed=None):
-    """`x` permuted along `axis` (a constant: no gradient flows through the permutation's choice)."""
-    values = x.numpy() if isinstance(x, Tensor) else np.asarray(x)
-    order = _generator(seed, "shuffle").permutation(values.shape[axis])
-    return Tensor(np.take(values, order, axis=axis))
+    """`x` permuted along `axis`; the gradient flows back through the permutation."""
+    from nablanet import ops
+
+    x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    order = _generator(seed, "shuffle").permutation(x.shape[axis])
+    return ops.take(x, order, axis=axis)
 
 
 def dropout(inputs, rate, noise_shape=None, seed=None):

@@ -117,12 +117,14 @@ CASES = [
     ("conv2d", lambda x, w: ops.conv2d(x, w, strides=2, padding="same"), (normal(2, 7, 6, 3), normal(3, 3, 3, 2))),
     ("conv2d", lambda x, w: ops.conv2d(x, w, dilation_rate=(2, 1), padding="same"), (normal(1, 7, 5, 2), normal(3, 2, 2, 3))),
     ("conv2d", lambda x, w: ops.conv2d(x, w, groups=2, strides=(1, 2)), (normal(2, 5, 6, 4), normal(2, 3, 2, 6))),
-    # the fused kernel itself (ops.dense composes differentiable ops inside a calculus transform)
     ("dense", lambda x, w: DENSE(x, w), (normal(4, 3), normal(3, 2))),
     ("dense", lambda x, w, b: DENSE(x, w, b), (normal(5, 3), normal(3, 4), normal(4))),
     ("dense", lambda x, w, b: DENSE(x, w, b, relu=True), (normal(6, 3), normal(3, 4), normal(4))),
     ("mean_squared_error", lambda p, t: MSE(p, t), (normal(4, 3), normal(4, 3))),
     ("mean_squared_error", lambda p, t: MSE(p, t), (normal(2, 3, 5), normal(3, 5))),  # broadcast y_true
+    ("mean_squared_error", lambda p, t: MSE(p, t), (normal(4, 1), normal(4, 3))),  # and the averaged axis
+    ("dense", lambda x, w, b: ops.dense(x, w, b, relu=True), (normal(2, 3, 4), normal(4, 2), normal(2))),
+    ("dense", lambda x, w: ops.dense(x, w), (normal(3,), normal(3, 2))),
     ("max_pool", lambda x: ops.max_pool(x, 2), (distinct(2, 4, 6, 3),)),
     ("max_pool", lambda x: ops.max_pool(x, 3, strides=2, padding="same"), (distinct(2, 5, 7, 2),)),
     ("avg_pool", lambda x: ops.average_pool(x, 2), (normal(2, 4, 6, 3),)),
@@ -223,12 +225,12 @@ def test_float32_in_float32_out_and_gradients(name, f, inputs):
         assert x.grad.dtype == np.float32
 
 
-def test_dense_composes_inside_transforms_so_models_have_hessians():
-    from nablanet import hessian
+def test_a_relu_layer_has_exact_hessians_and_double_backward():
+    from nablanet import Tensor, hessian, layers
 
     x, b = normal(5, 3), normal(2)
 
-    def loss(w):  # a relu layer's loss as a function of its kernel: ops.dense, not the fused kernel
+    def loss(w):  # a relu layer's loss as a function of its kernel
         return ops.sum(ops.square(ops.dense(x, ops.reshape(w, (3, 2)), b, relu=True)))
 
     w = normal(6)
@@ -240,3 +242,19 @@ def test_dense_composes_inside_transforms_so_models_have_hessians():
     for j in range(2):
         block = 2 * x.T @ (x * active[:, j:j + 1])
         np.testing.assert_allclose(h[j::2, j::2], block, rtol=1e-10, atol=1e-12)
+
+    # a gradient penalty, PyTorch-style: backward with create_graph, then backward again
+    inputs = Tensor(normal(4, 3), requires_grad=True)
+    layer = layers.Dense(2, activation="relu", dtype="float64")
+    ops.sum(layer(inputs) ** 2).backward(create_graph=True)
+    penalty = ops.sum(inputs.grad * inputs.grad)
+    kernel = layer.kernel
+    kernel.grad = None
+    penalty.backward()
+
+    def penalty_of(w):  # the same penalty as a function of the kernel, through nested transforms
+        gx = grad(lambda xs: ops.sum(ops.dense(xs, w, layer.bias.numpy(), relu=True) ** 2))(inputs.numpy())
+        return ops.sum(gx * gx)
+
+    gradcheck(penalty_of, kernel.numpy())
+    np.testing.assert_allclose(kernel.grad, grad(penalty_of)(kernel.numpy()), rtol=1e-10)

@@ -1,4 +1,4 @@
-"""Autoencoders on real data: dimensionality reduction against PCA, denoising, and anomaly
+"""Autoencoders on real digits: dimensionality reduction against PCA, denoising, and anomaly
 detection by reconstruction error; the variational autoencoder is in `nablanet.demos.vae`.
 
 Each part is a function the examples and tests call with fewer epochs; `run` is
@@ -126,35 +126,33 @@ def denoise(data, epochs=20, noise=0.3, out=print):
     return before, after
 
 
-def breast_cancer_split(seed=0):
-    """Benign tumours are normal, malignant ones anomalies: 250 benign to train on, 50 to pick the
-    threshold, and a test set of the other 57 benign and all 212 malignant, standardized by the
-    training statistics."""
-    from sklearn.datasets import load_breast_cancer
+def anomaly_split(anomalous_digit=0, seed=0):
+    """Digits other than `anomalous_digit` are normal: 1,200 of them to train on, 200 to pick the
+    threshold, and a test set of the other normal ones plus every `anomalous_digit`."""
+    from sklearn.datasets import load_digits
 
-    data = load_breast_cancer()
-    anomalous = (data.target == 0).astype(int)  # scikit-learn codes malignant as 0
+    data = load_digits()
+    x, anomalous = (data.data / 16.0).astype("float32"), (data.target == anomalous_digit).astype(int)
     normal = np.flatnonzero(anomalous == 0)
     np.random.default_rng(seed).shuffle(normal)
-    train, validation = normal[:250], normal[250:300]
-    test = np.r_[normal[300:], np.flatnonzero(anomalous)]
-    mean, std = data.data[train].mean(axis=0), data.data[train].std(axis=0)
-    x = ((data.data - mean) / std).astype("float32")
+    train, validation = normal[:1200], normal[1200:1400]
+    test = np.r_[normal[1400:], np.flatnonzero(anomalous)]
     return x[train], x[validation], x[test], anomalous[test]
 
 
-def detect_anomalies(epochs=100, percentile=95, seed=0, out=print):
-    """Train on normal samples only, score by reconstruction error, flag above the validation
-    percentile; return the detector's metrics on the held-out set."""
+def detect_anomalies(epochs=60, percentile=95, seed=0, out=print):
+    """Train on normal digits only, score by reconstruction error, flag above the validation
+    percentile; return the detector's metrics on the held-out set, beside a baseline that scores
+    by distance from the training mean (what an autoencoder must beat to earn its place)."""
     import nablanet as keras
     from nablanet import anomaly, layers
 
-    x_train, x_validation, x_test, y_test = breast_cancer_split(seed)
+    x_train, x_validation, x_test, y_test = anomaly_split(seed=seed)
     keras.utils.set_random_seed(seed)
     features = x_train.shape[1]
     model = keras.Sequential([
-        keras.Input((features,)), layers.Dense(32, activation="tanh"), layers.Dense(4),
-        layers.Dense(32, activation="tanh"), layers.Dense(features)], name="anomaly_autoencoder")
+        keras.Input((features,)), layers.Dense(32, activation="relu"), layers.Dense(8, activation="relu"),
+        layers.Dense(32, activation="relu"), layers.Dense(features, activation="sigmoid")], name="anomaly_autoencoder")
     model.compile(optimizer="adam", loss="mse")
     model.fit(x_train, x_train, epochs=epochs, batch_size=32, verbose=0)
 
@@ -163,14 +161,16 @@ def detect_anomalies(epochs=100, percentile=95, seed=0, out=print):
 
     threshold = anomaly.percentile_threshold(score(x_validation), percentile)
     scores = score(x_test)
+    baseline = anomaly.roc_auc(y_test, anomaly.reconstruction_error(x_test, np.broadcast_to(x_train.mean(axis=0), x_test.shape)))
     result = {"roc_auc": anomaly.roc_auc(y_test, scores), "pr_auc": anomaly.average_precision(y_test, scores),
               "precision": anomaly.precision_at_threshold(y_test, scores, threshold),
               "recall": anomaly.recall_at_threshold(y_test, scores, threshold),
-              "f1": anomaly.f1_at_threshold(y_test, scores, threshold), "threshold": threshold}
-    out(f"  {int((y_test == 0).sum())} normal / {int(y_test.sum())} anomalous test samples: ROC-AUC "
-        f"{result['roc_auc']:.3f}, PR-AUC {result['pr_auc']:.3f}; at the {percentile}th percentile of "
-        f"validation errors: precision {result['precision']:.2f}, recall {result['recall']:.2f}, "
-        f"F1 {result['f1']:.2f}")
+              "f1": anomaly.f1_at_threshold(y_test, scores, threshold), "threshold": threshold,
+              "baseline_roc_auc": baseline}
+    out(f"  {int((y_test == 0).sum())} normal / {int(y_test.sum())} anomalous test digits: ROC-AUC "
+        f"{result['roc_auc']:.3f} (distance from the mean: {baseline:.3f}), PR-AUC {result['pr_auc']:.3f}; "
+        f"at the {percentile}th percentile of validation errors: precision {result['precision']:.2f}, "
+        f"recall {result['recall']:.2f}, F1 {result['f1']:.2f}")
     return result
 
 
@@ -190,7 +190,7 @@ def run(out=print, directory=None):
     results = {"reduce": reduce_dimensions(data, directory=directory, out=out)}
     out("2. Denoising: a convolutional autoencoder (Conv2D, MaxPooling2D, UpSampling2D)")
     results["denoise"] = denoise(data, out=out)
-    out("3. Anomaly detection: trained on benign tumours only (breast cancer), malignant ones flagged")
+    out("3. Anomaly detection: trained on the digits 1-9 only, the 0s flagged by reconstruction error")
     results["anomaly"] = detect_anomalies(out=out)
     out("4. A variational autoencoder: the reparameterization trick and a KL term")
     results["vae"] = vae.train(data, out=out)

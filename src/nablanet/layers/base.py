@@ -72,7 +72,7 @@ class Node:
 
 
 def flatten(structure):
-    if isinstance(structure, (list, tuple)):
+    if isinstance(structure, (list, tuple)) and not isinstance(structure, _OutputSpec):
         return [item for s in structure for item in flatten(s)]
     if isinstance(structure, dict):
         return [item for key in structure for item in flatten(structure[key])]
@@ -80,11 +80,19 @@ def flatten(structure):
 
 
 def map_structure(fn, structure):
-    if isinstance(structure, (list, tuple)):
+    if isinstance(structure, (list, tuple)) and not isinstance(structure, _OutputSpec):
         return type(structure)(map_structure(fn, s) for s in structure)
     if isinstance(structure, dict):
         return {k: map_structure(fn, v) for k, v in structure.items()}
     return fn(structure)
+
+
+def _required(method, argument):
+    try:
+        parameter = inspect.signature(method).parameters.get(argument)
+    except (TypeError, ValueError):
+        return False
+    return parameter is not None and parameter.default is inspect.Parameter.empty
 
 
 def _accepts(method, argument):
@@ -131,6 +139,7 @@ class Layer:
 
             self.activity_regularizer = regularizers.get(activity_regularizer)
         self._accepts_training = _accepts(self.call, "training")
+        self._needs_training = _required(self.call, "training")  # Keras then passes None
         self._accepts_mask = _accepts(self.call, "mask")
         self.supports_masking = False
 
@@ -260,6 +269,8 @@ class Layer:
             self._check_input(shapes)
         if not self._accepts_training:
             kwargs.pop("training", None)
+        elif self._needs_training:
+            kwargs.setdefault("training", None)
         if not self._accepts_mask:
             kwargs.pop("mask", None)
         outputs = self.call(inputs, *args, **kwargs)
@@ -303,11 +314,15 @@ class Layer:
             self._build_once(shapes)
         else:
             self._check_input(shapes)
-        if type(self).compute_output_shape is Layer.compute_output_shape and not _ours(type(self)):
-            out_shapes = self._probe_output_shape(shapes, args, kwargs)  # a user's layer: run it
-        else:
-            out_shapes = self.compute_output_shape(shapes)
         node = Node(self, inputs, args, kwargs, None)
+        if type(self).compute_output_shape is Layer.compute_output_shape and not _ours(type(self)):
+            count = iter(range(1 << 30))  # a user's layer: run it to learn its outputs
+            node.outputs = map_structure(
+                lambda spec: KerasTensor(spec[0], spec[1], name=self.name, history=(node, next(count))),
+                self._probe_outputs(inputs, args, kwargs))
+            self._inbound_nodes.append(node)
+            return node.outputs
+        out_shapes = self.compute_output_shape(shapes)
         dtype = getattr(self, "output_dtype", None)
         if _is_shape(out_shapes):
             node.outputs = KerasTensor(out_shapes, dtype, name=self.name, history=(node, 0))
@@ -317,28 +332,47 @@ class Layer:
         self._inbound_nodes.append(node)
         return node.outputs
 
-    def _probe_output_shape(self, shapes, args, kwargs):
-        """Output shapes found by calling the layer on zeros, twice, with each unknown dimension
-        2 and then 3: a dimension that follows them is unknown in the output too. Keras traces
-        `call` symbolically for the same answer; losses the probe adds are dropped."""
+    def _probe_outputs(self, inputs, args, kwargs):
+        """The structure of the layer's outputs, with an `_OutputSpec(shape, dtype)` for each,
+        found by calling it on zeros twice, each unknown dimension 2 and then 3: a dimension that
+        follows them is unknown in the output too. Keras traces `call` symbolically for the same
+        answer. The probe leaves no trace: random generators are rewound and added losses dropped."""
         from nablanet.autodiff import no_grad
 
-        kwargs = {k: v for k, v in kwargs.items() if k not in ("training", "mask")}
+        kwargs = dict(kwargs)
+        if not self._accepts_training:
+            kwargs.pop("training", None)
+        elif self._needs_training:
+            kwargs.setdefault("training", None)
+        if not self._accepts_mask:
+            kwargs.pop("mask", None)
+        layers = _with_sublayers(self)
+        losses = [(layer, list(layer._losses)) for layer in layers]
+        generators = _generators(layers)
+        states = [generator.bit_generator.state for generator in generators]
 
         def run(size):
-            zeros = _map_shapes(lambda shape: Tensor._wrap(np.zeros(
-                tuple(size if d is None else d for d in shape), dtype=self.dtype)), shapes)
-            losses = list(self._losses)
-            try:
-                with no_grad():
-                    out = self.call(zeros, *args, **kwargs)
-            finally:
-                self._losses[:] = losses
-            return [tuple(np.shape(t)) for t in flatten(out)], isinstance(out, (list, tuple))
+            zeros = map_structure(lambda t: Tensor._wrap(np.zeros(
+                tuple(size if d is None else d for d in t.shape), dtype=t.dtype or self.dtype))
+                if isinstance(t, KerasTensor) else t, inputs)
+            with no_grad(), np.errstate(all="ignore"):
+                return self.call(zeros, *args, **kwargs)
 
-        (first, several), (second, _) = run(2), run(3)
-        merged = [tuple(a if a == b else None for a, b in zip(x, y)) for x, y in zip(first, second)]
-        return merged if several else merged[0]
+        try:
+            first, second = run(2), run(3)
+        finally:
+            for layer, saved in losses:
+                layer._losses[:] = saved
+            for generator, state in zip(generators, states):
+                generator.bit_generator.state = state
+        others = iter(flatten(second))
+
+        def spec(out):
+            other = np.shape(next(others))
+            shape = tuple(a if a == b else None for a, b in zip(np.shape(out), other))
+            return _OutputSpec((shape, getattr(out, "dtype", None)))
+
+        return map_structure(spec, first)
 
     # -- configuration ---------------------------------------------------------------------------
 
@@ -356,18 +390,34 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
+class _OutputSpec(tuple):
+    """(shape, dtype) of a probed output: a leaf, not a structure, to map_structure."""
+
+
+def _with_sublayers(layer):
+    found, pending = [], [layer]
+    while pending:
+        current = pending.pop()
+        if not any(current is seen for seen in found):
+            found.append(current)
+            pending.extend(current._sublayers())
+    return found
+
+
+def _generators(layers):
+    """The random generators a probe could advance: the shared one and any the layers hold."""
+    found = [backend.generator()]
+    for layer in layers:
+        for value in vars(layer).values():
+            value = getattr(value, "generator", value)  # a SeedGenerator holds one
+            if isinstance(value, np.random.Generator) and not any(value is g for g in found):
+                found.append(value)
+    return found
+
+
 def _ours(cls):
     """nablanet's own layers: those that keep the default shape rule keep the shape."""
     return cls.__module__.startswith(("nablanet.layers.", "nablanet.models."))
-
-
-def _map_shapes(fn, shapes):
-    """`fn` over a shape or a (nested) list of shapes."""
-    if _is_shape(shapes):
-        return fn(shapes)
-    if isinstance(shapes, dict):
-        return {k: _map_shapes(fn, v) for k, v in shapes.items()}
-    return type(shapes)(_map_shapes(fn, s) for s in shapes)
 
 
 def _is_shape(value):

@@ -35,7 +35,7 @@ def _one_or_batch(call):
 def aspect_crop(h, w, height, width):
     """The largest centered window of the aspect ratio `width / height`: (top, left, rows, cols),
     sizes truncated to integers as Keras does."""
-    rows, cols = min(h, int(w * height / width)), min(w, int(h * width / height))
+    rows, cols = min(h, max(1, int(w * height / width))), min(w, max(1, int(h * width / height)))
     return (h - rows) // 2, (w - cols) // 2, rows, cols
 
 

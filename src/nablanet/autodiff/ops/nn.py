@@ -15,6 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from nablanet.autodiff.primitive import primitive
+from nablanet.autodiff.tensor import Tensor
 
 _saved = {}  # id(output array) -> (weakref to it, what the forward kept for the backward)
 
@@ -320,29 +321,32 @@ def _dense(x, w, b=None, *, relu=False):
 
 
 def _dense_vjp(g, out, x, w, b=None, *, relu=False):
+    # Written with ops, so a recorded sweep (create_graph, hessian) differentiates it again; on
+    # the raw arrays of a first-order sweep each op is plain NumPy.
+    from nablanet.autodiff.ops.linalg import matmul
+    from nablanet.autodiff.ops.math import mask
+    from nablanet.autodiff.ops.reduce import sum as reduce_sum
+    from nablanet.autodiff.ops.shape import swapaxes
+
     if relu:
-        g = g * (out > 0)  # relu's derivative from the output it kept: 0 at 0, as the relu primitive
-    grads = (lambda: g @ w.T, lambda: x.T @ g)  # deferred: the data's gradient is never asked for
-    return grads if b is None else grads + (lambda: g.sum(axis=0),)
+        g = mask(g, out > 0)  # relu's derivative from the output it kept: 0 at 0, as the relu primitive
+    grads = (lambda: matmul(g, swapaxes(w, 0, 1)), lambda: matmul(swapaxes(x, 0, 1), g))  # deferred
+    return grads if b is None else grads + (lambda: reduce_sum(g, axis=0),)
 
 
-dense_op = primitive("dense", _dense, _dense_vjp, order=1)
+dense_op = primitive("dense", _dense, _dense_vjp)
 
 
 def dense(x, kernel, bias=None, relu=False):
-    """`x @ kernel + bias`, then relu when asked, in one fused first-order kernel for 2-D `x`
-    (one array and two passes fewer than the composed ops). Inside a calculus transform
-    (`hessian`, `grad(grad(...))`) it composes differentiable ops instead, so higher derivatives
-    of a model stay available."""
-    from nablanet.autodiff.ops.linalg import matmul
-    from nablanet.autodiff.ops.math import relu as relu_op
-    from nablanet.autodiff.primitive import _GradMode
+    """`x @ kernel + bias`, then relu when asked, as one op: the bias is added and relu applied
+    in place on the matmul's output (one array and two passes fewer than the composed ops).
+    `x` may have any rank >= 1; the kernel acts on its last axis."""
+    from nablanet.autodiff.ops.shape import _array, reshape
 
-    if _GradMode.transforms:
-        out = matmul(x, kernel)
-        out = out if bias is None else out + bias
-        return relu_op(out) if relu else out
-    return dense_op(x, kernel, relu=relu) if bias is None else dense_op(x, kernel, bias, relu=relu)
+    shape = np.shape(_array(x))
+    flat = x if len(shape) == 2 else reshape(x, (-1, shape[-1]))
+    out = dense_op(flat, kernel, relu=relu) if bias is None else dense_op(flat, kernel, bias, relu=relu)
+    return out if len(shape) == 2 else reshape(out, shape[:-1] + (np.shape(_array(kernel))[-1],))
 
 
 def _mean_squared_error(y_pred, y_true):
@@ -352,25 +356,30 @@ def _mean_squared_error(y_pred, y_true):
 
 
 def _mean_squared_error_vjp(g, out, y_pred, y_true):
+    from nablanet.autodiff.ops.shape import _array, expand_dims
+
+    n = np.broadcast_shapes(np.shape(_array(y_pred)), np.shape(_array(y_true)))[-1]  # the axis averaged
+
     def gradient():  # d/dy_pred mean((y_pred - y_true)^2) = 2 (y_pred - y_true) / n, times g
-        scale = np.multiply(g, 2 / np.shape(y_pred)[-1])[..., None]
+        if isinstance(g, Tensor):  # a recorded sweep: differentiable ops
+            return expand_dims(g, -1) * ((2 / n) * (y_pred - y_true))
         difference = np.subtract(y_pred, y_true)
-        difference *= scale
+        difference *= np.multiply(g, 2 / n)[..., None]
         return difference
 
     return gradient, lambda: -gradient()
 
 
-mean_squared_error_op = primitive("mean_squared_error", _mean_squared_error, _mean_squared_error_vjp, order=1)
+mean_squared_error_op = primitive("mean_squared_error", _mean_squared_error, _mean_squared_error_vjp)
 
 
 def mean_squared_error(y_true, y_pred):
-    """`mean((y_pred - y_true) ** 2)` over the last axis: one fused first-order kernel, five passes
-    over the data instead of a dozen; composed of differentiable ops inside a calculus transform."""
+    """`mean((y_pred - y_true) ** 2)` over the last axis as one op: five passes over the data
+    instead of a dozen."""
     from nablanet.autodiff.ops.composite import square
     from nablanet.autodiff.ops.reduce import mean
-    from nablanet.autodiff.primitive import _GradMode
+    from nablanet.autodiff.ops.shape import _array
 
-    if _GradMode.transforms or np.ndim(y_pred.data if hasattr(y_pred, "data") else y_pred) == 0:
+    if np.ndim(_array(y_pred)) == 0:
         return mean(square(y_pred - y_true), axis=-1)
     return mean_squared_error_op(y_pred, y_true)
