@@ -328,9 +328,14 @@ def _dense_vjp(g, out, x, w, b=None, *, relu=False):
     from nablanet.autodiff.ops.reduce import sum as reduce_sum
     from nablanet.autodiff.ops.shape import swapaxes
 
+    if not isinstance(g, Tensor):  # first-order sweep: NumPy straight, no op dispatch
+        if relu:
+            g = g * (out > 0)
+        grads = (lambda: g @ w.T, lambda: x.T @ g)  # deferred: the data's gradient is never asked for
+        return grads if b is None else grads + (lambda: g.sum(axis=0),)
     if relu:
         g = mask(g, out > 0)  # relu's derivative from the output it kept: 0 at 0, as the relu primitive
-    grads = (lambda: matmul(g, swapaxes(w, 0, 1)), lambda: matmul(swapaxes(x, 0, 1), g))  # deferred
+    grads = (lambda: matmul(g, swapaxes(w, 0, 1)), lambda: matmul(swapaxes(x, 0, 1), g))
     return grads if b is None else grads + (lambda: reduce_sum(g, axis=0),)
 
 
