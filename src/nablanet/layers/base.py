@@ -8,6 +8,7 @@ functional graph instead, with shapes from `compute_output_shape`.
 """
 
 import inspect
+import itertools
 import re
 
 import numpy as np
@@ -316,7 +317,7 @@ class Layer:
             self._check_input(shapes)
         node = Node(self, inputs, args, kwargs, None)
         if type(self).compute_output_shape is Layer.compute_output_shape and not _ours(type(self)):
-            count = iter(range(1 << 30))  # a user's layer: run it to learn its outputs
+            count = itertools.count()  # a user's layer: run it to learn its outputs
             node.outputs = map_structure(
                 lambda spec: KerasTensor(spec[0], spec[1], name=self.name, history=(node, next(count))),
                 self._probe_outputs(inputs, args, kwargs))
