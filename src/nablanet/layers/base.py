@@ -268,16 +268,22 @@ class Layer:
             self._build_once(shapes)
         else:
             self._check_input(shapes)
+        outputs = self.call(inputs, *args, **self._call_kwargs(kwargs))
+        if self.activity_regularizer is not None:
+            self._losses.append(self.activity_regularizer(outputs) / outputs.shape[0])
+        return outputs
+
+    def _call_kwargs(self, kwargs):
+        """`training` and `mask` as `call` takes them: dropped if it has no such argument, None
+        when it requires one that was not given (as Keras passes)."""
+        kwargs = dict(kwargs)
         if not self._accepts_training:
             kwargs.pop("training", None)
         elif self._needs_training:
             kwargs.setdefault("training", None)
         if not self._accepts_mask:
             kwargs.pop("mask", None)
-        outputs = self.call(inputs, *args, **kwargs)
-        if self.activity_regularizer is not None:
-            self._losses.append(self.activity_regularizer(outputs) / outputs.shape[0])
-        return outputs
+        return kwargs
 
     def _convert(self, x):
         if isinstance(x, Tensor):
@@ -340,13 +346,7 @@ class Layer:
         answer. The probe leaves no trace: random generators are rewound and added losses dropped."""
         from nablanet.autodiff import no_grad
 
-        kwargs = dict(kwargs)
-        if not self._accepts_training:
-            kwargs.pop("training", None)
-        elif self._needs_training:
-            kwargs.setdefault("training", None)
-        if not self._accepts_mask:
-            kwargs.pop("mask", None)
+        kwargs = self._call_kwargs(kwargs)
         layers = _with_sublayers(self)
         losses = [(layer, list(layer._losses)) for layer in layers]
         generators = _generators(layers)
