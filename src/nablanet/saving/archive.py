@@ -160,14 +160,19 @@ def _kind_of(head, path):
     return "unknown"
 
 
-def read_archive(path):
-    """The verified entries of a model archive, or a `SavingError` saying what is wrong."""
-    path = os.fspath(path)
+def _read_bytes(path, where):
     try:
         with open(path, "rb") as handle:
-            blob = handle.read()
+            return handle.read()
     except OSError as error:
-        raise SavingError(f"load_model: cannot read {path}: {error.strerror}") from None
+        raise SavingError(f"{where}: cannot read {path}: {error.strerror}") from None
+
+
+def read_archive(path, blob=None):
+    """The verified entries of a model archive (`blob`: its bytes, when already read), or a
+    `SavingError` saying what is wrong."""
+    path = os.fspath(path)
+    blob = _read_bytes(path, "load_model") if blob is None else blob
     kind = _kind_of(blob[:16], path)
     if kind == "pickle":
         raise SavingError(f"load_model: {path} is a Python pickle. nablanet never unpickles (a pickle "
@@ -257,14 +262,10 @@ def save_weights(model, path, overwrite=True):
 
 def load_weights(model, path, skip_mismatch=False):
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as handle:
-            blob = handle.read()
-    except OSError as error:
-        raise SavingError(f"load_weights: cannot read {path}: {error.strerror}") from None
+    blob = _read_bytes(path, "load_weights")
     kind = _kind_of(blob[:16], path)
     if kind == "zip":
-        entries = read_archive(path)
+        entries = read_archive(path, blob)
         blob = entries["weights.safetensors"]
     elif kind in ("pickle", "hdf5"):
         raise SavingError(f"load_weights: {path} is a {'pickle' if kind == 'pickle' else 'HDF5'} file; "
