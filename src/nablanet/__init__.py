@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 from nablanet import (  # noqa: E402
     activations, anomaly, backend, callbacks, data, initializers, layers, losses, metrics, ops,
-    optimizers, random, regularizers, utils,
+    optimizers, preprocessing, random, regularizers, utils,
 )
 from nablanet.autodiff import Tensor, Variable, enable_grad, is_grad_enabled, no_grad  # noqa: E402
 from nablanet.calculus import (  # noqa: E402
@@ -27,5 +27,6 @@ __all__ = [
     "Input", "Model", "Sequential", "Tensor", "Variable", "activations", "anomaly", "backend", "callbacks",
     "data", "derivative", "derivative_table", "elementwise_grad", "enable_grad", "grad", "gradcheck",
     "hessian", "hvp", "initializers", "integrate", "is_grad_enabled", "jacobian", "layers", "losses",
-    "metrics", "no_grad", "ops", "optimizers", "random", "regularizers", "utils", "value_and_grad", "vjp",
+    "metrics", "no_grad", "ops", "optimizers", "preprocessing", "random", "regularizers", "utils",
+    "value_and_grad", "vjp",
 ]

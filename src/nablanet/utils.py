@@ -1,10 +1,15 @@
 """Keras's `keras.utils` names, gathered from where they live in nablanet."""
 
 from nablanet.backend import set_random_seed
-from nablanet.data import image_dataset_from_directory, normalize, to_categorical
+from nablanet.data import (
+    image_dataset_from_directory, normalize, pad_sequences, timeseries_dataset_from_array, to_categorical,
+)
 from nablanet.progbar import Progbar
 
-__all__ = ["Progbar", "image_dataset_from_directory", "normalize", "plot_model", "set_random_seed", "to_categorical"]
+__all__ = [
+    "Progbar", "image_dataset_from_directory", "normalize", "pad_sequences", "plot_model", "set_random_seed",
+    "timeseries_dataset_from_array", "to_categorical",
+]
 
 
 def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, show_layer_names=True,

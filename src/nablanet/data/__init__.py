@@ -1,12 +1,17 @@
-"""Data helpers: splitting, label encoding and normalization."""
+"""Data helpers: splitting, label encoding, normalization, images, text and sequences."""
 
 import numpy as np
 
 from nablanet import backend
 from nablanet.data.images import image_dataset_from_directory
+from nablanet.data.sequence import next_token_pairs, pad_sequences, timeseries_dataset_from_array
 from nablanet.data.split import train_test_split
+from nablanet.data.text import TextVectorization
 
-__all__ = ["image_dataset_from_directory", "normalize", "to_categorical", "train_test_split"]
+__all__ = [
+    "TextVectorization", "image_dataset_from_directory", "next_token_pairs", "normalize", "pad_sequences",
+    "timeseries_dataset_from_array", "to_categorical", "train_test_split",
+]
 
 
 def to_categorical(x, num_classes=None):
