@@ -57,8 +57,9 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
     first = next((s for s in sequences if len(s)), None)
     sample_shape = np.asarray(first).shape[1:] if first is not None else ()
     try:
-        out = np.full((len(sequences), int(maxlen)) + sample_shape, value, dtype=dtype)
-    except (ValueError, TypeError) as error:
+        with np.errstate(invalid="raise"):  # NaN into an integer dtype
+            out = np.full((len(sequences), int(maxlen)) + sample_shape, value, dtype=dtype)
+    except (ValueError, TypeError, OverflowError, FloatingPointError) as error:
         raise ValueError(f"pad_sequences: value {value!r} does not fit dtype {dtype!r} ({error})") from None
     for i, (sequence, length) in enumerate(zip(sequences, lengths)):
         kept = min(int(length), int(maxlen))
@@ -127,7 +128,8 @@ def next_token_pairs(tokens, context_length, stride=1):
     if not windows:
         longest = max((len(s) for s in streams), default=0)
         raise ValueError(f"next_token_pairs: the longest stream has {longest} tokens; a pair needs "
-                         f"context_length + 1 = {context_length + 1}. Pass more text or a shorter context_length")
+                         f"context_length + 1 = {context_length + 1}. Pass more text or a shorter "
+                         "context_length")
     pairs = windows[0] if len(windows) == 1 else np.concatenate(windows)
     return pairs[:, :-1], pairs[:, -1]
 
@@ -140,7 +142,8 @@ def _streams(tokens):
         try:
             tokens = list(tokens)
         except TypeError:
-            raise ValueError(f"next_token_pairs: expected a sequence of token ids, got {type(tokens).__name__}") from None
+            raise ValueError(f"next_token_pairs: expected a sequence of token ids, "
+                             f"got {type(tokens).__name__}") from None
         if not tokens:
             raise ValueError("next_token_pairs: expected token ids, got an empty sequence")
     if isinstance(tokens, list) and any(hasattr(t, "__len__") for t in tokens):
@@ -153,8 +156,8 @@ def _streams(tokens):
         streams = [array] if array.ndim == 1 else list(array)
     for s in streams:
         if s.ndim != 1 or (s.size and s.dtype.kind not in "iu"):
-            raise ValueError(f"next_token_pairs: expected 1-D streams of integer token ids, got shape {s.shape} "
-                             f"and dtype {s.dtype}")
+            raise ValueError(f"next_token_pairs: expected 1-D streams of integer token ids, got shape "
+                             f"{s.shape} and dtype {s.dtype}")
     return streams
 
 

@@ -35,6 +35,19 @@ _TABLES = {
                                                  string.punctuation),
 }
 _WORD = re.compile(r"[^ \t\n\v\f\r]+")  # tf.strings.split: runs of ASCII whitespace separate tokens
+# what str.split() also takes for whitespace; strings without any split the fast way
+_OTHER_SPACE = re.compile("[\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+
+
+class _Index(dict):
+    """token -> id; a missing token gets the out-of-vocabulary id."""
+
+    def __init__(self, items, missing):
+        super().__init__(items)
+        self.missing = missing
+
+    def __missing__(self, token):
+        return self.missing
 
 
 class TextVectorization(Layer):
@@ -77,25 +90,24 @@ class TextVectorization(Layer):
 
     def __init__(self, max_tokens=None, standardize="lower_and_strip_punctuation", split="whitespace",
                  ngrams=None, output_mode="int", output_sequence_length=None, pad_to_max_tokens=False,
-                 vocabulary=None, idf_weights=None, sparse=False, ragged=False, encoding="utf-8", name=None,
-                 **kwargs):
+                 vocabulary=None, idf_weights=None, sparse=False, ragged=False, encoding="utf-8",
+                 name=None, **kwargs):
         kwargs.pop("vocabulary_size", None)  # in Keras's config; here it follows from the vocabulary
         super().__init__(name=name, **kwargs)
         output_mode = {"binary": "multi_hot", "tf-idf": "tf_idf"}.get(output_mode, output_mode)
         _check_choice("standardize", standardize, STANDARDIZE)
         _check_choice("split", split, SPLIT)
-        _check_options(max_tokens, ngrams, output_mode, output_sequence_length, pad_to_max_tokens, sparse,
-                       ragged, idf_weights)
+        _check_options(max_tokens, ngrams, output_mode, output_sequence_length, pad_to_max_tokens,
+                       sparse, ragged, idf_weights, vocabulary)
         self.max_tokens, self.pad_to_max_tokens = max_tokens, pad_to_max_tokens
         self.standardize, self.split, self.ngrams = standardize, split, ngrams
         self.output_mode, self.output_sequence_length = output_mode, output_sequence_length
         self.encoding = encoding
         self._widths = tuple(range(1, ngrams + 1)) if isinstance(ngrams, int) else ngrams
-        self._start = 2 if output_mode == "int" else 1  # index of the first learned token
-        self._tokens, self._index, self._idf, self._lookup, self._has_vocabulary = [], {}, None, None, False
+        self._start = 2 if output_mode == "int" else 1  # the index of the first learned token
+        self._set([], None)
+        self._has_vocabulary = False
         self._has_input_vocabulary = vocabulary is not None
-        if output_mode == "tf_idf" and vocabulary is not None and idf_weights is None:
-            raise ValueError("TextVectorization: with a vocabulary in output_mode='tf_idf', pass idf_weights too")
         if vocabulary is not None:
             self.set_vocabulary(vocabulary, idf_weights)
         self.built = True
@@ -103,7 +115,8 @@ class TextVectorization(Layer):
     # -- the vocabulary ----------------------------------------------------------------------
 
     def adapt(self, data, batch_size=None, steps=None):
-        """Learn the vocabulary (and in "tf_idf" mode the IDF weights) from `data`.
+        """Learn the vocabulary (and in "tf_idf" mode the IDF weights) from `data`, replacing
+        any learned before.
 
         Args:
             data: A string, a list or array of strings, or an iterable of such batches.
@@ -111,42 +124,44 @@ class TextVectorization(Layer):
             steps: With an iterable of batches, read at most this many.
         """
         if self._has_input_vocabulary:
-            raise ValueError(f"TextVectorization {self.name!r}: cannot adapt a layer built with a vocabulary; "
-                             "make a new layer without vocabulary= to learn one")
+            raise ValueError(f"TextVectorization {self.name!r}: cannot adapt a layer built with a "
+                             "vocabulary; make a new layer without vocabulary= to learn one")
         counts, documents, seen = Counter(), Counter(), 0
         for batch in _batches(data, steps):
             rows, _ = self._tokenize(batch)
             counts.update(itertools.chain.from_iterable(rows))
             if self.output_mode == "tf_idf":
-                for row in rows:
-                    documents.update(set(row))
+                documents.update(itertools.chain.from_iterable(set(row) for row in rows))
             seen += len(rows)
         for special in (PAD, OOV):
             counts.pop(special, None)
         if not counts:
-            raise ValueError(f"TextVectorization.adapt: found no tokens in {seen} strings; pass text with words "
-                             "in it (a list of strings)")
+            raise ValueError(f"TextVectorization.adapt: found no tokens in {seen} strings; pass a list "
+                             "of strings with words in them")
         ranked = sorted(counts.items(), key=lambda item: (item[1], item[0]), reverse=True)
         if self.max_tokens is not None:
             ranked = ranked[:self.max_tokens - self._start]
+        tokens = [token for token, _ in ranked]
         idf = None
-        if self.output_mode == "tf_idf":
-            idf = np.log(1 + seen / (1 + np.array([documents[token] for token, _ in ranked], dtype=np.float64)))
-            idf = np.concatenate([np.full(self._start, idf.mean()), idf])  # '[UNK]' gets the mean weight
-        self._set([token for token, _ in ranked], idf)
+        if self.output_mode == "tf_idf":  # Keras's smoothed IDF; '[UNK]' gets the mean weight
+            idf = np.log(1 + seen / (1 + np.array([documents[t] for t in tokens], dtype=np.float64)))
+            idf = np.concatenate([np.full(self._start, idf.mean()), idf])
+        self._set(tokens, idf)
 
     def set_vocabulary(self, vocabulary, idf_weights=None):
         """Replace the vocabulary: a list of tokens or a file with one per line (see `vocabulary`)."""
         if (self.output_mode == "tf_idf") != (idf_weights is not None):
-            raise ValueError("TextVectorization: pass idf_weights with, and only with, output_mode='tf_idf'")
+            raise ValueError("TextVectorization: pass idf_weights with, and only with, "
+                             "output_mode='tf_idf'")
         if isinstance(vocabulary, (str, os.PathLike)):
             if not os.path.isfile(vocabulary):
-                raise ValueError(f"TextVectorization: vocabulary file {os.fspath(vocabulary)!r} does not exist")
-            with open(vocabulary, encoding=self.encoding) as file:  # one token per line, as Keras reads it
+                raise ValueError(f"TextVectorization: vocabulary file {os.fspath(vocabulary)!r} "
+                                 "does not exist")
+            with open(vocabulary, encoding=self.encoding) as file:  # one token per line, as Keras reads
                 vocabulary = file.read().split("\n")
             vocabulary = vocabulary[:-1] if vocabulary[-1] == "" else vocabulary
-        vocabulary = [_text(token, self.encoding, i) for i, token in
-                      enumerate(np.asarray(vocabulary, dtype=object).ravel().tolist())]
+        vocabulary = [_text(token, self.encoding, i)
+                      for i, token in enumerate(np.asarray(vocabulary, dtype=object).ravel().tolist())]
         if not vocabulary:
             raise ValueError("TextVectorization: cannot set an empty vocabulary")
         specials = [PAD, OOV][2 - self._start:]
@@ -154,19 +169,21 @@ class TextVectorization(Layer):
         tokens = vocabulary[self._start:] if has_specials else vocabulary
         repeated = sorted(token for token, count in Counter(tokens).items() if count > 1)
         if repeated:
-            raise ValueError(f"TextVectorization: the vocabulary repeats {repeated[:10]}; each token may appear once")
+            raise ValueError(f"TextVectorization: the vocabulary repeats {repeated[:10]}; "
+                             "each token may appear once")
         if PAD in tokens:
             raise ValueError(f"TextVectorization: the padding token '' is at vocabulary index "
                              f"{vocabulary.index(PAD)}; leave it out, or put {specials} first")
-        if self.max_tokens is not None and self._start + len(tokens) > self.max_tokens:
-            raise ValueError(f"TextVectorization: a vocabulary of {self._start + len(tokens)} (special tokens "
-                             f"included) exceeds max_tokens={self.max_tokens}")
+        size = self._start + len(tokens)
+        if self.max_tokens is not None and size > self.max_tokens:
+            raise ValueError(f"TextVectorization: a vocabulary of {size} (special tokens included) "
+                             f"exceeds max_tokens={self.max_tokens}")
         idf = None
         if idf_weights is not None:
             idf = np.asarray(idf_weights, dtype=np.float64)
             if idf.shape != (len(vocabulary),):
-                raise ValueError(f"TextVectorization: expected {len(vocabulary)} idf_weights (one per vocabulary "
-                                 f"entry), got shape {idf.shape}")
+                raise ValueError(f"TextVectorization: expected {len(vocabulary)} idf_weights (one per "
+                                 f"vocabulary entry), got shape {idf.shape}")
             if not has_specials:  # Keras gives the special tokens the mean weight
                 idf = np.concatenate([np.full(self._start, idf.mean()), idf])
         self._set(tokens, idf)
@@ -174,9 +191,10 @@ class TextVectorization(Layer):
     def _set(self, tokens, idf):
         self._tokens = list(tokens)
         self._lookup = None  # the vocabulary as an array, made when decode first needs it
-        self._index = {token: i for i, token in enumerate(self._tokens, start=self._start)}
-        if self.output_mode == "int":
-            self._index[PAD] = 0  # Keras maps the mask token to 0
+        # Keras maps the padding (mask) token to 0 in "int" mode and drops it in the others
+        pad, oov = (0, 1) if self.output_mode == "int" else (-1, 0)
+        ids = {token: i for i, token in enumerate(self._tokens, start=self._start)}
+        self._index = _Index({PAD: pad, **ids}, oov)
         if idf is not None and self.pad_to_max_tokens:
             idf = np.concatenate([idf, np.zeros(self.max_tokens - len(idf))])
         self._idf = None if idf is None else idf.astype(backend.floatx())
@@ -211,8 +229,8 @@ class TextVectorization(Layer):
             raise TypeError(f"TextVectorization.decode: expected integer token ids, got dtype {ids.dtype}")
         size = self.vocabulary_size()
         if ids.size and (ids.min() < 0 or ids.max() >= size):
-            raise ValueError(f"TextVectorization.decode: ids must be in [0, {size}) (the vocabulary size), "
-                             f"got values in [{ids.min()}, {ids.max()}]")
+            raise ValueError(f"TextVectorization.decode: ids must be in [0, {size}) (the vocabulary "
+                             f"size), got values in [{ids.min()}, {ids.max()}]")
         if self._lookup is None:
             self._lookup = np.array(self.get_vocabulary())
         tokens = self._lookup[ids.astype(np.int64)]
@@ -221,16 +239,17 @@ class TextVectorization(Layer):
         if ids.ndim not in (1, 2):
             raise ValueError(f"TextVectorization.decode: joining needs 1-D or 2-D ids, got shape {ids.shape}")
         keep = ids != 0 if self.output_mode == "int" else np.ones(ids.shape, dtype=bool)
-        rows = [separator.join(row[mask].tolist()) for row, mask in zip(np.atleast_2d(tokens), np.atleast_2d(keep))]
+        rows = [separator.join(row[kept].tolist())
+                for row, kept in zip(np.atleast_2d(tokens), np.atleast_2d(keep))]
         return rows[0] if ids.ndim == 1 else rows
 
     # -- calling -----------------------------------------------------------------------------
 
     def __call__(self, inputs, *args, **kwargs):
         if isinstance(inputs, KerasTensor):
-            raise TypeError(f"TextVectorization {self.name!r}: cannot be part of a model here (models compute on "
-                            "numbers). Vectorize the text first, x = vectorizer(texts), and start the model with "
-                            "an Embedding")
+            raise TypeError(f"TextVectorization {self.name!r}: cannot be part of a model here (models "
+                            "compute on numbers). Vectorize the text first, x = vectorizer(texts), and "
+                            "start the model with an Embedding")
         return self.call(inputs)
 
     def call(self, inputs):
@@ -238,25 +257,27 @@ class TextVectorization(Layer):
         string gives one row without the batch axis."""
         rows, scalar = self._tokenize(inputs)
         if self.output_mode == "int":
-            get = self._index.get
-            ids = [[get(token, 1) for token in row] for row in rows]
-            length = self.output_sequence_length
-            out = pad_sequences(ids, maxlen=length, dtype=np.int64, padding="post", truncating="post")
+            lookup = self._index.__getitem__
+            ids = [list(map(lookup, row)) for row in rows]
+            out = pad_sequences(ids, maxlen=self.output_sequence_length, dtype=np.int64, padding="post",
+                                truncating="post")
         else:
             out = self._encode(rows)
         return out[0] if scalar else out
 
     def _encode(self, rows):
         if not (self._has_vocabulary or self.pad_to_max_tokens):
-            raise RuntimeError(f"TextVectorization {self.name!r}: in output_mode={self.output_mode!r} set the "
-                               "vocabulary first (adapt(texts) or vocabulary=), or pass pad_to_max_tokens=True")
+            raise RuntimeError(f"TextVectorization {self.name!r}: in output_mode={self.output_mode!r}, "
+                               "set the vocabulary first (adapt(texts) or vocabulary=), or pass "
+                               "pad_to_max_tokens=True")
         depth = self.max_tokens if self.pad_to_max_tokens else self.vocabulary_size()
-        get = self._index.get
-        ids = np.fromiter((get(token, 0) if token != PAD else -1 for row in rows for token in row), dtype=np.int64)
+        tokens = itertools.chain.from_iterable(rows)
+        ids = np.fromiter(map(self._index.__getitem__, tokens), dtype=np.int64)
         row_of = np.repeat(np.arange(len(rows)), [len(row) for row in rows])
-        kept = ids >= 0  # Keras drops the padding token here
-        counts = np.bincount(row_of[kept] * depth + ids[kept], minlength=len(rows) * depth)
-        out = counts.reshape(len(rows), depth).astype(backend.floatx())
+        kept = ids >= 0  # the padding token counts nowhere
+        cells, counts = np.unique(row_of[kept] * depth + ids[kept], return_counts=True)
+        out = np.zeros((len(rows), depth), dtype=backend.floatx())
+        out.ravel()[cells] = counts
         if self.output_mode == "multi_hot":
             return np.minimum(out, 1)
         if self.output_mode == "tf_idf":
@@ -268,20 +289,21 @@ class TextVectorization(Layer):
         input was a single string."""
         strings, scalar = self._strings(inputs)
         if callable(self.standardize):
-            strings = _apply(self.standardize, "standardize", strings, self.encoding)
+            strings = _standardize(self.standardize, strings, self.encoding)
         elif self.standardize is not None:
             table = _TABLES[self.standardize]
             strings = [s.translate(table) for s in strings]
         if self.split is None:
             rows = [[s] for s in strings]
         elif self.split == "whitespace":
-            rows = [_WORD.findall(s) for s in strings]
+            rows = [s.split() if not _OTHER_SPACE.search(s) else _WORD.findall(s) for s in strings]
         elif self.split == "character":
             rows = [list(s) for s in strings]
         else:
             rows = _split(self.split, strings, self.encoding)
-        if self._widths:
-            rows = [[" ".join(row[i:i + n]) for n in self._widths for i in range(len(row) - n + 1)] for row in rows]
+        if self._widths:  # all 1-grams, then all 2-grams, ... as tf.strings.ngrams orders them
+            rows = [[" ".join(row[i:i + n]) for n in self._widths for i in range(len(row) - n + 1)]
+                    for row in rows]
         return rows, scalar
 
     def _strings(self, inputs):
@@ -291,13 +313,13 @@ class TextVectorization(Layer):
         if array.ndim == 2 and array.shape[-1] == 1:  # Keras takes (batch, 1) as well as (batch,)
             array = array[:, 0]
         if array.ndim > 1:
-            raise ValueError(f"TextVectorization {self.name!r}: expected a string, a list of strings or an array "
-                             f"of shape (batch,) or (batch, 1), got shape {array.shape}")
-        scalar = array.ndim == 0
-        return [_text(value, self.encoding, i) for i, value in enumerate(array.ravel().tolist())], scalar
+            raise ValueError(f"TextVectorization {self.name!r}: expected a string, a list of strings or "
+                             f"an array of shape (batch,) or (batch, 1), got shape {array.shape}")
+        strings = [_text(value, self.encoding, i) for i, value in enumerate(array.ravel().tolist())]
+        return strings, array.ndim == 0
 
     def _sublayers(self):
-        return []  # holds no layers; spares walking the vocabulary when weights are listed
+        return []  # holds no layers; spares walking the vocabulary whenever weights are listed
 
     def compute_output_shape(self, input_shape):
         if self.output_mode == "int":
@@ -305,49 +327,54 @@ class TextVectorization(Layer):
         return (input_shape[0], self.max_tokens if self.pad_to_max_tokens else self.vocabulary_size())
 
     def get_config(self):
-        has = self._has_vocabulary
+        learned = self._has_vocabulary
+        idf = self._idf[:self.vocabulary_size()].tolist() if learned and self._idf is not None else None
         return {
             **super().get_config(),
             "max_tokens": self.max_tokens, "standardize": self.standardize, "split": self.split,
             "ngrams": self.ngrams, "output_mode": self.output_mode,
-            "output_sequence_length": self.output_sequence_length, "pad_to_max_tokens": self.pad_to_max_tokens,
-            "sparse": False, "ragged": False, "encoding": self.encoding,
+            "output_sequence_length": self.output_sequence_length,
+            "pad_to_max_tokens": self.pad_to_max_tokens, "sparse": False, "ragged": False,
+            "encoding": self.encoding,
             # the learned vocabulary too (Keras keeps it in a separate asset), so from_config restores it
-            "vocabulary": self.get_vocabulary() if has else None,
-            "idf_weights": self._idf[:self.vocabulary_size()].tolist() if has and self._idf is not None else None,
+            "vocabulary": self.get_vocabulary() if learned else None, "idf_weights": idf,
             "vocabulary_size": self.vocabulary_size(),
         }
 
 
 def _check_choice(name, value, choices):
     if value is not None and not callable(value) and value not in choices:
-        raise ValueError(f"TextVectorization: {name} must be one of {choices}, None or a callable, got {value!r}")
+        raise ValueError(f"TextVectorization: {name} must be one of {choices}, None or a callable, "
+                         f"got {value!r}")
 
 
-def _check_options(max_tokens, ngrams, output_mode, output_sequence_length, pad_to_max_tokens, sparse, ragged,
-                   idf_weights):
+def _check_options(max_tokens, ngrams, output_mode, output_sequence_length, pad_to_max_tokens, sparse,
+                   ragged, idf_weights, vocabulary):
     if output_mode not in OUTPUT_MODES:
-        raise ValueError(f"TextVectorization: output_mode must be one of {OUTPUT_MODES}, got {output_mode!r}")
+        raise ValueError(f"TextVectorization: output_mode must be one of {OUTPUT_MODES}, "
+                         f"got {output_mode!r}")
     if max_tokens is not None and (not _is_int(max_tokens) or max_tokens <= 1):
-        raise ValueError(f"TextVectorization: max_tokens must be an integer greater than 1 (it counts the "
-                         f"padding and '[UNK]' tokens) or None, got {max_tokens!r}")
+        raise ValueError(f"TextVectorization: max_tokens must be an integer greater than 1 (it counts "
+                         f"the padding and '[UNK]' tokens) or None, got {max_tokens!r}")
     if pad_to_max_tokens and max_tokens is None:
         raise ValueError("TextVectorization: pad_to_max_tokens=True needs max_tokens")
     if not (ngrams is None or (_is_int(ngrams) and ngrams > 0)
             or (isinstance(ngrams, tuple) and ngrams and all(_is_int(n) and n > 0 for n in ngrams))):
-        raise ValueError(f"TextVectorization: ngrams must be None, a positive integer or a tuple of them, "
-                         f"got {ngrams!r}")
+        raise ValueError(f"TextVectorization: ngrams must be None, a positive integer or a tuple of "
+                         f"them, got {ngrams!r}")
     if output_sequence_length is not None:
         if output_mode != "int":
             raise ValueError("TextVectorization: output_sequence_length applies only to output_mode='int'")
         if not _is_int(output_sequence_length) or output_sequence_length < 0:
-            raise ValueError(f"TextVectorization: output_sequence_length must be a non-negative integer or None, "
-                             f"got {output_sequence_length!r}")
+            raise ValueError(f"TextVectorization: output_sequence_length must be a non-negative integer "
+                             f"or None, got {output_sequence_length!r}")
     if sparse or ragged:
-        raise ValueError("TextVectorization: sparse=True and ragged=True need TensorFlow tensors (Keras allows "
-                         "them only with that backend); leave them False")
+        raise ValueError("TextVectorization: sparse=True and ragged=True need TensorFlow tensors (Keras "
+                         "allows them only with that backend); leave them False")
     if idf_weights is not None and output_mode != "tf_idf":
         raise ValueError("TextVectorization: idf_weights applies only to output_mode='tf_idf'")
+    if output_mode == "tf_idf" and vocabulary is not None and idf_weights is None:
+        raise ValueError("TextVectorization: with a vocabulary in output_mode='tf_idf', pass idf_weights too")
 
 
 def _is_int(value):
@@ -359,8 +386,8 @@ def _text(value, encoding, position):
         return value
     if isinstance(value, bytes):
         return value.decode(encoding)
-    raise TypeError(f"TextVectorization: expected strings, got {type(value).__name__} {value!r} at position "
-                    f"{position}")
+    raise TypeError(f"TextVectorization: expected strings, got {type(value).__name__} {value!r} at "
+                    f"position {position}")
 
 
 def _batches(data, steps):
@@ -369,25 +396,25 @@ def _batches(data, steps):
         yield data
         return
     if not hasattr(data, "__iter__"):
-        raise TypeError(f"TextVectorization.adapt: expected strings or an iterable of batches of strings, "
-                        f"got {type(data).__name__}")
+        raise TypeError(f"TextVectorization.adapt: expected strings or an iterable of batches of "
+                        f"strings, got {type(data).__name__}")
     for i, batch in enumerate(data):
         if steps is not None and i >= steps:
             return
         yield batch
 
 
-def _apply(function, name, strings, encoding):
+def _standardize(function, strings, encoding):
     result = np.asarray(function(np.array(strings, dtype=str)), dtype=object)
     if result.shape != (len(strings),):
-        raise ValueError(f"TextVectorization: the {name} callable must return one string per input string "
-                         f"(shape {(len(strings),)}), got shape {result.shape}")
+        raise ValueError(f"TextVectorization: the standardize callable must return one string per "
+                         f"input string (shape {(len(strings),)}), got shape {result.shape}")
     return [_text(value, encoding, i) for i, value in enumerate(result.tolist())]
 
 
 def _split(function, strings, encoding):
     rows = function(np.array(strings, dtype=str))
     if len(rows) != len(strings):
-        raise ValueError(f"TextVectorization: the split callable must return one list of tokens per string "
-                         f"({len(strings)}), got {len(rows)}")
+        raise ValueError(f"TextVectorization: the split callable must return one list of tokens per "
+                         f"string ({len(strings)}), got {len(rows)}")
     return [[_text(token, encoding, i) for token in row] for i, row in enumerate(rows)]
