@@ -237,6 +237,7 @@ def _snake(name):
 
 ALL = {_snake(cls.__name__): cls for cls in _CLASSES}
 ALL.update({cls.__name__: cls for cls in _CLASSES})
+ALL.update({"uniform": RandomUniform, "normal": RandomNormal})  # Keras's short aliases
 
 
 def get(identifier):

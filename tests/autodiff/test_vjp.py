@@ -37,6 +37,8 @@ SCATTER = REGISTRY["scatter_add"]
 MASK_OP = REGISTRY["mask"]
 DENSE = REGISTRY["dense"]
 MSE = REGISTRY["mean_squared_error"]
+LSTM, GRU, SIMPLE_RNN = REGISTRY["lstm"], REGISTRY["gru"], REGISTRY["simple_rnn"]
+STEPS_MASK = np.array([[True, True, False, True], [False, True, True, False], [True, False, False, False]])
 
 # One row per case: the primitive it exercises, a function of the differentiable inputs, inputs.
 CASES = [
@@ -129,6 +131,24 @@ CASES = [
     ("max_pool", lambda x: ops.max_pool(x, 3, strides=2, padding="same"), (distinct(2, 5, 7, 2),)),
     ("avg_pool", lambda x: ops.average_pool(x, 2), (normal(2, 4, 6, 3),)),
     ("avg_pool", lambda x: ops.average_pool(x, (2, 3), strides=1, padding="same"), (normal(1, 5, 4, 2),)),
+    # recurrent kernels: x (3, 4, 2), kernel, recurrent kernel, bias, initial states; units 3
+    ("lstm", LSTM, (normal(3, 4, 2), normal(2, 12), normal(3, 12), normal(12), normal(3, 3), normal(3, 3))),
+    ("lstm", lambda *a: LSTM(*a, mask=STEPS_MASK),
+     (normal(3, 4, 2), normal(2, 12), normal(3, 12), normal(12), normal(3, 3), normal(3, 3))),
+    ("lstm", lambda *a: LSTM(*a, mask=STEPS_MASK, zero_output=True),
+     (normal(3, 4, 2), normal(2, 12), normal(3, 12), normal(12), normal(3, 3), normal(3, 3))),
+    ("gru", GRU, (normal(3, 4, 2), normal(2, 9), normal(3, 9), normal(2, 9), normal(3, 3))),
+    ("gru", lambda *a: GRU(*a, mask=STEPS_MASK), (normal(3, 4, 2), normal(2, 9), normal(3, 9), normal(2, 9), normal(3, 3))),
+    ("gru", lambda *a: GRU(*a, reset_after=False), (normal(3, 4, 2), normal(2, 9), normal(3, 9), normal(9), normal(3, 3))),
+    ("gru", lambda *a: GRU(*a, reset_after=False, mask=STEPS_MASK, zero_output=True),
+     (normal(3, 4, 2), normal(2, 9), normal(3, 9), normal(9), normal(3, 3))),
+    ("simple_rnn", SIMPLE_RNN, (normal(3, 4, 2), normal(2, 3), normal(3, 3), normal(3), normal(3, 3))),
+    ("simple_rnn", lambda *a: SIMPLE_RNN(*a, mask=STEPS_MASK),
+     (normal(3, 4, 2), normal(2, 3), normal(3, 3), normal(3), normal(3, 3))),
+    ("simple_rnn", lambda x, w, r, h: SIMPLE_RNN(x, w, r, None, h, activation="linear"),
+     (normal(3, 4, 2), normal(2, 3), normal(3, 3), normal(3, 3))),
+    ("simple_rnn", lambda x, w, r, b, h: SIMPLE_RNN(x, w, r, b, h, activation="relu"),
+     (normal(3, 4, 2), normal(2, 3), 0.5 * normal(3, 3), normal(3), normal(3, 3))),
 ]
 
 IDS = [f"{name}-{i}" for i, (name, _, _) in enumerate(CASES)]

@@ -26,7 +26,8 @@ class Tensor:
         array([2., 4., 6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "node", "__weakref__")
+    # _keras_mask: the (batch, steps) mask a masking layer attached, as Keras does; unset otherwise
+    __slots__ = ("data", "grad", "requires_grad", "node", "_keras_mask", "__weakref__")
     __array_priority__ = 1000  # NumPy defers binary operators to Tensor
 
     def __init__(self, data, requires_grad=False, dtype=None):

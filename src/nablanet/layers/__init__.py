@@ -23,12 +23,18 @@ from nablanet.layers.preprocessing import (
 from nablanet.layers.regularization import (
     AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
 )
+from nablanet.layers.embedding import Embedding, Masking
+from nablanet.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
+from nablanet.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
+from nablanet.layers.wrappers import Bidirectional, TimeDistributed
 from nablanet.layers.merging import (
     Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
     dot, maximum, minimum, multiply, subtract,
 )
 
 __all__ = [
+    "Bidirectional", "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "Masking", "RNN", "SimpleRNN",
+    "SimpleRNNCell", "TimeDistributed",
     "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
     "Rescaling", "Resizing",
     "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv1DTranspose",

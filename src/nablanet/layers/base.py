@@ -142,7 +142,7 @@ class Layer:
         self._accepts_training = _accepts(self.call, "training")
         self._needs_training = _required(self.call, "training")  # Keras then passes None
         self._accepts_mask = _accepts(self.call, "mask")
-        self.supports_masking = False
+        self.supports_masking = type(self).compute_mask is not Layer.compute_mask
 
     # -- weights ---------------------------------------------------------------------------------
 
@@ -262,16 +262,38 @@ class Layer:
     def __call__(self, inputs, *args, **kwargs):
         if any(isinstance(t, KerasTensor) for t in flatten(inputs)):
             return self._symbolic_call(inputs, args, kwargs)
+        masks = map_structure(keras_mask, inputs)
         inputs = map_structure(self._convert, inputs)
         shapes = map_structure(lambda t: t.shape, inputs)
         if not self.built:
             self._build_once(shapes)
         else:
             self._check_input(shapes)
+        if kwargs.get("mask") is not None:
+            masks = kwargs["mask"]
+        elif self._accepts_mask and any(m is not None for m in flatten(masks)):
+            kwargs["mask"] = masks
         outputs = self.call(inputs, *args, **self._call_kwargs(kwargs))
         if self.activity_regularizer is not None:
             self._losses.append(self.activity_regularizer(outputs) / outputs.shape[0])
+        if self.supports_masking:
+            self._set_output_masks(inputs, outputs, masks)
         return outputs
+
+    def compute_mask(self, inputs, previous_mask):
+        """The mask of the outputs, from the inputs and their mask (Keras's rule: a layer
+        that supports masking passes the mask through unchanged unless it overrides this)."""
+        return previous_mask
+
+    def _set_output_masks(self, inputs, outputs, masks):
+        if all(keras_mask(t) is not None for t in flatten(outputs)):
+            return
+        out_masks = self.compute_mask(inputs, masks)
+        if out_masks is None:
+            return
+        for tensor, mask in zip(flatten(outputs), flatten(out_masks)):
+            if isinstance(tensor, Tensor) and mask is not None and keras_mask(tensor) is None:
+                tensor._keras_mask = mask
 
     def _call_kwargs(self, kwargs):
         """`training` and `mask` as `call` takes them: dropped if it has no such argument, None
@@ -389,6 +411,11 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def keras_mask(x):
+    """The boolean (batch, steps) mask attached to a Tensor by a masking layer, or None."""
+    return getattr(x, "_keras_mask", None) if isinstance(x, Tensor) else None
 
 
 class _OutputSpec(tuple):

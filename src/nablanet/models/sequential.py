@@ -35,6 +35,17 @@ class Sequential(Model):
     def _sublayers(self):
         return self.layers
 
+    @property
+    def _fixed_last_axis(self):
+        """Whether inputs must keep the last axis the model was built with: not when the first
+        layer takes any length there (an Embedding of token ids, a pooling layer)."""
+        first = self.layers[0] if self.layers else None
+        return getattr(first, "_fixed_last_axis", True)
+
+    @_fixed_last_axis.setter
+    def _fixed_last_axis(self, value):
+        pass  # Model.__init__ sets it; for a stack the first layer decides
+
     def add(self, layer):
         """Append a layer (or an `Input`, which sets the input shape)."""
         if isinstance(layer, KerasTensor):

@@ -1,0 +1,111 @@
+"""Embedding (token ids to dense vectors) and Masking (skip padded time steps)."""
+
+import numpy as np
+
+from nablanet import constraints, initializers, ops, regularizers
+from nablanet.autodiff.tensor import Tensor
+from nablanet.layers.base import Layer
+
+
+class Embedding(Layer):
+    """Turns token ids into dense vectors: row `i` of an `(input_dim, output_dim)` matrix for id `i`.
+
+    Args:
+        input_dim: The vocabulary size: ids must lie in `[0, input_dim)`.
+        output_dim: The length of each vector.
+        embeddings_initializer: Initializer of the matrix (Keras's default: uniform in
+            [-0.05, 0.05]).
+        embeddings_regularizer, embeddings_constraint: A penalty on, and a projection of, the matrix.
+        mask_zero: Whether id 0 is padding: the output then carries a mask that recurrent layers
+            honour, and id 0 must not be a real token (so `input_dim` is vocabulary + 1).
+
+    Example:
+        >>> Embedding(10, 3)(np.array([[1, 2, 0]])).shape
+        (1, 3, 3)
+    """
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
+                 embeddings_constraint=None, mask_zero=False, input_length=None, **kwargs):
+        super().__init__(**kwargs)
+        for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"Embedding: {name} must be a positive integer, got {value!r}")
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.mask_zero = bool(mask_zero)
+        self.input_length = input_length  # accepted for old Keras programs; shapes come from the data
+        self.supports_masking = self.mask_zero
+        self.accepts_integer_inputs = True
+        self._fixed_last_axis = False  # any sequence length
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
+                                          initializer=self.embeddings_initializer,
+                                          regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint, name="embeddings")
+
+    def _ids(self, inputs):
+        ids = inputs.data if isinstance(inputs, Tensor) else np.asarray(inputs)
+        if ids.dtype.kind == "f":
+            whole = np.isfinite(ids).all() and (ids == np.round(ids)).all()
+            if not whole:
+                raise TypeError(f"Embedding {self.name!r}: expected integer token ids, got {ids.dtype} "
+                                "values that are not whole numbers; pass ids as an integer array")
+            ids = ids.astype(np.int64)
+        elif ids.dtype.kind not in "iu":
+            raise TypeError(f"Embedding {self.name!r}: expected integer token ids, got dtype {ids.dtype}")
+        if ids.size and (ids.min() < 0 or ids.max() >= self.input_dim):
+            bad = ids.max() if ids.max() >= self.input_dim else ids.min()
+            raise IndexError(f"Embedding {self.name!r}: token id {bad} is out of range [0, {self.input_dim}); "
+                             f"input_dim must be larger than the largest id (vocabulary size + 1 with padding)")
+        return ids
+
+    def call(self, inputs):
+        return ops.take(self.embeddings, self._ids(inputs), axis=0)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        if not self.mask_zero:
+            return None
+        ids = inputs.data if isinstance(inputs, Tensor) else np.asarray(inputs)
+        return ids != 0
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
+                "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+                "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+                "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
+                "mask_zero": self.mask_zero}
+
+
+class Masking(Layer):
+    """Marks time steps whose features all equal `mask_value` as padding, for the layers after it,
+    and zeroes them (as Keras does).
+
+    Example:
+        >>> x = np.array([[[1.0], [0.0]]])
+        >>> Masking()(x)._keras_mask
+        array([[ True, False]])
+    """
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = mask_value
+
+    def _keep(self, inputs):
+        data = inputs.data if isinstance(inputs, Tensor) else np.asarray(inputs)
+        return np.any(data != self.mask_value, axis=-1)
+
+    def call(self, inputs):
+        keep = self._keep(inputs)
+        return inputs * keep[..., None].astype(inputs.dtype)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return self._keep(inputs)
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}

@@ -1,0 +1,301 @@
+"""Recurrent layers: the generic `RNN(cell)` loop and SimpleRNN, LSTM and GRU.
+
+`RNN` steps any cell over the time axis with the tape recording each step, so a custom cell made
+of autodiff ops just works. SimpleRNN, LSTM and GRU are `RNN`s over their cells that run the whole
+sequence as one fused kernel (ops/rnn.py) whenever the kernel computes what the cell would:
+Keras's default activations and no recurrent dropout. Masks (from `Embedding(mask_zero=True)` or
+`Masking`) carry the state through padded steps unchanged, as Keras does.
+"""
+
+import numpy as np
+
+from nablanet import activations, ops
+from nablanet.autodiff.ops.rnn import gru_op, lstm_op, simple_rnn_op
+from nablanet.autodiff.tensor import Tensor
+from nablanet.layers.base import Layer, snake_case
+from nablanet.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
+
+
+def _state_sizes(cell):
+    size = cell.state_size
+    return list(size) if isinstance(size, (list, tuple)) else [size]
+
+
+class RNN(Layer):
+    """Runs a cell over the time axis of `(batch, timesteps, features)` inputs.
+
+    Args:
+        cell: A layer with `call(inputs, states, training=...)` returning `(output, new_states)`
+            and a `state_size` (an int or a list of ints).
+        return_sequences: Return every step's output `(batch, timesteps, units)`, not only the last.
+        return_state: Also return the final states: `[output, *states]`.
+        go_backwards: Run over the sequence in reverse (the outputs come in that reversed order).
+        stateful: Start each batch from the final states of the previous one (fixed batch size);
+            `reset_states()` zeroes them.
+        unroll: Accepted for Keras compatibility and ignored (the loop is always a Python loop).
+        zero_output_for_mask: Masked steps output zeros instead of repeating the previous output.
+
+    Call arguments: `initial_state` (a list of `(batch, size)` arrays), `mask` (boolean
+    `(batch, timesteps)`; taken from the inputs when a masking layer attached one), `training`.
+    """
+
+    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
+                 unroll=False, zero_output_for_mask=False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(cell, (list, tuple)):
+            raise TypeError(f"{type(self).__name__}: stacking a list of cells is not supported; stack "
+                            "RNN layers with return_sequences=True instead")
+        if not hasattr(cell, "state_size") or not callable(getattr(cell, "call", None)):
+            raise TypeError(f"{type(self).__name__}: cell must be a layer with call(inputs, states) and a "
+                            f"state_size, got {cell!r}")
+        self.cell = cell
+        self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
+        self.go_backwards, self.stateful, self.unroll = bool(go_backwards), bool(stateful), bool(unroll)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.states = None
+        self._fixed_last_axis = True
+
+    def build(self, input_shape):
+        self._check_rank(input_shape)
+        if not self.cell.built:
+            self.cell.build((input_shape[0], input_shape[-1]))
+            self.cell.built = True
+
+    def _check_rank(self, shape):
+        if len(shape) != 3:
+            raise ValueError(
+                f"{type(self).__name__} {self.name!r}: expected a 3-D input (batch, timesteps, features), "
+                f"got shape {tuple(shape)}. Add a time axis (e.g. x[:, :, None] for one feature per step) "
+                "or an Embedding layer before it for token ids.")
+
+    # -- calling ---------------------------------------------------------------------------------
+
+    def call(self, sequences, initial_state=None, mask=None, training=None):
+        self._check_rank(sequences.shape)
+        batch = sequences.shape[0]
+        states = self._initial_states(initial_state, batch, sequences.dtype)
+        if mask is not None:
+            mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
+            if isinstance(mask, np.ndarray) and mask.shape != sequences.shape[:2]:
+                raise ValueError(f"{type(self).__name__} {self.name!r}: the mask has shape {mask.shape}, "
+                                 f"expected (batch, timesteps) = {sequences.shape[:2]}")
+            if mask.all():
+                mask = None  # nothing is masked: the plain path computes the same
+        fused = self._fused_kernel(training)
+        try:
+            if fused is not None:
+                last, outputs, states = self._run_fused(fused, sequences, states, mask, training)
+            else:
+                last, outputs, states = self._run_cell(sequences, states, mask, training)
+        finally:
+            if hasattr(self.cell, "reset_dropout_mask"):
+                self.cell.reset_dropout_mask()
+                self.cell.reset_recurrent_dropout_mask()
+        if self.stateful:
+            self.states = [Tensor._wrap(np.array(s.data if isinstance(s, Tensor) else s)) for s in states]
+        output = outputs if self.return_sequences else last
+        return [output, *states] if self.return_state else output
+
+    def _initial_states(self, initial_state, batch, dtype):
+        sizes = _state_sizes(self.cell)
+        if initial_state is None and self.stateful and self.states is not None:
+            if self.states[0].shape[0] != batch:
+                raise ValueError(f"{type(self).__name__} {self.name!r}: stateful layers need a fixed batch size; "
+                                 f"the states are for batch {self.states[0].shape[0]}, got {batch}")
+            initial_state = self.states
+        if initial_state is None:
+            return [np.zeros((batch, size), dtype) for size in sizes]
+        if not isinstance(initial_state, (list, tuple)):
+            initial_state = [initial_state]
+        if len(initial_state) != len(sizes):
+            raise ValueError(f"{type(self).__name__} {self.name!r}: initial_state needs {len(sizes)} state(s) "
+                             f"of sizes {sizes}, got {len(initial_state)}")
+        states = []
+        for state, size in zip(initial_state, sizes):
+            state = state if isinstance(state, Tensor) else Tensor._wrap(np.asarray(state, dtype))
+            if state.shape != (batch, size):
+                raise ValueError(f"{type(self).__name__} {self.name!r}: an initial state has shape {state.shape}, "
+                                 f"expected (batch, units) = {(batch, size)}")
+            states.append(state)
+        return states
+
+    def _fused_kernel(self, training):
+        return None  # the generic loop; SimpleRNN, LSTM and GRU override this
+
+    def _run_cell(self, sequences, states, mask, training):
+        """The generic loop: the cell on each step, recorded on the tape."""
+        steps = sequences.shape[1]
+        order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
+        kwargs = {"training": training} if self.cell._accepts_training else {}
+        outputs, previous = [], None
+        for t in order:
+            out, new_states = self.cell.call(sequences[:, t], states, **kwargs)
+            new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
+            if mask is not None:
+                keep = mask[:, t, None]
+                prior = ops.zeros_like(out) if previous is None or self.zero_output_for_mask else previous
+                out = ops.where(keep, out, prior)
+                new_states = [ops.where(keep, new, old) for new, old in zip(new_states, states)]
+            states, previous = new_states, out
+            outputs.append(out)
+        sequence = ops.stack(outputs, axis=1) if self.return_sequences else None
+        return outputs[-1], sequence, states
+
+    def _run_fused(self, kernel, sequences, states, mask, training):
+        op, params = kernel
+        cell = self.cell
+        if training and cell.dropout > 0:
+            sequences = sequences * cell.get_dropout_mask(sequences[:, 0].data)[:, None, :]
+        if self.go_backwards:
+            sequences = sequences[:, ::-1]
+            mask = None if mask is None else mask[:, ::-1]
+        packed = op(sequences, cell.kernel, cell.recurrent_kernel, cell.bias, *states,
+                    mask=mask, zero_output=self.zero_output_for_mask, **params)
+        u, count = cell.units, len(states)
+        base = u if mask is not None else 0
+        sequence = packed[:, :, :u]
+        final = [packed[:, -1, base + i * u:base + (i + 1) * u] for i in range(count)]
+        return packed[:, -1, :u], sequence, final
+
+    # -- shapes, masks, state --------------------------------------------------------------------
+
+    def compute_output_shape(self, input_shape):
+        self._check_rank(input_shape)
+        units = _state_sizes(self.cell)[0] if not hasattr(self.cell, "output_size") else self.cell.output_size
+        batch = input_shape[0]
+        output = (batch, input_shape[1], units) if self.return_sequences else (batch, units)
+        if not self.return_state:
+            return output
+        return [output] + [(batch, size) for size in _state_sizes(self.cell)]
+
+    def compute_mask(self, inputs, previous_mask):
+        mask = previous_mask[0] if isinstance(previous_mask, (list, tuple)) else previous_mask
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask] + [None] * len(_state_sizes(self.cell))
+        return output_mask
+
+    def reset_states(self, states=None):
+        """Zero the kept states of a stateful layer (or set them to `states`)."""
+        if states is None:
+            self.states = None
+        else:
+            self.states = [Tensor._wrap(np.asarray(s, self.dtype)) for s in states]
+
+    reset_state = reset_states
+
+    def get_config(self):
+        from nablanet.saving.model_config import serialize_layer
+
+        return {**super().get_config(), "cell": serialize_layer(self.cell), **self._loop_config()}
+
+    def _loop_config(self):
+        return {"return_sequences": self.return_sequences, "return_state": self.return_state,
+                "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
+                "zero_output_for_mask": self.zero_output_for_mask}
+
+    @classmethod
+    def from_config(cls, config):
+        from nablanet.saving.model_config import deserialize_layer
+
+        config = dict(config)
+        config["cell"] = deserialize_layer(config["cell"], None)
+        return cls(**config)
+
+
+_CELL_ARGS = ("use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer",
+              "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "kernel_constraint",
+              "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout", "seed")
+
+
+class _BuiltinRNN(RNN):
+    """SimpleRNN, LSTM and GRU: Keras's flat arguments, the cell made inside, the fused kernel."""
+
+    cell_class = None
+
+    def __init__(self, units, *, activity_regularizer=None, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, name=None,
+                 dtype=None, trainable=True, input_shape=None, input_dim=None, batch_input_shape=None,
+                 batch_size=None, **cell_kwargs):
+        for ignored in ("implementation", "use_cudnn", "time_major"):  # Keras's backend choices
+            cell_kwargs.pop(ignored, None)
+        cell = self.cell_class(units, dtype=dtype, trainable=trainable,
+                               name=f"{snake_case(type(self).__name__)}_cell", **cell_kwargs)
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+                         zero_output_for_mask=zero_output_for_mask, name=name, dtype=dtype,
+                         trainable=trainable, input_shape=input_shape, input_dim=input_dim,
+                         batch_input_shape=batch_input_shape, batch_size=batch_size,
+                         activity_regularizer=activity_regularizer)
+
+    def __getattr__(self, name):  # Keras exposes the cell's settings on the layer (layer.units, ...)
+        cell = self.__dict__.get("cell")
+        if cell is not None and not name.startswith("_") and hasattr(cell, name):
+            return getattr(cell, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _standard(self, training):
+        cell = self.cell
+        return (np.dtype(cell.dtype).kind == "f" and cell.activation is activations.tanh
+                and getattr(cell, "recurrent_activation", activations.sigmoid) is activations.sigmoid
+                and not (training and cell.recurrent_dropout > 0))
+
+    def get_config(self):
+        cell = self.cell.get_config()
+        for key in ("name", "trainable", "dtype"):
+            cell.pop(key, None)
+        return {**Layer.get_config(self), **cell, **self._loop_config()}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class SimpleRNN(_BuiltinRNN):
+    """A fully connected RNN whose output is fed back: `h_t = tanh(x_t W + h_{t-1} U + b)`.
+
+    Example:
+        >>> SimpleRNN(4)(np.ones((2, 5, 3))).shape
+        (2, 4)
+    """
+
+    cell_class = SimpleRNNCell
+
+    def _fused_kernel(self, training):
+        cell = self.cell
+        names = {activations.tanh: "tanh", activations.relu: "relu", activations.linear: "linear"}
+        if (np.dtype(cell.dtype).kind != "f" or cell.activation not in names
+                or (training and cell.recurrent_dropout > 0)):
+            return None
+        return simple_rnn_op, {"activation": names[cell.activation]}
+
+
+class LSTM(_BuiltinRNN):
+    """Long short-term memory (Hochreiter & Schmidhuber, 1997) over a sequence; Keras's weights:
+    kernel (features, 4 * units), recurrent_kernel (units, 4 * units), bias (4 * units,), gates
+    i, f, c, o. States `[h, c]`.
+
+    Example:
+        >>> LSTM(4, return_sequences=True)(np.ones((2, 5, 3))).shape
+        (2, 5, 4)
+    """
+
+    cell_class = LSTMCell
+
+    def _fused_kernel(self, training):
+        return (lstm_op, {}) if self._standard(training) else None
+
+
+class GRU(_BuiltinRNN):
+    """Gated recurrent unit (Cho et al., 2014) over a sequence; Keras's weights and gate order z, r, h;
+    `reset_after=True` (Keras's default) matches cuDNN and PyTorch's `nn.GRU`.
+
+    Example:
+        >>> GRU(4)(np.ones((2, 5, 3))).shape
+        (2, 4)
+    """
+
+    cell_class = GRUCell
+
+    def _fused_kernel(self, training):
+        return (gru_op, {"reset_after": self.cell.reset_after}) if self._standard(training) else None
