@@ -9,7 +9,7 @@ import importlib
 import os
 import platform
 
-WORKLOADS = ["op_chain", "mlp", "cnn", "autoencoder"]
+WORKLOADS = ["op_chain", "mlp", "cnn", "autoencoder", "lstm"]
 
 
 def main(argv=None):

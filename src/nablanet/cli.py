@@ -2,6 +2,7 @@
 
 import argparse
 import importlib
+import inspect
 import sys
 import time
 
@@ -12,15 +13,17 @@ DEMOS = {
     "cnn": ("cnn", "a convolutional network on real digits, with its confusion matrix", False),
     "overfitting": ("overfitting", "Dropout, L2 and EarlyStopping against overfitting, with plots", False),
     "autoencoder": ("autoencoder", "autoencoders: codes vs PCA, denoising, anomalies, a VAE", False),
+    "lstm": ("lstm", "next-word prediction with an LSTM vs a bigram baseline, and generated text", False),
 }
 
 
-def _run_demo(name):
+def _run_demo(name, options):
     module = importlib.import_module(f"nablanet.demos.{DEMOS[name][0]}")
-    module.run()
+    accepted = inspect.signature(module.run).parameters
+    module.run(**{k: v for k, v in options.items() if v is not None and k in accepted})
 
 
-def demo(names):
+def demo(names, **options):
     """Run the named demos, or the quick tour of all of them when none is named."""
     unknown = [n for n in names if n not in DEMOS]
     if unknown:
@@ -32,7 +35,7 @@ def demo(names):
     if not names:
         print("nablanet: a tour of deep learning with the calculus made explicit")
     for name in chosen:
-        _run_demo(name)
+        _run_demo(name, options)
     print(f"\n(done in {time.perf_counter() - began:.1f} s)")
     if not names:
         print("\nDemos: " + "; ".join(f"nablanet demo {n}: {d}" for n, (_, d, _) in DEMOS.items()))
@@ -44,10 +47,12 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     run_demo = commands.add_parser("demo", help="run a demo (all of the quick ones by default)")
     run_demo.add_argument("names", nargs="*", metavar="NAME", help=", ".join(DEMOS))
+    run_demo.add_argument("--text", help="lstm: a text file (or folder of .txt files) to train on")
+    run_demo.add_argument("--seconds", type=float, help="lstm: the training time budget (default 120)")
     commands.add_parser("version", help="print the version")
     args = parser.parse_args(argv)
     if args.command == "demo":
-        return demo(args.names)
+        return demo(args.names, text=args.text, seconds=args.seconds)
     from nablanet import __version__
 
     print(f"nablanet {__version__}")

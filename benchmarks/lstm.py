@@ -1,0 +1,100 @@
+"""W4: next-token language model training, sequences/s.
+
+Vocabulary 5000, Embedding(64), sequences of 20 tokens, LSTM(128) (last state), Dense(128, relu),
+Dense(5000) softmax on the next token, batch 64, Adam; the same with GRU. PyTorch runs nn.Embedding,
+nn.LSTM/nn.GRU and two nn.Linear layers in a hand-written loop (cross-entropy on the logits, Adam
+with Keras's epsilon); Keras runs the nablanet program on its torch backend. Each round builds
+the model, trains one epoch to warm up, then times two; rounds alternate nablanet and PyTorch,
+medians.
+"""
+
+import os
+import time
+
+import numpy as np
+
+VOCAB, EMBED, STEPS, UNITS, BATCH = 5000, 64, 20, 128, 64
+N = 64 * 40  # sequences per epoch
+
+
+def data():
+    rng = np.random.default_rng(0)
+    return rng.integers(1, VOCAB, (N, STEPS)).astype(np.int32), rng.integers(1, VOCAB, N).astype(np.int32)
+
+
+def build(keras, cell):
+    layers = keras.layers
+    model = keras.Sequential([
+        keras.Input(shape=(STEPS,), dtype="int32"), layers.Embedding(VOCAB, EMBED), getattr(layers, cell)(UNITS),
+        layers.Dense(128, activation="relu"), layers.Dense(VOCAB, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def keras_like(keras, cell, x, y, epochs=2):
+    model = build(keras, cell)
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)  # warm up
+    began = time.perf_counter()
+    model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0)
+    return epochs * len(x) / (time.perf_counter() - began)
+
+
+def torch_run(cell, x, y):
+    import torch
+
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(VOCAB, EMBED)
+            self.rnn = getattr(nn, cell)(EMBED, UNITS, batch_first=True)
+            self.hidden = nn.Linear(UNITS, 128)
+            self.out = nn.Linear(128, VOCAB)
+
+        def forward(self, ids):
+            _, state = self.rnn(self.embedding(ids))
+            h = state[0] if cell == "LSTM" else state
+            return self.out(torch.relu(self.hidden(h[0])))
+
+    model = Net()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    ids, targets = torch.from_numpy(x.astype(np.int64)), torch.from_numpy(y.astype(np.int64))
+
+    def epoch():
+        order = torch.randperm(len(ids))
+        for start in range(0, len(ids), BATCH):
+            index = order[start:start + BATCH]
+            optimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(ids[index]), targets[index])
+            loss.backward()
+            optimizer.step()
+
+    epoch()  # warm up
+    began = time.perf_counter()
+    epoch()
+    epoch()
+    return 2 * len(ids) / (time.perf_counter() - began)
+
+
+def run(rounds=3):
+    import nablanet
+
+    x, y = data()
+    for cell in ("LSTM", "GRU"):
+        ours, theirs = [], []
+        for _ in range(rounds):  # interleaved, so a change in the machine's load hits both alike
+            ours.append(keras_like(nablanet, cell, x, y))
+            theirs.append(torch_run(cell, x, y))
+        ours, theirs = float(np.median(ours)), float(np.median(theirs))
+        print(f"W4 {cell} next-token sequences/s: nablanet {ours:,.0f}, torch {theirs:,.0f} "
+              f"(throughput {ours / theirs:.2f}x PyTorch's)")
+        try:
+            os.environ.setdefault("KERAS_BACKEND", "torch")
+            import keras
+
+            keras_rate = keras_like(keras, cell, x[:640], y[:640], epochs=1)
+            print(f"W4 {cell} Keras {keras.__version__} ({keras.backend.backend()} backend) sequences/s: "
+                  f"{keras_rate:,.0f} (nablanet {ours / keras_rate:.2f}x Keras's throughput)")
+        except ImportError:
+            print("W4 vs Keras: keras is not installed")
