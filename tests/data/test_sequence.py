@@ -93,6 +93,7 @@ def test_pad_sequences_edges_and_names():
     ([[1]], {"value": np.nan}, "value nan does not fit dtype 'int32'"),
     ([[1]], {"value": "x"}, "pass dtype=object"),
     ([[[1, 2]], [[3]]], {}, r"sequence 1 have shape \(1,\), expected \(2,\)"),
+    ([[1], ["a"]], {}, r"sequence 1 does not convert to dtype 'int32' .* pass dtype=object"),
 ])
 def test_pad_sequences_errors_say_what_was_wrong(sequences, kwargs, message):
     with pytest.raises(ValueError, match=message):

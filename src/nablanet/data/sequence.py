@@ -66,7 +66,11 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
         if kept == 0:
             continue
         piece = sequence[length - kept:] if truncating == "pre" else sequence[:kept]
-        piece = np.asarray(piece, dtype=dtype)
+        try:
+            piece = np.asarray(piece, dtype=dtype)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"pad_sequences: sequence {i} does not convert to dtype {dtype!r} ({error}); "
+                             "pass dtype=object for strings") from None
         if piece.shape[1:] != sample_shape:
             raise ValueError(f"pad_sequences: the samples of sequence {i} have shape {piece.shape[1:]}, "
                              f"expected {sample_shape} (the shape of the first non-empty sequence's)")
