@@ -1,0 +1,98 @@
+"""A tuner's results as text (the trials table, the search space, one line per trial) and as
+Optuna's matplotlib plots."""
+
+import warnings
+
+from optuna.trial import TrialState
+
+from nablanet.tune.storage import is_counted
+
+_ORDER = {TrialState.COMPLETE: 0, TrialState.PRUNED: 1, TrialState.FAIL: 2}
+_STATE = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed"}
+
+
+def _format(value):
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _ranked(tuner):
+    """The trials that spent budget, best completed first, then pruned, then failed."""
+    sign = -1 if tuner.objective.direction == "max" else 1
+    trials = [t for t in tuner.study.get_trials(deepcopy=False) if is_counted(t)]
+    return sorted(trials, key=lambda t: (_ORDER[t.state], sign * t.value if t.value is not None
+                                         else float("inf"), t.number))
+
+
+def summary(tuner, num_trials, print_fn):
+    trials = _ranked(tuner)
+    counts = {state: sum(t.state == state for t in trials) for state in _STATE}
+    names = [spec.name for spec in tuner.space]
+    for t in trials:
+        names += [n for n in t.user_attrs.get("hyperparameters", t.params) if n not in names]
+    header = ["trial", "state", *names, tuner.objective.name, "note"]
+    rows = []
+    for t in trials[:num_trials]:
+        values = t.user_attrs.get("hyperparameters", t.params)
+        note = t.user_attrs.get("error", "")
+        if t.state == TrialState.PRUNED:
+            note = f"stopped after epoch {t.last_step + 1}" if t.last_step is not None else ""
+        rows.append([str(t.number), _STATE[t.state], *(_format(values.get(n)) for n in names),
+                     _format(t.value), note[:60]])
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    print_fn("Results summary")
+    print_fn(f"Results in {tuner._where} (study {tuner.study_name!r})")
+    print_fn(f"{tuner.objective!r}")
+    print_fn(f"{len(trials)} trials: {counts[TrialState.COMPLETE]} complete, "
+             f"{counts[TrialState.PRUNED]} pruned, {counts[TrialState.FAIL]} failed; "
+             f"showing {len(rows)}, best first")
+    for row in [header, *rows]:
+        print_fn("  ".join(cell.rjust(w) if i < len(row) - 1 else cell for i, (cell, w)
+                           in enumerate(zip(row, widths))).rstrip())
+
+
+def space_summary(tuner, print_fn):
+    print_fn("Search space summary")
+    print_fn(f"Default search space size: {len(tuner.space)}")
+    for spec in tuner.space:
+        print_fn(f"{spec.name} ({spec.kind})")
+        print_fn(str({k: v for k, v in spec.get_config().items() if k != "name"}))
+
+
+def print_trial(tuner, trial):
+    name = tuner.objective.name
+    if trial.user_attrs.get("skipped"):
+        return
+    values = ", ".join(f"{k}={_format(v)}" for k, v in trial.user_attrs.get("hyperparameters", {}).items())
+    seconds = trial.duration.total_seconds() if trial.duration is not None else 0.0
+    if trial.state == TrialState.COMPLETE:
+        best = tuner._best_trials(1)
+        so_far = f"; best so far {best[0].value:.4g} (trial {best[0].number})" if best else ""
+        print(f"Trial {trial.number} complete in {seconds:.1f} s: {name}={trial.value:.4g}{so_far}; {values}")
+    elif trial.state == TrialState.PRUNED:
+        print(f"Trial {trial.number} pruned after epoch {(trial.last_step or 0) + 1} "
+              f"in {seconds:.1f} s; {values}")
+    else:
+        print(f"Trial {trial.number} failed: {trial.user_attrs.get('error', 'see the log')}; {values}")
+
+
+def plot(tuner, name, path):
+    try:
+        from matplotlib import pyplot as plt
+        from optuna.visualization import matplotlib as optuna_plots
+    except ImportError:
+        raise ImportError(f"{name} needs matplotlib, which is not installed: "
+                          "pip install 'nablanet[plot]'") from None
+    from optuna.exceptions import ExperimentalWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)  # Optuna marks its matplotlib plots so
+        axes = getattr(optuna_plots, name)(tuner.study)
+    if path is None:
+        return axes
+    axes.figure.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(axes.figure)
+    return path
