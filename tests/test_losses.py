@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from nablanet import grad, gradcheck, losses, ops
+import nablanet as nn
+from nablanet import Tensor, grad, gradcheck, losses, ops
 
 rng = np.random.default_rng(5)
 N, C = 6, 4
@@ -125,3 +126,35 @@ def test_float32_predictions_give_float32_losses():
     assert losses.categorical_crossentropy(ONE_HOT, p).dtype == np.float32
     assert losses.sparse_categorical_crossentropy(LABELS, p).dtype == np.float32
     assert losses.binary_crossentropy(BINARY, p[:, :1]).dtype == np.float32
+
+
+def test_softmax_outputs_take_the_fused_cross_entropy_from_their_logits():
+    from nablanet import activations
+    from nablanet.autodiff import toposort
+
+    rng = np.random.default_rng(3)
+    z, labels = rng.standard_normal((6, 5)) * 3, rng.integers(0, 5, 6)
+    onehot = np.eye(5)[labels] * 0.9 + 0.02
+    for loss, y, name in ((losses.sparse_categorical_crossentropy, labels, "sparse_softmax_cross_entropy"),
+                          (losses.categorical_crossentropy, onehot, "softmax_cross_entropy")):
+        fused_z = Tensor(z, requires_grad=True)
+        fused = loss(y, activations.softmax(fused_z))
+        assert name in {t.node.op.name for t in toposort(fused) if t.node is not None}
+        composed_z = Tensor(z, requires_grad=True)
+        composed = loss(y, composed_z, from_logits=True)
+        np.testing.assert_allclose(fused.numpy(), composed.numpy(), rtol=1e-12)
+        ops.sum(fused * np.arange(6.0)).backward()
+        ops.sum(composed * np.arange(6.0)).backward()
+        np.testing.assert_allclose(fused_z.grad, composed_z.grad, rtol=1e-10, atol=1e-14)
+        with nn.no_grad():  # nothing recorded: the probabilities' own path, the same value
+            np.testing.assert_allclose(loss(y, activations.softmax(Tensor(z))).numpy(), composed.numpy(), rtol=1e-7)
+
+
+def test_fused_cross_entropy_stays_out_of_calculus_transforms():
+    from nablanet import activations
+
+    z, labels = np.random.default_rng(4).standard_normal((3, 4)), np.array([0, 2, 3])
+    h = nn.hessian(lambda v: ops.sum(losses.sparse_categorical_crossentropy(labels, activations.softmax(v))))(z)
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    block = np.diag(p[1]) - np.outer(p[1], p[1])  # the Hessian of -log softmax[label] in row 1
+    np.testing.assert_allclose(h[1, :, 1, :], block, rtol=1e-6, atol=1e-8)

@@ -15,6 +15,10 @@ import re
 import numpy as np
 
 from nablanet import ops
+from nablanet.autodiff.ops.crossentropy import (
+    softmax_cross_entropy_op, softmax_logits, sparse_softmax_cross_entropy_op,
+)
+from nablanet.autodiff.primitive import _GradMode
 from nablanet.autodiff.tensor import Tensor
 from nablanet.backend import epsilon
 from nablanet.names import unknown
@@ -148,6 +152,9 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     _check_probability_axis("categorical_crossentropy", y_true, y_pred, axis)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / _shape(y_true)[axis]
+    logits = None if from_logits else _softmax_logits(y_pred, axis)
+    if logits is not None:
+        return softmax_cross_entropy_op(logits, y_true.data if isinstance(y_true, Tensor) else y_true)
     if from_logits:
         log_p = ops.log_softmax(y_pred, axis=axis)
     else:
@@ -185,6 +192,10 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
             f"{labels[bad].min() if (labels[bad] < 0).any() else labels[bad].max()}"
         )
     safe = np.where(valid, labels, 0)
+    logits = None if from_logits else _softmax_logits(y_pred, axis)
+    if logits is not None:
+        values = sparse_softmax_cross_entropy_op(logits, labels=safe)
+        return values if ignore_class is None else ops.where(valid, values, 0.0 * values)
     if from_logits:
         log_p = ops.log_softmax(y_pred, axis=axis)
     else:
@@ -193,6 +204,14 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     picked = ops.take_along_axis(log_p, np.expand_dims(safe, axis), axis=axis)
     values = -ops.squeeze(picked, axis)
     return values if ignore_class is None else ops.where(valid, values, 0.0 * values)
+
+
+def _softmax_logits(y_pred, axis):
+    """The logits of probabilities a softmax over the last axis recorded, for the fused loss: not
+    inside calculus transforms, which may differentiate twice (the fused kernel is first order)."""
+    if _GradMode.transforms or axis not in (-1, len(_shape(y_pred)) - 1):
+        return None
+    return softmax_logits(y_pred)
 
 
 def kl_divergence(y_true, y_pred):

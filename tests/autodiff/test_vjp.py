@@ -38,6 +38,9 @@ MASK_OP = REGISTRY["mask"]
 DENSE = REGISTRY["dense"]
 MSE = REGISTRY["mean_squared_error"]
 LSTM, GRU, SIMPLE_RNN = REGISTRY["lstm"], REGISTRY["gru"], REGISTRY["simple_rnn"]
+SPARSE_XENT, XENT = REGISTRY["sparse_softmax_cross_entropy"], REGISTRY["softmax_cross_entropy"]
+LABELS = np.array([[0, 3, 1], [2, 2, 4]])
+SOFT = rng.dirichlet(np.ones(5), size=4) * np.array([[1.0], [0.5], [2.0], [1.0]])  # rows need not sum to 1
 STEPS_MASK = np.array([[True, True, False, True], [False, True, True, False], [True, False, False, False]])
 
 # One row per case: the primitive it exercises, a function of the differentiable inputs, inputs.
@@ -131,6 +134,9 @@ CASES = [
     ("max_pool", lambda x: ops.max_pool(x, 3, strides=2, padding="same"), (distinct(2, 5, 7, 2),)),
     ("avg_pool", lambda x: ops.average_pool(x, 2), (normal(2, 4, 6, 3),)),
     ("avg_pool", lambda x: ops.average_pool(x, (2, 3), strides=1, padding="same"), (normal(1, 5, 4, 2),)),
+    ("sparse_softmax_cross_entropy", lambda z: SPARSE_XENT(z, labels=LABELS[0]), (3 * normal(3, 5),)),
+    ("sparse_softmax_cross_entropy", lambda z: SPARSE_XENT(z, labels=LABELS), (normal(2, 3, 5),)),
+    ("softmax_cross_entropy", lambda z: XENT(z, SOFT), (3 * normal(4, 5),)),
     # recurrent kernels: x (3, 4, 2), kernel, recurrent kernel, bias, initial states; units 3
     ("lstm", LSTM, (normal(3, 4, 2), normal(2, 12), normal(3, 12), normal(12), normal(3, 3), normal(3, 3))),
     ("lstm", lambda *a: LSTM(*a, mask=STEPS_MASK),

@@ -1,0 +1,83 @@
+"""Fused softmax cross-entropy (first order only): the loss of a softmax layer from its logits.
+
+A model whose last layer is `Dense(..., activation="softmax")` hands the loss probabilities; the
+loss finds the logits they came from in the graph (`softmax_logits`) and computes
+`logsumexp(z) - z[label]` in one pass over the logits, whose gradient is `softmax(z) - onehot`:
+five passes over the (batch, classes) array forward and one backward, where the composed
+softmax, renormalization, clip and log take about twenty. It is also exact where the clipped
+path saturates (a probability below epsilon), as Keras on TensorFlow computes it.
+"""
+
+import numpy as np
+
+from nablanet.autodiff.ops.nn import _load, _save
+from nablanet.autodiff.primitive import primitive
+
+
+def _softmax_and_lse(z):
+    """softmax(z) along the last axis (a new array) and logsumexp(z) (rows, 1)."""
+    shift = np.max(z, axis=-1, keepdims=True)
+    p = np.subtract(z, shift)
+    np.exp(p, out=p)
+    total = np.sum(p, axis=-1, keepdims=True)
+    p /= total
+    return p, np.log(total) + shift
+
+
+def _sparse_softmax_cross_entropy(z, *, labels):
+    p, lse = _softmax_and_lse(z)
+    picked = np.take_along_axis(z, labels[..., None], axis=-1)
+    out = (lse - picked)[..., 0]
+    _save(out, p)
+    return out
+
+
+def _sparse_softmax_cross_entropy_vjp(g, out, z, *, labels):
+    p = _load(out)
+    dz = p * g[..., None]
+    rows = np.take_along_axis(dz, labels[..., None], axis=-1)
+    np.put_along_axis(dz, labels[..., None], rows - g[..., None], axis=-1)
+    return (dz,)
+
+
+def _softmax_cross_entropy(z, y):
+    y = np.asarray(y, dtype=z.dtype)  # labels take the logits' precision, as Keras casts them
+    p, lse = _softmax_and_lse(z)
+    out = np.sum(y, axis=-1) * lse[..., 0] - np.sum(y * z, axis=-1)
+    _save(out, p)
+    return out
+
+
+def _softmax_cross_entropy_vjp(g, out, z, y):
+    p = _load(out)
+    y = np.asarray(y, dtype=z.dtype)
+    g = g[..., None]
+    return (g * (p * np.sum(y, axis=-1, keepdims=True) - y), None)
+
+
+# fmt: off
+sparse_softmax_cross_entropy_op = primitive("sparse_softmax_cross_entropy", _sparse_softmax_cross_entropy,
+                                            _sparse_softmax_cross_entropy_vjp, order=1)
+softmax_cross_entropy_op        = primitive("softmax_cross_entropy", _softmax_cross_entropy,
+                                            _softmax_cross_entropy_vjp, order=1)
+# fmt: on
+
+
+def softmax_logits(p):
+    """The logits `z` when the Tensor `p` was recorded as `softmax(z)` over its last axis (the
+    composite exp(z - logsumexp(z))), else None."""
+    node = getattr(p, "node", None)
+    if node is None or node.op.name != "exp":
+        return None
+    shifted = node.inputs[0]
+    inner = getattr(shifted, "node", None)
+    if inner is None or inner.op.name != "subtract" or len(inner.inputs) != 2:
+        return None
+    z, lse = inner.inputs
+    lse_node = getattr(lse, "node", None)
+    if lse_node is None or lse_node.op.name != "logsumexp" or lse_node.inputs[0] is not z:
+        return None
+    axis, ndim = lse_node.params.get("axis"), np.ndim(z.data)
+    if not lse_node.params.get("keepdims") or axis not in (-1, ndim - 1, (-1,), (ndim - 1,)):
+        return None
+    return z
