@@ -14,6 +14,7 @@ DEMOS = {
     "overfitting": ("overfitting", "Dropout, L2 and EarlyStopping against overfitting, with plots", False),
     "autoencoder": ("autoencoder", "autoencoders: codes vs PCA, denoising, anomalies, a VAE", False),
     "lstm": ("lstm", "next-word prediction with an LSTM vs a bigram baseline, and generated text", False),
+    "tune": ("tune", "hyperparameter search on digits: random vs Bayesian (Optuna), with plots", False),
 }
 
 
