@@ -1,11 +1,15 @@
 """Fused recurrent kernels (first order only): a whole sequence of SimpleRNN, LSTM or GRU steps.
 
-Layout: batch first, inputs (N, T, D), Keras's weights: kernel (D, G*U), recurrent kernel
-(U, G*U), gates in Keras's order (LSTM i, f, c, o; GRU z, r, h). The inputs of all steps are
-projected by one matmul; each step is then one matmul with the recurrent kernel and a few
-in-place elementwise passes over (N, G*U) slices. The backward pass walks the steps in reverse,
-keeps the gradient of every step's gate pre-activations, and forms the kernel, recurrent-kernel,
-bias and input gradients with one matmul each at the end.
+Keras's layouts at the boundary: inputs (N, T, D), kernel (D, G*U), recurrent kernel (U, G*U),
+gate blocks in Keras's order (LSTM i, f, c, o; GRU z, r, h). Inside, everything is time-major and
+gate-major, (G, T, N, U) or (T, G, N, U), so that each step's arrays are contiguous blocks:
+NumPy walks a strided (N, U) view row by row at about four times the cost. The inputs of all
+steps are projected at once (one matmul per gate); each step is then one batched matmul with the
+recurrent kernel and a few in-place passes. Sigmoid gates are computed as 0.5 tanh(a / 2) + 0.5
+(the halving is folded, exactly, into a copy of the weights), so one tanh covers every gate.
+The backward pass computes the per-step factors of the gate derivatives for all steps at once,
+then walks the steps in reverse with a few passes and one matmul each, and forms the kernel,
+recurrent-kernel, bias and input gradients with one matmul per gate at the end.
 
 An op returns one array, so a kernel returns every step's states packed along the last axis:
 (N, T, S*U) for S states ([h, c] for LSTM, [h] otherwise). With a mask, the step outputs come
@@ -18,80 +22,105 @@ import numpy as np
 from nablanet.autodiff.ops.nn import _load, _save
 from nablanet.autodiff.primitive import primitive
 
-
-def _sigmoid_(z):
-    """Sigmoid in place: 1 / (1 + exp(-z)), exact in both tails (exp may overflow to inf -> 0)."""
-    np.negative(z, out=z)
-    with np.errstate(over="ignore"):
-        np.exp(z, out=z)
-    z += 1
-    np.reciprocal(z, out=z)
+_LSTM_ORDER = (3, 0, 1, 2)  # Keras's i, f, c, o -> o, i, f, c: sigmoid gates first, c's factors last
 
 
-def _times_sigmoid_slope(d, s):
-    """d *= s (1 - s) in place, for s = sigmoid(a): d becomes the gradient of a."""
-    d *= s
-    d -= d * s
+def _blocks(m, u, order=None):
+    """(..., G*U) columns -> (G, ..., U) gate blocks (in `order`), a contiguous copy."""
+    blocks = np.moveaxis(m.reshape(m.shape[:-1] + (-1, u)), -2, 0)
+    return np.ascontiguousarray(blocks if order is None else blocks[list(order)])
 
 
-def _project(x, w, b):
-    """The inputs of every step times the kernel, plus the bias: one matmul, (N, T, G*U)."""
+def _columns(blocks, order=None):
+    """(G, ..., U) gate blocks (in `order`) -> (..., G*U) columns in Keras's order."""
+    if order is not None:
+        blocks = blocks[list(np.argsort(order))]
+    return np.moveaxis(blocks, 0, -2).reshape(blocks.shape[1:-1] + (-1,))
+
+
+def _sigmoid_halves(blocks, sigmoids, dtype):
+    """The gate blocks with the first `sigmoids` halved: sigmoid(a) = 0.5 tanh(a / 2) + 0.5."""
+    scale = np.ones(len(blocks), dtype)
+    scale[:sigmoids] = 0.5
+    return blocks * scale.reshape((-1,) + (1,) * (blocks.ndim - 1))
+
+
+def _time_major(x):
     n, steps, d = x.shape
-    xw = np.matmul(x.reshape(n * steps, d), w)
-    if b is not None:
-        xw += b
-    return xw.reshape(n, steps, -1)
+    return np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(steps * n, d)
 
 
-def _input_grads(x, w, b, da, *, bias_grad=None):
-    """Cotangents of x, the kernel and the bias from the pre-activation gradients (N, T, G*U)."""
-    n, steps, d = x.shape
-    flat = da.reshape(n * steps, -1)
-    dx = lambda: np.matmul(flat, w.T).reshape(x.shape)  # noqa: E731 -- only if x needs it
-    dw = lambda: np.matmul(x.reshape(n * steps, d).T, flat)  # noqa: E731
-    db = None if b is None else (bias_grad if bias_grad is not None else flat.sum(axis=0))
-    return dx, dw, db
+def _project(xt, wg, bg, steps):
+    """Every step's inputs times each gate's kernel, plus its bias: (G, T, N, U)."""
+    xw = np.matmul(xt, wg)
+    if bg is not None:
+        xw += bg[:, None, :]
+    return xw.reshape(len(wg), steps, -1, wg.shape[-1])
 
 
-def _previous(packed, start, width, first):
-    """Each step's previous state (N, T, width): `first`, then the packed states shifted by one."""
-    n, steps, _ = packed.shape
-    prev = np.empty((n, steps, width), packed.dtype)
-    prev[:, 0] = first
-    prev[:, 1:] = packed[:, :-1, start:start + width]
+def _pack(blocks):
+    """Time-major (T, N, U) blocks -> the op's (N, T, len(blocks) * U) output."""
+    steps, n, u = blocks[0].shape
+    packed = np.empty((n, steps, len(blocks) * u), blocks[0].dtype)
+    for j, block in enumerate(blocks):
+        packed[:, :, j * u:(j + 1) * u] = block.transpose(1, 0, 2)
+    return packed
+
+
+def _unpack(g, u, count):
+    """The output's cotangent -> time-major (T, N, U) blocks, None for blocks that are all zero."""
+    blocks = []
+    for j in range(count):
+        block = g[:, :, j * u:(j + 1) * u]
+        blocks.append(np.ascontiguousarray(block.transpose(1, 0, 2)) if block.any() else None)
+    return blocks
+
+
+def _previous(first, states):
+    """Each step's previous state, (T, N, U): `first`, then the states shifted by one step."""
+    prev = np.empty_like(states)
+    prev[0] = first
+    prev[1:] = states[:-1]
     return prev
 
 
-def _mask_step(packed, t, m, out_start, state_slots, old_states, zero_output):
-    """Apply step t's mask: masked rows keep their old states and repeat the previous output."""
-    keep = ~m
-    u = packed.shape[2] // (1 + len(state_slots))
-    out = packed[:, t, out_start:out_start + u]
-    np.copyto(out, packed[:, t, state_slots[0]:state_slots[0] + u])
-    if zero_output or t == 0:
-        out[keep[:, 0]] = 0
-    else:
-        np.copyto(out, packed[:, t - 1, out_start:out_start + u], where=keep)
-    for start, old in zip(state_slots, old_states):
-        np.copyto(packed[:, t, start:start + u], old, where=keep)
-
-
-def _masked_cotangents(g, t, m, carries, out_carry, u, state_slots, zero_output):
-    """Split the cotangents reaching step t into those of the cell (rows the mask keeps) and
-    those carried straight to step t-1 (rows it masks). Returns (cell grads, carried grads,
-    carried output grad)."""
-    keep = ~m
-    dout = out_carry + g[:, t, :u]
-    cell, carried = [], []
-    for i, (start, carry) in enumerate(zip(state_slots, carries)):
-        total = carry + g[:, t, start:start + u]
-        if i == 0:
-            cell.append(np.where(m, total + dout, 0))
+def _mask_step(t, keep, outputs, states, olds, zero_output):
+    """Masked rows (keep False) keep their old states; their output repeats the previous one."""
+    skip = ~keep
+    if outputs is not None:
+        np.copyto(outputs[t], states[0][t])
+        if zero_output or t == 0:
+            np.copyto(outputs[t], 0, where=skip)
         else:
-            cell.append(np.where(m, total, 0))
-        carried.append(np.where(keep, total, 0))
-    out_carry = np.zeros_like(dout) if zero_output else np.where(keep, dout, 0)
-    return cell, carried, out_carry
+            np.copyto(outputs[t], outputs[t - 1], where=skip)
+    for block, old in zip(states, olds):
+        np.copyto(block[t], old, where=skip)
+
+
+def _add(carry, block, t):
+    return carry if block is None else carry + block[t]
+
+
+def _masked_cotangents(keep, totals, d_out, zero_output):
+    """Split the cotangents reaching a step: rows the mask keeps go to the cell (the output's to
+    its h), the masked ones straight to the step before. Returns (cell, carried, output carry)."""
+    cell = [np.where(keep, totals[0] + d_out, 0)] + [np.where(keep, total, 0) for total in totals[1:]]
+    carried = [np.where(keep, 0, total) for total in totals]
+    return cell, carried, np.zeros_like(d_out) if zero_output else np.where(keep, 0, d_out)
+
+
+def _input_grads(xt, wg, dxg, shape, order=None):
+    """Cotangents of the inputs and the kernel from the input-side gate gradients (G, T, N, U)."""
+    flat = dxg.reshape(len(dxg), -1, dxg.shape[-1])
+    n, steps, d = shape
+
+    def dx():
+        total = np.matmul(flat[0], wg[0].T)
+        for k in range(1, len(flat)):
+            total += np.matmul(flat[k], wg[k].T)
+        return total.reshape(steps, n, d).transpose(1, 0, 2)
+
+    return dx, lambda: _columns(np.matmul(xt.T, flat), order)
 
 
 # -- LSTM ------------------------------------------------------------------------------------------
@@ -101,83 +130,78 @@ def _lstm(x, w, r, b, h0, c0, *, mask=None, zero_output=False):
     n, steps, _ = x.shape
     u = r.shape[0]
     dtype = np.result_type(x, w, r)
-    xw = _project(x, w, b)
-    base = u if mask is not None else 0
-    packed = np.empty((n, steps, base + 2 * u), dtype)
-    gates = np.empty((n, steps, 4 * u), dtype)
-    tanh_c = np.empty((n, steps, u), dtype)
-    z = np.empty((n, 4 * u), dtype)
+    xt = _time_major(x)
+    wg, rg = _blocks(w, u, _LSTM_ORDER), _blocks(r, u, _LSTM_ORDER)
+    bg = None if b is None else _sigmoid_halves(_blocks(b, u, _LSTM_ORDER), 3, dtype)
+    xw = _project(xt, _sigmoid_halves(wg, 3, dtype), bg, steps)
+    rs = _sigmoid_halves(rg, 3, dtype)
+    gates = np.empty((steps, 4, n, u), dtype)  # activated o, i, f, c~
+    hs, cs, tanh_c = (np.empty((steps, n, u), dtype) for _ in range(3))
+    outs = np.empty((steps, n, u), dtype) if mask is not None else None
     scratch = np.empty((n, u), dtype)
     h, c = h0, c0
     for t in range(steps):
-        np.matmul(h, r, out=z)
-        gt = gates[:, t]
-        np.add(z, xw[:, t], out=gt)
-        _sigmoid_(gt[:, :2 * u])
-        np.tanh(gt[:, 2 * u:3 * u], out=gt[:, 2 * u:3 * u])
-        _sigmoid_(gt[:, 3 * u:])
-        h_new = packed[:, t, base:base + u]
-        c_new = packed[:, t, base + u:]
-        np.multiply(gt[:, u:2 * u], c, out=c_new)
-        np.multiply(gt[:, :u], gt[:, 2 * u:3 * u], out=scratch)
-        c_new += scratch
-        np.tanh(c_new, out=tanh_c[:, t])
-        np.multiply(gt[:, 3 * u:], tanh_c[:, t], out=h_new)
+        z = gates[t]
+        np.matmul(h, rs, out=z)
+        z += xw[:, t]
+        np.tanh(z, out=z)
+        sig = z[:3]
+        sig *= 0.5
+        sig += 0.5
+        o, i, f, cc = z
+        np.multiply(f, c, out=cs[t])
+        np.multiply(i, cc, out=scratch)
+        cs[t] += scratch
+        np.tanh(cs[t], out=tanh_c[t])
+        np.multiply(o, tanh_c[t], out=hs[t])
         if mask is not None:
-            _mask_step(packed, t, mask[:, t, None], 0, (base, base + u), (h, c), zero_output)
-        h, c = packed[:, t, base:base + u], packed[:, t, base + u:]
-    _save(packed, (gates, tanh_c))
+            _mask_step(t, mask[:, t, None], outs, (hs, cs), (h, c), zero_output)
+        h, c = hs[t], cs[t]
+    packed = _pack([hs, cs] if outs is None else [outs, hs, cs])
+    _save(packed, (gates, tanh_c, hs, cs, xt, wg, rg))
     return packed
 
 
 def _lstm_vjp(g, out, x, w, r, b, h0, c0, *, mask=None, zero_output=False):
-    gates, tanh_c = _load(out)
+    gates, tanh_c, hs, cs, xt, wg, rg = _load(out)
     n, steps, _ = x.shape
     u = r.shape[0]
-    base = u if mask is not None else 0
-    da = np.empty_like(gates)
-    dh = np.zeros((n, u), out.dtype)
-    dc = np.zeros((n, u), out.dtype)
-    dout = np.zeros((n, u), out.dtype)
-    tmp = np.empty((n, u), out.dtype)
-    r_t = r.T
+    blocks = _unpack(g, u, 3 if mask is not None else 2)
+    g_out, g_h, g_c = blocks if mask is not None else [None] + blocks
+    o, i, f, cc = (gates[:, k] for k in range(4))
+    # factors of every step's gate derivatives, computed for all steps at once
+    slope = gates[:, :3] * (1 - gates[:, :3])  # sigmoid' of o, i, f
+    k_o = tanh_c * slope[:, 0]  # d a_o = dh * k_o
+    o_tanh = o * (1 - tanh_c * tanh_c)  # dc += dh * o_tanh
+    k = np.empty((3, steps, n, u), out.dtype)  # d a_{i, f, c~} = dc * k
+    np.multiply(cc, slope[:, 1], out=k[0])
+    np.multiply(_previous(c0, cs), slope[:, 2], out=k[1])
+    np.multiply(i, 1 - cc * cc, out=k[2])
+    da = np.empty((4, steps, n, u), out.dtype)
+    rt = rg.transpose(0, 2, 1)
+    per_gate = np.empty((4, n, u), out.dtype)
+    dh_carry, dc_carry, d_out = (np.zeros((n, u), out.dtype) for _ in range(3))
     for t in reversed(range(steps)):
+        dh, dc_in = _add(dh_carry, g_h, t), _add(dc_carry, g_c, t)
         if mask is not None:
-            (dh_t, dc_t), (dh, dc), dout = _masked_cotangents(
-                g, t, mask[:, t, None], (dh, dc), dout, u, (base, base + u), zero_output)
-        else:
-            dh_t = dh + g[:, t, :u]
-            dc_t = dc + g[:, t, u:]
-        gt, tc, dat = gates[:, t], tanh_c[:, t], da[:, t]
-        i, f, cc, o = gt[:, :u], gt[:, u:2 * u], gt[:, 2 * u:3 * u], gt[:, 3 * u:]
-        c_prev = c0 if t == 0 else out[:, t - 1, base + u:]
-        # dc_t += dh_t * o * (1 - tanh(c)^2)
-        np.multiply(tc, tc, out=tmp)
-        np.subtract(1, tmp, out=tmp)
-        tmp *= o
-        tmp *= dh_t
-        dc_t = dc_t + tmp
-        np.multiply(dc_t, cc, out=dat[:, :u])
-        np.multiply(dc_t, c_prev, out=dat[:, u:2 * u])
-        np.multiply(dc_t, i, out=dat[:, 2 * u:3 * u])
-        np.multiply(dh_t, tc, out=dat[:, 3 * u:])
-        # sigmoid' = s (1 - s) on i, f and o; tanh' = 1 - c~^2 on the candidate
-        _times_sigmoid_slope(dat[:, :2 * u], gt[:, :2 * u])
-        _times_sigmoid_slope(dat[:, 3 * u:], o)
-        np.multiply(cc, cc, out=tmp)
-        np.subtract(1, tmp, out=tmp)
-        dat[:, 2 * u:3 * u] *= tmp
-        new_dc = dc_t * f
-        new_dh = np.matmul(dat, r_t)
+            (dh, dc_in), (dh_carry, dc_carry), d_out = _masked_cotangents(
+                mask[:, t, None], (dh, dc_in), _add(d_out, g_out, t), zero_output)
+        dc = dh * o_tanh[t]
+        dc += dc_in
+        np.multiply(dh, k_o[t], out=da[0, t])
+        np.multiply(dc, k[:, t], out=da[1:, t])
+        np.matmul(da[:, t], rt, out=per_gate)
         if mask is not None:
-            dh += new_dh
-            dc += new_dc
+            dh_carry += per_gate.sum(axis=0)
+            dc_carry += dc * f[t]
         else:
-            dh, dc = new_dh, new_dc
-    h_prev = _previous(out, base, u, h0)
-    dr = lambda: np.matmul(h_prev.reshape(n * steps, u).T, da.reshape(n * steps, -1))  # noqa: E731
-    dx, dw, db = _input_grads(x, w, b, da)
-    return dx, dw, dr, db, dh, dc
+            dh_carry, dc_carry = per_gate.sum(axis=0), dc * f[t]
+    flat = da.reshape(4, steps * n, u)
+    h_prev = _previous(h0, hs).reshape(steps * n, u)
+    dx, dw = _input_grads(xt, wg, da, x.shape, _LSTM_ORDER)
+    dr = lambda: _columns(np.matmul(h_prev.T, flat), _LSTM_ORDER)  # noqa: E731 -- only if needed
+    db = None if b is None else _columns(flat.sum(axis=1), _LSTM_ORDER)
+    return dx, dw, dr, db, dh_carry, dc_carry
 
 
 # -- GRU -------------------------------------------------------------------------------------------
@@ -187,171 +211,167 @@ def _gru(x, w, r, b, h0, *, reset_after=True, mask=None, zero_output=False):
     n, steps, _ = x.shape
     u = r.shape[0]
     dtype = np.result_type(x, w, r)
+    xt = _time_major(x)
+    wg, rg = _blocks(w, u), _blocks(r, u)  # z, r, h
     b_in, b_rec = (b, None) if b is None or not reset_after else (b[0], b[1])
-    xw = _project(x, w, b_in)
-    base = u if mask is not None else 0
-    packed = np.empty((n, steps, base + u), dtype)
-    gates = np.empty((n, steps, 3 * u), dtype)  # z, r, candidate h~ (activated)
-    inner = np.empty((n, steps, u), dtype)  # reset_after: h R_h + b_h; else: r * h_prev
-    rec = np.empty((n, (3 if reset_after else 2) * u), dtype)
+    bg = None if b_in is None else _sigmoid_halves(_blocks(b_in, u), 2, dtype)
+    xw = _project(xt, _sigmoid_halves(wg, 2, dtype), bg, steps)
+    rs = _sigmoid_halves(rg, 2, dtype)
+    b_rec = None if b_rec is None else _sigmoid_halves(_blocks(b_rec, u), 2, dtype)[:, None, :]
+    gates = np.empty((steps, 3, n, u), dtype)  # activated z, r, h~
+    inner = np.empty((steps, n, u), dtype)  # reset_after: h R_h + b_h; else: r * h_prev
+    hs = np.empty((steps, n, u), dtype)
+    outs = np.empty((steps, n, u), dtype) if mask is not None else None
+    rec = np.empty((3 if reset_after else 2, n, u), dtype)
     h = h0
     for t in range(steps):
-        gt, xt = gates[:, t], xw[:, t]
+        z = gates[t]
+        np.matmul(h, rs if reset_after else rs[:2], out=rec)
+        if b_rec is not None:
+            rec += b_rec
+        zr = z[:2]
+        np.add(xw[:2, t], rec[:2], out=zr)
+        np.tanh(zr, out=zr)
+        zr *= 0.5
+        zr += 0.5
+        candidate = z[2]
         if reset_after:
-            np.matmul(h, r, out=rec)
-            if b_rec is not None:
-                rec += b_rec
-            np.add(xt[:, :2 * u], rec[:, :2 * u], out=gt[:, :2 * u])
-            _sigmoid_(gt[:, :2 * u])
-            np.copyto(inner[:, t], rec[:, 2 * u:])
-            np.multiply(gt[:, u:2 * u], inner[:, t], out=gt[:, 2 * u:])
+            np.copyto(inner[t], rec[2])
+            np.multiply(z[1], inner[t], out=candidate)
         else:
-            np.matmul(h, r[:, :2 * u], out=rec)
-            np.add(xt[:, :2 * u], rec, out=gt[:, :2 * u])
-            _sigmoid_(gt[:, :2 * u])
-            np.multiply(gt[:, u:2 * u], h, out=inner[:, t])
-            np.matmul(inner[:, t], r[:, 2 * u:], out=gt[:, 2 * u:])
-        gt[:, 2 * u:] += xt[:, 2 * u:]
-        np.tanh(gt[:, 2 * u:], out=gt[:, 2 * u:])
-        h_new = packed[:, t, base:]
-        # h = z * h_prev + (1 - z) * h~ = h~ + z * (h_prev - h~)
-        np.subtract(h, gt[:, 2 * u:], out=h_new)
-        h_new *= gt[:, :u]
-        h_new += gt[:, 2 * u:]
+            np.multiply(z[1], h, out=inner[t])
+            np.matmul(inner[t], rs[2], out=candidate)
+        candidate += xw[2, t]
+        np.tanh(candidate, out=candidate)
+        # h = z h_prev + (1 - z) h~ = h~ + z (h_prev - h~)
+        np.subtract(h, candidate, out=hs[t])
+        hs[t] *= z[0]
+        hs[t] += candidate
         if mask is not None:
-            _mask_step(packed, t, mask[:, t, None], 0, (base,), (h,), zero_output)
-        h = packed[:, t, base:]
-    _save(packed, (gates, inner))
+            _mask_step(t, mask[:, t, None], outs, (hs,), (h,), zero_output)
+        h = hs[t]
+    packed = _pack([hs] if outs is None else [outs, hs])
+    _save(packed, (gates, inner, hs, xt, wg, rg))
     return packed
 
 
 def _gru_vjp(g, out, x, w, r, b, h0, *, reset_after=True, mask=None, zero_output=False):
-    gates, inner = _load(out)
+    gates, inner, hs, xt, wg, rg = _load(out)
     n, steps, _ = x.shape
     u = r.shape[0]
-    base = u if mask is not None else 0
-    dax = np.empty_like(gates)  # gradients of the input-side pre-activations
-    dar = np.empty_like(gates) if reset_after else None  # and of h R (+ b_rec), reset_after
-    dh = np.zeros((n, u), out.dtype)
-    dout = np.zeros((n, u), out.dtype)
-    tmp = np.empty((n, u), out.dtype)
-    r_t = r.T
+    blocks = _unpack(g, u, 2 if mask is not None else 1)
+    g_out, g_h = blocks if mask is not None else [None] + blocks
+    zg, rgate, cand = (gates[:, k] for k in range(3))
+    h_prev = _previous(h0, hs)
+    slope = gates[:, :2] * (1 - gates[:, :2])  # sigmoid' of z and r
+    k_h = (1 - zg) * (1 - cand * cand)  # d a_h = dh * k_h
+    k_z = (h_prev - cand) * slope[:, 0]  # d a_z = dh * k_z
+    k_r = (inner if reset_after else h_prev) * slope[:, 1]  # d a_r = (d a_h | d rh) * k_r
+    dxg = np.empty((3, steps, n, u), out.dtype)  # input-side gate gradients z, r, h
+    d_rec_h = np.empty((steps, n, u), out.dtype)  # reset_after: d (h R_h + b_h); else: d a_h
+    rt = rg.transpose(0, 2, 1)
+    zr_back = np.empty((2, n, u), out.dtype)
+    dh_carry, d_out = np.zeros((n, u), out.dtype), np.zeros((n, u), out.dtype)
     for t in reversed(range(steps)):
+        dh = _add(dh_carry, g_h, t)
         if mask is not None:
-            (dh_t,), (dh,), dout = _masked_cotangents(g, t, mask[:, t, None], (dh,), dout, u, (base,),
-                                                       zero_output)
-        else:
-            dh_t = dh + g[:, t, :u]
-        gt, dxt = gates[:, t], dax[:, t]
-        z, rg, hh = gt[:, :u], gt[:, u:2 * u], gt[:, 2 * u:]
-        h_prev = h0 if t == 0 else out[:, t - 1, base:]
-        # candidate: d a_h = dh (1 - z) (1 - h~^2)
-        np.multiply(hh, hh, out=tmp)
-        np.subtract(1, tmp, out=tmp)
-        np.multiply(dh_t, tmp, out=dxt[:, 2 * u:])
-        dxt[:, 2 * u:] -= dxt[:, 2 * u:] * z
-        # update gate: d a_z = dh (h_prev - h~) z (1 - z)
-        np.subtract(h_prev, hh, out=tmp)
-        np.multiply(dh_t, tmp, out=dxt[:, :u])
-        new_dh = dh_t * z
+            (dh,), (dh_carry,), d_out = _masked_cotangents(mask[:, t, None], (dh,), _add(d_out, g_out, t),
+                                                           zero_output)
+        np.multiply(dh, k_h[t], out=dxg[2, t])
+        np.multiply(dh, k_z[t], out=dxg[0, t])
+        new_dh = dh * zg[t]
         if reset_after:
-            # d r = d a_h * (h R_h + b_h)
-            np.multiply(dxt[:, 2 * u:], inner[:, t], out=dxt[:, u:2 * u])
+            np.multiply(dxg[2, t], k_r[t], out=dxg[1, t])
+            np.multiply(dxg[2, t], rgate[t], out=d_rec_h[t])
+            new_dh += np.matmul(d_rec_h[t], rt[2])
         else:
-            d_rh = np.matmul(dxt[:, 2 * u:], r[:, 2 * u:].T)
-            np.multiply(d_rh, h_prev, out=dxt[:, u:2 * u])
-            d_rh *= rg
+            d_rh = np.matmul(dxg[2, t], rt[2])
+            np.multiply(d_rh, k_r[t], out=dxg[1, t])
+            d_rh *= rgate[t]
             new_dh += d_rh
-        zr = dxt[:, :2 * u]
-        _times_sigmoid_slope(zr, gt[:, :2 * u])
-        if reset_after:
-            dart = dar[:, t]
-            np.copyto(dart[:, :2 * u], zr)
-            np.multiply(dxt[:, 2 * u:], rg, out=dart[:, 2 * u:])
-            new_dh += np.matmul(dart, r_t)
-        else:
-            new_dh += np.matmul(zr, r_t[:2 * u])
+        np.matmul(dxg[:2, t], rt[:2], out=zr_back)
+        new_dh += zr_back[0]
+        new_dh += zr_back[1]
         if mask is not None:
-            dh += new_dh
+            dh_carry += new_dh
         else:
-            dh = new_dh
-    h_prev = _previous(out, base, u, h0).reshape(n * steps, u)
+            dh_carry = new_dh
+    flat = dxg.reshape(3, steps * n, u)
+    prev_flat = h_prev.reshape(steps * n, u)
     if reset_after:
-        dr = lambda: np.matmul(h_prev.T, dar.reshape(n * steps, -1))  # noqa: E731
-        bias = None if b is None else np.stack([dax.reshape(n * steps, -1).sum(axis=0),
-                                                dar.reshape(n * steps, -1).sum(axis=0)])
+        rec_flat = np.concatenate([flat[:2], d_rec_h.reshape(1, steps * n, u)])
+        dr = lambda: _columns(np.matmul(prev_flat.T, rec_flat))  # noqa: E731 -- only if needed
+        db = None if b is None else np.stack([_columns(flat.sum(axis=1)), _columns(rec_flat.sum(axis=1))])
     else:
-        flat = dax.reshape(n * steps, -1)
-
         def dr():
-            top = np.matmul(h_prev.T, flat[:, :2 * u])
-            bottom = np.matmul(inner.reshape(n * steps, u).T, flat[:, 2 * u:])
-            return np.concatenate([top, bottom], axis=1)
+            zr = np.matmul(prev_flat.T, flat[:2])
+            hh = np.matmul(inner.reshape(steps * n, u).T, flat[2])
+            return _columns(np.concatenate([zr, hh[None]]))
 
-        bias = None
-    dx, dw, db = _input_grads(x, w, b, dax, bias_grad=bias)
-    return dx, dw, dr, db, dh
+        db = None if b is None else _columns(flat.sum(axis=1))
+    dx, dw = _input_grads(xt, wg, dxg, x.shape)
+    return dx, dw, dr, db, dh_carry
 
 
 # -- SimpleRNN -------------------------------------------------------------------------------------
-
-_ACTIVATIONS = ("tanh", "relu", "linear")
 
 
 def _simple_rnn(x, w, r, b, h0, *, activation="tanh", mask=None, zero_output=False):
     n, steps, _ = x.shape
     u = r.shape[0]
-    xw = _project(x, w, b)
-    base = u if mask is not None else 0
-    packed = np.empty((n, steps, base + u), np.result_type(x, w, r))
+    xt = _time_major(x)
+    xw = _project(xt, w[None], None if b is None else b[None], steps)[0]
+    hs = np.empty((steps, n, u), np.result_type(x, w, r))
+    outs = np.empty_like(hs) if mask is not None else None
     h = h0
     for t in range(steps):
-        h_new = packed[:, t, base:]
-        np.matmul(h, r, out=h_new)
-        h_new += xw[:, t]
+        np.matmul(h, r, out=hs[t])
+        hs[t] += xw[t]
         if activation == "tanh":
-            np.tanh(h_new, out=h_new)
+            np.tanh(hs[t], out=hs[t])
         elif activation == "relu":
-            np.maximum(h_new, 0, out=h_new)
+            np.maximum(hs[t], 0, out=hs[t])
         if mask is not None:
-            _mask_step(packed, t, mask[:, t, None], 0, (base,), (h,), zero_output)
-        h = packed[:, t, base:]
+            _mask_step(t, mask[:, t, None], outs, (hs,), (h,), zero_output)
+        h = hs[t]
+    packed = _pack([hs] if outs is None else [outs, hs])
+    _save(packed, (hs, xt))
     return packed
 
 
 def _simple_rnn_vjp(g, out, x, w, r, b, h0, *, activation="tanh", mask=None, zero_output=False):
+    hs, xt = _load(out)
     n, steps, _ = x.shape
     u = r.shape[0]
-    base = u if mask is not None else 0
-    da = np.empty((n, steps, u), out.dtype)
-    dh = np.zeros((n, u), out.dtype)
-    dout = np.zeros((n, u), out.dtype)
-    r_t = r.T
+    blocks = _unpack(g, u, 2 if mask is not None else 1)
+    g_out, g_h = blocks if mask is not None else [None] + blocks
+    if activation == "tanh":
+        slope = 1 - hs * hs
+    elif activation == "relu":
+        slope = (hs > 0).astype(hs.dtype)
+    else:
+        slope = None
+    da = np.empty((1, steps, n, u), out.dtype)
+    dh_carry, d_out = np.zeros((n, u), out.dtype), np.zeros((n, u), out.dtype)
     for t in reversed(range(steps)):
+        dh = _add(dh_carry, g_h, t)
         if mask is not None:
-            (dh_t,), (dh,), dout = _masked_cotangents(g, t, mask[:, t, None], (dh,), dout, u, (base,),
-                                                       zero_output)
+            (dh,), (dh_carry,), d_out = _masked_cotangents(mask[:, t, None], (dh,), _add(d_out, g_out, t),
+                                                           zero_output)
+        if slope is None:
+            np.copyto(da[0, t], dh)
         else:
-            dh_t = dh + g[:, t, :u]
-        h_new = out[:, t, base:]
-        dat = da[:, t]
-        if activation == "tanh":
-            np.multiply(h_new, h_new, out=dat)
-            np.subtract(1, dat, out=dat)
-            dat *= dh_t
-        elif activation == "relu":
-            np.multiply(dh_t, h_new > 0, out=dat)
-        else:
-            np.copyto(dat, dh_t)
-        new_dh = np.matmul(dat, r_t)
+            np.multiply(dh, slope[t], out=da[0, t])
+        new_dh = np.matmul(da[0, t], r.T)
         if mask is not None:
-            dh += new_dh
+            dh_carry += new_dh
         else:
-            dh = new_dh
-    h_prev = _previous(out, base, u, h0)
-    dr = lambda: np.matmul(h_prev.reshape(n * steps, u).T, da.reshape(n * steps, -1))  # noqa: E731
-    dx, dw, db = _input_grads(x, w, b, da)
-    return dx, dw, dr, db, dh
+            dh_carry = new_dh
+    flat = da.reshape(steps * n, u)
+    prev_flat = _previous(h0, hs).reshape(steps * n, u)
+    dx, dw = _input_grads(xt, w[None], da, x.shape)
+    dr = lambda: np.matmul(prev_flat.T, flat)  # noqa: E731 -- only if needed
+    return dx, dw, dr, None if b is None else flat.sum(axis=0), dh_carry
 
 
 # fmt: off
