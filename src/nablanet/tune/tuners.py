@@ -200,8 +200,11 @@ class Tuner:
                 storage_module.fail_stale_trials(self.study)
                 counted, running, waiting = storage_module.tally(self.study)
                 if self._has_budget(counted, running, waiting):
-                    self.study.optimize(self._objective, callbacks=[self._after_trial],
-                                        catch=(_TrialFailed,))
+                    with warnings.catch_warnings():  # older Optuna warns on every trial
+                        warnings.filterwarnings("ignore", "fail_stale_trials is experimental",
+                                                ExperimentalWarning)
+                        self.study.optimize(self._objective, callbacks=[self._after_trial],
+                                            catch=(_TrialFailed,))
                 elif running and storage_module.has_heartbeat(self._storage):
                     time.sleep(0.5)  # others' trials: they finish, or die and are queued again
                 else:
@@ -243,7 +246,7 @@ class Tuner:
             model, reporter = self._train(hp, seed + execution, trial if execution == 0 else None,
                                           keep_weights=self._folder is not None)
             if reporter.best is None:
-                raise _TrialFailed(f"{self.objective.name} was not finite in any epoch")
+                raise FloatingPointError(f"{self.objective.name} was NaN or infinite in every epoch")
             values.append(reporter.best)
             if best is None or self.objective.better_than(reporter.best, best[0]):
                 best = (reporter.best, execution, model, reporter)
@@ -279,8 +282,8 @@ class Tuner:
 
     def _fork(self, count):
         if self._url is None:
-            raise ValueError("search: n_jobs > 1 runs worker processes that must share the study; "
-                             "pass directory= (SQLite) or storage= (a database URL)")
+            raise ValueError("search: n_jobs > 1 runs worker processes that reconnect to the study; "
+                             "pass directory= (SQLite) or a database URL as storage=")
         try:
             context = multiprocessing.get_context("fork")
         except ValueError:
@@ -320,7 +323,6 @@ class Tuner:
             hp = self._hyperparameters(trial)
             path = trial.user_attrs.get("weights")
             if path and os.path.exists(path):
-                backend.set_random_seed(trial.user_attrs["seed"])
                 model = self._build(hp)
                 self._build_for_data(model)
                 model.load_weights(path)
@@ -389,6 +391,16 @@ class BayesianOptimization(Tuner):
         sampler: "tpe" (multivariate TPE, which handles conditional hyperparameters) or "gp"
             (Optuna's GPSampler, which needs PyTorch and SciPy).
         **kwargs: As for `Tuner` (objective, max_trials, seed, directory, storage, ...).
+
+    Example:
+        >>> import nablanet
+        >>> def build_model(hp):
+        ...     model = nablanet.Sequential([nablanet.layers.Dense(hp.Int("units", 1, 8), input_shape=(2,))])
+        ...     model.compile(optimizer="adam", loss="mse")
+        ...     return model
+        >>> tuner = BayesianOptimization(build_model, objective="loss", max_trials=3, num_initial_points=2)
+        >>> type(tuner.study.sampler).__name__
+        'TPESampler'
     """
 
     def __init__(self, hypermodel, objective="val_loss", max_trials=10, num_initial_points=None,
@@ -405,10 +417,11 @@ class BayesianOptimization(Tuner):
     def _sampler(self, worker):
         startup = {} if self.num_initial_points is None else {"n_startup_trials": self.num_initial_points}
         seed = self._worker_seed(worker)
-        if self.sampler_name == "gp":
-            return optuna.samplers.GPSampler(seed=seed, **startup)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ExperimentalWarning)  # `group` is "experimental"
+            # TPE's `group`, and GPSampler in older Optuna, are marked "experimental"
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            if self.sampler_name == "gp":
+                return optuna.samplers.GPSampler(seed=seed, **startup)
             # constant_liar: a running trial counts as a bad result, so workers spread out
             return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True,
                                               constant_liar=True, **startup)
