@@ -16,6 +16,6 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=120.0, help="training time budget")
     parser.add_argument("--cell", choices=["LSTM", "GRU"], default="LSTM")
     parser.add_argument("--prompt", default="to be or not to be")
-    parser.add_argument("--context", type=int, default=20, help="words of context per prediction")
+    parser.add_argument("--context", type=int, default=10, help="words of context per prediction")
     args = parser.parse_args()
     lstm.next_word(text=args.text, seconds=args.seconds, cell=args.cell, prompt=args.prompt, context=args.context)
