@@ -291,7 +291,8 @@ class Loss:
         self.dtype = dtype
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        return reduce_weighted(self.call(y_true, y_pred), sample_weight, self.reduction)
+        values = self.call(y_true, y_pred)
+        return reduce_weighted(values, masked_weight(sample_weight, y_pred, values, self.reduction), self.reduction)
 
     def call(self, y_true, y_pred):
         raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred)")
@@ -302,6 +303,23 @@ class Loss:
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def masked_weight(sample_weight, y_pred, values, reduction="sum_over_batch_size"):
+    """`sample_weight` with the mask a masking layer attached to `y_pred` folded in, by Keras's
+    rule: masked steps weigh 0, and under a mean the others weigh total / unmasked, so the loss
+    is the mean over the unmasked steps. Unchanged when there is no mask of the values' shape."""
+    mask = getattr(y_pred, "_keras_mask", None) if isinstance(y_pred, Tensor) else None
+    if mask is None or np.shape(mask) != tuple(_shape(values)):
+        return sample_weight
+    weight = np.asarray(mask, dtype=np.float64)
+    if reduction in ("mean", "sum_over_batch_size"):
+        valid = weight.sum()
+        weight = weight * (weight.size / valid) if valid else weight
+    if sample_weight is not None:
+        given = np.asarray(sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight, np.float64)
+        weight = weight * given.reshape(given.shape + (1,) * (weight.ndim - given.ndim))
+    return weight
 
 
 def reduce_weighted(values, sample_weight=None, reduction="sum_over_batch_size"):

@@ -373,3 +373,107 @@ def test_bad_input_is_explained():
         layers.GRU(3, dropout=1.5)
     with pytest.raises(ValueError, match="merge_mode"):
         layers.Bidirectional(layers.LSTM(2), merge_mode="max")
+
+
+# -- review fixes: states and masks across models, losses, memory ------------------------------------
+
+
+def test_encoder_states_feed_a_decoder_in_a_functional_model_as_keras(tmp_path):
+    keras = pytest.importorskip("keras")
+
+    def build(lib):
+        encoder_inputs = lib.Input((None, 4))
+        _, h, c = lib.layers.LSTM(5, return_state=True)(encoder_inputs)
+        decoder_inputs = lib.Input((None, 3))
+        decoded = lib.layers.LSTM(5, return_sequences=True)(decoder_inputs, initial_state=[h, c])
+        return lib.Model([encoder_inputs, decoder_inputs], lib.layers.Dense(3)(decoded))
+
+    theirs, ours = build(keras), build(nn)
+    assert len(ours.weights) == len(theirs.weights) == 8
+    ours.set_weights([keras.ops.convert_to_numpy(w) for w in theirs.weights])
+    a, b = normal(2, 6, 4).astype(np.float32), normal(2, 5, 3).astype(np.float32)
+    np.testing.assert_allclose(ours.predict([a, b], verbose=0), theirs.predict([a, b], verbose=0), rtol=1e-5, atol=1e-6)
+    ours.save(tmp_path / "seq2seq.keras")
+    again = nn.models.load_model(tmp_path / "seq2seq.keras")
+    np.testing.assert_allclose(again.predict([a, b], verbose=0), ours.predict([a, b], verbose=0), rtol=1e-6)
+
+
+MASK_MODELS = [
+    lambda lib: [lib.layers.Dense(3), lib.layers.LSTM(4)],
+    lambda lib: [lib.layers.Dropout(0.5), lib.layers.Activation("tanh"), lib.layers.GRU(4)],
+    lambda lib: [lib.layers.GlobalAveragePooling1D(), lib.layers.Dense(2)],
+]
+
+
+@pytest.mark.parametrize("middle", MASK_MODELS, ids=["dense", "dropout-activation", "global-average"])
+def test_masks_pass_through_the_layers_keras_passes_them_through(middle):
+    keras = pytest.importorskip("keras")
+    ids = np.array([[3, 4, 5, 0, 0], [7, 8, 9, 1, 2], [0, 0, 1, 2, 3]])
+
+    def build(lib):
+        return lib.Sequential([lib.Input((5,), dtype="int32"), lib.layers.Embedding(10, 4, mask_zero=True),
+                               *middle(lib)])
+
+    theirs, ours = build(keras), build(nn)
+    ours.set_weights([keras.ops.convert_to_numpy(w) for w in theirs.weights])
+    np.testing.assert_allclose(ours.predict(ids, verbose=0), theirs.predict(ids, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_time_distributed_hands_each_step_its_mask():
+    keras = pytest.importorskip("keras")
+    ids = np.array([[[1, 2, 0], [3, 0, 0]], [[4, 5, 6], [0, 0, 0]]])
+
+    def build(lib):
+        return lib.Sequential([lib.Input((2, 3), dtype="int32"), lib.layers.Embedding(10, 4, mask_zero=True),
+                               lib.layers.TimeDistributed(lib.layers.LSTM(3))])
+
+    theirs, ours = build(keras), build(nn)
+    ours.set_weights([keras.ops.convert_to_numpy(w) for w in theirs.weights])
+    np.testing.assert_allclose(ours.predict(ids, verbose=0), theirs.predict(ids, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_the_loss_averages_over_unmasked_steps_as_keras():
+    keras = pytest.importorskip("keras")
+    ids = np.array([[3, 4, 5, 0, 0], [7, 8, 9, 1, 2], [0, 0, 1, 2, 3]])
+    labels = np.random.default_rng(1).integers(0, 4, (3, 5))
+
+    def build(lib):
+        model = lib.Sequential([lib.Input((5,), dtype="int32"), lib.layers.Embedding(10, 4, mask_zero=True),
+                                lib.layers.LSTM(6, return_sequences=True),
+                                lib.layers.TimeDistributed(lib.layers.Dense(4, activation="softmax"))])
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        return model
+
+    theirs, ours = build(keras), build(nn)
+    ours.set_weights([keras.ops.convert_to_numpy(w) for w in theirs.weights])
+    assert ours.evaluate(ids, labels, verbose=0) == pytest.approx(theirs.evaluate(ids, labels, verbose=0), rel=1e-5)
+    theirs.fit(ids, labels, epochs=1, batch_size=3, verbose=0, shuffle=False)
+    ours.fit(ids, labels, epochs=1, batch_size=3, verbose=0, shuffle=False)
+    for a, b in zip(ours.get_weights(), theirs.weights):
+        np.testing.assert_allclose(a, keras.ops.convert_to_numpy(b), rtol=1e-5, atol=1e-6)
+
+
+def test_activity_regularizer_adds_one_penalty_per_output():
+    layer = layers.LSTM(3, activity_regularizer="l2", return_state=True)
+    outputs = layer(normal(2, 5, 3).astype(np.float32))
+    assert len(layer.losses) == 3
+    expected = [0.01 * np.sum(o.numpy() ** 2) / 2 for o in outputs]
+    np.testing.assert_allclose([float(loss.numpy()) for loss in layer.losses], expected, rtol=1e-5)
+
+
+def test_kernels_keep_nothing_for_a_backward_that_will_not_run():
+    from nablanet.autodiff.primitive import _SAVED
+
+    x = normal(4, 6, 3).astype(np.float32)
+    before = len(_SAVED)
+    with nn.no_grad():
+        kept = [layers.LSTM(5)(x), layers.GRU(5)(x), layers.SimpleRNN(5)(x)]
+    assert len(_SAVED) == before and all(k.shape == (4, 5) for k in kept)
+
+
+def test_keras_positional_and_numpy_arguments():
+    assert layers.LSTM(4, "relu", "hard_sigmoid").cell.recurrent_activation is nn.activations.hard_sigmoid
+    assert layers.SimpleRNN(4, "relu").cell.activation is nn.activations.relu
+    assert layers.GRU(3, dropout=np.float32(0.25)).cell.dropout == pytest.approx(0.25)
+    with pytest.raises(TypeError, match="by name"):
+        layers.SimpleRNN(4, "relu", False)

@@ -11,6 +11,7 @@ sweep (`create_graph=True`) hands them Tensors and the same rule builds a differ
 """
 
 import contextlib
+import weakref
 from collections import namedtuple
 
 import numpy as np
@@ -20,6 +21,20 @@ from nablanet.autodiff.tensor import Tensor
 Node = namedtuple("Node", "op inputs params")  # how a Tensor was computed
 
 REGISTRY = {}  # name -> Primitive: the table the gradient tests walk
+_SAVED = {}  # id(output array) -> (weakref to it, what a fused forward kept for its VJP)
+
+
+def save_for_backward(out, value):
+    """Keep `value` (arrays a fused kernel's VJP needs) for as long as the output array `out`
+    lives, or until the op is known not to be recorded."""
+    key = id(out)
+    _SAVED[key] = (weakref.ref(out, lambda _: _SAVED.pop(key, None)), value)
+
+
+def saved_for_backward(out):
+    """What the forward that produced `out` saved, or None."""
+    entry = _SAVED.get(id(out))
+    return entry[1] if entry is not None and entry[0]() is out else None
 
 
 class _GradMode:
@@ -82,12 +97,13 @@ class Primitive:
             data = self.forward(*arrays, **params)
         except (ValueError, TypeError, IndexError) as error:
             raise _input_error(self.name, arrays, error) from error
-        if not wrap:
-            return data
+        if not (wrap and tracked and _GradMode.enabled):
+            if self.order == 1:
+                _SAVED.pop(id(data), None)  # no VJP will run: free what the forward kept
+            return Tensor._wrap(data) if wrap else data
         out = Tensor._wrap(data)
-        if tracked and _GradMode.enabled:
-            out.requires_grad = True
-            out.node = Node(self, inputs, params)
+        out.requires_grad = True
+        out.node = Node(self, inputs, params)
         return out
 
     def __repr__(self):

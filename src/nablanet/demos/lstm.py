@@ -226,6 +226,7 @@ def next_word(text=None, seconds=120.0, epochs=3, context=10, max_tokens=5000, c
     out("Validation next-word prediction:")
     report(f"{cell} model", ours, out)
     report(f"bigram (lambda {lam})", baseline, out)
+    out("  (the bigram's lambda was chosen on this validation split, which favours the baseline)")
     verdict = "beats" if ours[0] > baseline[0] else "does NOT beat"
     out(f"  the {cell} {verdict} the smoothed bigram baseline on validation perplexity")
     generated = generate(model, vectorizer, prompt)

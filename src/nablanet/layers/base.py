@@ -69,7 +69,10 @@ class Node:
         self.outputs = outputs
 
     def input_tensors(self):
-        return [t for t in flatten(self.inputs) if isinstance(t, KerasTensor)]
+        """The symbolic tensors the call reads: in its inputs, and in its other arguments (an
+        RNN's `initial_state=[h, c]` from an encoder, a `mask=`)."""
+        reads = flatten(self.inputs) + flatten(list(self.args)) + flatten(list(self.kwargs.values()))
+        return [t for t in reads if isinstance(t, KerasTensor)]
 
 
 def flatten(structure):
@@ -275,7 +278,8 @@ class Layer:
             kwargs["mask"] = masks
         outputs = self.call(inputs, *args, **self._call_kwargs(kwargs))
         if self.activity_regularizer is not None:
-            self._losses.append(self.activity_regularizer(outputs) / outputs.shape[0])
+            for output in flatten(outputs):  # each output's penalty over its own batch, as Keras
+                self._losses.append(self.activity_regularizer(output) / output.shape[0])
         if self.supports_masking:
             self._set_output_masks(inputs, outputs, masks)
         return outputs

@@ -1,5 +1,7 @@
 """Pooling layers: max and average (1-D and 2-D) on the fused kernels, and global pooling."""
 
+import numpy as np
+
 from nablanet import ops
 from nablanet.layers.base import Layer
 from nablanet.layers.conv import conv_output_length, from_channels_last, to_channels_last, tuple_of
@@ -106,9 +108,22 @@ class GlobalMaxPooling2D(_GlobalPooling):
 
 
 class GlobalAveragePooling1D(GlobalAveragePooling2D):
-    """The mean over steps."""
+    """The mean over steps; with a mask (from `Embedding(mask_zero=True)` or `Masking`), over the
+    unmasked steps only, as Keras does."""
 
     rank = 1
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return super().call(inputs)
+        steps = 2 if self.data_format == "channels_first" else 1
+        weights = np.expand_dims(np.asarray(mask, inputs.dtype), 1 if steps == 2 else -1)
+        total = ops.sum(inputs * weights, axis=steps, keepdims=self.keepdims)
+        count = np.sum(weights, axis=steps, keepdims=self.keepdims)
+        return total / np.maximum(count, 1)
+
+    def compute_mask(self, inputs, previous_mask):
+        return None  # the steps are gone
 
 
 class GlobalMaxPooling1D(GlobalMaxPooling2D):

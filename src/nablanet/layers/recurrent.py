@@ -212,13 +212,21 @@ class _BuiltinRNN(RNN):
     """SimpleRNN, LSTM and GRU: Keras's flat arguments, the cell made inside, the fused kernel."""
 
     cell_class = None
+    positional = ("activation", "recurrent_activation")  # what Keras's signature takes after units
 
-    def __init__(self, units, *, activity_regularizer=None, return_sequences=False, return_state=False,
+    def __init__(self, units, *args, activity_regularizer=None, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, name=None,
                  dtype=None, trainable=True, input_shape=None, input_dim=None, batch_input_shape=None,
                  batch_size=None, **cell_kwargs):
         for ignored in ("implementation", "use_cudnn", "time_major"):  # Keras's backend choices
             cell_kwargs.pop(ignored, None)
+        if len(args) > len(self.positional):
+            raise TypeError(f"{type(self).__name__}: pass the arguments after {', '.join(self.positional)} by name, "
+                            f"got {len(args) + 1} positional arguments")
+        for name, value in zip(self.positional, args):
+            if name in cell_kwargs:
+                raise TypeError(f"{type(self).__name__}: got {name!r} both by position and by name")
+            cell_kwargs[name] = value
         cell = self.cell_class(units, dtype=dtype, trainable=trainable,
                                name=f"{snake_case(type(self).__name__)}_cell", **cell_kwargs)
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
@@ -260,6 +268,7 @@ class SimpleRNN(_BuiltinRNN):
     """
 
     cell_class = SimpleRNNCell
+    positional = ("activation",)
 
     def _fused_kernel(self, training):
         cell = self.cell

@@ -7,6 +7,8 @@ recurrent dropout). Weights use Keras's names, shapes and gate order (LSTM i, f,
 so weights copied from Keras give the same outputs.
 """
 
+import numbers
+
 import numpy as np
 
 from nablanet import activations, backend, constraints, initializers, ops, regularizers
@@ -20,7 +22,7 @@ def _positive_units(name, units):
 
 
 def _rate(name, argument, value):
-    if not isinstance(value, (int, float)) or not 0 <= value < 1:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 <= value < 1:
         raise ValueError(f"{name}: {argument} must be a float in [0, 1), got {value!r}")
     return float(value)
 

@@ -13,6 +13,7 @@ from nablanet.layers.base import Layer
 class _Noise(Layer):
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True  # passes the mask on, as Keras
         self.seed = seed
         self._generator = None if seed is None else np.random.default_rng(seed)
 

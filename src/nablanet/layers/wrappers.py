@@ -1,5 +1,7 @@
 """Layer wrappers: Bidirectional (an RNN both ways) and TimeDistributed (a layer on every step)."""
 
+import numpy as np
+
 from nablanet import ops
 from nablanet.layers.base import Layer
 
@@ -171,8 +173,17 @@ class TimeDistributed(Layer):
         n, t = inputs.shape[:2]
         flat = ops.reshape(inputs, (n * t,) + tuple(inputs.shape[2:]))
         kwargs = {"training": training} if self.layer._accepts_training else {}
+        if mask is not None and np.ndim(mask) > 2 and self.layer._accepts_mask:
+            kwargs["mask"] = np.reshape(mask, (n * t,) + np.shape(mask)[2:])  # each step's own mask
         out = self.layer(flat, **kwargs)
         return ops.reshape(out, (n, t) + tuple(out.shape[1:]))
+
+    def compute_mask(self, inputs, previous_mask):
+        """The (batch, timesteps) mask: a step counts when any of its positions does."""
+        if previous_mask is None or np.ndim(previous_mask) <= 2:
+            return previous_mask
+        mask = np.asarray(previous_mask)
+        return mask.reshape(mask.shape[:2] + (-1,)).any(axis=-1)
 
     def compute_output_shape(self, input_shape):
         self._check(input_shape)

@@ -65,11 +65,12 @@ class Graph:
         for node in self.nodes:
             if isinstance(node.layer, InputLayer):
                 continue
-            args = map_structure(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t, node.inputs)
-            kwargs = dict(node.kwargs)
+            concrete = lambda t: values[id(t)] if isinstance(t, KerasTensor) else t  # noqa: E731
+            args = map_structure(concrete, node.inputs)
+            kwargs = {k: map_structure(concrete, v) for k, v in node.kwargs.items()}
             if training is not None:
                 kwargs["training"] = training
-            out = node.layer(args, *node.args, **kwargs)
+            out = node.layer(args, *map_structure(concrete, list(node.args)), **kwargs)
             for symbolic_out, value in zip(flatten(node.outputs), flatten(out)):
                 values[id(symbolic_out)] = value
         return map_structure(lambda t: values[id(t)], self.outputs)

@@ -226,7 +226,9 @@ class Model(Layer):
             if isinstance(fn, losses_module.Loss):
                 value = fn(y_true, prediction, sample_weight=sample_weight)
             else:
-                value = losses_module.reduce_weighted(fn(y_true, prediction), sample_weight)
+                values = fn(y_true, prediction)
+                value = losses_module.reduce_weighted(
+                    values, losses_module.masked_weight(sample_weight, prediction, values))
             value = value * weight if weight != 1 else value
             total = value if total is None else total + value
         for extra in self.losses:

@@ -87,7 +87,7 @@ def _functional_config(model):
         entry = {"layer": node.layer.name}
         if not isinstance(node.layer, InputLayer):
             entry["inputs"] = ref(node.inputs)
-            entry["kwargs"] = dict(node.kwargs)
+            entry["kwargs"] = {k: ref(v) for k, v in node.kwargs.items()}  # initial_state=[h, c], ...
         nodes.append(entry)
     layers = []
     for layer in graph.layers:
@@ -155,7 +155,8 @@ def _functional_from_config(config, custom_objects):
         if isinstance(layer, InputLayer):
             produced[(name, k)] = layer.output
         else:
-            produced[(name, k)] = layer(resolve_ref(node["inputs"]), **node.get("kwargs", {}))
+            kwargs = {key: resolve_ref(value) for key, value in node.get("kwargs", {}).items()}
+            produced[(name, k)] = layer(resolve_ref(node["inputs"]), **kwargs)
     model = Model(resolve_ref(config["inputs"]), resolve_ref(config["outputs"]), name=config["name"])
     model.trainable = config.get("trainable", True)
     return model

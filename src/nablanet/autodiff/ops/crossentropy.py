@@ -10,8 +10,9 @@ path saturates (a probability below epsilon), as Keras on TensorFlow computes it
 
 import numpy as np
 
-from nablanet.autodiff.ops.nn import _load, _save
 from nablanet.autodiff.primitive import primitive
+from nablanet.autodiff.primitive import save_for_backward as _save
+from nablanet.autodiff.primitive import saved_for_backward as _load
 
 
 def _softmax_and_lse(z):

@@ -9,25 +9,13 @@ Pooling takes one elementwise maximum (or sum) per window position over strided 
 its backward routes the gradient the same way, to each window's first maximum.
 """
 
-import weakref
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from nablanet.autodiff.primitive import primitive
+from nablanet.autodiff.primitive import save_for_backward as _save
+from nablanet.autodiff.primitive import saved_for_backward as _load
 from nablanet.autodiff.tensor import Tensor
-
-_saved = {}  # id(output array) -> (weakref to it, what the forward kept for the backward)
-
-
-def _save(out, value):
-    key = id(out)
-    _saved[key] = (weakref.ref(out, lambda _: _saved.pop(key, None)), value)
-
-
-def _load(out):
-    entry = _saved.get(id(out))
-    return entry[1] if entry is not None and entry[0]() is out else None
 
 
 def _patches(xp, kh, kw, strides, dilation, out_hw):

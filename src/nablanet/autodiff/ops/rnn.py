@@ -19,8 +19,9 @@ with `zero_output`), as Keras does. The layer slices what it returns.
 
 import numpy as np
 
-from nablanet.autodiff.ops.nn import _load, _save
 from nablanet.autodiff.primitive import primitive
+from nablanet.autodiff.primitive import save_for_backward as _save
+from nablanet.autodiff.primitive import saved_for_backward as _load
 
 _LSTM_ORDER = (3, 0, 1, 2)  # Keras's i, f, c, o -> o, i, f, c: sigmoid gates first, c's factors last
 
