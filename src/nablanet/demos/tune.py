@@ -47,9 +47,11 @@ def search(kind, data, directory, trials=TRIALS, epochs=8, seed=0):
     if kind == "random":
         tuner = tune.RandomSearch(build_model, **common)
     else:
-        tuner = tune.BayesianOptimization(build_model, num_initial_points=max(2, trials // 3), **common)
+        tuner = tune.BayesianOptimization(build_model, num_initial_points=max(2, trials // 3),
+                                          **common)
     began = time.perf_counter()
-    tuner.search(x_train, y_train, epochs=epochs, batch_size=32, validation_data=(x_val, y_val), verbose=0)
+    tuner.search(x_train, y_train, epochs=epochs, batch_size=32, validation_data=(x_val, y_val),
+                 verbose=0)
     return tuner, time.perf_counter() - began
 
 
@@ -58,14 +60,16 @@ def run(out=print, directory=None, trials=TRIALS, epochs=8):
         import optuna  # noqa: F401
         import sklearn  # noqa: F401
     except ImportError:
-        out("(the tuning demo needs Optuna and scikit-learn's digits: pip install 'nablanet[tune,datasets]')")
+        out("(the tuning demo needs Optuna and scikit-learn's digits: "
+            "pip install 'nablanet[tune,datasets]')")
         return {}
     from optuna.trial import TrialState
 
     directory = directory or tempfile.mkdtemp(prefix="nablanet-tune-")
     data = digits_split()
     out("")
-    out(f"Hyperparameter search: an MLP on digits ({len(data[0])} train / {len(data[1])} validation),")
+    out(f"Hyperparameter search: an MLP on digits ({len(data[0])} train / {len(data[1])} "
+        "validation),")
     out(f"units 16-128, dropout 0-0.5, learning rate 1e-4-3e-2 (log); {trials} trials of {epochs} "
         "epochs each, the median pruner stopping hopeless ones")
     found = {}
@@ -79,7 +83,8 @@ def run(out=print, directory=None, trials=TRIALS, epochs=8):
                        "pruned": len(tuner.study.get_trials(states=(TrialState.PRUNED,))),
                        "seconds": seconds, "tuner": tuner}
         try:
-            found[kind]["plot"] = tuner.plot_optimization_history(os.path.join(directory, f"{kind}_history.png"))
+            path = os.path.join(directory, f"{kind}_history.png")
+            found[kind]["plot"] = tuner.plot_optimization_history(path)
         except ImportError:
             found[kind]["plot"] = None
     out("")
@@ -90,5 +95,6 @@ def run(out=print, directory=None, trials=TRIALS, epochs=8):
     plots = [r["plot"] for r in found.values() if r["plot"]]
     out(f"  Optimization-history plots: {', '.join(plots)}" if plots else
         "  (no plots: matplotlib is not installed; pip install 'nablanet[plot]')")
-    out("  (one seed and twelve trials are a demo, not a verdict: benchmarks/tune.py averages seeds)")
+    out("  (one seed and a few trials are a demo, not a verdict: benchmarks/tune.py averages "
+        "seeds)")
     return found

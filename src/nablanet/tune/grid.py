@@ -33,7 +33,8 @@ class GridSearch(Tuner):
         super().__init__(hypermodel, objective, max_trials, **kwargs)
 
     def _sampler(self, worker):
-        return optuna.samplers.RandomSampler(seed=self._worker_seed(worker))  # every value is queued
+        # every value is queued: the sampler draws only for a point declared too late (an error)
+        return optuna.samplers.RandomSampler(seed=self._worker_seed(worker))
 
     def _discover(self):
         """Build (not train) every combination once, as the combinations grow, to learn which

@@ -20,13 +20,15 @@ class HyperParameter:
 
     def __init__(self, name, default, conditions=()):
         if not isinstance(name, str) or not name:
-            raise ValueError(f"HyperParameters.{self.kind}: expected a non-empty string name, got {name!r}")
+            raise ValueError(f"HyperParameters.{self.kind}: expected a non-empty string name, "
+                             f"got {name!r}")
         self.name = name
         self.conditions = tuple(conditions)  # ((parent_name, parent_values), ...): all must hold
         self.default = default
 
     def is_active(self, values):
-        return all(parent in values and values[parent] in allowed for parent, allowed in self.conditions)
+        return all(parent in values and values[parent] in allowed
+                   for parent, allowed in self.conditions)
 
     def grid(self):
         """Every value, in order: what GridSearch visits."""
@@ -68,7 +70,8 @@ class _Range(HyperParameter):
         super().__init__(name, None, conditions)
         for label, value in (("min_value", min_value), ("max_value", max_value)):
             if not self._is_number(value):
-                raise self._error(f"expected a finite {self.number.__name__} {label}, got {value!r}")
+                kind = self.number.__name__
+                raise self._error(f"expected a finite {kind} {label}, got {value!r}")
         if min_value > max_value:
             raise self._error(f"expected min_value <= max_value, got min_value={min_value!r}, "
                               f"max_value={max_value!r}")
@@ -80,8 +83,10 @@ class _Range(HyperParameter):
         if step is not None and (not self._is_number(step) or step <= 0):
             raise self._error(f"expected a positive step (or None), got step={step!r}")
         if step is not None and sampling == "log" and step <= 1:
-            raise self._error(f"with sampling='log' the step multiplies, so it must be > 1, got {step!r}")
-        self.min_value, self.max_value, self.step, self.sampling = min_value, max_value, step, sampling
+            raise self._error(f"with sampling='log' the step multiplies, so it must be > 1, "
+                              f"got {step!r}")
+        self.min_value, self.max_value = min_value, max_value
+        self.step, self.sampling = step, sampling
         self.default = min_value if default is None else default
         self._check_default()
 
@@ -109,7 +114,7 @@ class _Range(HyperParameter):
 
 
 class Int(_Range):
-    """An integer in `[min_value, max_value]`; a `step` apart (linear) or a factor `step` apart (log)."""
+    """An integer in `[min_value, max_value]`: `step` apart, or a factor `step` apart (log)."""
 
     kind = "Int"
     number = int
@@ -133,8 +138,9 @@ class Int(_Range):
         if self.step is not None and self.sampling == "log":
             return trial.suggest_categorical(self.name, self._geometric())
         step = self.step or 1
-        high = self.min_value + (self.max_value - self.min_value) // step * step  # Optuna's rule, said
-        return trial.suggest_int(self.name, self.min_value, high, step=step, log=self.sampling == "log")
+        high = self.min_value + (self.max_value - self.min_value) // step * step  # on the grid
+        return trial.suggest_int(self.name, self.min_value, high, step=step,
+                                 log=self.sampling == "log")
 
 
 class Float(_Range):
@@ -169,7 +175,8 @@ class Float(_Range):
         if self.step is None:
             return trial.suggest_float(self.name, self.min_value, self.max_value,
                                        log=self.sampling == "log")
-        return trial.suggest_float(self.name, self.min_value, self._linear(self.step)[-1], step=self.step)
+        high = self._linear(self.step)[-1]  # on the grid, so Optuna need not warn and adjust
+        return trial.suggest_float(self.name, self.min_value, high, step=self.step)
 
 
 class Choice(HyperParameter):
@@ -214,7 +221,8 @@ class Boolean(Choice):
 
     def __init__(self, name, default=False, conditions=()):
         if not isinstance(default, bool):
-            raise ValueError(f"HyperParameters.Boolean({name!r}): expected a bool default, got {default!r}")
+            raise ValueError(f"HyperParameters.Boolean({name!r}): expected a bool default, "
+                             f"got {default!r}")
         super().__init__(name, [False, True], default=default, conditions=conditions)
 
 
@@ -282,7 +290,8 @@ class HyperParameters:
         return self._declare(Float, name, parent_name, parent_values, min_value=min_value,
                              max_value=max_value, step=step, sampling=sampling, default=default)
 
-    def Choice(self, name, values, ordered=None, default=None, parent_name=None, parent_values=None):
+    def Choice(self, name, values, ordered=None, default=None, parent_name=None,
+               parent_values=None):
         """One of `values` (numbers, strings or booleans); returns it, or None when inactive."""
         return self._declare(Choice, name, parent_name, parent_values, values=values,
                              ordered=ordered, default=default)
@@ -297,7 +306,8 @@ class HyperParameters:
 
     @contextlib.contextmanager
     def conditional_scope(self, parent_name, parent_values):
-        """Hyperparameters declared inside are active only when `parent_name` is in `parent_values`."""
+        """Hyperparameters declared inside are active only when `parent_name` has one of
+        `parent_values`."""
         self._scopes.append(self._condition(parent_name, parent_values, "conditional_scope"))
         try:
             yield
@@ -321,8 +331,9 @@ class HyperParameters:
 
     def _condition(self, parent_name, parent_values, where):
         if parent_name not in self._by_name:
-            raise ValueError(f"HyperParameters.{where}: expected a declared parent, got {parent_name!r}; "
-                             f"declare it before the hyperparameters that depend on it")
+            raise ValueError(f"HyperParameters.{where}: expected a declared parent, "
+                             f"got {parent_name!r}; declare it before the hyperparameters that "
+                             "depend on it")
         if isinstance(parent_values, (str, bool, int, float)):
             parent_values = [parent_values]
         if not parent_values:
@@ -337,8 +348,8 @@ class HyperParameters:
         spec = cls(name, conditions=conditions, **config)
         known = self._by_name.get(name)
         if known is not None and known != spec:
-            raise ValueError(f"HyperParameters.{cls.kind}({name!r}): already declared as {known!r}; "
-                             "one name, one definition")
+            raise ValueError(f"HyperParameters.{cls.kind}({name!r}): already declared as "
+                             f"{known!r}; one name, one definition")
         if known is None:
             self.space.append(spec)
             self._by_name[name] = spec
@@ -359,7 +370,8 @@ class HyperParameters:
 
     @classmethod
     def _from(cls, space=(), values=None, source=None):
-        """A HyperParameters that knows `space`, returns `values` where given, asks `source` else."""
+        """A HyperParameters that knows `space`, returns `values` where given, else asks
+        `source` (else the defaults)."""
         hp = cls()
         for spec in space:
             hp.space.append(spec)

@@ -40,7 +40,8 @@ class Objective:
         return a > b if self.direction == "max" else a < b
 
     def __eq__(self, other):
-        return isinstance(other, Objective) and (self.name, self.direction) == (other.name, other.direction)
+        return (isinstance(other, Objective)
+                and (self.name, self.direction) == (other.name, other.direction))
 
     def __repr__(self):
         return f"Objective(name={self.name!r}, direction={self.direction!r})"
@@ -55,8 +56,8 @@ def get(objective):
     if isinstance(objective, Objective):
         return objective
     if not isinstance(objective, str):
-        raise ValueError(f"tuner: expected objective as a metric name or Objective(name, direction), "
-                         f"got {objective!r}")
+        raise ValueError(f"tuner: expected objective as a metric name or "
+                         f"Objective(name, direction), got {objective!r}")
     base = objective.removeprefix("val_")
     if any(base == n or base.endswith("_" + n) for n in _MAXIMIZED):
         return Objective(objective, "max")
@@ -89,7 +90,8 @@ class ObjectiveReporter(Callback):
                 raise self._missing()
             return  # validation_freq skipped this epoch
         value = float(logs[name])
-        if math.isfinite(value) and (self.best is None or self.objective.better_than(value, self.best)):
+        improved = self.best is None or self.objective.better_than(value, self.best)
+        if math.isfinite(value) and improved:
             self.best, self.best_epoch = value, epoch
             if self.keep_weights:
                 self.best_weights = [w.copy() for w in self.model.get_weights()]
@@ -103,8 +105,8 @@ class ObjectiveReporter(Callback):
             raise self._missing()
 
     def _missing(self):
+        unvalidated = not any(k.startswith("val_") for k in self.logged)
         hint = (" Pass validation_data (or validation_split) to search to log val_ metrics."
-                if self.objective.name.startswith("val_") and not any(k.startswith("val_") for k in self.logged)
-                else "")
+                if self.objective.name.startswith("val_") and unvalidated else "")
         return SearchError(f"tuner: the objective {self.objective.name!r} is not logged by fit; "
                            f"logged: {', '.join(sorted(self.logged)) or 'nothing'}.{hint}")

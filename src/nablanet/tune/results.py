@@ -66,17 +66,20 @@ def print_trial(tuner, trial):
     name = tuner.objective.name
     if trial.user_attrs.get("skipped"):
         return
-    values = ", ".join(f"{k}={_format(v)}" for k, v in trial.user_attrs.get("hyperparameters", {}).items())
+    used = trial.user_attrs.get("hyperparameters", {})
+    values = ", ".join(f"{k}={_format(v)}" for k, v in used.items())
     seconds = trial.duration.total_seconds() if trial.duration is not None else 0.0
     if trial.state == TrialState.COMPLETE:
         best = tuner._best_trials(1)
         so_far = f"; best so far {best[0].value:.4g} (trial {best[0].number})" if best else ""
-        print(f"Trial {trial.number} complete in {seconds:.1f} s: {name}={trial.value:.4g}{so_far}; {values}")
+        print(f"Trial {trial.number} complete in {seconds:.1f} s: {name}={trial.value:.4g}"
+              f"{so_far}; {values}")
     elif trial.state == TrialState.PRUNED:
         print(f"Trial {trial.number} pruned after epoch {(trial.last_step or 0) + 1} "
               f"in {seconds:.1f} s; {values}")
     else:
-        print(f"Trial {trial.number} failed: {trial.user_attrs.get('error', 'see the log')}; {values}")
+        error = trial.user_attrs.get("error", "see the log")
+        print(f"Trial {trial.number} failed: {error}; {values}")
 
 
 def plot(tuner, name, path):

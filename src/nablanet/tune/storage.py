@@ -43,10 +43,12 @@ def database_storage(url, heartbeat_interval):
     from sqlalchemy.exc import SQLAlchemyError
 
     sqlite = url.startswith("sqlite")
-    retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None) or optuna.storages.RetryFailedTrialCallback  # its name before Optuna 4.9
+    retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
+    retry = retry or optuna.storages.RetryFailedTrialCallback  # its name in older Optuna
     parameters = inspect.signature(optuna.storages.RDBStorage).parameters
-    callback_name = ("heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in parameters
-                     else "failed_trial_callback")
+    callback_name = "heartbeat_stale_trial_callback"
+    if callback_name not in parameters:
+        callback_name = "failed_trial_callback"  # older Optuna
     for attempt in range(3):
         try:
             with warnings.catch_warnings():
@@ -117,7 +119,8 @@ def open_study(storage, study_name, objective, pruner, overwrite):
         study.set_user_attr("objective", objective.name)
         return study, True
     except optuna.exceptions.DuplicatedStudyError:
-        study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler, pruner=pruner)
+        study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler,
+                                  pruner=pruner)
     stored = study.user_attrs.get("objective", objective.name)
     if study.direction.name.lower() != direction or stored != objective.name:
         raise ValueError(
@@ -143,7 +146,8 @@ def is_counted(trial):
     the heartbeat (its process died) is rerun instead, and a skipped one never trained."""
     if trial.user_attrs.get("skipped"):
         return False
-    return trial.state in COUNTED or (trial.state == TrialState.FAIL and "error" in trial.user_attrs)
+    raised = trial.state == TrialState.FAIL and "error" in trial.user_attrs
+    return trial.state in COUNTED or raised
 
 
 def tally(study):
@@ -156,7 +160,8 @@ def tally(study):
 
 
 def fail_stale_trials(study):
-    """Mark trials whose heartbeat stopped as FAIL (and queue their reruns); no-op without heartbeats."""
+    """Mark trials whose heartbeat stopped as FAIL and queue their reruns (without heartbeats,
+    nothing)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)

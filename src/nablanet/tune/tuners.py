@@ -93,16 +93,21 @@ class Tuner:
         name = type(self).__name__
         self.hypermodel = _as_hypermodel(hypermodel, name)
         self.objective = objective_module.get(objective)
-        self.executions_per_trial = _positive_int(executions_per_trial, "executions_per_trial", name)
+        self.executions_per_trial = _positive_int(executions_per_trial, "executions_per_trial",
+                                                  name)
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
-            raise ValueError(f"{name}: expected seed as a non-negative integer or None, got {seed!r}")
+            raise ValueError(f"{name}: expected seed as a non-negative integer or None, "
+                             f"got {seed!r}")
         self.seed = seed
-        self._base_seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+        # trials train from seeds drawn from this; each trial records its own, to train again
+        self._base_seed = seed if seed is not None else np.random.SeedSequence().entropy % 2**31
         _positive_int(heartbeat_interval, "heartbeat_interval", name)
         self.space = self._discover()
         self.max_trials = self._budget(max_trials)
         self.project_name, self.study_name = project_name, study_name or project_name
-        self._folder = None if directory is None else os.path.join(os.fspath(directory), project_name)
+        self._folder = None
+        if directory is not None:
+            self._folder = os.path.join(os.fspath(directory), project_name)
         self._url = storage if isinstance(storage, str) else None
         self._pruner = pruner
         self._storage, self._where = storage_module.open_storage(
@@ -191,8 +196,8 @@ class Tuner:
                 child.join()
         failed = [c.exitcode for c in children if c.exitcode != 0]
         if failed:
-            raise RuntimeError(f"search: {len(failed)} worker process(es) failed (exit codes {failed}); "
-                               "their errors are printed above")
+            raise RuntimeError(f"search: {len(failed)} worker process(es) failed (exit codes "
+                               f"{failed}); their errors are printed above")
 
     def _work(self):
         with storage_module.quiet_optuna():
@@ -236,7 +241,8 @@ class Tuner:
             raise _TrialFailed(f"trial {trial.number}: {type(error).__name__}: {error}") from error
 
     def _run_trial(self, trial):
-        seed = int(np.random.SeedSequence([self._base_seed, trial.number]).generate_state(1)[0] % 2**31)
+        state = np.random.SeedSequence([self._base_seed, trial.number]).generate_state(1)
+        seed = int(state[0] % 2**31)
         trial.set_user_attr("seed", seed)
         hp = HyperParameters._from(self.space, source=self._source(trial))
         values, best = [], None
@@ -246,7 +252,8 @@ class Tuner:
             model, reporter = self._train(hp, seed + execution, trial if execution == 0 else None,
                                           keep_weights=self._folder is not None)
             if reporter.best is None:
-                raise FloatingPointError(f"{self.objective.name} was NaN or infinite in every epoch")
+                raise FloatingPointError(
+                    f"{self.objective.name} was NaN or infinite in every epoch")
             values.append(reporter.best)
             if best is None or self.objective.better_than(reporter.best, best[0]):
                 best = (reporter.best, execution, model, reporter)
@@ -282,14 +289,15 @@ class Tuner:
 
     def _fork(self, count):
         if self._url is None:
-            raise ValueError("search: n_jobs > 1 runs worker processes that reconnect to the study; "
-                             "pass directory= (SQLite) or a database URL as storage=")
+            raise ValueError("search: n_jobs > 1 runs worker processes that reconnect to the "
+                             "study; pass directory= (SQLite) or a database URL as storage=")
         try:
             context = multiprocessing.get_context("fork")
         except ValueError:
             raise ValueError("search: n_jobs > 1 needs fork (Linux, macOS); on this system start "
                              "the same script several times against one storage") from None
-        children = [context.Process(target=self._child, args=(worker,)) for worker in range(1, count + 1)]
+        children = [context.Process(target=self._child, args=(worker,))
+                    for worker in range(1, count + 1)]
         for child in children:
             child.start()
         return children
@@ -298,7 +306,8 @@ class Tuner:
         self._storage.engine.dispose(close=False)  # the parent's connections stay the parent's
         self._storage = storage_module.database_storage(self._url, self._storage.heartbeat_interval)
         self.study = optuna.load_study(study_name=self.study_name, storage=self._storage,
-                                       sampler=self._sampler(worker), pruner=_pruner(self._pruner, "search"))
+                                       sampler=self._sampler(worker),
+                                       pruner=_pruner(self._pruner, "search"))
         self._worker = f"{socket.gethostname()}:{os.getpid()}"
         self._work()
 
@@ -306,10 +315,12 @@ class Tuner:
 
     def _best_trials(self, n):
         done = [t for t in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
-        return sorted(done, key=lambda t: -t.value if self.objective.direction == "max" else t.value)[:n]
+        sign = -1 if self.objective.direction == "max" else 1
+        return sorted(done, key=lambda t: sign * t.value)[:n]
 
     def _hyperparameters(self, trial):
-        return HyperParameters._from(self.space, values=trial.user_attrs.get("hyperparameters", trial.params))
+        values = trial.user_attrs.get("hyperparameters", trial.params)
+        return HyperParameters._from(self.space, values=values)
 
     def get_best_hyperparameters(self, num_trials=1):
         """The HyperParameters of the best completed trials, best first."""
@@ -331,7 +342,8 @@ class Tuner:
                 model, reporter = self._train(hp, seed, keep_weights=True)
                 model.set_weights(reporter.best_weights)
             else:
-                where = f"at {path} (saved by {trial.user_attrs.get('worker')})" if path else "saved"
+                worker = trial.user_attrs.get("worker")
+                where = f"at {path} (saved by {worker})" if path else "saved"
                 raise FileNotFoundError(
                     f"get_best_models: trial {trial.number}'s weights are not {where}; call search "
                     "in this process first (it then trains the model again) or copy the file here")
@@ -354,7 +366,7 @@ class Tuner:
         results.space_summary(self, print_fn)
 
     def plot_optimization_history(self, path=None):
-        """Optuna's optimization-history plot (matplotlib): saved to `path`, else returned as Axes."""
+        """Optuna's optimization-history plot (matplotlib): saved to `path`, else returned."""
         return results.plot(self, "plot_optimization_history", path)
 
     def plot_param_importances(self, path=None):
@@ -369,8 +381,8 @@ class RandomSearch(Tuner):
         >>> import nablanet
         >>> def build_model(hp):
         ...     model = nablanet.Sequential([nablanet.layers.Dense(1, input_shape=(2,))])
-        ...     model.compile(optimizer=nablanet.optimizers.Adam(hp.Float("lr", 1e-4, 1e-1, sampling="log")),
-        ...                   loss="mse")
+        ...     lr = hp.Float("lr", 1e-4, 1e-1, sampling="log")
+        ...     model.compile(optimizer=nablanet.optimizers.Adam(lr), loss="mse")
         ...     return model
         >>> tuner = RandomSearch(build_model, objective="loss", max_trials=2, seed=0)
         >>> tuner.search(np.ones((8, 2)), np.ones(8), epochs=1, verbose=0)
@@ -395,10 +407,11 @@ class BayesianOptimization(Tuner):
     Example:
         >>> import nablanet
         >>> def build_model(hp):
-        ...     model = nablanet.Sequential([nablanet.layers.Dense(hp.Int("units", 1, 8), input_shape=(2,))])
+        ...     units = hp.Int("units", 1, 8)
+        ...     model = nablanet.Sequential([nablanet.layers.Dense(units, input_shape=(2,))])
         ...     model.compile(optimizer="adam", loss="mse")
         ...     return model
-        >>> tuner = BayesianOptimization(build_model, objective="loss", max_trials=3, num_initial_points=2)
+        >>> tuner = BayesianOptimization(build_model, objective="loss", num_initial_points=2)
         >>> type(tuner.study.sampler).__name__
         'TPESampler'
     """
@@ -406,7 +419,8 @@ class BayesianOptimization(Tuner):
     def __init__(self, hypermodel, objective="val_loss", max_trials=10, num_initial_points=None,
                  sampler="tpe", **kwargs):
         if sampler not in ("tpe", "gp"):
-            raise ValueError(f"BayesianOptimization: expected sampler 'tpe' or 'gp', got {sampler!r}")
+            raise ValueError(f"BayesianOptimization: expected sampler 'tpe' or 'gp', "
+                             f"got {sampler!r}")
         if sampler == "gp":
             _require_gp()
         if num_initial_points is not None:
@@ -415,7 +429,9 @@ class BayesianOptimization(Tuner):
         super().__init__(hypermodel, objective, max_trials, **kwargs)
 
     def _sampler(self, worker):
-        startup = {} if self.num_initial_points is None else {"n_startup_trials": self.num_initial_points}
+        startup = {}
+        if self.num_initial_points is not None:
+            startup["n_startup_trials"] = self.num_initial_points
         seed = self._worker_seed(worker)
         with warnings.catch_warnings():
             # TPE's `group`, and GPSampler in older Optuna, are marked "experimental"
