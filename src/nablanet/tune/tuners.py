@@ -78,7 +78,8 @@ class Tuner:
         directory, project_name: With a directory, the study is the SQLite file
             `directory/project_name/study.db` and each trial's best weights are saved beside it.
         overwrite: Delete the study (and saved weights) with this name first; otherwise a search
-            resumes where the stored study stopped.
+            resumes where the stored study stopped. Only for one process: it deletes what the
+            other workers of a shared study are using.
         storage: A SQLAlchemy URL shared by many processes or machines (for example
             "postgresql+psycopg://user@host:5432/db"), or an Optuna storage object.
         study_name: The study's name in the storage (project_name by default).
