@@ -84,7 +84,7 @@ def postgres_url(tmp_path_factory):
     data, port = os.path.join(folder, "data"), _free_port()
     try:
         subprocess.run([*prefix, f"{bin_dir}/initdb", "-D", data, "-U", "postgres", "-A", "trust",
-                        "--no-sync"], check=True, capture_output=True)
+                        "--no-locale", "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
         options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off"
         subprocess.run([*prefix, f"{bin_dir}/pg_ctl", "-D", data, "-o", options, "-l",
                         os.path.join(folder, "log"), "-w", "start"], check=True, capture_output=True)
