@@ -18,9 +18,10 @@ import time
 
 
 def search(kind, data, directory, seed, trials, epochs, initial=None):
+    from optuna.trial import TrialState
+
     from nablanet import tune
     from nablanet.demos.tune import build_model
-    from optuna.trial import TrialState
 
     x_train, x_val, y_train, y_val = data
     common = {"objective": "val_accuracy", "max_trials": trials, "seed": seed, "directory": directory,

@@ -30,8 +30,9 @@ def read_log(path):
     if not os.path.exists(path):
         return []
     with open(path) as f:
-        return [(e, int(p), tuple(sorted(json.loads(v).items())))
-                for e, p, v in (line.split(" ", 2) for line in f.read().splitlines())]
+        lines = f.read().split("\n")[:-1]  # a line still being written has no newline yet
+    return [(e, int(p), tuple(sorted(json.loads(v).items())))
+            for e, p, v in (line.split(" ", 2) for line in lines)]
 
 
 def load(url, study):

@@ -89,8 +89,7 @@ def run(out=print, directory=None, trials=TRIALS, epochs=8):
             found[kind]["plot"] = None
     out("")
     out(f"  {'':<10}{'best val_accuracy':>19}{'median':>9}{'pruned':>8}")
-    for kind in found:
-        r = found[kind]
+    for kind, r in found.items():
         out(f"  {kind:<10}{r['best']:>19.4f}{r['median']:>9.4f}{r['pruned']:>8}")
     plots = [r["plot"] for r in found.values() if r["plot"]]
     out(f"  Optimization-history plots: {', '.join(plots)}" if plots else
