@@ -88,7 +88,7 @@ def test_grids_follow_steps_and_log_multipliers():
     assert grids["units"] == [32, 64, 128, 256]
     assert grids["layers"] == [1, 4, 7]
     assert grids["dropout"] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
-    assert grids["lr"] == pytest.approx([1e-4, 1e-3, 1e-2, 1e-1])
+    assert grids["lr"] == [1e-4, 1e-3, 1e-2, 1e-1]
 
 
 def test_a_float_without_a_step_has_no_grid():

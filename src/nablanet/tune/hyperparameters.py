@@ -97,7 +97,7 @@ class _Range(HyperParameter):
     def _geometric(self):
         values, value = [], self.min_value
         while value <= self.max_value * (1 + 1e-12):
-            values.append(self.number(value))
+            values.append(self._round(value))  # 1e-4 * 10 * 10 is 0.010000000000000002
             value *= self.step
         return values
 
