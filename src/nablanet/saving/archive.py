@@ -179,7 +179,8 @@ def read_archive(path, blob=None):
                           "can run any code); save PyTorch weights as .safetensors and import them")
     if kind == "hdf5":
         raise SavingError(f"load_model: {path} is an HDF5 file (a Keras .h5 model); nablanet's own files "
-                          "are zip archives. Import Keras weights with the weight-import functions")
+                          "are zip archives. Build the model in nablanet and load the weights with "
+                          "model.load_weights(path)")
     if kind != "zip":
         raise SavingError(f"load_model: {path} is not a nablanet model file (it does not start like a zip archive)")
     try:
@@ -190,8 +191,8 @@ def read_archive(path, blob=None):
                     raise SavingError(f"load_model: {path} is a PyTorch pickle archive; nablanet never "
                                       "unpickles: convert it to .safetensors")
                 if "config.json" in names and any(n.endswith(".h5") for n in names):
-                    raise SavingError(f"load_model: {path} is a Keras .keras archive; load its weights "
-                                      "with the weight-import path instead")
+                    raise SavingError(f"load_model: {path} is a Keras .keras archive; build the model "
+                                      "in nablanet and load its weights with model.load_weights(path)")
                 raise SavingError(f"load_model: {path} is a zip file but not a nablanet model archive")
             entries = {name: archive.read(name) for name in names}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError) as error:
@@ -261,14 +262,9 @@ def save_weights(model, path, overwrite=True):
 
 
 def load_weights(model, path, skip_mismatch=False):
-    path = os.fspath(path)
-    blob = _read_bytes(path, "load_weights")
-    kind = _kind_of(blob[:16], path)
-    if kind == "zip":
-        entries = read_archive(path, blob)
-        blob = entries["weights.safetensors"]
-    elif kind in ("pickle", "hdf5"):
-        raise SavingError(f"load_weights: {path} is a {'pickle' if kind == 'pickle' else 'HDF5'} file; "
-                          "nablanet reads .safetensors weights (and its own model archives)")
-    tensors, metadata = safetensors.loads(blob, source=path)
-    return assign_weights(model, tensors, path, skip_mismatch, order=_order(metadata))
+    """Set `model`'s weights from a file: nablanet's safetensors weights or model archive, a Keras
+    `.weights.h5`/`.h5`/`.keras` file, or a PyTorch state dict saved as safetensors (see
+    `nablanet.saving.interop.import_weights`). Returns the problems skipped with `skip_mismatch`."""
+    from nablanet.saving.interop import import_weights
+
+    return import_weights(model, path, skip_mismatch=skip_mismatch)

@@ -1,0 +1,175 @@
+"""VGG16 and VGG19 (Simonyan & Zisserman, 2015) with Keras's layer names and shapes, so the
+weights Keras publishes (and those of torchvision, converted to safetensors) load into them.
+
+One builder serves both: a configuration lists the filters of each block. The weights are never
+downloaded: pass a file, or let `weights="imagenet"` find Keras's cached file.
+"""
+
+import hashlib
+import os
+
+from nablanet.applications import imagenet_utils
+
+# Filters of each convolution, block by block (torchvision's configurations "D" and "E").
+CONFIGS = {"vgg16": ((64, 64), (128, 128), (256,) * 3, (512,) * 3, (512,) * 3),
+           "vgg19": ((64, 64), (128, 128), (256,) * 4, (512,) * 4, (512,) * 4)}
+
+KERAS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/{name}/{file}"
+# Keras's file names and MD5 hashes of its ImageNet weights: (with the top, without it).
+IMAGENET_FILES = {
+    "vgg16": (("vgg16_weights_tf_dim_ordering_tf_kernels.h5", "64373286793e3c8b2b4e3219cbf3544b"),
+              ("vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", "6d6bbae143d832006294945121d1f1fc")),
+    "vgg19": (("vgg19_weights_tf_dim_ordering_tf_kernels.h5", "cbe5617147190e668d6c5d5026f83318"),
+              ("vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5", "253f8cb515780f3b799900260a226db6")),
+}
+
+
+def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
+          classes=1000, classifier_activation="softmax", name="vgg16"):
+    """The VGG16 network: 13 3x3 convolutions in five blocks, each block ending in 2x2 max
+    pooling, then (with `include_top`) Flatten and three Dense layers (`fc1`, `fc2`,
+    `predictions`).
+
+    Args:
+        include_top: Whether to include the three fully connected layers at the top.
+        weights: None (random initialization), a path to a weights file (Keras `.weights.h5`,
+            legacy `.h5` or `.keras`; a PyTorch state dict saved as `.safetensors`, e.g.
+            torchvision's `vgg16`; a nablanet file), or "imagenet": Keras's ImageNet weights,
+            read from Keras's cache (`~/.keras/models`), since nablanet downloads nothing.
+        input_tensor: An optional `Input()` tensor (or a tensor computed from one) to use as the
+            image input.
+        input_shape: `(height, width, 3)`, each side at least 32; only with `include_top=False`
+            when the weights are ImageNet's (then it is `(224, 224, 3)`).
+        pooling: With `include_top=False`: None keeps the 4-D output of the last block, "avg"
+            and "max" apply global average or max pooling.
+        classes: The number of classes of the top (1000 for ImageNet weights).
+        classifier_activation: The activation of `predictions`; None gives the logits.
+        name: The model's name.
+
+    Returns:
+        A functional `Model`. Feed it images through `preprocess_input` (RGB to BGR, ImageNet's
+        mean subtracted), as Keras's VGG16 expects.
+
+    Example:
+        >>> model = VGG16(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="avg")
+        >>> model.outputs.shape, model.count_params()
+        ((None, 512), 14714688)
+    """
+    return build_vgg("vgg16", include_top, weights, input_tensor, input_shape, pooling, classes,
+                     classifier_activation, name)
+
+
+def VGG19(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
+          classes=1000, classifier_activation="softmax", name="vgg19"):
+    """The VGG19 network: VGG16 with a fourth convolution in blocks 3, 4 and 5 (the arguments
+    are VGG16's)."""
+    return build_vgg("vgg19", include_top, weights, input_tensor, input_shape, pooling, classes,
+                     classifier_activation, name)
+
+
+def build_vgg(kind, include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
+              pooling=None, classes=1000, classifier_activation="softmax", name=None, top_units=4096):
+    """Build a VGG of configuration `kind` ("vgg16" or "vgg19"); `top_units` (4096 in the
+    paper) sizes `fc1` and `fc2`, so that small VGG-shaped models can be built for tests."""
+    from nablanet import layers
+    from nablanet.models import Model
+
+    where = kind.upper()
+    _check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
+    shape = imagenet_utils.obtain_input_shape(input_shape, 224, 32, include_top, weights, where)
+    image = layers.Input(shape=shape) if input_tensor is None else input_tensor
+    x = image
+    for block, filters in enumerate(CONFIGS[kind], start=1):
+        for i, n in enumerate(filters, start=1):
+            x = layers.Conv2D(n, (3, 3), activation="relu", padding="same", name=f"block{block}_conv{i}")(x)
+        x = layers.MaxPooling2D((2, 2), strides=(2, 2), name=f"block{block}_pool")(x)
+    if include_top:
+        x = layers.Flatten(name="flatten")(x)
+        x = layers.Dense(top_units, activation="relu", name="fc1")(x)
+        x = layers.Dense(top_units, activation="relu", name="fc2")(x)
+        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = layers.GlobalAveragePooling2D()(x)
+    elif pooling == "max":
+        x = layers.GlobalMaxPooling2D()(x)
+    inputs = image if input_tensor is None else source_inputs(input_tensor, where)
+    model = Model(inputs, x, name=name or kind)
+    names = torchvision_names(kind)
+    model._torch_names = {k: v for k, v in names.items() if include_top or not k.startswith(("fc", "pred"))}
+    model._torch_optional = tuple(v for k, v in names.items() if k not in model._torch_names)  # the top
+    if weights == "imagenet":
+        weights = imagenet_weights(kind, include_top)
+    if weights is not None:
+        from nablanet.saving.interop import import_weights
+
+        import_weights(model, weights)
+    return model
+
+
+def _check_arguments(where, include_top, weights, pooling, classes, classifier_activation):
+    if not (weights is None or weights == "imagenet" or isinstance(weights, (str, os.PathLike))):
+        raise ValueError(f"{where}: weights must be None, 'imagenet' or the path to a weights file, "
+                         f"got {weights!r}")
+    if weights not in (None, "imagenet") and not os.path.exists(weights):
+        raise ValueError(f"{where}: the weights file {os.fspath(weights)!r} does not exist")
+    if weights == "imagenet" and include_top and classes != 1000:
+        raise ValueError(f"{where}: ImageNet weights with include_top=True need classes=1000, got {classes}")
+    if pooling not in (None, "avg", "max"):
+        raise ValueError(f"{where}: pooling must be None, 'avg' or 'max', got {pooling!r}")
+    if weights is not None and include_top and classifier_activation not in (None, "softmax"):
+        raise ValueError(f"{where}: with pretrained weights, classifier_activation must be None or "
+                         f"'softmax', got {classifier_activation!r}")
+
+
+def source_inputs(tensor, where):
+    """The `Input()` tensors that `tensor` was computed from."""
+    from nablanet.layers import InputLayer, KerasTensor
+
+    if not isinstance(tensor, KerasTensor):
+        raise TypeError(f"{where}: input_tensor must be a symbolic tensor from Input() (or computed "
+                        f"from one), got {type(tensor).__name__}")
+    found, pending, seen = [], [tensor], set()
+    while pending:
+        t = pending.pop()
+        node = t.history[0]
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node.layer, InputLayer):
+            found.append(node.outputs)
+        else:
+            pending.extend(reversed(node.input_tensors()))
+    return found[0] if len(found) == 1 else found
+
+
+def torchvision_names(kind):
+    """Each layer's module in torchvision's `vgg16()`/`vgg19()` state dict: the convolutions
+    are `features.<i>` (a ReLU follows each, a max pooling ends each block), the top is
+    `classifier.0`, `.3` and `.6` (ReLU and Dropout between)."""
+    names, index = {}, 0
+    for block, filters in enumerate(CONFIGS[kind], start=1):
+        for i in range(1, len(filters) + 1):
+            names[f"block{block}_conv{i}"] = f"features.{index}"
+            index += 2
+        index += 1
+    names.update({"fc1": "classifier.0", "fc2": "classifier.3", "predictions": "classifier.6"})
+    return names
+
+
+def imagenet_weights(kind, include_top):
+    """The path of Keras's cached ImageNet weights, checked against Keras's MD5 hash."""
+    filename, md5 = IMAGENET_FILES[kind][0 if include_top else 1]
+    path = imagenet_utils.keras_cache(filename)
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f"{kind.upper()}: weights='imagenet' reads Keras's file {filename}, which is not at {path}. "
+            f"nablanet downloads nothing: fetch {KERAS_URL.format(name=kind, file=filename)} and pass "
+            "weights=<its path> (or put it at that place), or pass weights=None for random weights.")
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != md5:
+        raise ValueError(f"{kind.upper()}: {path} is not Keras's {filename} (its MD5 is "
+                         f"{digest.hexdigest()}, Keras's is {md5}); download it again")
+    return path

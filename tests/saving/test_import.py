@@ -1,0 +1,212 @@
+"""Weight import from Keras and PyTorch files: layouts, matching by name and by position, and
+the files that must be refused with a clear message."""
+
+import pickle
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+import nablanet as nn
+from nablanet import layers
+from nablanet.applications import VGG16
+from nablanet.saving import SavingError
+from nablanet.saving.interop import import_weights
+
+keras = pytest.importorskip("keras")
+torch = pytest.importorskip("torch")
+pytest.importorskip("h5py")
+safetensors_torch = pytest.importorskip("safetensors.torch")
+
+
+def keras_model(names=True):
+    """Keras: a nested Sequential (Conv2D, BatchNormalization) inside a functional model."""
+    name = (lambda n: n) if names else (lambda n: None)
+    block = keras.Sequential([keras.Input((6, 6, 2)), keras.layers.Conv2D(4, 3, name=name("conv")),
+                              keras.layers.BatchNormalization(name=name("bn"))], name=name("block"))
+    inputs = keras.Input((6, 6, 2))
+    x = keras.layers.Flatten()(block(inputs))
+    outputs = keras.layers.Dense(3, name=name("head"))(x)
+    return keras.Model(inputs, outputs)
+
+
+def our_model(names=True):
+    name = (lambda n: n) if names else (lambda n: None)
+    block = nn.Sequential([nn.Input((6, 6, 2)), layers.Conv2D(4, 3, name=name("conv")),
+                           layers.BatchNormalization(name=name("bn"))], name=name("block"))
+    inputs = nn.Input((6, 6, 2))
+    x = layers.Flatten()(block(inputs))
+    return nn.Model(inputs, layers.Dense(3, name=name("head"))(x))
+
+
+@pytest.fixture(scope="module")
+def keras_files(tmp_path_factory):
+    """The Keras model, trained a little (so BatchNormalization's statistics are not the
+    defaults), in its three formats, with its predictions in inference mode."""
+    directory = tmp_path_factory.mktemp("keras_files")
+    keras.utils.set_random_seed(0)
+    model = keras_model()
+    x = np.random.default_rng(0).standard_normal((16, 6, 6, 2)).astype("float32")
+    model.compile("adam", "mse")
+    model.fit(x * 3 + 1, np.ones((16, 3)), epochs=2, verbose=0)
+    paths = {"weights.h5": directory / "m.weights.h5", "keras": directory / "m.keras", "h5": directory / "m.h5"}
+    model.save_weights(paths["weights.h5"])
+    model.save(paths["keras"])  # with the optimizer's state, which is not a layer's
+    model.save(paths["h5"])
+    return paths, x, np.asarray(model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("kind", ["weights.h5", "keras", "h5"])
+@pytest.mark.parametrize("names", [True, False], ids=["by name", "by position"])
+def test_nested_keras_model_with_batchnorm(keras_files, kind, names):
+    """Same names: matched by name. Other names (automatic ones): matched by Keras's keys
+    (`layers/sequential/layers/conv2d`) in Keras 3 files, by order in legacy ones."""
+    paths, x, expected = keras_files
+    ours = our_model(names)
+    assert ours.load_weights(paths[kind]) == []
+    np.testing.assert_allclose(ours.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_a_layer_whose_shape_differs_is_named_with_both_shapes(keras_files):
+    paths, _, _ = keras_files
+    wider = nn.Sequential([nn.Input((6, 6, 2)), layers.Conv2D(5, 3, name="conv"),
+                           layers.BatchNormalization(name="bn")], name="block")
+    inputs = nn.Input((6, 6, 2))
+    model = nn.Model(inputs, layers.Dense(3, name="head")(layers.Flatten()(wider(inputs))))
+    before = model.get_weights()
+    for kind in ("weights.h5", "h5"):
+        with pytest.raises(SavingError, match=r"layer 'conv': weight 'kernel' has shape \(3, 3, 2, 5\) in the "
+                                              r"model but \(3, 3, 2, 4\) in the file"):
+            model.load_weights(paths[kind])
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)  # nothing was half-loaded
+    problems = model.load_weights(paths["weights.h5"], skip_mismatch=True)
+    assert len(problems) == 3  # conv, bn (5 features) and head (80 inputs) do not fit
+
+
+def test_skip_mismatch_loads_the_layers_that_fit(keras_files):
+    paths, _, _ = keras_files
+    model = our_model()
+    reference = our_model()
+    reference.load_weights(paths["h5"])
+    inputs = nn.Input((6, 6, 2))
+    block = model.layers[1]
+    other_head = nn.Model(inputs, layers.Dense(4, name="head")(layers.Flatten()(block(inputs))))
+    problems = other_head.load_weights(paths["keras"], skip_mismatch=True)
+    assert problems == [("layer 'head': weight 'kernel' has shape (64, 4) in the model but (64, 3) in the "
+                         "file (matched by layer name)")]
+    for a, b in zip(block.get_weights(), reference.layers[1].get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_file_from_another_architecture_is_refused(keras_files, tmp_path):
+    paths, _, _ = keras_files
+    other = nn.Sequential([nn.Input((4,)), layers.Dense(8), layers.Dense(8), layers.Dense(2)])
+    for kind in paths:
+        with pytest.raises(SavingError, match="holds the weights of a different architecture: the model has 3 "
+                                              "layers with weights"):
+            other.load_weights(paths[kind])
+    vgg = VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+    with pytest.raises(SavingError, match="different architecture: the model has 13 layers with weights"):
+        vgg.load_weights(paths["weights.h5"])
+    torch.manual_seed(0)
+    mlp = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    safetensors_torch.save_file(mlp.state_dict(), tmp_path / "mlp.safetensors")
+    with pytest.raises(SavingError, match="layer 'block1_conv1': the file has no module 'features.0'"):
+        vgg.load_weights(tmp_path / "mlp.safetensors")
+    with pytest.raises(SavingError, match="holds 2 PyTorch modules with weights .* the model 3 layers"):
+        other.load_weights(tmp_path / "mlp.safetensors")
+
+
+def test_pickles_are_refused_and_never_opened(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (print, (f"this must never run: {marker}",))
+
+    model = nn.Sequential([nn.Input((4,)), layers.Dense(2)])
+    state = torch.nn.Linear(4, 2).state_dict()
+    torch.save(state, tmp_path / "model.pt")  # a zip holding data.pkl
+    torch.save(state, tmp_path / "legacy.pth", _use_new_zipfile_serialization=False)  # a bare pickle
+    (tmp_path / "evil.pth").write_bytes(pickle.dumps(Payload()))
+    (tmp_path / "odd.bin").write_bytes(b"garbage that is no known format")
+    for name in ("model.pt", "legacy.pth", "evil.pth", "odd.bin"):
+        with pytest.raises(SavingError, match="never unpickles.*save_file\\(model.state_dict\\(\\), "
+                                              "'x.safetensors'\\)"):
+            model.load_weights(tmp_path / name)
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    with pytest.raises(SavingError, match="neither a nablanet nor a Keras archive"):
+        model.load_weights(tmp_path / "other.zip")
+
+
+class TorchNet(torch.nn.Module):
+    """Conv2d, BatchNorm2d, Linear after a channels-first flatten, LayerNorm; and Conv1d."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.norm = torch.nn.BatchNorm2d(4)
+        self.fc = torch.nn.Linear(4 * 5 * 6, 7)
+        self.layer_norm = torch.nn.LayerNorm(7)
+
+    def forward(self, x):
+        x = torch.relu(self.norm(self.conv(x)))
+        return self.layer_norm(self.fc(torch.flatten(x, 1)))
+
+
+def test_torch_layouts_for_conv_batchnorm_linear_and_layernorm(tmp_path):
+    torch.manual_seed(0)
+    net = TorchNet()
+    with torch.no_grad():  # statistics other than the defaults
+        net.norm.running_mean.uniform_(-1, 1)
+        net.norm.running_var.uniform_(0.5, 2)
+        net.norm.weight.uniform_(0.5, 2)
+        net.norm.bias.uniform_(-1, 1)
+        net.layer_norm.weight.uniform_(0.5, 2)
+    net.eval()
+    safetensors_torch.save_file(net.state_dict(), tmp_path / "net.safetensors")
+    ours = nn.Sequential([nn.Input((5, 6, 3)), layers.Conv2D(4, 3, padding="same", name="c"),
+                          layers.BatchNormalization(epsilon=1e-5, name="n"), layers.Activation("relu"),
+                          layers.Flatten(), layers.Dropout(0.1), layers.Dense(7, name="f"),
+                          layers.LayerNormalization(epsilon=1e-5, name="l")])
+    names = {"c": "conv", "n": "norm", "f": "fc", "l": "layer_norm"}
+    assert import_weights(ours, tmp_path / "net.safetensors", names=names) == []
+    x = np.random.default_rng(0).standard_normal((3, 5, 6, 3)).astype("float32")
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x.transpose(0, 3, 1, 2).copy())).numpy()
+    np.testing.assert_allclose(ours.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-5)
+    with pytest.raises(SavingError, match="in the order of their names; .*pass names="):
+        ours.load_weights(tmp_path / "net.safetensors")  # names that sort otherwise: conv, fc, layer_norm, norm
+
+
+def test_torch_sequential_in_order_and_conv1d(tmp_path):
+    torch.manual_seed(1)
+    net = torch.nn.Sequential(torch.nn.Conv1d(3, 5, 3), torch.nn.ReLU(), torch.nn.Conv1d(5, 2, 2, groups=1),
+                              torch.nn.Flatten(), torch.nn.Linear(2 * 6, 4)).eval()
+    for i in range(8, 11):  # 0, 2, 4 then 10: "10" must sort after "4"
+        net.append(torch.nn.Identity()) if i < 10 else net.append(torch.nn.Linear(4, 3))
+    safetensors_torch.save_file(net.state_dict(), tmp_path / "seq.safetensors")
+    ours = nn.Sequential([nn.Input((9, 3)), layers.Conv1D(5, 3, activation="relu"), layers.Conv1D(2, 2),
+                          layers.Permute((2, 1)), layers.Flatten(), layers.Dense(4), layers.Dense(3)])
+    ours.load_weights(tmp_path / "seq.safetensors")
+    x = np.random.default_rng(1).standard_normal((2, 9, 3)).astype("float32")
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x.transpose(0, 2, 1).copy())).numpy()
+    np.testing.assert_allclose(ours.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_missing_h5py_is_explained(keras_files, monkeypatch):
+    paths, _, _ = keras_files
+    monkeypatch.setitem(sys.modules, "h5py", None)
+    with pytest.raises(SavingError, match=r"needs h5py: pip install 'nablanet\[h5\]'"):
+        our_model().load_weights(paths["weights.h5"])
+
+
+def test_importing_nablanet_does_not_import_h5py():
+    code = "import sys, nablanet, nablanet.applications, nablanet.saving.interop; print('h5py' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
