@@ -15,6 +15,7 @@ DEMOS = {
     "autoencoder": ("autoencoder", "autoencoders: codes vs PCA, denoising, anomalies, a VAE", False),
     "lstm": ("lstm", "next-word prediction with an LSTM vs a bigram baseline, and generated text", False),
     "tune": ("tune", "hyperparameter search on digits: random vs Bayesian (Optuna), with plots", False),
+    "transfer": ("transfer", "transfer learning: digits 0-4 -> 5-9 from 20 images per class vs scratch", False),
 }
 
 

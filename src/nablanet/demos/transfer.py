@@ -1,0 +1,161 @@
+"""Transfer learning on real digits. A CNN learns digits 0-4 from about 900 images; its
+convolutional base, frozen, then reads digits 5-9 from only 20 labelled images per class through
+a new Dense head trained with Adam on features computed once (the fast way on a CPU). Two
+baselines: the same network trained from scratch on those 100 images, and the same head on a
+frozen base that was never trained (random features). Then, as in Keras's transfer-learning
+guide, the head goes on the base in one model, the base's top block is unfrozen, and the whole
+is fine-tuned with a small learning rate.
+
+What it shows on these 8x8 digits: the features learned on 0-4 are better than random ones for
+5-9, so knowledge carries over; but 100 labelled images already teach this small CNN about as
+much, and the transferred model only matches the one trained from scratch. Over five splits and
+six base architectures tried while writing this demo, the frozen base never beat training from
+scratch by more than noise (a point either way).
+"""
+
+import time
+
+import numpy as np
+
+
+def split(per_class=20, seed=0):
+    """Digits 0-4 (all of them) for the base; for 5-9, `per_class` labelled images per class to
+    train on and every other image to test on (labels shifted to 0-4)."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    x = (data.images / 16.0).astype("float32")[..., None]
+    y = data.target
+    rng = np.random.default_rng(seed)
+    source = y < 5
+    train = np.concatenate([rng.permutation(np.flatnonzero(y == digit))[:per_class] for digit in range(5, 10)])
+    test = np.setdiff1d(np.flatnonzero(~source), train)
+    return (x[source], y[source]), (x[train], y[train] - 5), (x[test], y[test] - 5)
+
+
+def convolutional_base(name="base"):
+    """Two convolutional blocks, the second with BatchNormalization, flattened."""
+    import nablanet as keras
+    from nablanet import layers
+
+    return keras.Sequential([
+        keras.Input(shape=(8, 8, 1)),
+        layers.Conv2D(32, 3, activation="relu", padding="same", name="block1_conv"),
+        layers.MaxPooling2D(2, name="block1_pool"),
+        layers.Conv2D(64, 3, padding="same", name="block2_conv"),
+        layers.BatchNormalization(name="block2_bn"),
+        layers.Activation("relu", name="block2_relu"),
+        layers.Flatten(name="flatten"),
+    ], name=name)
+
+
+def with_head(base, classes=5, rate=0.2):
+    """`base` (called in inference mode, as Keras's guide writes it) under a new Dense head."""
+    import nablanet as keras
+
+    inputs = keras.Input(shape=(8, 8, 1))
+    return keras.Model(inputs, head(base.outputs.shape[-1], classes, rate)(base(inputs, training=False)))
+
+
+def head(features, classes=5, rate=0.2):
+    """The new head: Dropout, then a Dense softmax layer."""
+    import nablanet as keras
+    from nablanet import layers
+
+    return keras.Sequential([keras.Input(shape=(features,)), layers.Dropout(rate),
+                             layers.Dense(classes, activation="softmax")], name="head")
+
+
+def accuracy(model, x, y):
+    return float(np.mean(model.predict(x, verbose=0).argmax(axis=-1) == y))
+
+
+def compile_model(model, learning_rate):
+    import nablanet as keras
+
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+
+
+def pretrain(x, y, epochs=10, seed=0):
+    """A base trained on digits 0-4 (with its own head, dropped afterwards), and its training
+    accuracy there."""
+    import nablanet as keras
+
+    keras.utils.set_random_seed(seed)
+    base = convolutional_base()
+    model = with_head(base)
+    compile_model(model, 1e-3)
+    model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
+    return base, accuracy(model, x, y)
+
+
+def extract_and_train_head(base, x_train, y_train, x_test, epochs, seed):
+    """The fast way on a CPU: freeze `base`, compute its features once, train a new head on
+    them; returns the head and the test images' features."""
+    import nablanet as keras
+
+    base.trainable = False  # its weights stay; its BatchNormalization runs in inference mode
+    train_features, test_features = base.predict(x_train, verbose=0), base.predict(x_test, verbose=0)
+    keras.utils.set_random_seed(seed)
+    classifier = head(train_features.shape[-1])
+    compile_model(classifier, 1e-3)
+    classifier.fit(train_features, y_train, epochs=epochs, batch_size=20, verbose=0)
+    return classifier, test_features
+
+
+def transfer(data=None, seed=0, pretrain_epochs=10, head_epochs=40, fine_tune_epochs=10):
+    """Train the models; return their test accuracies on digits 5-9 (and the base's training
+    accuracy on 0-4), the pretrained base and the transferred model (base and head)."""
+    import nablanet as keras
+
+    (x_source, y_source), (x_train, y_train), (x_test, y_test) = data or split(seed=seed)
+    base, source_accuracy = pretrain(x_source, y_source, pretrain_epochs, seed)
+
+    keras.utils.set_random_seed(seed + 1)
+    scratch = with_head(convolutional_base("scratch_base"))
+    compile_model(scratch, 1e-3)
+    scratch.fit(x_train, y_train, epochs=head_epochs, batch_size=20, verbose=0)
+
+    keras.utils.set_random_seed(seed + 2)
+    random_base = convolutional_base("random_base")
+    random_head, random_features = extract_and_train_head(random_base, x_train, y_train, x_test, head_epochs,
+                                                          seed + 1)
+    classifier, features = extract_and_train_head(base, x_train, y_train, x_test, head_epochs, seed + 1)
+    result = {"source": source_accuracy, "scratch": accuracy(scratch, x_test, y_test),
+              "random_frozen": accuracy(random_head, random_features, y_test),
+              "frozen": accuracy(classifier, features, y_test)}
+
+    inputs = keras.Input(shape=(8, 8, 1))  # the trained head on the frozen base: one model
+    model = keras.Model(inputs, classifier(base(inputs, training=False)))
+    result["assembled"] = accuracy(model, x_test, y_test)  # the same as on the cached features
+    base.trainable = True  # unfreeze the top block only; BatchNormalization stays frozen
+    for layer in base.layers:
+        layer.trainable = layer.name == "block2_conv"
+    compile_model(model, 1e-4)  # a small learning rate, not to wreck what the base knows
+    model.fit(x_train, y_train, epochs=fine_tune_epochs, batch_size=20, verbose=0)
+    result["fine_tuned"] = accuracy(model, x_test, y_test)
+    return result, base, model
+
+
+def run(out=print, seed=0, **epochs):
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        out("(the transfer demo needs scikit-learn's digits: pip install 'nablanet[datasets]')")
+        return None
+    data = split(seed=seed)
+    out("")
+    out(f"Transfer learning on 8x8 digits: a CNN learns 0-4 from {len(data[0][1])} images, then 5-9 from "
+        f"{len(data[1][1])} labelled images ({len(data[2][1])} to test on)")
+    began = time.perf_counter()
+    result, _, _ = transfer(data, seed=seed, **epochs)
+    out(f"  the base's training accuracy on digits 0-4:             {result['source']:.2%}")
+    out(f"  digits 5-9, the same CNN trained from scratch:         {result['scratch']:.2%}")
+    out(f"  digits 5-9, new Dense head on a frozen random base:    {result['random_frozen']:.2%}")
+    out(f"  digits 5-9, new Dense head on the frozen 0-4 base:     {result['frozen']:.2%}")
+    out(f"  digits 5-9, then its top block fine-tuned (lr 1e-4):   {result['fine_tuned']:.2%}")
+    out("  The 0-4 features carry over (frozen pretrained vs frozen random); on digits this small,")
+    out("  100 labelled images train the CNN from scratch about as well.")
+    out(f"  ({time.perf_counter() - began:.1f} s)")
+    return result
