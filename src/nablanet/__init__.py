@@ -12,8 +12,8 @@
 __version__ = "0.1.0"
 
 from nablanet import (  # noqa: E402
-    activations, anomaly, backend, callbacks, data, initializers, layers, losses, metrics, ops,
-    optimizers, preprocessing, random, regularizers, utils,
+    activations, anomaly, applications, backend, callbacks, data, initializers, layers, losses, metrics,
+    ops, optimizers, preprocessing, random, regularizers, utils,
 )
 from nablanet.autodiff import Tensor, Variable, enable_grad, is_grad_enabled, no_grad  # noqa: E402
 from nablanet.calculus import (  # noqa: E402
@@ -24,9 +24,9 @@ from nablanet.layers import Input  # noqa: E402
 from nablanet.models import Model, Sequential  # noqa: E402
 
 __all__ = [
-    "Input", "Model", "Sequential", "Tensor", "Variable", "activations", "anomaly", "backend", "callbacks",
-    "data", "derivative", "derivative_table", "elementwise_grad", "enable_grad", "grad", "gradcheck",
-    "hessian", "hvp", "initializers", "integrate", "is_grad_enabled", "jacobian", "layers", "losses",
-    "metrics", "no_grad", "ops", "optimizers", "preprocessing", "random", "regularizers", "utils",
-    "value_and_grad", "vjp",
+    "Input", "Model", "Sequential", "Tensor", "Variable", "activations", "anomaly", "applications",
+    "backend", "callbacks", "data", "derivative", "derivative_table", "elementwise_grad",
+    "enable_grad", "grad", "gradcheck", "hessian", "hvp", "initializers", "integrate",
+    "is_grad_enabled", "jacobian", "layers", "losses", "metrics", "no_grad", "ops", "optimizers",
+    "preprocessing", "random", "regularizers", "utils", "value_and_grad", "vjp",
 ]
