@@ -210,3 +210,70 @@ def test_importing_nablanet_does_not_import_h5py():
     code = "import sys, nablanet, nablanet.applications, nablanet.saving.interop; print('h5py' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("kind", ["weights.h5", "h5"])
+@pytest.mark.parametrize("names", [True, False], ids=["by name", "by position"])
+def test_recurrent_layers_from_keras_files(tmp_path, kind, names):
+    """An LSTM keeps its weights in its `cell`, a Bidirectional in `forward_layer` and
+    `backward_layer`: Keras 3 files nest them by attribute, legacy files list them in order."""
+    name = (lambda n: n) if names else (lambda n: None)
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((5, 3))
+    x = keras.layers.LSTM(4, return_sequences=True, name=name("lstm"))(inputs)
+    x = keras.layers.Bidirectional(keras.layers.GRU(2), name=name("bi"))(x)
+    theirs = keras.Model(inputs, keras.layers.Dense(1, name=name("out"))(x))
+    path = tmp_path / f"rnn.{kind}"
+    theirs.save_weights(path) if kind == "weights.h5" else theirs.save(path)
+    inputs = nn.Input((5, 3))
+    x = layers.LSTM(4, return_sequences=True, name=name("lstm"))(inputs)
+    x = layers.Bidirectional(layers.GRU(2), name=name("bi"))(x)
+    ours = nn.Model(inputs, layers.Dense(1, name=name("out"))(x))
+    assert ours.load_weights(path) == []
+    x = np.random.default_rng(2).standard_normal((3, 5, 3)).astype("float32")
+    np.testing.assert_allclose(ours.predict(x, verbose=0), np.asarray(theirs.predict(x, verbose=0)),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_torch_embedding(tmp_path):
+    """Embedding tables share PyTorch's layout; a sequence flattened as (steps, features) is in
+    the same order in both (only image features are flattened channels first by PyTorch)."""
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(torch.nn.Embedding(10, 4), torch.nn.Flatten(), torch.nn.Linear(12, 2)).eval()
+    safetensors_torch.save_file(net.state_dict(), tmp_path / "embedding.safetensors")
+    ours = nn.Sequential([nn.Input((3,), dtype="int32"), layers.Embedding(10, 4), layers.Flatten(), layers.Dense(2)])
+    ours.load_weights(tmp_path / "embedding.safetensors")
+    tokens = np.array([[1, 5, 9], [0, 2, 2]])
+    with torch.no_grad():
+        expected = net(torch.from_numpy(tokens)).numpy()
+    np.testing.assert_allclose(ours.predict(tokens, verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_keras_2_weights_only_files(tmp_path):
+    """The layout of the weights Keras publishes (Keras 2's `save_weights` to .h5: `layer_names`
+    at the root), written by Keras's own legacy writer, and with Keras 1's weight names."""
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    keras.utils.set_random_seed(4)
+    theirs = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, name="block1_conv1"),
+                               keras.layers.MaxPooling2D(name="block1_pool"), keras.layers.Flatten(name="flatten"),
+                               keras.layers.Dense(2, name="fc1")])
+    with h5py.File(tmp_path / "keras2.h5", "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, theirs)
+    with h5py.File(tmp_path / "keras1.h5", "w") as f:  # as in vgg16_weights_tf_dim_ordering_tf_kernels.h5
+        f.attrs["layer_names"] = [b"input_1", b"block1_conv1", b"block1_pool", b"flatten", b"fc1"]
+        for layer in theirs.layers:
+            group = f.create_group(layer.name)
+            names = [f"{layer.name}_{'Wb'[i]}_1:0".encode() for i in range(len(layer.weights))]
+            group.attrs["weight_names"] = names
+            for name, w in zip(names, layer.weights):
+                group.create_dataset(name.decode(), data=np.asarray(w.numpy()))
+        f.create_group("input_1").attrs["weight_names"] = np.array([], dtype="S1")
+    x = np.random.default_rng(4).standard_normal((2, 8, 8, 3)).astype("float32")
+    for name in ("keras2.h5", "keras1.h5"):
+        ours = nn.Sequential([nn.Input((8, 8, 3)), layers.Conv2D(4, 3, name="block1_conv1"),
+                              layers.MaxPooling2D(name="block1_pool"), layers.Flatten(), layers.Dense(2, name="fc1")])
+        assert ours.load_weights(tmp_path / name) == []
+        np.testing.assert_allclose(ours.predict(x, verbose=0), np.asarray(theirs.predict(x, verbose=0)),
+                                   rtol=1e-5, atol=1e-6)

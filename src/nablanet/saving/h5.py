@@ -5,7 +5,9 @@
 Each file becomes a list of `Entry`s, one per layer with weights, in the file's terms: the
 layer's name (with those of the models around it), its Keras 3 key (`layers/functional/layers/
 conv2d_3`: class names numbered in the order Keras walks the model), and its arrays in Keras's
-order. Nothing in the file is executed or unpickled: only arrays and string attributes are read.
+order. Legacy files hold the model's own layers (a nested model as one entry); Keras 3 files
+every layer that is not a model, its sublayers' arrays as children. Nothing in the file is
+executed or unpickled: only arrays and string attributes are read.
 """
 
 import io
@@ -18,14 +20,19 @@ HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 class Entry:
     """One layer's weights in a file: `names` (the enclosing models' names, then the layer's;
-    None where the file does not say), `key` (Keras 3 files) and `arrays`."""
+    None where the file does not say), `key` (Keras 3 files), its own `arrays`, and in Keras 3
+    files the `children` holding its sublayers' (an LSTM's `cell`), by attribute name."""
 
-    def __init__(self, names, key, arrays):
+    def __init__(self, names, key, arrays, children=None):
         self.names, self.key, self.arrays = tuple(names), key, list(arrays)
+        self.children = children or {}
 
     @property
     def name(self):
         return self.names[-1] if self.names else None
+
+    def has_weights(self):
+        return bool(self.arrays) or any(child.has_weights() for child in self.children.values())
 
     def __repr__(self):
         return f"Entry({self.name or self.key!r}, shapes={[a.shape for a in self.arrays]})"
@@ -79,53 +86,53 @@ def read_hdf5(handle, source):
     try:
         with h5py.File(handle, "r") as f:
             if "layer_names" in f.attrs:
-                return KerasWeights(_legacy(f, source), True, source)
+                return KerasWeights(_legacy(f), True, source)
             if "model_weights" in f and "layer_names" in f["model_weights"].attrs:
-                return KerasWeights(_legacy(f["model_weights"], source), True, source)
-            if "layers" in f or "vars" in f:
+                return KerasWeights(_legacy(f["model_weights"]), True, source)
+            if "layers" in f:
                 entries = []
                 _walk(f, "", (), entries, h5py)
-                return KerasWeights(entries, False, source)
-    except OSError as error:
-        raise SavingError(f"load_weights: {source} is not a readable HDF5 file ({error})") from None
+                return KerasWeights([e for e in entries if e.has_weights()], False, source)
+    except (OSError, KeyError, ValueError, TypeError) as error:
+        raise SavingError(f"load_weights: {source} is corrupted or not a Keras weights file ({error})") from None
     raise SavingError(f"load_weights: {source} is an HDF5 file but not Keras weights (it has neither "
                       "layer_names nor a layers group)")
 
 
-def _legacy(group, source):
-    """Legacy HDF5: `layer_names` in order, each group listing its `weight_names`. A nested
-    model's group holds every weight of its layers, named `<layer>/<weight>`: split by layer."""
+def _legacy(group):
+    """Legacy HDF5: `layer_names` in order, each group listing its `weight_names` in the order
+    of the layer's weights (a nested model's group holds all of its layers' weights)."""
     entries = []
     for layer_name in (_text(n) for n in group.attrs["layer_names"]):
         layer_group = group[layer_name]
         weight_names = [_text(n) for n in layer_group.attrs.get("weight_names", [])]
-        owners = {}
-        for weight_name in weight_names:
-            parts = weight_name.split("/")
-            owner = parts[-2] if len(parts) >= 2 else layer_name
-            owners.setdefault(owner, []).append(np.asarray(layer_group[weight_name]))
-        if not owners:
-            continue
-        if set(owners) == {layer_name}:
-            entries.append(Entry((layer_name,), None, owners[layer_name]))
-        else:
-            entries.extend(Entry((layer_name, owner), None, arrays) for owner, arrays in owners.items())
+        if weight_names:
+            entries.append(Entry((layer_name,), None, [np.asarray(layer_group[w]) for w in weight_names]))
     return entries
 
 
+def _name(group):
+    variables = group.get("vars")
+    name = None if variables is None else variables.attrs.get("name")
+    return None if name is None else _text(name)
+
+
 def _walk(group, key, names, entries, h5py):
-    """Keras 3: each object's own variables are in `<key>/vars/0, 1, ...` (with its `name`
-    attribute in recent versions), its layers under `<key>/layers/<class>_<k>`."""
-    if "vars" in group:
-        variables = group["vars"]
-        name = variables.attrs.get("name")
-        if key:  # the root is the model being loaded into: its own name does not matter
-            names = names + (None if name is None else _text(name),)
-        arrays = [np.asarray(variables[k]) for k in sorted(variables, key=int)]
-        if arrays:
-            entries.append(Entry(names, key.strip("/"), arrays))
-    for child in group:
-        if child == "vars" or (not key and child == "optimizer"):
-            continue
-        if isinstance(group[child], h5py.Group):
-            _walk(group[child], f"{key}/{child}", names, entries, h5py)
+    """Keras 3: a model's layers are under `<key>/layers/<class>_<k>`; a layer's own variables
+    are `<key>/vars/0, 1, ...` (with its `name` attribute in recent versions), and its
+    sublayers' are under `<key>/<attribute>`."""
+    if "layers" not in group:
+        entries.append(_layer(group, key, names, h5py))
+        return
+    layers = group["layers"]
+    for child in layers:
+        if isinstance(layers[child], h5py.Group):
+            _walk(layers[child], f"{key}/layers/{child}", names + (_name(layers[child]),), entries, h5py)
+
+
+def _layer(group, key, names, h5py):
+    variables = group.get("vars")
+    arrays = [] if variables is None else [np.asarray(variables[k]) for k in sorted(variables, key=int)]
+    children = {child: _layer(group[child], f"{key}/{child}", names + (_name(group[child]),), h5py)
+                for child in group if child != "vars" and isinstance(group[child], h5py.Group)}
+    return Entry(names, key.strip("/"), arrays, children)

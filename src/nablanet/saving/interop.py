@@ -11,6 +11,8 @@ module names (`0`, `1`, ..., `10`, as `nn.Sequential` names them). Their layouts
 convolution kernels (out, in, *window) become (*window, in, out), Linear's (out, in) becomes
 Dense's (in, out), and a Dense layer fed by a `Flatten` of (height, width, channels) gets its
 rows reordered from PyTorch's channels-first flattening to nablanet's channels-last one.
+Sequences are not reordered: after a Conv1d, PyTorch flattens (channels, steps), so put
+`Permute((2, 1))` before nablanet's `Flatten` there.
 """
 
 import collections
@@ -51,6 +53,9 @@ def import_weights(model, path, names=None, skip_mismatch=False):
             the message names each layer that does not fit and both shapes.
     """
     path = os.fspath(path)
+    if not model.weights:
+        raise SavingError(f"load_weights: {type(model).__name__} {model.name!r} has no weights yet; build it "
+                          "(give it an input shape, or call it on data) before loading weights into it")
     blob = _read_bytes(path, "load_weights")
     kind = _kind_of(blob[:16], path)
     if kind == "pickle":
@@ -110,18 +115,23 @@ def _snake(name):
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-def units(model):
-    """Every layer with weights inside `model`, with its names (those of the models around it,
-    then its own) and its Keras 3 key (None inside a subclassed model), in Keras's order."""
+def units(model, legacy=False):
+    """The layers with weights inside `model` as a Keras file holds them, with their names (those
+    of the models around them, then their own) and Keras 3 keys (None inside a subclassed model):
+    legacy files hold the model's own layers (a nested model as a whole), Keras 3 files every
+    layer that is not a model, in Keras's order."""
     from nablanet.models import Model, Sequential
 
+    if legacy:
+        top = _children(model) if isinstance(model, Model) else [model]
+        return [(layer, (layer.name,), None) for layer in top if layer.weights]
     found = []
 
     def walk(layer, names, key):
         if isinstance(layer, Model):
             graph = isinstance(layer, Sequential) or layer._graph is not None
             used = collections.Counter()
-            for child in (layer.layers if graph else layer._sublayers()):
+            for child in _children(layer):
                 base = _snake(_keras_class(child))
                 label = base if not used[base] else f"{base}_{used[base]}"
                 used[base] += 1
@@ -133,16 +143,76 @@ def units(model):
     return found
 
 
-def _variables(layer):
-    """A layer's weights in creation order (Keras's order in its files)."""
-    return list(layer._weights) if not layer._sublayers() else layer.weights
+def _children(model):
+    from nablanet.models import Sequential
+
+    return model.layers if isinstance(model, Sequential) or model._graph is not None else model._sublayers()
+
+
+def _legacy_variables(layer):
+    """A layer's weights in the order of Keras's `layer.weights`: layer by layer in a model; a
+    layer's own, then its sublayers'."""
+    from nablanet.models import Model
+
+    if isinstance(layer, Model):
+        return [v for child in _children(layer) for v in _legacy_variables(child)]
+    return list(layer._weights) + [v for sub in layer._sublayers() for v in _legacy_variables(sub)]
+
+
+def _keras3_pairs(layer, entry):
+    """(variable, array) pairs of a layer and its Keras 3 entry: its own variables, then each
+    sublayer's from the entry's child of the same attribute name (`cell`, `forward_layer`)."""
+    from nablanet.layers.base import Layer
+
+    pairs = [(v, a) for v, a in zip(layer._weights, entry.arrays)]
+    if len(layer._weights) != len(entry.arrays):
+        pairs.append((_Count(layer, len(layer._weights), len(entry.arrays)), None))
+    for attribute, value in vars(layer).items():
+        if isinstance(value, Layer) and value is not layer and value.weights:
+            child = entry.children.get(attribute)
+            if child is None:
+                pairs.append((_Count(value, len(value.weights), 0), None))
+            else:
+                pairs.extend(_keras3_pairs(value, child))
+    return pairs
+
+
+class _Count:
+    """A weight-count mismatch, carried in a list of pairs."""
+
+    def __init__(self, layer, mine, theirs):
+        self.layer, self.mine, self.theirs = layer, mine, theirs
+
+
+def _pairs(layer, entry, legacy):
+    if legacy:
+        variables = _legacy_variables(layer)
+        pairs = list(zip(variables, entry.arrays))
+        if len(variables) != len(entry.arrays):
+            pairs.append((_Count(layer, len(variables), len(entry.arrays)), None))
+        return pairs
+    return _keras3_pairs(layer, entry)
+
+
+def _problem(pairs, how, labels=None):
+    """Why the pairs do not fit (naming the layer and both shapes), or None."""
+    for i, (v, a) in enumerate(pairs):
+        if isinstance(v, _Count):
+            return (f"layer {v.layer.name!r} has {v.mine} weights but the file gives it {v.theirs} "
+                    f"(matched {how})")
+        if tuple(a.shape) != tuple(v.shape):
+            owner, _, weight = v.name.rpartition("/")
+            origin = f" (from {labels[i]})" if labels else ""
+            return (f"layer {owner!r}: weight {weight!r} has shape {tuple(v.shape)} in the model but "
+                    f"{tuple(a.shape)} in the file{origin} (matched {how})")
+    return None
 
 
 # -- Keras files -------------------------------------------------------------------------------------
 
 def load_keras(model, weights, skip_mismatch=False):
     """Assign the entries of a Keras file (`nablanet.saving.h5.KerasWeights`) to `model`."""
-    ours, entries = units(model), weights.entries
+    ours, entries = units(model, weights.legacy), weights.entries
     pairs, unused = _by_name(ours, entries)
     how = "by layer name"
     if pairs is None:
@@ -152,14 +222,14 @@ def load_keras(model, weights, skip_mismatch=False):
             raise SavingError(_architecture_error(weights.source, ours, entries))
         pairs, unused = _partial_by_name(ours, entries)
         how = "by layer name where names agree"
-    problems = [_check(layer, entry.arrays, weights.source, how) for layer, entry in pairs]
-    problems = [p for p in problems if p]
+    matched = [_pairs(layer, entry, weights.legacy) for layer, entry in pairs]
+    problems = [p for p in (_problem(m, how) for m in matched) if p]
     if problems and how != "by layer name" and not skip_mismatch:
         raise SavingError(_architecture_error(weights.source, ours, entries, problems))
     if unused:
         problems.append(f"the file has weights for layers the model lacks: "
                         f"{[e.name or e.key for e in unused][:6]}")
-    return _assign(pairs, problems, weights.source, skip_mismatch, lambda entry: entry.arrays)
+    return _assign(matched, problems, weights.source, skip_mismatch)
 
 
 def _by_name(ours, entries):
@@ -210,34 +280,15 @@ def _few(names, n=4):
     return ", ".join(map(str, names[:n])) + (", ..." if len(names) > n else "")
 
 
-def _check(layer, arrays, source, how, labels=None):
-    """A description of why `arrays` do not fit `layer`'s weights, or None."""
-    variables = _variables(layer)
-    if len(arrays) != len(variables):
-        return (f"layer {layer.name!r} has {len(variables)} weights ({[_short(v) for v in variables]}) "
-                f"but the file gives it {len(arrays)} (matched {how})")
-    for i, (v, a) in enumerate(zip(variables, arrays)):
-        if tuple(a.shape) != tuple(v.shape):
-            origin = f" (from {labels[i]})" if labels else ""
-            return (f"layer {layer.name!r}: weight {_short(v)!r} has shape {tuple(v.shape)} in the model "
-                    f"but {tuple(a.shape)} in the file{origin} (matched {how})")
-    return None
-
-
-def _short(variable):
-    return variable.name.rsplit("/", 1)[-1]
-
-
-def _assign(pairs, problems, source, skip_mismatch, arrays_of):
-    """Raise if anything failed (nothing is assigned then), else assign every fitting pair."""
+def _assign(matched, problems, source, skip_mismatch):
+    """Raise if anything failed (nothing is assigned then), else assign every layer whose
+    weights all fit."""
     if problems and not skip_mismatch:
         raise SavingError(f"load_weights: {source} does not fit the model: " + "; ".join(problems[:6]) +
                           ". Pass skip_mismatch=True to load what fits.")
-    for layer, item in pairs:
-        arrays = arrays_of(item)
-        variables = _variables(layer)
-        if len(arrays) == len(variables) and all(tuple(a.shape) == tuple(v.shape) for v, a in zip(variables, arrays)):
-            for v, a in zip(variables, arrays):
+    for pairs in matched:
+        if _problem(pairs, "") is None:
+            for v, a in pairs:
                 v.assign(np.asarray(a).astype(v.dtype, copy=False))
     return problems
 
@@ -281,10 +332,13 @@ def load_torch(model, tensors, source, names=None, skip_mismatch=False):
             problems.append(f"layer {layer.name!r}: the file has no module {module!r}")
             continue
         arrays, labels, problem = to_keras_layout(layer, modules[module], module)
-        problem = problem or _check(layer, arrays, source, f"to module {module!r}", labels)
+        assigned = list(zip(layer._weights, arrays))
+        if len(arrays) != len(layer._weights) and not problem:
+            assigned.append((_Count(layer, len(layer._weights), len(arrays)), None))
+        problem = problem or _problem(assigned, f"to module {module!r}", labels)
         if problem:
             problems.append(problem)
-        converted.append((layer, arrays))
+        converted.append(assigned)
     if problems and names is None:
         problems.append("the modules were matched to the layers in the order of their names; if that "
                         "is not the model's order, pass names={layer name: module name}")
@@ -292,7 +346,7 @@ def load_torch(model, tensors, source, names=None, skip_mismatch=False):
     extra = sorted((m for m in modules if m not in used and m not in optional), key=_natural)
     if extra:
         problems.append(f"the file has modules the model lacks: {extra[:6]}")
-    return _assign(converted, problems, source, skip_mismatch, lambda arrays: arrays)
+    return _assign(converted, problems, source, skip_mismatch)
 
 
 def to_keras_layout(layer, parameters, module):
