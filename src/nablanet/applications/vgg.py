@@ -38,8 +38,9 @@ def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
             read from Keras's cache (`~/.keras/models`), since nablanet downloads nothing.
         input_tensor: An optional `Input()` tensor (or a tensor computed from one) to use as the
             image input.
-        input_shape: `(height, width, 3)`, each side at least 32; only with `include_top=False`
-            when the weights are ImageNet's (then it is `(224, 224, 3)`).
+        input_shape: `(height, width, 3)`, each side at least 32; by default `(224, 224, 3)`
+            with the top and `(None, None, 3)` without. With the top and ImageNet weights it
+            must be `(224, 224, 3)`.
         pooling: With `include_top=False`: None keeps the 4-D output of the last block, "avg"
             and "max" apply global average or max pooling.
         classes: The number of classes of the top (1000 for ImageNet weights).
@@ -77,6 +78,7 @@ def build_vgg(kind, include_top=True, weights="imagenet", input_tensor=None, inp
     where = kind.upper()
     _check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
     shape = imagenet_utils.obtain_input_shape(input_shape, 224, 32, include_top, weights, where)
+    inputs = None if input_tensor is None else source_inputs(input_tensor, where)
     image = layers.Input(shape=shape) if input_tensor is None else input_tensor
     x = image
     for block, filters in enumerate(CONFIGS[kind], start=1):
@@ -92,8 +94,7 @@ def build_vgg(kind, include_top=True, weights="imagenet", input_tensor=None, inp
         x = layers.GlobalAveragePooling2D()(x)
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D()(x)
-    inputs = image if input_tensor is None else source_inputs(input_tensor, where)
-    model = Model(inputs, x, name=name or kind)
+    model = Model(image if inputs is None else inputs, x, name=name or kind)
     names = torchvision_names(kind)
     model._torch_names = {k: v for k, v in names.items() if include_top or not k.startswith(("fc", "pred"))}
     model._torch_optional = tuple(v for k, v in names.items() if k not in model._torch_names)  # the top
