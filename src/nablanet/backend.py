@@ -100,3 +100,37 @@ def _keep_freed_memory():
 
 
 MALLOC_TUNED = _keep_freed_memory()
+
+_pool = [None, 0]  # a ThreadPoolExecutor, made on first use, and its size
+
+
+def num_threads():
+    """Threads for elementwise work on big arrays (optimizer updates): NABLANET_NUM_THREADS, else
+    the CPUs this process may use, at most 4. NumPy's ufuncs release the GIL on big arrays, so
+    chunks of one update run in parallel the way PyTorch's two threads run its Adam."""
+    value = os.environ.get("NABLANET_NUM_THREADS")
+    if value:
+        return max(1, int(value))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cpus, 4))
+
+
+def parallel_chunks(fn, arrays, min_chunk=1 << 17):
+    """Call `fn(*pieces)` on aligned slices of the flat, contiguous `arrays`, one slice per thread
+    when they are big enough to pay for the threads (at least `min_chunk` elements each), else
+    once on the whole arrays in this thread. `fn` must be elementwise: slices are independent."""
+    n = arrays[0].size
+    threads = min(num_threads(), n // min_chunk)
+    if threads < 2:
+        fn(*arrays)
+        return
+    if _pool[0] is None or _pool[1] != threads:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool[0], _pool[1] = ThreadPoolExecutor(threads, thread_name_prefix="nablanet"), threads
+    bounds = [n * i // threads for i in range(threads + 1)]
+    pieces = [[a[lo:hi] for a in arrays] for lo, hi in zip(bounds[:-1], bounds[1:])]
+    futures = [_pool[0].submit(fn, *piece) for piece in pieces[1:]]
+    fn(*pieces[0])
+    for future in futures:
+        future.result()

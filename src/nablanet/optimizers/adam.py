@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from nablanet import backend
 from nablanet.optimizers.base import Optimizer
 
 
@@ -42,7 +43,15 @@ class Adam(Optimizer):
         t = self.iterations + 1
         lr_t = learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
         i = self._get_variable_index(variable)
-        m, v, tmp = self.momentums[i], self.velocities[i], self._scratch[i]
+        arrays = [variable.data, np.asarray(gradient), self.momentums[i], self.velocities[i], self._scratch[i]]
+        if self.amsgrad:
+            arrays.append(self.velocity_hats[i])
+        if all(a.flags.c_contiguous for a in arrays):  # big variables: chunks on several threads
+            backend.parallel_chunks(lambda *pieces: self._adam(lr_t, *pieces), [a.reshape(-1) for a in arrays])
+        else:
+            self._adam(lr_t, *arrays)
+
+    def _adam(self, lr_t, w, gradient, m, v, tmp, v_hat=None):
         np.subtract(gradient, m, out=tmp)  # in place, a dozen passes over memory and no allocation
         tmp *= 1 - self.beta_1
         m += tmp
@@ -50,13 +59,13 @@ class Adam(Optimizer):
         tmp -= v
         tmp *= 1 - self.beta_2
         v += tmp
-        if self.amsgrad:
-            v = np.maximum(self.velocity_hats[i], v, out=self.velocity_hats[i])
+        if v_hat is not None:
+            v = np.maximum(v_hat, v, out=v_hat)
         np.sqrt(v, out=tmp)
         tmp += self.epsilon
         np.divide(m, tmp, out=tmp)
         tmp *= lr_t
-        variable.data -= tmp
+        w -= tmp
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
