@@ -151,11 +151,9 @@ class RNN(Layer):
             mask = None if mask is None else mask[:, ::-1]
         packed = op(sequences, cell.kernel, cell.recurrent_kernel, cell.bias, *states,
                     mask=mask, zero_output=self.zero_output_for_mask, **params)
-        u, count = cell.units, len(states)
-        base = u if mask is not None else 0
-        sequence = packed[:, :, :u]
-        final = [packed[:, -1, base + i * u:base + (i + 1) * u] for i in range(count)]
-        return packed[:, -1, :u], sequence, final
+        first = 1 if mask is not None else 0  # packed: (batch, steps, [output,] states, units)
+        final = [packed[:, -1, first + i] for i in range(len(states))]
+        return packed[:, -1, 0], packed[:, :, 0], final
 
     # -- shapes, masks, state --------------------------------------------------------------------
 

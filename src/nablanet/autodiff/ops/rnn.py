@@ -11,17 +11,15 @@ The backward pass computes the per-step factors of the gate derivatives for all 
 then walks the steps in reverse with a few passes and one matmul each, and forms the kernel,
 recurrent-kernel, bias and input gradients with one matmul per gate at the end.
 
-An op returns one array, so a kernel returns every step's states packed along the last axis:
-(N, T, S*U) for S states ([h, c] for LSTM, [h] otherwise). With a mask, the step outputs come
-first, (N, T, (1+S)*U): a masked step keeps the state and repeats the previous output (zeros
-with `zero_output`), as Keras does. The layer slices what it returns.
+An op returns one array, so a kernel returns every step's states: (N, T, S, U) for S states
+([h, c] for LSTM, [h] otherwise), a view of its (T, S, N, U) buffer. With a mask, the step
+outputs come first, (N, T, 1 + S, U): a masked step keeps the state and repeats the previous
+output (zeros with `zero_output`), as Keras does. The layer slices what it returns.
 """
 
 import numpy as np
 
-from nablanet.autodiff.primitive import primitive
-from nablanet.autodiff.primitive import save_for_backward as _save
-from nablanet.autodiff.primitive import saved_for_backward as _load
+from nablanet.autodiff.primitive import primitive, save_for_backward, saved_for_backward
 
 _LSTM_ORDER = (3, 0, 1, 2)  # Keras's i, f, c, o -> o, i, f, c: sigmoid gates first, c's factors last
 
@@ -46,9 +44,32 @@ def _sigmoid_halves(blocks, sigmoids, dtype):
     return blocks * scale.reshape((-1,) + (1,) * (blocks.ndim - 1))
 
 
-def _time_major(x):
+def _time_major(x, ones=False):
+    """(N, T, D) -> (T*N, D) rows in time order, with a last column of ones when `ones`."""
     n, steps, d = x.shape
-    return np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(steps * n, d)
+    out = np.empty((steps, n, d + ones), x.dtype)
+    out[:, :, :d] = x.transpose(1, 0, 2)
+    if ones:
+        out[:, :, d] = 1
+    return out.reshape(steps * n, d + ones)
+
+
+def _reorder(m, u, order):
+    """The columns of `m` with Keras's gate blocks of width u put in `order` (a copy)."""
+    rows = m.shape[0]
+    return m.reshape(rows, -1, u)[:, list(order)].reshape(rows, -1)
+
+
+def _halves(gates, sigmoids, u, dtype):
+    """Per-column scale: 0.5 on the first `sigmoids` gate blocks (sigmoid(a) = 0.5 tanh(a/2) + 0.5)."""
+    scale = np.ones(gates * u, dtype)
+    scale[:sigmoids * u] = 0.5
+    return scale
+
+
+def _packed(states):
+    """The (T, S, N, U) states as the op's output: an (N, T, S, U) view, no copy."""
+    return states.transpose(2, 0, 1, 3)
 
 
 def _project(xt, wg, bg, steps):
@@ -59,22 +80,11 @@ def _project(xt, wg, bg, steps):
     return xw.reshape(len(wg), steps, -1, wg.shape[-1])
 
 
-def _pack(blocks):
-    """Time-major (T, N, U) blocks -> the op's (N, T, len(blocks) * U) output."""
-    steps, n, u = blocks[0].shape
-    packed = np.empty((n, steps, len(blocks) * u), blocks[0].dtype)
-    for j, block in enumerate(blocks):
-        packed[:, :, j * u:(j + 1) * u] = block.transpose(1, 0, 2)
-    return packed
-
-
-def _unpack(g, u, count):
-    """The output's cotangent -> time-major (T, N, U) blocks, None for blocks that are all zero."""
-    blocks = []
-    for j in range(count):
-        block = g[:, :, j * u:(j + 1) * u]
-        blocks.append(np.ascontiguousarray(block.transpose(1, 0, 2)) if block.any() else None)
-    return blocks
+def _unpack(g):
+    """The (N, T, S, U) output cotangent -> per state, {step: (N, U) cotangent} for the steps
+    where it is not zero (usually only the last: the layer returned the final state)."""
+    busy = g.any(axis=(0, 3))  # (T, S)
+    return [{t: np.ascontiguousarray(g[:, t, j]) for t in np.flatnonzero(busy[:, j])} for j in range(g.shape[2])]
 
 
 def _previous(first, states):
@@ -99,7 +109,7 @@ def _mask_step(t, keep, outputs, states, olds, zero_output):
 
 
 def _add(carry, block, t):
-    return carry if block is None else carry + block[t]
+    return carry + block[t] if t in block else carry
 
 
 def _masked_cotangents(keep, totals, d_out, zero_output):
@@ -131,25 +141,28 @@ def _lstm(x, w, r, b, h0, c0, *, mask=None, zero_output=False):
     n, steps, _ = x.shape
     u = r.shape[0]
     dtype = np.result_type(x, w, r)
-    xt = _time_major(x)
-    wg, rg = _blocks(w, u, _LSTM_ORDER), _blocks(r, u, _LSTM_ORDER)
-    bg = None if b is None else _sigmoid_halves(_blocks(b, u, _LSTM_ORDER), 3, dtype)
-    xw = _project(xt, _sigmoid_halves(wg, 3, dtype), bg, steps)
-    rs = _sigmoid_halves(rg, 3, dtype)
+    scale = _halves(4, 3, u, dtype)
+    xt = _time_major(x, ones=b is not None)  # a ones column carries the bias through the matmul
+    w_int = _reorder(w if b is None else np.vstack([w, b]), u, _LSTM_ORDER)
+    xw = np.matmul(xt, w_int * scale).reshape(steps, n, 4 * u)
+    r_int = _reorder(r, u, _LSTM_ORDER)
+    rs = r_int * scale
     gates = np.empty((steps, 4, n, u), dtype)  # activated o, i, f, c~
-    hs, cs, tanh_c = (np.empty((steps, n, u), dtype) for _ in range(3))
-    outs = np.empty((steps, n, u), dtype) if mask is not None else None
-    scratch = np.empty((n, u), dtype)
+    states = np.empty((steps, 3 if mask is not None else 2, n, u), dtype)  # [out,] h, c per step
+    hs, cs = states[:, -2], states[:, -1]
+    outs = states[:, 0] if mask is not None else None
+    tanh_c = np.empty((steps, n, u), dtype)
+    z, scratch = np.empty((n, 4 * u), dtype), np.empty((n, u), dtype)
     h, c = h0, c0
     for t in range(steps):
-        z = gates[t]
         np.matmul(h, rs, out=z)
-        z += xw[:, t]
-        np.tanh(z, out=z)
-        sig = z[:3]
+        z += xw[t]
+        g = gates[t]
+        np.tanh(z.reshape(n, 4, u).transpose(1, 0, 2), out=g)  # into contiguous gate blocks
+        sig = g[:3]
         sig *= 0.5
         sig += 0.5
-        o, i, f, cc = z
+        o, i, f, cc = g
         np.multiply(f, c, out=cs[t])
         np.multiply(i, cc, out=scratch)
         cs[t] += scratch
@@ -158,28 +171,30 @@ def _lstm(x, w, r, b, h0, c0, *, mask=None, zero_output=False):
         if mask is not None:
             _mask_step(t, mask[:, t, None], outs, (hs, cs), (h, c), zero_output)
         h, c = hs[t], cs[t]
-    packed = _pack([hs, cs] if outs is None else [outs, hs, cs])
-    _save(packed, (gates, tanh_c, hs, cs, xt, wg, rg))
+    packed = _packed(states)
+    save_for_backward(packed, (gates, tanh_c, xt, w_int, r_int))
     return packed
 
 
 def _lstm_vjp(g, out, x, w, r, b, h0, c0, *, mask=None, zero_output=False):
-    gates, tanh_c, hs, cs, xt, wg, rg = _load(out)
+    gates, tanh_c, xt, w_int, r_int = saved_for_backward(out)
+    states = out.transpose(1, 2, 0, 3)
     n, steps, _ = x.shape
     u = r.shape[0]
-    blocks = _unpack(g, u, 3 if mask is not None else 2)
-    g_out, g_h, g_c = blocks if mask is not None else [None] + blocks
+    hs, cs = states[:, -2], states[:, -1]
+    blocks = _unpack(g)
+    g_out, g_h, g_c = blocks if mask is not None else [{}] + blocks
     o, i, f, cc = (gates[:, k] for k in range(4))
-    # factors of every step's gate derivatives, computed for all steps at once
+    # factors of every step's gate derivatives, for all steps at once; da = [dh k_o, dc k_{i,f,c~}]
     slope = gates[:, :3] * (1 - gates[:, :3])  # sigmoid' of o, i, f
-    k_o = tanh_c * slope[:, 0]  # d a_o = dh * k_o
+    k = np.empty((4, steps, n, u), out.dtype)
+    np.multiply(tanh_c, slope[:, 0], out=k[0])
+    np.multiply(cc, slope[:, 1], out=k[1])
+    np.multiply(_previous(c0, cs), slope[:, 2], out=k[2])
+    np.multiply(i, 1 - cc * cc, out=k[3])
     o_tanh = o * (1 - tanh_c * tanh_c)  # dc += dh * o_tanh
-    k = np.empty((3, steps, n, u), out.dtype)  # d a_{i, f, c~} = dc * k
-    np.multiply(cc, slope[:, 1], out=k[0])
-    np.multiply(_previous(c0, cs), slope[:, 2], out=k[1])
-    np.multiply(i, 1 - cc * cc, out=k[2])
-    da = np.empty((4, steps, n, u), out.dtype)
-    rt = rg.transpose(0, 2, 1)
+    da = np.empty((4, steps, n, u), out.dtype)  # pre-activation gradients in gate blocks
+    rt = np.ascontiguousarray(r_int.T).reshape(4, u, u)  # each gate's recurrent kernel, transposed
     per_gate = np.empty((4, n, u), out.dtype)
     dh_carry, dc_carry, d_out = (np.zeros((n, u), out.dtype) for _ in range(3))
     for t in reversed(range(steps)):
@@ -189,20 +204,29 @@ def _lstm_vjp(g, out, x, w, r, b, h0, c0, *, mask=None, zero_output=False):
                 mask[:, t, None], (dh, dc_in), _add(d_out, g_out, t), zero_output)
         dc = dh * o_tanh[t]
         dc += dc_in
-        np.multiply(dh, k_o[t], out=da[0, t])
-        np.multiply(dc, k[:, t], out=da[1:, t])
+        np.multiply(dh, k[0, t], out=da[0, t])
+        np.multiply(dc, k[1:, t], out=da[1:, t])
         np.matmul(da[:, t], rt, out=per_gate)
+        new_dh = per_gate.sum(axis=0)
         if mask is not None:
-            dh_carry += per_gate.sum(axis=0)
+            dh_carry += new_dh
             dc_carry += dc * f[t]
         else:
-            dh_carry, dc_carry = per_gate.sum(axis=0), dc * f[t]
+            dh_carry, dc_carry = new_dh, dc * f[t]
     flat = da.reshape(4, steps * n, u)
+    d = x.shape[2]
     h_prev = _previous(h0, hs).reshape(steps * n, u)
-    dx, dw = _input_grads(xt, wg, da, x.shape, _LSTM_ORDER)
+    weights = _columns(np.matmul(xt.T, flat), _LSTM_ORDER)  # kernel rows, then the bias row
+    wg = np.ascontiguousarray(w_int[:d].T).reshape(4, u, d)  # each gate's kernel, transposed
+
+    def dx():
+        total = np.matmul(flat[0], wg[0])
+        for gate in range(1, 4):
+            total += np.matmul(flat[gate], wg[gate])
+        return total.reshape(steps, n, d).transpose(1, 0, 2)
+
     dr = lambda: _columns(np.matmul(h_prev.T, flat), _LSTM_ORDER)  # noqa: E731 -- only if needed
-    db = None if b is None else _columns(flat.sum(axis=1), _LSTM_ORDER)
-    return dx, dw, dr, db, dh_carry, dc_carry
+    return dx, weights[:d], dr, None if b is None else weights[-1], dh_carry, dc_carry
 
 
 # -- GRU -------------------------------------------------------------------------------------------
@@ -221,8 +245,8 @@ def _gru(x, w, r, b, h0, *, reset_after=True, mask=None, zero_output=False):
     b_rec = None if b_rec is None else _sigmoid_halves(_blocks(b_rec, u), 2, dtype)[:, None, :]
     gates = np.empty((steps, 3, n, u), dtype)  # activated z, r, h~
     inner = np.empty((steps, n, u), dtype)  # reset_after: h R_h + b_h; else: r * h_prev
-    hs = np.empty((steps, n, u), dtype)
-    outs = np.empty((steps, n, u), dtype) if mask is not None else None
+    states = np.empty((steps, 2 if mask is not None else 1, n, u), dtype)  # [out,] h per step
+    hs, outs = states[:, -1], (states[:, 0] if mask is not None else None)
     rec = np.empty((3 if reset_after else 2, n, u), dtype)
     h = h0
     for t in range(steps):
@@ -251,17 +275,18 @@ def _gru(x, w, r, b, h0, *, reset_after=True, mask=None, zero_output=False):
         if mask is not None:
             _mask_step(t, mask[:, t, None], outs, (hs,), (h,), zero_output)
         h = hs[t]
-    packed = _pack([hs] if outs is None else [outs, hs])
-    _save(packed, (gates, inner, hs, xt, wg, rg))
+    packed = _packed(states)
+    save_for_backward(packed, (gates, inner, xt, wg, rg))
     return packed
 
 
 def _gru_vjp(g, out, x, w, r, b, h0, *, reset_after=True, mask=None, zero_output=False):
-    gates, inner, hs, xt, wg, rg = _load(out)
+    gates, inner, xt, wg, rg = saved_for_backward(out)
+    hs = out.transpose(1, 2, 0, 3)[:, -1]
     n, steps, _ = x.shape
     u = r.shape[0]
-    blocks = _unpack(g, u, 2 if mask is not None else 1)
-    g_out, g_h = blocks if mask is not None else [None] + blocks
+    blocks = _unpack(g)
+    g_out, g_h = blocks if mask is not None else [{}] + blocks
     zg, rgate, cand = (gates[:, k] for k in range(3))
     h_prev = _previous(h0, hs)
     slope = gates[:, :2] * (1 - gates[:, :2])  # sigmoid' of z and r
@@ -322,8 +347,8 @@ def _simple_rnn(x, w, r, b, h0, *, activation="tanh", mask=None, zero_output=Fal
     u = r.shape[0]
     xt = _time_major(x)
     xw = _project(xt, w[None], None if b is None else b[None], steps)[0]
-    hs = np.empty((steps, n, u), np.result_type(x, w, r))
-    outs = np.empty_like(hs) if mask is not None else None
+    states = np.empty((steps, 2 if mask is not None else 1, n, u), np.result_type(x, w, r))  # [out,] h
+    hs, outs = states[:, -1], (states[:, 0] if mask is not None else None)
     h = h0
     for t in range(steps):
         np.matmul(h, r, out=hs[t])
@@ -335,17 +360,18 @@ def _simple_rnn(x, w, r, b, h0, *, activation="tanh", mask=None, zero_output=Fal
         if mask is not None:
             _mask_step(t, mask[:, t, None], outs, (hs,), (h,), zero_output)
         h = hs[t]
-    packed = _pack([hs] if outs is None else [outs, hs])
-    _save(packed, (hs, xt))
+    packed = _packed(states)
+    save_for_backward(packed, xt)
     return packed
 
 
 def _simple_rnn_vjp(g, out, x, w, r, b, h0, *, activation="tanh", mask=None, zero_output=False):
-    hs, xt = _load(out)
+    xt = saved_for_backward(out)
+    hs = out.transpose(1, 2, 0, 3)[:, -1]
     n, steps, _ = x.shape
     u = r.shape[0]
-    blocks = _unpack(g, u, 2 if mask is not None else 1)
-    g_out, g_h = blocks if mask is not None else [None] + blocks
+    blocks = _unpack(g)
+    g_out, g_h = blocks if mask is not None else [{}] + blocks
     if activation == "tanh":
         slope = 1 - hs * hs
     elif activation == "relu":
