@@ -120,6 +120,15 @@ def _masked_cotangents(keep, totals, d_out, zero_output):
     return cell, carried, np.zeros_like(d_out) if zero_output else np.where(keep, 0, d_out)
 
 
+def _one_state_cotangents(t, dh_carry, d_out, g_h, g_out, mask, zero_output):
+    """The cotangent reaching a one-state cell (GRU, SimpleRNN) at step t, and the carries."""
+    dh = _add(dh_carry, g_h, t)
+    if mask is None:
+        return dh, dh_carry, d_out
+    (dh,), (dh_carry,), d_out = _masked_cotangents(mask[:, t, None], (dh,), _add(d_out, g_out, t), zero_output)
+    return dh, dh_carry, d_out
+
+
 def _input_grads(xt, wg, dxg, shape, order=None):
     """Cotangents of the inputs and the kernel from the input-side gate gradients (G, T, N, U)."""
     flat = dxg.reshape(len(dxg), -1, dxg.shape[-1])
@@ -213,19 +222,11 @@ def _lstm_vjp(g, out, x, w, r, b, h0, c0, *, mask=None, zero_output=False):
             dc_carry += dc * f[t]
         else:
             dh_carry, dc_carry = new_dh, dc * f[t]
-    flat = da.reshape(4, steps * n, u)
     d = x.shape[2]
+    dx, dw = _input_grads(xt, w_int[:d].reshape(d, 4, u).transpose(1, 0, 2), da, x.shape, _LSTM_ORDER)
+    weights = dw()  # the kernel's rows, then the bias's (from the ones column)
     h_prev = _previous(h0, hs).reshape(steps * n, u)
-    weights = _columns(np.matmul(xt.T, flat), _LSTM_ORDER)  # kernel rows, then the bias row
-    wg = np.ascontiguousarray(w_int[:d].T).reshape(4, u, d)  # each gate's kernel, transposed
-
-    def dx():
-        total = np.matmul(flat[0], wg[0])
-        for gate in range(1, 4):
-            total += np.matmul(flat[gate], wg[gate])
-        return total.reshape(steps, n, d).transpose(1, 0, 2)
-
-    dr = lambda: _columns(np.matmul(h_prev.T, flat), _LSTM_ORDER)  # noqa: E731 -- only if needed
+    dr = lambda: _columns(np.matmul(h_prev.T, da.reshape(4, steps * n, u)), _LSTM_ORDER)  # noqa: E731
     return dx, weights[:d], dr, None if b is None else weights[-1], dh_carry, dc_carry
 
 
@@ -299,10 +300,7 @@ def _gru_vjp(g, out, x, w, r, b, h0, *, reset_after=True, mask=None, zero_output
     zr_back = np.empty((2, n, u), out.dtype)
     dh_carry, d_out = np.zeros((n, u), out.dtype), np.zeros((n, u), out.dtype)
     for t in reversed(range(steps)):
-        dh = _add(dh_carry, g_h, t)
-        if mask is not None:
-            (dh,), (dh_carry,), d_out = _masked_cotangents(mask[:, t, None], (dh,), _add(d_out, g_out, t),
-                                                           zero_output)
+        dh, dh_carry, d_out = _one_state_cotangents(t, dh_carry, d_out, g_h, g_out, mask, zero_output)
         np.multiply(dh, k_h[t], out=dxg[2, t])
         np.multiply(dh, k_z[t], out=dxg[0, t])
         new_dh = dh * zg[t]
@@ -381,10 +379,7 @@ def _simple_rnn_vjp(g, out, x, w, r, b, h0, *, activation="tanh", mask=None, zer
     da = np.empty((1, steps, n, u), out.dtype)
     dh_carry, d_out = np.zeros((n, u), out.dtype), np.zeros((n, u), out.dtype)
     for t in reversed(range(steps)):
-        dh = _add(dh_carry, g_h, t)
-        if mask is not None:
-            (dh,), (dh_carry,), d_out = _masked_cotangents(mask[:, t, None], (dh,), _add(d_out, g_out, t),
-                                                           zero_output)
+        dh, dh_carry, d_out = _one_state_cotangents(t, dh_carry, d_out, g_h, g_out, mask, zero_output)
         if slope is None:
             np.copyto(da[0, t], dh)
         else:
