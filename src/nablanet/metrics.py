@@ -177,8 +177,9 @@ class MeanMetricWrapper(Mean):
         self.fn, self._fn_kwargs = fn, kwargs
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        values = self.fn(_array(y_true), _array(y_pred), **self._fn_kwargs)
-        super().update_state(_array(values), sample_weight)
+        values = _array(self.fn(_array(y_true), _array(y_pred), **self._fn_kwargs))
+        # masked steps of a sequence output (Embedding(mask_zero=True), Masking) count for nothing
+        super().update_state(values, losses.masked_weight(sample_weight, y_pred, values, reduction="sum"))
 
     def get_config(self):
         return {**super().get_config(), **self._fn_kwargs}

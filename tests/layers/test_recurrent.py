@@ -477,3 +477,23 @@ def test_keras_positional_and_numpy_arguments():
     assert layers.GRU(3, dropout=np.float32(0.25)).cell.dropout == pytest.approx(0.25)
     with pytest.raises(TypeError, match="by name"):
         layers.SimpleRNN(4, "relu", False)
+
+
+def test_compiled_metrics_skip_masked_steps_as_keras():
+    keras = pytest.importorskip("keras")
+    ids = np.array([[3, 4, 5, 0, 0], [7, 8, 9, 1, 2], [0, 0, 1, 2, 3]])
+    labels = np.random.default_rng(2).integers(0, 4, (3, 5))
+
+    def build(lib):
+        model = lib.Sequential([lib.Input((5,), dtype="int32"), lib.layers.Embedding(10, 4, mask_zero=True),
+                                lib.layers.GRU(6, return_sequences=True),
+                                lib.layers.TimeDistributed(lib.layers.Dense(4, activation="softmax"))])
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    theirs, ours = build(keras), build(nn)
+    ours.set_weights([keras.ops.convert_to_numpy(w) for w in theirs.weights])
+    got = ours.evaluate(ids, labels, verbose=0, return_dict=True)
+    want = theirs.evaluate(ids, labels, verbose=0, return_dict=True)
+    assert got["accuracy"] == pytest.approx(want["accuracy"], abs=1e-6)
+    assert got["loss"] == pytest.approx(want["loss"], rel=1e-5)
