@@ -104,6 +104,14 @@ MALLOC_TUNED = _keep_freed_memory()
 _pool = [None, 0]  # a ThreadPoolExecutor, made on first use, and its size
 
 
+def _forget_pool():
+    _pool[:] = [None, 0]  # a forked child inherits the pool object but none of its threads
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def num_threads():
     """Threads for elementwise work on big arrays (optimizer updates): NABLANET_NUM_THREADS, else
     the CPUs this process may use, at most 4. NumPy's ufuncs release the GIL on big arrays, so
