@@ -497,3 +497,28 @@ def test_compiled_metrics_skip_masked_steps_as_keras():
     want = theirs.evaluate(ids, labels, verbose=0, return_dict=True)
     assert got["accuracy"] == pytest.approx(want["accuracy"], abs=1e-6)
     assert got["loss"] == pytest.approx(want["loss"], rel=1e-5)
+
+
+def test_embedding_masking_and_time_distributed_gradients(check_layer):
+    ids = np.array([[1, 4, 0, 6], [2, 2, 5, 0]])
+    check_layer(layers.Embedding, {"input_dim": 7, "output_dim": 3}, ids.shape, (2, 4, 3), 1,
+                input_data=ids, grad_inputs=False)
+    x = normal(2, 4, 3)
+    check_layer(layers.Masking, {}, x.shape, (2, 4, 3), 0, input_data=x)  # smooth away from the mask value
+    x[0, 2:] = 0.0  # at the mask value the output jumps (a step counts once any feature moves): no
+    xt = Tensor(x, requires_grad=True)  # finite differences there; the padded steps get no gradient
+    ops.sum(layers.Masking(dtype="float64")(xt) * normal(2, 4, 3)).backward()
+    assert not xt.grad[0, 2:].any() and xt.grad[1].all()
+    wrapped = layers.TimeDistributed(f64(layers.Dense, 2, activation="tanh"), dtype="float64")
+    wrapped(x)
+    dense = wrapped.layer
+
+    def f(inputs, kernel, bias):
+        saved = dense.kernel, dense.bias
+        dense.kernel, dense.bias = kernel, bias
+        try:
+            return wrapped.call(inputs)
+        finally:
+            dense.kernel, dense.bias = saved
+
+    gradcheck(f, normal(2, 4, 3), dense.kernel.numpy(), dense.bias.numpy())
