@@ -63,6 +63,10 @@ def test_errors_name_the_problem():
         optimizers.SGD().apply([np.ones(2)], [Variable([1.0], name="v")])
     with pytest.raises(TypeError, match="learning_rate must be a float"):
         optimizers.SGD(learning_rate="fast")
+    built = optimizers.SGD()
+    built.build([Variable([1.0])])  # a layer unfrozen after compile() adds variables like "new"
+    with pytest.raises(KeyError, match=r"'new' is not among .* call model.compile\(\) again with a new optimizer"):
+        built.apply([np.ones(1)], [Variable([1.0], name="new")])
 
 
 def test_config_round_trip_keeps_schedules():

@@ -233,7 +233,8 @@ class Optimizer:
         if id(variable) not in self._index:
             raise KeyError(
                 f"{type(self).__name__}: variable {getattr(variable, 'name', variable)!r} is not "
-                "among those the optimizer was built with"
+                "among those the optimizer was built with; after changing a layer's `trainable`, "
+                "call model.compile() again with a new optimizer, as Keras requires"
             )
         return g
 
