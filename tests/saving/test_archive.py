@@ -308,3 +308,30 @@ def test_an_interrupted_save_leaves_the_old_file_whole(tmp_path, monkeypatch):
     for a, b in zip(nn.models.load_model(path).get_weights(), before):
         np.testing.assert_array_equal(a, b)
     assert [p.name for p in tmp_path.iterdir()] == ["m.nbz"]  # the temporary file is gone too
+
+
+def _safetensors(header, data=b""):
+    import json
+    import struct
+
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + data
+
+
+def test_safetensors_headers_are_checked_exactly():
+    f32 = {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}
+    cases = {
+        "does not fill its 0 bytes": ({"w": {**f32, "shape": [2**32, 2**32], "data_offsets": [0, 0]}}, b""),
+        "malformed header entry.*1.7": ({"w": {**f32, "shape": [1.7]}}, b"\0" * 4),
+        "malformed header entry.*True": ({"w": {**f32, "shape": [True]}}, b"\0" * 4),
+        "malformed header entry.*-1": ({"w": {**f32, "shape": [-1]}}, b"\0" * 4),
+        "malformed header entry.*4.0": ({"w": {**f32, "data_offsets": [0, 4.0]}}, b"\0" * 4),
+        "__metadata__ must map strings to strings": ({"__metadata__": [1], "w": f32}, b"\0" * 4),
+        "__metadata__ must map strings to strings, got {'n': 1}": ({"__metadata__": {"n": 1}, "w": f32}, b"\0" * 4),
+        "dtype 'BF16', which nablanet does not read": ({"w": {**f32, "dtype": "BF16", "shape": [2]}}, b"\0" * 4),
+    }
+    for message, (header, data) in cases.items():
+        with pytest.raises(st.SafetensorsError, match=message):
+            st.loads(_safetensors(header, data))
+    assert st.loads(_safetensors({"__metadata__": {"a": "b"}, "w": f32}, b"\0" * 4))[1] == {"a": "b"}
+

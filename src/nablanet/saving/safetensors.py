@@ -11,6 +11,7 @@ has no way to carry any.
 """
 
 import json
+import math
 import struct
 
 import numpy as np
@@ -64,20 +65,15 @@ def loads(blob, source="<bytes>"):
         raise SafetensorsError(f"{source}: corrupted safetensors header ({error})") from None
     if not isinstance(header, dict):
         raise SafetensorsError(f"{source}: corrupted safetensors header (not a JSON object)")
-    metadata = header.pop("__metadata__", {}) or {}
+    metadata = _metadata(header.pop("__metadata__", None), source)
     data = blob[8 + length:]
     tensors, end = {}, 0
     for name, entry in sorted(header.items(), key=lambda item: _start(item, source)):
-        try:
-            dtype = np.dtype(DTYPES[entry["dtype"]])
-            shape = tuple(int(d) for d in entry["shape"])
-            start, stop = (int(v) for v in entry["data_offsets"])
-        except (KeyError, TypeError, ValueError):
-            raise SafetensorsError(f"{source}: tensor {name!r} has a malformed header entry {entry!r}") from None
-        if start != end or stop < start or stop > len(data) or any(d < 0 for d in shape):
+        dtype, shape, (start, stop) = _entry(name, entry, source)
+        if start != end or stop < start or stop > len(data):
             raise SafetensorsError(f"{source}: tensor {name!r} has byte range {start}..{stop} outside the "
                                    f"{len(data)} data bytes (truncated or corrupted)")
-        if (stop - start) != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+        if (stop - start) != math.prod(shape) * dtype.itemsize:  # Python ints: no overflow
             raise SafetensorsError(f"{source}: tensor {name!r} of shape {shape} {dtype} does not fill its "
                                    f"{stop - start} bytes")
         tensors[name] = np.frombuffer(data[start:stop], dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
@@ -85,6 +81,35 @@ def loads(blob, source="<bytes>"):
     if end != len(data):
         raise SafetensorsError(f"{source}: {len(data) - end} bytes after the last tensor (corrupted)")
     return tensors, metadata
+
+
+def _metadata(metadata, source):
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                 for k, v in metadata.items()):
+        raise SafetensorsError(f"{source}: corrupted safetensors header (__metadata__ must map strings "
+                               f"to strings, got {metadata!r:.80})")
+    return metadata
+
+
+def _natural_numbers(values, count=None):
+    """Whether `values` is a list of ints >= 0 (of length `count`): not floats, not booleans."""
+    return (isinstance(values, list) and (count is None or len(values) == count)
+            and all(type(v) is int and v >= 0 for v in values))
+
+
+def _entry(name, entry, source):
+    """A header entry's (dtype, shape, byte range), checked."""
+    if not isinstance(entry, dict) or not _natural_numbers(entry.get("shape")) or not _natural_numbers(
+            entry.get("data_offsets"), 2):
+        raise SafetensorsError(f"{source}: tensor {name!r} has a malformed header entry {entry!r:.200}")
+    code = entry.get("dtype")
+    if code not in DTYPES:
+        raise SafetensorsError(f"{source}: tensor {name!r} has dtype {code!r:.40}, which nablanet does not "
+                               f"read (it reads {', '.join(DTYPES)}); convert it first, e.g. with "
+                               "tensor.float() before safetensors' save_file")
+    return np.dtype(DTYPES[code]), tuple(entry["shape"]), tuple(entry["data_offsets"])
 
 
 def _start(item, source):
