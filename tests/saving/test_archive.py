@@ -335,3 +335,43 @@ def test_safetensors_headers_are_checked_exactly():
             st.loads(_safetensors(header, data))
     assert st.loads(_safetensors({"__metadata__": {"a": "b"}, "w": f32}, b"\0" * 4))[1] == {"a": "b"}
 
+
+def test_a_load_that_fails_assigns_nothing(tmp_path):
+    def two_layers(units):
+        return nn.Sequential([nn.Input((4,)), layers.Dense(3, name="a"), layers.Dense(units, name="b")])
+
+    path = two_layers(5).save_weights(tmp_path / "w.safetensors")
+    model = two_layers(6)
+    before = model.get_weights()
+    with pytest.raises(SavingError, match="'b/kernel' has shape"):
+        model.load_weights(path)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)  # layer 'a' fit, but was not assigned either
+    assert len(model.load_weights(path, skip_mismatch=True)) == 2
+    tensors, _ = st.loads((tmp_path / "w.safetensors").read_bytes())
+    np.testing.assert_array_equal(model.layers[0].kernel.numpy(), tensors["a/kernel"])
+
+
+def test_archives_read_only_their_listed_entries_and_refuse_zip_bombs(tmp_path, monkeypatch):
+    from nablanet.saving import archive as archive_module
+
+    model = sequential()
+    path = model.save(tmp_path / "m.nbz")
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("unlisted.bin", b"\0" * (4 << 20))  # 4 MiB of zeros in a few KB
+    read = []
+    original = archive_module.read_member
+    monkeypatch.setattr(archive_module, "read_member",
+                        lambda archive, name, *rest: read.append(name) or original(archive, name, *rest))
+    nn.models.load_model(path)
+    assert "unlisted.bin" not in read and "config.json" in read
+    read.clear()
+    model.load_weights(path)
+    assert sorted(read) == ["nablanet.json", "weights.safetensors"]  # not the optimizer's state
+    monkeypatch.setattr(archive_module, "INFLATION_FLOOR", 1 << 20)
+    with zipfile.ZipFile(tmp_path / "bomb.nbz", "w") as bomb, zipfile.ZipFile(path) as good:
+        for name in good.namelist():
+            data = good.read(name) if name != "config.json" else b" " * (4 << 20)
+            bomb.writestr(name, data, zipfile.ZIP_DEFLATED)
+    with pytest.raises(SavingError, match=r"entry config.json inflates to 4194304 bytes from \d+, more than"):
+        nn.models.load_model(tmp_path / "bomb.nbz")

@@ -346,11 +346,29 @@ class Model(Layer):
 
         return save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath, skip_mismatch=False):
-        """Load weights by name from a safetensors file or a model archive."""
+    def load_weights(self, filepath, skip_mismatch=False, names=None, flatten_from=None):
+        """Load weights from a file, which may come from nablanet, Keras or PyTorch.
+
+        Args:
+            filepath: nablanet's weights (`save_weights`) or model archive (`save`); a Keras
+                `.weights.h5`, legacy `.h5` or `.keras` file (matched by structure, as Keras
+                does, or by layer name; needs h5py); or a PyTorch state dict saved as
+                safetensors (pickles are refused). See `nablanet.saving.interop`.
+            skip_mismatch: Load the layers that fit and return the problems instead of raising.
+            names: PyTorch files: `{layer name: module name}`, e.g. `{"fc1": "classifier.0"}`;
+                by default the modules in the natural order of their names.
+            flatten_from: PyTorch files: `{layer name: (height, width, channels)}`, the feature
+                map a Dense layer's input was flattened from (None: not a flattened map), for
+                a Flatten nablanet cannot trace (in a subclassed model, say).
+
+        Returns:
+            The problems skipped with `skip_mismatch` (empty when everything fit). When anything
+            does not fit and `skip_mismatch` is off, a `SavingError` names it and nothing is
+            assigned.
+        """
         from nablanet.saving import load_weights
 
-        return load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        return load_weights(self, filepath, skip_mismatch=skip_mismatch, names=names, flatten_from=flatten_from)
 
     def get_config(self):
         if self._graph is not None:

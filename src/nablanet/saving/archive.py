@@ -87,21 +87,31 @@ def assign_weights(model, tensors, source, skip_mismatch=False, order=None):
             key in tensors and key.split("#")[0].rsplit("/", 1)[-1] == v.name.rsplit("/", 1)[-1]
             and tensors[key].shape == v.shape for key, v in zip(order, variables)):
         tensors = dict(zip(names, (tensors[key] for key in order)))
-    problems = []
+    problems, ready = [], []
     for v, name in zip(variables, names):
         if name not in tensors:
             problems.append(f"{name!r} is not in the file")
         elif tensors[name].shape != v.shape:
             problems.append(f"{name!r} has shape {tensors[name].shape} in the file, {v.shape} in the model")
+        elif not numeric(tensors[name]):
+            problems.append(f"{name!r} has dtype {tensors[name].dtype} in the file, not a number")
         else:
-            v.assign(tensors[name].astype(v.dtype, copy=False))
+            ready.append((v, tensors[name].astype(v.dtype, copy=False)))
     extra = set(tensors) - set(names)
     if extra:
         problems.append(f"the file has weights the model lacks: {sorted(extra)[:5]}")
-    if problems and not skip_mismatch:
+    if problems and not skip_mismatch:  # checked before anything is assigned: all or nothing
         raise SavingError(f"load_weights: {source} does not match the model: " + "; ".join(problems[:8]) +
                           ". Pass skip_mismatch=True to load what matches.")
+    for v, array in ready:
+        v.assign(array)
     return problems
+
+
+def numeric(array):
+    """Whether an array (or an h5py dataset) holds integers or floats: not booleans, complex
+    numbers, strings, records or references, which no weight is."""
+    return np.dtype(array.dtype).kind in "fiu"
 
 
 def _order(metadata):
@@ -168,9 +178,33 @@ def _read_bytes(path, where):
         raise SavingError(f"{where}: cannot read {path}: {error.strerror}") from None
 
 
-def read_archive(path, blob=None):
+MAX_INFLATION = 20  # a compressed entry may grow this much (JSON: 5-10x), or to the floor below
+INFLATION_FLOOR = 64 << 20
+
+
+def read_member(archive, name, source, floor=None):
+    """Entry `name` of an open zip, refused before it is inflated when it claims more than it
+    can honestly hold: its stored size, or the larger of `floor` and `MAX_INFLATION` times its
+    compressed size (a 400 KB entry of zeros can claim 400 MB). The read is bounded too, so a
+    header that lies about the size cannot get past it."""
+    info = archive.getinfo(name)
+    floor = INFLATION_FLOOR if floor is None else floor
+    cap = info.compress_size if info.compress_type == zipfile.ZIP_STORED else max(
+        floor, MAX_INFLATION * info.compress_size)
+    if info.file_size > cap:
+        raise SavingError(f"{source}: entry {name} inflates to {info.file_size} bytes from {info.compress_size}, "
+                          f"more than the {cap} it may (a zip bomb, or not a model file)")
+    with archive.open(info) as member:
+        data = member.read(cap + 1)
+    if len(data) > cap:
+        raise SavingError(f"{source}: entry {name} inflates past its declared {info.file_size} bytes (corrupted)")
+    return data
+
+
+def read_archive(path, blob=None, members=None):
     """The verified entries of a model archive (`blob`: its bytes, when already read), or a
-    `SavingError` saying what is wrong."""
+    `SavingError` saying what is wrong. Only the entries the manifest lists are read (`members`:
+    only those of them), each with its size checked first (`read_member`)."""
     path = os.fspath(path)
     blob = _read_bytes(path, "load_model") if blob is None else blob
     kind = _kind_of(blob[:16], path)
@@ -194,24 +228,36 @@ def read_archive(path, blob=None):
                     raise SavingError(f"load_model: {path} is a Keras .keras archive; build the model "
                                       "in nablanet and load its weights with model.load_weights(path)")
                 raise SavingError(f"load_model: {path} is a zip file but not a nablanet model archive")
-            entries = {name: archive.read(name) for name in names}
+            manifest = _manifest(read_member(archive, "nablanet.json", f"load_model: {path}"), path)
+            digests = manifest.get("sha256", {})
+            wanted = list(digests) if members is None else list(members)
+            required = ("config.json", "weights.safetensors") if members is None else members
+            missing = [name for name in (*required, *wanted) if name not in names or name not in digests]
+            if missing:
+                raise SavingError(f"load_model: {path} is missing its {missing[0]} entry (truncated)")
+            entries = {name: read_member(archive, name, f"load_model: {path}") for name in wanted}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError) as error:
         if isinstance(error, SavingError):
             raise
         raise SavingError(f"load_model: {path} is truncated or corrupted ({error})") from None
-    try:
-        manifest = json.loads(entries["nablanet.json"])
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise SavingError(f"load_model: {path} has a corrupted manifest ({error})") from None
-    if manifest.get("format") != FORMAT or manifest.get("format_version", 0) > FORMAT_VERSION:
-        raise SavingError(f"load_model: {path} is format {manifest.get('format')!r} version "
-                          f"{manifest.get('format_version')}; this nablanet reads {FORMAT} up to {FORMAT_VERSION}")
-    for name, digest in manifest.get("sha256", {}).items():
-        if name not in entries:
-            raise SavingError(f"load_model: {path} is missing its {name} entry (truncated)")
-        if hashlib.sha256(entries[name]).hexdigest() != digest:
+    for name in wanted:
+        if hashlib.sha256(entries[name]).hexdigest() != digests[name]:
             raise SavingError(f"load_model: {path} is corrupted: the checksum of {name} does not match")
     return entries
+
+
+def _manifest(data, path):
+    try:
+        manifest = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise SavingError(f"load_model: {path} has a corrupted manifest ({error})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("sha256", {}), dict):
+        raise SavingError(f"load_model: {path} has a corrupted manifest (not a JSON object with sha256 digests)")
+    if manifest.get("format") != FORMAT or not isinstance(manifest.get("format_version", 0), int) or \
+            manifest.get("format_version", 0) > FORMAT_VERSION:
+        raise SavingError(f"load_model: {path} is format {manifest.get('format')!r} version "
+                          f"{manifest.get('format_version')}; this nablanet reads {FORMAT} up to {FORMAT_VERSION}")
+    return manifest
 
 
 def load_model(path, custom_objects=None, compile=True, safe_mode=True):
@@ -261,10 +307,11 @@ def save_weights(model, path, overwrite=True):
     return path
 
 
-def load_weights(model, path, skip_mismatch=False):
+def load_weights(model, path, skip_mismatch=False, names=None, flatten_from=None):
     """Set `model`'s weights from a file: nablanet's safetensors weights or model archive, a Keras
-    `.weights.h5`/`.h5`/`.keras` file, or a PyTorch state dict saved as safetensors (see
-    `nablanet.saving.interop.import_weights`). Returns the problems skipped with `skip_mismatch`."""
+    `.weights.h5`/`.h5`/`.keras` file, or a PyTorch state dict saved as safetensors (`names=`
+    and `flatten_from=` apply to those; see `nablanet.saving.interop.import_weights`). Returns
+    the problems skipped with `skip_mismatch`."""
     from nablanet.saving.interop import import_weights
 
-    return import_weights(model, path, skip_mismatch=skip_mismatch)
+    return import_weights(model, path, names=names, skip_mismatch=skip_mismatch, flatten_from=flatten_from)

@@ -2,20 +2,23 @@
 PyTorch state dicts saved as safetensors. Pickles (`.pt`, `.pth`) are refused, never opened.
 
 Keras layers keep the layouts nablanet uses, so a Keras layer's arrays are copied as they are.
-Layers are matched by name when every layer of the model has a namesake in the file, otherwise
-by position: Keras 3's keys (`layers/conv2d_3`), or the order of a legacy file.
+Layers are matched as Keras itself matches them, by structure: in Keras 3 files by the keys
+Keras gives each layer from its place in the model (`layers/dense`, `layers/dense_1`: classes
+numbered in the model's order of layers), in legacy files by the order of the layers with
+weights. Names are not used for that, since automatic names depend on the order the layers
+were created in. Layer names are the fallback when the structure does not fit (a different
+nesting, a subclassed model, layers in another order): when every layer of the model has a
+namesake in the file, and the shapes fit by name. When both fit but disagree, the structure
+wins, as in Keras.
 
-PyTorch modules are matched through a map from layer names to module names (`names=`, or the
-one an application such as VGG16 carries), otherwise by position in the natural order of the
-module names (`0`, `1`, ..., `10`, as `nn.Sequential` names them). Their layouts are converted:
-convolution kernels (out, in, *window) become (*window, in, out), Linear's (out, in) becomes
-Dense's (in, out), and a Dense layer fed by a `Flatten` of (height, width, channels) gets its
-rows reordered from PyTorch's channels-first flattening to nablanet's channels-last one.
-Sequences are not reordered: after a Conv1d, PyTorch flattens (channels, steps), so put
-`Permute((2, 1))` before nablanet's `Flatten` there.
+PyTorch state dicts are matched and converted by `nablanet.saving.torch_weights`.
+
+Every array is checked (shape, and dtype: floats or integers) and converted before the first
+is assigned, so a load that fails leaves the model as it was.
 """
 
 import collections
+import math
 import os
 import re
 
@@ -23,7 +26,7 @@ import numpy as np
 
 from nablanet.saving import safetensors
 from nablanet.saving.archive import (
-    SavingError, _kind_of, _order, _read_bytes, assign_weights, read_archive,
+    INFLATION_FLOOR, SavingError, _kind_of, _order, _read_bytes, assign_weights, numeric, read_archive,
 )
 
 PICKLE_ADVICE = (
@@ -33,7 +36,7 @@ PICKLE_ADVICE = (
     "weights_only=True), 'x.safetensors')` for a saved state dict), then load x.safetensors")
 
 
-def import_weights(model, path, names=None, skip_mismatch=False):
+def import_weights(model, path, names=None, skip_mismatch=False, flatten_from=None):
     """Load weights saved by Keras, PyTorch (as safetensors) or nablanet into `model`.
 
     Args:
@@ -44,13 +47,20 @@ def import_weights(model, path, names=None, skip_mismatch=False):
             by default the model's own map (VGG16 and VGG19 carry torchvision's), else the
             modules in order.
         skip_mismatch: Load what matches and return the problems instead of raising.
+        flatten_from: For PyTorch files, `{layer name: shape}`: the channels-last shape of the
+            feature map a Dense layer's input (or a normalization's) was flattened from
+            (`(height, width, channels)`, or `(steps, channels)`), so that its rows are reordered
+            from PyTorch's channels-first flattening; `None` for an input that is not a
+            flattened feature map. Needed only where the Flatten cannot be traced (see
+            `nablanet.saving.torch_weights`).
 
     Returns:
         The list of problems (empty when everything matched).
 
     Raises:
         SavingError: the file is a pickle, is not a weights file, or does not fit the model;
-            the message names each layer that does not fit and both shapes.
+            the message names each layer that does not fit and both shapes. Nothing is
+            assigned then.
     """
     path = os.fspath(path)
     if not model.weights:
@@ -58,21 +68,25 @@ def import_weights(model, path, names=None, skip_mismatch=False):
                           "(give it an input shape, or call it on data) before loading weights into it")
     blob = _read_bytes(path, "load_weights")
     kind = _kind_of(blob[:16], path)
+    torch_only = "names=" if names is not None else "flatten_from=" if flatten_from is not None else None
     if kind == "pickle":
         raise SavingError(f"load_weights: {path} is a Python pickle (torch.save's format). {PICKLE_ADVICE}")
     if kind == "zip":
         archive = _zip_names(blob, path)
         if "nablanet.json" in archive:
-            entries = read_archive(path, blob)
+            _refuse_torch_options(torch_only, path, "a nablanet archive")
+            entries = read_archive(path, blob, members=("weights.safetensors",))
             tensors, metadata = safetensors.loads(entries["weights.safetensors"], source=path)
             return assign_weights(model, tensors, path, skip_mismatch, order=_order(metadata))
         if any(name.rsplit("/", 1)[-1] in ("data.pkl", "constants.pkl") for name in archive):
             raise SavingError(f"load_weights: {path} is a PyTorch pickle archive (torch.save's "
                               f"format). {PICKLE_ADVICE}")
     if kind in ("hdf5", "zip"):
-        from nablanet.saving.h5 import read_keras
+        from nablanet.saving.h5 import open_keras
 
-        return load_keras(model, read_keras(path, blob), skip_mismatch)
+        _refuse_torch_options(torch_only, path, "a Keras file")
+        with open_keras(path, blob, floor=_honest_size(model)) as weights:
+            return load_keras(model, weights, skip_mismatch)
     try:
         tensors, metadata = safetensors.loads(blob, source=path)
     except safetensors.SafetensorsError as error:
@@ -82,8 +96,23 @@ def import_weights(model, path, names=None, skip_mismatch=False):
         raise SavingError(f"load_weights: {path} is not a weights file nablanet reads (Keras HDF5 "
                           f"or .keras, safetensors, a nablanet archive): {error}") from None
     if metadata.get("format") == "nablanet-weights" or any("/" in key for key in tensors):
+        _refuse_torch_options(torch_only, path, "nablanet's own weights")
         return assign_weights(model, tensors, path, skip_mismatch, order=_order(metadata))
-    return load_torch(model, tensors, path, names, skip_mismatch)
+    from nablanet.saving.torch_weights import load_torch
+
+    return load_torch(model, tensors, path, names, skip_mismatch, flatten_from)
+
+
+def _refuse_torch_options(option, path, what):
+    if option is not None:
+        raise SavingError(f"load_weights: {option} applies to PyTorch state dicts, and {path} is {what}, "
+                          "whose layers are matched without it")
+
+
+def _honest_size(model):
+    """The most bytes a Keras file of `model`'s weights may hold: every weight in float64 with
+    three optimizer slots beside it, plus room for the file's own structures."""
+    return INFLATION_FLOOR + 4 * 8 * sum(math.prod(v.shape) for v in model.weights)
 
 
 def _zip_names(blob, path):
@@ -211,36 +240,40 @@ def _problem(pairs, how, labels=None):
 # -- Keras files -------------------------------------------------------------------------------------
 
 def load_keras(model, weights, skip_mismatch=False):
-    """Assign the entries of a Keras file (`nablanet.saving.h5.KerasWeights`) to `model`."""
-    ours, entries = units(model, weights.legacy), weights.entries
-    pairs, unused = _by_name(ours, entries)
-    how = "by layer name"
-    if pairs is None:
-        pairs, unused, how = _by_position(ours, entries, weights.legacy)
-    if pairs is None:
-        if not skip_mismatch:
-            raise SavingError(_architecture_error(weights.source, ours, entries))
-        pairs, unused = _partial_by_name(ours, entries)
-        how = "by layer name where names agree"
-    matched = [_pairs(layer, entry, weights.legacy) for layer, entry in pairs]
-    problems = [p for p in (_problem(m, how) for m in matched) if p]
-    if problems and how != "by layer name" and not skip_mismatch:
-        raise SavingError(_architecture_error(weights.source, ours, entries, problems))
+    """Assign the entries of a Keras file (`nablanet.saving.h5.KerasWeights`) to `model`: by
+    structure, as Keras does; by layer name when the structure does not fit and the names do."""
+    ours, entries, legacy = units(model, weights.legacy), weights.entries, weights.legacy
+    found = [_matched(m, legacy) for m in (_by_structure(ours, entries, legacy), _by_name(ours, entries)) if m]
+    if found:  # the first that fits: Keras's structure, else the names; or Keras's, to report
+        _, unused, how, matched, problems = ([m for m in found if not m[-1]] or found)[0]
+        if problems and how != "by layer name" and len(found) == 1 and not skip_mismatch:
+            raise SavingError(_architecture_error(weights.source, ours, entries, problems))
+    elif skip_mismatch:
+        _, unused, how, matched, problems = _matched(_partial_by_name(ours, entries), legacy)
+    else:
+        raise SavingError(_architecture_error(weights.source, ours, entries))
     if unused:
         problems.append(f"the file has weights for layers the model lacks: "
                         f"{[e.name or e.key for e in unused][:6]}")
     return _assign(matched, problems, weights.source, skip_mismatch)
 
 
+def _matched(match, legacy):
+    """A match `(layer-entry pairs, unused entries, how)`, with the weights' pairs and their problems."""
+    pairs, unused, how = match
+    matched = [_pairs(layer, entry, legacy) for layer, entry in pairs]
+    return pairs, unused, how, matched, [p for p in (_problem(m, how) for m in matched) if p]
+
+
 def _by_name(ours, entries):
     file_names = collections.Counter(e.name for e in entries if e.name)
     model_names = collections.Counter(layer.name for layer, _, _ in ours)
     if not ours or any(model_names[layer.name] > 1 or file_names[layer.name] != 1 for layer, _, _ in ours):
-        return None, None
+        return None
     index = {e.name: e for e in entries}
     pairs = [(layer, index[layer.name]) for layer, _, _ in ours]
     taken = {id(e) for _, e in pairs}
-    return pairs, [e for e in entries if id(e) not in taken]
+    return pairs, [e for e in entries if id(e) not in taken], "by layer name"
 
 
 def _partial_by_name(ours, entries):
@@ -248,17 +281,18 @@ def _partial_by_name(ours, entries):
     index = {e.name: e for e in entries if e.name and file_names[e.name] == 1}
     pairs = [(layer, index[layer.name]) for layer, _, _ in ours if layer.name in index]
     taken = {id(e) for _, e in pairs}
-    return pairs, [e for e in entries if id(e) not in taken]
+    return pairs, [e for e in entries if id(e) not in taken], "by layer name where names agree"
 
 
-def _by_position(ours, entries, legacy):
+def _by_structure(ours, entries, legacy):
+    """Keras's own pairing: legacy files layer by layer in order, Keras 3 files by key."""
     if legacy:
-        if len(ours) != len(entries):
-            return None, None, None
+        if not ours or len(ours) != len(entries):
+            return None
         return [(layer, entry) for (layer, _, _), entry in zip(ours, entries)], [], "by position"
     index = {e.key: e for e in entries}
     if not ours or any(key is None or key not in index for _, _, key in ours):
-        return None, None, None
+        return None
     pairs = [(layer, index[key]) for layer, _, key in ours]
     taken = {id(e) for _, e in pairs}
     return pairs, [e for e in entries if id(e) not in taken], "by Keras's layer keys"
@@ -281,137 +315,39 @@ def _few(names, n=4):
 
 
 def _assign(matched, problems, source, skip_mismatch):
-    """Raise if anything failed (nothing is assigned then), else assign every layer whose
-    weights all fit."""
+    """Assign every layer whose weights all fit, after checking and converting them all: if
+    anything fails (and `skip_mismatch` is off), nothing is assigned. Returns the problems."""
     if problems and not skip_mismatch:
-        raise SavingError(f"load_weights: {source} does not fit the model: " + "; ".join(problems[:6]) +
-                          ". Pass skip_mismatch=True to load what fits.")
+        _raise(source, problems)
+    ready = []
     for pairs in matched:
-        if _problem(pairs, "") is None:
-            for v, a in pairs:
-                v.assign(np.asarray(a).astype(v.dtype, copy=False))
+        if _problem(pairs, "") is not None:
+            continue
+        try:
+            ready.append([(v, _converted(v, a)) for v, a in pairs])
+        except SavingError as error:
+            problems.append(str(error))
+    if problems and not skip_mismatch:
+        _raise(source, problems)
+    for pairs in ready:
+        for v, array in pairs:
+            v.assign(array)
     return problems
 
 
-# -- PyTorch state dicts -----------------------------------------------------------------------------
-
-def _natural(name):
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in name.split("."))
-
-
-def load_torch(model, tensors, source, names=None, skip_mismatch=False):
-    """Assign a PyTorch state dict (`{"features.0.weight": array, ...}`) to `model`."""
-    modules = collections.defaultdict(dict)
-    for key, array in tensors.items():
-        module, _, parameter = key.rpartition(".")
-        modules[module][parameter] = array
-    ours = [layer for layer, _, _ in units(model)]
-    optional = ()
-    if names is None:  # the application's own map, and the modules it may leave out (a top)
-        names, optional = getattr(model, "_torch_names", None), getattr(model, "_torch_optional", ())
-    if names is not None:
-        unknown = [n for n in names if n not in {layer.name for layer in ours}]
-        if unknown and not skip_mismatch:
-            raise SavingError(f"load_weights: the names map {unknown[:4]} to modules, but the model has "
-                              f"no such layers with weights ({_few([layer.name for layer in ours])})")
-        pairs = [(layer, names[layer.name]) for layer in ours if layer.name in names]
-        absent = [layer.name for layer in ours if layer.name not in names]
-    else:
-        order = sorted(modules, key=_natural)
-        if len(order) != len(ours) and not skip_mismatch:
-            raise SavingError(
-                f"load_weights: {source} holds {len(order)} PyTorch modules with weights ({_few(order)}), "
-                f"the model {len(ours)} layers with weights ({_few([layer.name for layer in ours])}): a "
-                "different architecture, or modules whose names do not sort in the model's order: pass "
-                "names={layer name: module name}")
-        pairs, absent = list(zip(ours, order)), [layer.name for layer in ours[len(order):]]
-    problems = [f"layer {name!r} has no module in the names map" for name in absent]
-    converted = []
-    for layer, module in pairs:
-        if module not in modules:
-            problems.append(f"layer {layer.name!r}: the file has no module {module!r}")
-            continue
-        arrays, labels, problem = to_keras_layout(layer, modules[module], module)
-        assigned = list(zip(layer._weights, arrays))
-        if len(arrays) != len(layer._weights) and not problem:
-            assigned.append((_Count(layer, len(layer._weights), len(arrays)), None))
-        problem = problem or _problem(assigned, f"to module {module!r}", labels)
-        if problem:
-            problems.append(problem)
-        converted.append(assigned)
-    if problems and names is None:
-        problems.append("the modules were matched to the layers in the order of their names; if that "
-                        "is not the model's order, pass names={layer name: module name}")
-    used = {module for _, module in pairs}
-    extra = sorted((m for m in modules if m not in used and m not in optional), key=_natural)
-    if extra:
-        problems.append(f"the file has modules the model lacks: {extra[:6]}")
-    return _assign(converted, problems, source, skip_mismatch)
+def _raise(source, problems):
+    raise SavingError(f"load_weights: {source} does not fit the model: " + "; ".join(problems[:6]) +
+                      ". Pass skip_mismatch=True to load what fits.")
 
 
-def to_keras_layout(layer, parameters, module):
-    """Layer `layer`'s arrays from PyTorch module `module`'s `parameters`: `(arrays, labels,
-    problem)`, `problem` None when the module fits the layer's kind."""
-    kind = type(layer).__name__
-    wanted = _TORCH_PARAMETERS.get(kind)
-    if wanted is None:
-        return [], [], (f"layer {layer.name!r}: nablanet cannot convert PyTorch weights for {kind} layers "
-                        f"(it converts {', '.join(sorted(_TORCH_PARAMETERS))})")
-    wanted = [p for p in wanted(layer)]
-    given = {k: v for k, v in parameters.items() if k != "num_batches_tracked"}
-    if set(given) != set(wanted):
-        return [], [], (f"layer {layer.name!r} ({kind}) needs parameters {wanted} of module {module!r}, "
-                        f"which has {sorted(given)}")
-    arrays = [_convert(layer, kind, p, given[p]) for p in wanted]
-    return arrays, [f"{module}.{p} of shape {tuple(given[p].shape)}" for p in wanted], None
-
-
-def _convert(layer, kind, parameter, array):
-    if parameter != "weight" or kind in ("BatchNormalization", "LayerNormalization", "Embedding"):
-        return array
-    if kind == "Dense":
-        kernel = array.T
-        shape = flattened_shape(layer)
-        if shape is not None and int(np.prod(shape)) == kernel.shape[0]:
-            height, width, channels = shape
-            kernel = kernel.reshape(channels, height, width, -1).transpose(1, 2, 0, 3).reshape(kernel.shape)
-        return kernel
-    return np.transpose(array, tuple(range(2, array.ndim)) + (1, 0))  # (out, in, *k) -> (*k, in, out)
-
-
-def _bias(layer):
-    return ["bias"] if layer.use_bias else []
-
-
-_TORCH_PARAMETERS = {
-    "Conv1D": lambda layer: ["weight"] + _bias(layer),
-    "Conv2D": lambda layer: ["weight"] + _bias(layer),
-    "Dense": lambda layer: ["weight"] + _bias(layer),
-    "BatchNormalization": lambda layer: (["weight"] if layer.scale else []) + (["bias"] if layer.center else [])
-    + ["running_mean", "running_var"],
-    "LayerNormalization": lambda layer: (["weight"] if layer.scale else []) + (["bias"] if layer.center else []),
-    "Embedding": lambda layer: ["weight"],
-}
-
-_SHAPE_KEEPING = ("Dropout", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "AlphaDropout",
-                  "GaussianDropout", "GaussianNoise")
-
-
-def flattened_shape(dense):
-    """(height, width, channels) when `dense` reads a channels-last `Flatten` of an image (through
-    dropout or activations), else None: the rows PyTorch flattens channels first."""
-    layer = dense
-    while True:
-        if not layer._inbound_nodes:
-            return None
-        inputs = layer._inbound_nodes[0].input_tensors()
-        if len(inputs) != 1 or inputs[0].history is None:
-            return None
-        layer = inputs[0].history[0].layer
-        if type(layer).__name__ == "Flatten":
-            shape = layer._build_shape
-            if layer.data_format != "channels_last" or not isinstance(shape, tuple) or len(shape) != 4:
-                return None
-            return None if None in shape[1:] else tuple(shape[1:])
-        if type(layer).__name__ not in _SHAPE_KEEPING:
-            return None
+def _converted(variable, array):
+    """`array` (or an h5py dataset, read now) as the variable's dtype; a `SavingError` naming
+    the layer when it holds no numbers or cannot be read."""
+    owner, _, weight = variable.name.rpartition("/")
+    if not numeric(array):
+        raise SavingError(f"layer {owner!r}: weight {weight!r} has dtype {array.dtype} in the file, not "
+                          "floats or integers")
+    try:
+        return np.asarray(array).astype(variable.dtype, copy=False)
+    except (OSError, ValueError, TypeError) as error:
+        raise SavingError(f"layer {owner!r}: weight {weight!r} cannot be read from the file ({error})") from None
