@@ -1,6 +1,7 @@
 """Bayesian optimization against random search, at the same budget and seed, over several seeds.
 
 `python -m benchmarks.tune [--seeds 5] [--trials 20] [--epochs 8] [--initial N] [--samplers tpe,gp]`
+(the samplers default to tpe, and gp too where PyTorch and SciPy are installed)
 
 The problem is `nablanet demo tune`'s: an MLP on scikit-learn's digits (600 train / 400
 validation), searching units 16-128 (step 16), dropout 0-0.5 (step 0.1) and the learning rate
@@ -36,6 +37,16 @@ def search(kind, data, directory, seed, trials, epochs, initial=None):
     return {"best": max(values), "median": statistics.median(values), "seconds": time.perf_counter() - began}
 
 
+def default_samplers():
+    """tpe, and gp when Optuna's GPSampler can run (it needs PyTorch and SciPy)."""
+    try:
+        import scipy  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError:
+        return "tpe"
+    return "tpe,gp"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=5)
@@ -43,8 +54,11 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--initial", type=int, default=None,
                         help="random trials before the Bayesian model (default: Optuna's 10)")
-    parser.add_argument("--samplers", default="tpe,gp", help="Bayesian samplers to compare: tpe, gp")
+    parser.add_argument("--samplers", default=None,
+                        help="Bayesian samplers to compare: tpe, gp (default: tpe, and gp when "
+                             "PyTorch and SciPy are installed)")
     args = parser.parse_args(argv)
+    args.samplers = args.samplers or default_samplers()
     import numpy as np
     import optuna
 

@@ -120,6 +120,11 @@ def test_the_objective_direction_is_inferred_or_given():
     assert get_objective("sparse_categorical_accuracy").direction == "max"
     assert get_objective("val_mean_absolute_error").direction == "min"
     assert get_objective("auc").direction == "max"
+    for name in ("sensitivity_at_specificity", "val_specificity_at_sensitivity", "iou",
+                 "val_mean_iou", "binary_iou"):
+        assert get_objective(name).direction == "max", name
+    for name in ("log_cosh", "logcosh", "val_poisson", "kld"):
+        assert get_objective(name).direction == "min", name
     with pytest.raises(ValueError, match=r"cannot tell whether 'val_f' .*Objective\('val_f', 'max'\)"):
         get_objective("val_f")
     with pytest.raises(ValueError, match="expected direction 'min' or 'max', got 'up'"):
@@ -262,6 +267,14 @@ def test_the_gaussian_process_sampler_needs_torch(tiny, dense_model, monkeypatch
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(ImportError, match=r"GPSampler, which needs PyTorch .* use sampler='tpe'"):
         BayesianOptimization(lambda hp: dense_model(2), objective="loss", sampler="gp")
+
+
+def test_the_benchmark_runs_the_gaussian_process_only_with_torch(monkeypatch):
+    from benchmarks.tune import default_samplers
+
+    assert default_samplers() == "tpe,gp"
+    monkeypatch.setitem(sys.modules, "torch", None)
+    assert default_samplers() == "tpe"
 
 
 def test_summaries_and_plots(tiny, dense_model, tmp_path, capsys):

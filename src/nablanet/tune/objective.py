@@ -6,11 +6,15 @@ import optuna
 
 from nablanet.callbacks import Callback
 
-# names whose larger values are better; losses, errors and cross-entropies are minimized
+# names whose larger values are better: Keras Tuner's (accuracies, AUC, precision, recall, true
+# positives and negatives, sensitivity and specificity at the other), the scores Keras added
+# since, and IoU (which Keras Tuner cannot infer); losses, errors and the other losses Keras logs
+# as metrics (log-cosh, Poisson, KL divergence) are minimized, as Keras Tuner minimizes them
 _MAXIMIZED = ("acc", "accuracy", "auc", "precision", "recall", "f1_score", "fbeta_score", "r2",
-              "r2_score", "cosine_similarity", "true_positives", "true_negatives")
+              "r2_score", "cosine_similarity", "true_positives", "true_negatives",
+              "sensitivity_at_specificity", "specificity_at_sensitivity", "iou")
 _MINIMIZED = ("loss", "error", "crossentropy", "hinge", "divergence", "mse", "mae", "mape", "msle",
-              "false_positives", "false_negatives")
+              "false_positives", "false_negatives", "log_cosh", "logcosh", "poisson", "kld")
 
 
 class SearchError(ValueError):
