@@ -63,6 +63,22 @@ def test_grid_search_learns_which_hyperparameters_each_point_uses(tiny, dense_mo
     assert all(("units_1" in v) == (v["layers"] == 2) and ("scale" in v) == v["tanh"] for v in visited)
 
 
+def test_grid_search_builds_each_point_about_once_while_listing(dense_model):
+    builds = []
+
+    def build_model(hp):  # each new layer count declares a new hyperparameter
+        builds.append(dict(hp.values))
+        units = [hp.Int(f"units_{i}", 2, 4, step=2) for i in range(hp.Int("layers", 1, 3))]
+        hp.Choice("lr", [0.01, 0.1])
+        return dense_model(sum(units))
+
+    tuner = GridSearch(build_model, objective="loss")
+    assert tuner.max_trials == (2 + 4 + 8) * 2
+    # the default, each point once, and the two builds that found units_1 and units_2 once more
+    # in the grown space; before, each newly found hyperparameter rebuilt every known point (71)
+    assert len(builds) == 1 + tuner.max_trials + 2
+
+
 def test_grid_search_refuses_what_it_cannot_list(tiny, dense_model):
     with pytest.raises(ValueError, match="Float 'lr' has no step, so its values cannot be listed"):
         GridSearch(lambda hp: dense_model(2, lr=hp.Float("lr", 1e-3, 1e-1, sampling="log")), objective="loss")

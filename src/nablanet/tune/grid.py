@@ -37,31 +37,33 @@ class GridSearch(Tuner):
         return optuna.samplers.RandomSampler(seed=self._worker_seed(worker))
 
     def _discover(self):
-        """Build (not train) every combination once, as the combinations grow, to learn which
-        hyperparameters each one uses: a point is what its model used, so hyperparameters in a
-        loop (`for i in range(hp.Int("layers", 1, 3))`) or behind an `if` join only the points
-        that use them. Declaring them in hp.conditional_scope saves builds, not points."""
-        space, used = super()._discover(), {}
+        """Build (not train) the combinations, as the space grows, to learn which hyperparameters
+        each one uses: a point is what its model used, so hyperparameters in a loop
+        (`for i in range(hp.Int("layers", 1, 3))`) or behind an `if` join only the points that
+        use them. A build depends only on the values it read, so a combination that agrees with
+        an earlier build on those is not built again: each point is built once (the build that
+        finds a new hyperparameter, twice), not once more for every hyperparameter found later.
+        """
+        space, builds = super()._discover(), _Builds()
         grown = True
         while grown:
             grown = False
             for point in grid_points(space):
-                key = _key(point)
-                if key in used:
+                if builds.find(point) is not None:
                     continue
                 hp = HyperParameters._from(space, values=point)
                 try:
                     self._build(hp)
                 except Exception:  # noqa: BLE001 -- its trial will fail and record why
                     pass
-                used[key] = hp._used()
+                builds.add(point, hp)
                 if len(hp.space) > len(space):
                     space, grown = list(hp.space), True
                     break
         fixed = {spec.name for spec in space if isinstance(spec, Fixed)}
         points = {}
         for point in grid_points(space):
-            values = {k: v for k, v in used[_key(point)].items() if k not in fixed}
+            values = {k: v for k, v in builds.find(point).items() if k not in fixed}
             points.setdefault(_key(values), values)
         self.points = list(points.values())
         return space
@@ -116,6 +118,29 @@ class GridSearch(Tuner):
             return spec.suggest(trial)
 
         return value
+
+
+class _Builds:
+    """The builds made while listing a grid, found again by the values each one read."""
+
+    def __init__(self):
+        self._tables = {}  # the names a build read -> {their state in its point: values it used}
+
+    def add(self, point, hp):
+        names = tuple(sorted(hp._read))
+        self._tables.setdefault(names, {})[_state(point, names)] = hp._used()
+
+    def find(self, point):
+        """The values a build of `point` uses, if a build that read the same values was made."""
+        for names, table in self._tables.items():
+            used = table.get(_state(point, names))
+            if used is not None:
+                return used
+        return None
+
+
+def _state(point, names):
+    return tuple((name in point, point.get(name)) for name in names)
 
 
 def _key(point):

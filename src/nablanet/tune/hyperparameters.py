@@ -277,6 +277,7 @@ class HyperParameters:
         self._scopes = []
         self._source = None  # spec -> value during a trial; None returns defaults
         self._declared = set()  # the active names this build declared
+        self._read = set()  # every name whose value (or absence) this build looked at
 
     def Int(self, name, min_value, max_value, step=None, sampling="linear", default=None,
             parent_name=None, parent_values=None):
@@ -327,7 +328,10 @@ class HyperParameters:
         return name in self._by_name
 
     def is_active(self, name):
-        return name in self._by_name and self._by_name[name].is_active(self.values)
+        if name not in self._by_name:
+            return False
+        self._read.update(parent for parent, _ in self._by_name[name].conditions)
+        return self._by_name[name].is_active(self.values)
 
     def _condition(self, parent_name, parent_values, where):
         if parent_name not in self._by_name:
@@ -353,6 +357,7 @@ class HyperParameters:
         if known is None:
             self.space.append(spec)
             self._by_name[name] = spec
+        self._read.update([name, *(parent for parent, _ in spec.conditions)])
         if not spec.is_active(self.values):
             self.values.pop(name, None)
             return None
