@@ -9,15 +9,34 @@ import sys
 import time
 
 import optuna
+import pytest
 from optuna.trial import TrialState
 
 WORKER = os.path.join(os.path.dirname(__file__), "worker.py")
 GRID = [{"activation": a, "units": u} for u in (2, 4, 6, 8) for a in ("relu", "tanh")]
 
 
-def start(kind, storage, study, log, *options):
-    return subprocess.Popen([sys.executable, WORKER, kind, storage, study, str(log), *options],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+@pytest.fixture
+def start():
+    """`start(kind, storage, study, log, *options)` starts a worker; every worker still running
+    when the test ends (an assertion or a timeout came first) is killed, and each is reaped."""
+    workers = []
+
+    def start_worker(kind, storage, study, log, *options):
+        command = [sys.executable, WORKER, kind, storage, study, str(log), *options]
+        workers.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True))
+        return workers[-1]
+
+    try:
+        yield start_worker
+    finally:
+        for process in workers:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            process.stdout.close()
+            process.stderr.close()
 
 
 def finish(process, timeout=120):
@@ -43,7 +62,7 @@ def load(url, study):
         storage.engine.dispose()  # close its connections now, not when the garbage collector runs
 
 
-def check_two_workers_share_a_grid(storage, study, log):
+def check_two_workers_share_a_grid(start, storage, study, log):
     workers = [start("grid", storage, study, log, "--seed", str(seed), "--sleep", "0.15") for seed in (0, 1)]
     for process in workers:
         finish(process)
@@ -57,7 +76,7 @@ def check_two_workers_share_a_grid(storage, study, log):
     assert all(t.user_attrs.get("skipped") for t in trials if t.state != TrialState.COMPLETE)
 
 
-def check_two_workers_share_a_random_budget(storage, study, log):
+def check_two_workers_share_a_random_budget(start, storage, study, log):
     workers = [start("random", storage, study, log, "--max-trials", "7", "--seed", str(seed),
                      "--sleep", "0.15") for seed in (0, 1)]
     for process in workers:
@@ -69,20 +88,22 @@ def check_two_workers_share_a_random_budget(storage, study, log):
     assert len(complete) == 7
 
 
-def test_two_processes_share_an_sqlite_grid_without_duplicates(tmp_path):
-    check_two_workers_share_a_grid(f"sqlite:///{tmp_path / 'study.db'}", "grid", tmp_path / "log")
+def test_two_processes_share_an_sqlite_grid_without_duplicates(start, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    check_two_workers_share_a_grid(start, storage, "grid", tmp_path / "log")
 
 
-def test_two_processes_share_an_sqlite_random_budget(tmp_path):
-    check_two_workers_share_a_random_budget(f"sqlite:///{tmp_path / 'study.db'}", "random", tmp_path / "log")
+def test_two_processes_share_an_sqlite_random_budget(start, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    check_two_workers_share_a_random_budget(start, storage, "random", tmp_path / "log")
 
 
-def test_two_processes_share_a_postgresql_grid_without_duplicates(postgres_url, tmp_path):
+def test_two_processes_share_a_postgresql_grid_without_duplicates(start, postgres_url, tmp_path):
     study = f"grid_{os.getpid()}_{time.time_ns()}"  # the CI server outlives one test run
-    check_two_workers_share_a_grid(postgres_url, study, tmp_path / "log")
+    check_two_workers_share_a_grid(start, postgres_url, study, tmp_path / "log")
 
 
-def test_a_killed_search_resumes_without_losing_or_rerunning_trials(tmp_path):
+def test_a_killed_search_resumes_without_losing_or_rerunning_trials(start, tmp_path):
     storage, log = f"sqlite:///{tmp_path / 'study.db'}", tmp_path / "log"
     options = ("--max-trials", "5", "--seed", "0", "--sleep", "0.15")
     first = start("random", storage, "resume", log, *options)
