@@ -212,6 +212,47 @@ def test_best_models_reproduce_their_trials_objective(tiny, dense_model, tmp_pat
         t.user_attrs["hyperparameters"] for t in best[:2]]
 
 
+def test_studies_sharing_a_folder_keep_their_own_weights(tiny, dense_model, tmp_path):
+    x, y = tiny
+
+    def search(study, seed, epochs, **kwargs):
+        build = lambda hp: dense_model(4, lr=hp.Float("lr", 1e-3, 0.1, sampling="log"))
+        tuner = RandomSearch(build, objective="val_loss", max_trials=2, seed=seed, directory=tmp_path,
+                             project_name="p", study_name=study, **kwargs)
+        tuner.search(x[:24], y[:24], epochs=epochs, validation_data=(x[24:], y[24:]), verbose=0)
+        return tuner
+
+    a = search("a", 0, 5)
+    search("b", 1, 1)  # its trials have the same numbers as a's
+    best = a._best_trials(1)[0]
+    assert best.user_attrs["weights"] == f"a/trial_{best.number:04d}.weights.safetensors"
+    [model] = a.get_best_models()
+    assert model.evaluate(x[24:], y[24:], verbose=0) == pytest.approx(best.value, rel=1e-5)
+    search("b", 1, 1, overwrite=True)  # deletes b's weights, not a's
+    assert sorted(p.name for p in (tmp_path / "p" / "a").iterdir()) == [
+        "trial_0000.weights.safetensors", "trial_0001.weights.safetensors"]
+    from nablanet.tune.tuners import _folder_name
+    assert [_folder_name(n) for n in ("a/b", "a%2Fb", "..", "study.db")] == [
+        "a%2Fb", "a%252Fb", "%2E%2E", "study%2Edb"]  # one folder per study, inside the project
+
+
+def test_saved_weights_are_found_from_another_working_directory(tiny, dense_model, tmp_path,
+                                                                monkeypatch):
+    def tuner(directory):
+        return RandomSearch(lambda hp: dense_model(hp.Int("units", 2, 8)), objective="loss",
+                            max_trials=2, seed=0, directory=directory, project_name="p")
+
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    first = tuner("runs")
+    first.search(*tiny, epochs=1, verbose=0)
+    expected = first.get_best_models()[0].get_weights()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    [model] = tuner("../runs").get_best_models()  # no search in this tuner: the weights are loaded
+    for a, b in zip(model.get_weights(), expected):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_executions_per_trial_average_their_best_epochs(tiny, dense_model):
     tuner = RandomSearch(lambda hp: dense_model(hp.Int("units", 2, 8)), objective="loss", max_trials=2,
                          executions_per_trial=3, seed=0)
@@ -234,10 +275,10 @@ def test_a_search_resumes_from_its_directory(tiny, dense_model, tmp_path):
     again.search(*tiny, epochs=1, verbose=0)
     trials = again.study.trials
     assert [(t.number, t.params, t.value) for t in trials[:2]] == kept and len(trials) == 4
-    assert sorted(p.name for p in (tmp_path / "p").iterdir() if p.suffix == ".safetensors") == [
+    assert sorted(p.name for p in (tmp_path / "p" / "p").iterdir()) == [  # the study's folder
         f"trial_{n:04d}.weights.safetensors" for n in range(4)]
     assert len(tuner(4, overwrite=True).study.trials) == 0
-    assert not any(p.suffix == ".safetensors" for p in (tmp_path / "p").iterdir())
+    assert not (tmp_path / "p" / "p").exists()
     with pytest.raises(ValueError, match="optimizes 'loss' \\(minimize\\), not 'val_loss'"):
         RandomSearch(lambda hp: dense_model(2), objective="val_loss", directory=tmp_path, project_name="p")
 

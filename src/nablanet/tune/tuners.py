@@ -12,6 +12,11 @@ that the trials ahead of it leave room and otherwise records its trial as pruned
 training (user attribute "skipped"), so racing workers never train more than `max_trials`.
 A trial whose process was killed is found by its stopped heartbeat, marked FAIL and queued
 again with the same values (see `storage.py`); it does not count.
+
+Saved weights. With a directory, each trial's best weights are
+`directory/project_name/<study>/trial_NNNN.weights.safetensors`, one folder per study (many
+studies may share a project's folder or database), and the trial records that path relative to
+`directory/project_name`, so the folder can be moved or opened from another working directory.
 """
 
 import copy
@@ -19,6 +24,7 @@ import multiprocessing
 import os
 import socket
 import time
+import urllib.parse
 import warnings
 
 import numpy as np
@@ -76,10 +82,11 @@ class Tuner:
         seed: Seeds the sampler and each trial's training (`seed`, trial number, execution), so
             a one-process search is reproducible. Give each worker of a shared study its own seed.
         directory, project_name: With a directory, the study is the SQLite file
-            `directory/project_name/study.db` and each trial's best weights are saved beside it.
-        overwrite: Delete the study (and saved weights) with this name first; otherwise a search
-            resumes where the stored study stopped. Only for one process: it deletes what the
-            other workers of a shared study are using.
+            `directory/project_name/study.db` and each trial's best weights are saved beside it,
+            in a folder named after the study.
+        overwrite: Delete the study with this name (and its saved weights, not other studies')
+            first; otherwise a search resumes where the stored study stopped. Only for one
+            process: it deletes what the other workers of a shared study are using.
         storage: A SQLAlchemy URL shared by many processes or machines (for example
             "postgresql+psycopg://user@host:5432/db"), or an Optuna storage object.
         study_name: The study's name in the storage (project_name by default).
@@ -106,9 +113,10 @@ class Tuner:
         self.space = self._discover()
         self.max_trials = self._budget(max_trials)
         self.project_name, self.study_name = project_name, study_name or project_name
-        self._folder = None
+        self._folder = self._study_folder = None
         if directory is not None:
             self._folder = os.path.join(os.fspath(directory), project_name)
+            self._study_folder = _folder_name(self.study_name)  # relative to self._folder
         self._url = storage if isinstance(storage, str) else None
         self._pruner = pruner
         self._storage, self._where = storage_module.open_storage(
@@ -116,7 +124,7 @@ class Tuner:
         if self._url is None and isinstance(self._storage, optuna.storages.RDBStorage):
             self._url = self._storage.url
         if overwrite and self._folder is not None:
-            _remove_weights(self._folder)
+            _remove_weights(os.path.join(self._folder, self._study_folder))
         self.study, created = storage_module.open_study(
             self._storage, self.study_name, self.objective, _pruner(pruner, name), overwrite)
         self._trials_at_start = len(self.study.get_trials(deepcopy=False))
@@ -264,8 +272,9 @@ class Tuner:
         if self._folder is not None:
             model, weights = best[2], best[3].best_weights
             model.set_weights(weights)
-            path = os.path.join(self._folder, f"trial_{trial.number:04d}.weights.safetensors")
-            trial.set_user_attr("weights", model.save_weights(path))  # atomic: temp file + rename
+            name = f"{self._study_folder}/trial_{trial.number:04d}.weights.safetensors"
+            model.save_weights(os.path.join(self._folder, name))  # atomic: temp file + rename
+            trial.set_user_attr("weights", name)
         return float(np.mean(values))
 
     def _train(self, hp, seed, trial=None, keep_weights=False):
@@ -333,7 +342,8 @@ class Tuner:
         models = []
         for trial in self._best_trials(num_models):
             hp = self._hyperparameters(trial)
-            path = trial.user_attrs.get("weights")
+            stored = trial.user_attrs.get("weights")
+            path = self._weights_path(stored) if stored else None
             if path and os.path.exists(path):
                 model = self._build(hp)
                 self._build_for_data(model)
@@ -350,6 +360,14 @@ class Tuner:
                     "in this process first (it then trains the model again) or copy the file here")
             models.append(model)
         return models
+
+    def _weights_path(self, stored):
+        """A trial's weights file: stored relative to the tuner's folder; older versions stored
+        the path itself (absolute, or relative to the working directory of the search)."""
+        if self._folder is None:
+            return stored
+        path = os.path.join(self._folder, stored)
+        return stored if not os.path.exists(path) and os.path.exists(stored) else path
 
     def _build_for_data(self, model):
         if getattr(model, "built", True) or not self._fit_args:
@@ -482,10 +500,18 @@ def _positive_int(value, name, where):
     return value
 
 
+def _folder_name(study_name):
+    """The folder of a study's weights: its name with every character that a path could misread
+    escaped (`/`, `.`, `%`, ...), reversibly, so that two studies never share a folder."""
+    return urllib.parse.quote(study_name, safe="").replace(".", "%2E")
+
+
 def _remove_weights(folder):
     if os.path.isdir(folder):
         for name in os.listdir(folder):
             if name.startswith("trial_") and name.endswith(".weights.safetensors"):
                 os.remove(os.path.join(folder, name))
+        if not os.listdir(folder):
+            os.rmdir(folder)
 
 
