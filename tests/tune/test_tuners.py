@@ -263,6 +263,28 @@ def test_executions_per_trial_average_their_best_epochs(tiny, dense_model):
         assert trial.value == pytest.approx(np.mean(runs))
 
 
+def test_trials_that_keep_failing_stop_the_search(dense_model):
+    x, y = np.ones((8, 5), "float32"), np.ones((8, 1), "float32")  # the models want 3 features
+    build = lambda hp: dense_model(hp.Int("units", 1, 8))
+    tuner = RandomSearch(build, objective="loss", max_trials=20)
+    for get in (tuner.get_best_models, tuner.get_best_hyperparameters):
+        with pytest.raises(RuntimeError, match="the study 'untitled_project' has no completed "
+                                               "trials; run search first"):
+            get()
+    with pytest.raises(RuntimeError, match=r"stopped after 3 trials in a row failed \(max_consec"
+                                           r"utive_failed_trials=3\); the last, trial 2, raised "
+                                           r"ValueError: "):
+        tuner.search(x, y, epochs=1, verbose=0)
+    assert [t.state for t in tuner.study.trials] == [TrialState.FAIL] * 3
+    for get in (tuner.get_best_models, tuner.get_best_hyperparameters):
+        with pytest.raises(RuntimeError, match="no completed trials; 3 failed, the last, trial 2, "
+                                               "raised ValueError: Sequential"):
+            get()
+    patient = RandomSearch(build, objective="loss", max_trials=4, max_consecutive_failed_trials=None)
+    patient.search(x, y, epochs=1, verbose=0)
+    assert len(patient.study.trials) == 4
+
+
 def test_a_search_resumes_from_its_directory(tiny, dense_model, tmp_path):
     def tuner(max_trials, **kwargs):
         return RandomSearch(lambda hp: dense_model(hp.Int("units", 1, 64)), objective="loss",

@@ -159,6 +159,12 @@ def tally(study):
     return counted, running, waiting
 
 
+def ended(study):
+    """The trials that spent budget, in the order they ended (across every worker)."""
+    trials = [t for t in study.get_trials(deepcopy=False) if is_counted(t)]
+    return sorted(trials, key=lambda t: (t.datetime_complete, t.number))
+
+
 def fail_stale_trials(study):
     """Mark trials whose heartbeat stopped as FAIL and queue their reruns (without heartbeats,
     nothing)."""

@@ -11,7 +11,8 @@ Budget and workers. A trial spends budget when it completes, is pruned, or its t
 that the trials ahead of it leave room and otherwise records its trial as pruned without
 training (user attribute "skipped"), so racing workers never train more than `max_trials`.
 A trial whose process was killed is found by its stopped heartbeat, marked FAIL and queued
-again with the same values (see `storage.py`); it does not count.
+again with the same values (see `storage.py`); it does not count. A trial whose training raised
+counts, and `max_consecutive_failed_trials` of them in a row stop the search.
 
 Saved weights. With a directory, each trial's best weights are
 `directory/project_name/<study>/trial_NNNN.weights.safetensors`, one folder per study (many
@@ -93,11 +94,15 @@ class Tuner:
         pruner: "median" (Optuna's MedianPruner), "hyperband", None, or an Optuna pruner.
         heartbeat_interval: Seconds between a running trial's heartbeats in a database storage;
             a trial silent for twice this long is taken for dead and rerun.
+        max_consecutive_failed_trials: Stop the search with a RuntimeError (naming the last
+            error) once this many trials in a row have raised, as Keras Tuner does; None never
+            stops. Trials of every worker count, in the order they ended.
     """
 
     def __init__(self, hypermodel, objective="val_loss", max_trials=10, executions_per_trial=1,
                  seed=None, directory=None, project_name="untitled_project", overwrite=False,
-                 storage=None, study_name=None, pruner="median", heartbeat_interval=10):
+                 storage=None, study_name=None, pruner="median", heartbeat_interval=10,
+                 max_consecutive_failed_trials=3):
         name = type(self).__name__
         self.hypermodel = _as_hypermodel(hypermodel, name)
         self.objective = objective_module.get(objective)
@@ -110,6 +115,9 @@ class Tuner:
         # trials train from seeds drawn from this; each trial records its own, to train again
         self._base_seed = seed if seed is not None else np.random.SeedSequence().entropy % 2**31
         _positive_int(heartbeat_interval, "heartbeat_interval", name)
+        if max_consecutive_failed_trials is not None:
+            _positive_int(max_consecutive_failed_trials, "max_consecutive_failed_trials", name)
+        self.max_consecutive_failed_trials = max_consecutive_failed_trials
         self.space = self._discover()
         self.max_trials = self._budget(max_trials)
         self.project_name, self.study_name = project_name, study_name or project_name
@@ -193,6 +201,10 @@ class Tuner:
             n_jobs: Worker processes on this machine (forked, sharing the storage: needs
                 `directory` or `storage`). On many machines, run the same script on each
                 against one database URL instead.
+
+        Raises:
+            RuntimeError: `max_consecutive_failed_trials` trials in a row raised, or a worker
+                process failed.
         """
         n_jobs = _positive_int(n_jobs, "n_jobs", "search")
         self._fit_args, self._fit_kwargs = fit_args, fit_kwargs
@@ -294,8 +306,27 @@ class Tuner:
     def _after_trial(self, study, trial):
         if self._verbose and trial.user_attrs.get("worker") == self._worker:
             results.print_trial(self, trial)
+        if trial.state == TrialState.FAIL and storage_module.is_counted(trial):
+            self._check_failures(study)
         if not self._has_budget(*storage_module.tally(study)):
             study.stop()
+
+    def _check_failures(self, study):
+        """Raise once the last `max_consecutive_failed_trials` trials to end all raised: a
+        build_model or fit that always fails stops the search instead of spending its budget."""
+        limit = self.max_consecutive_failed_trials
+        if limit is None:
+            return
+        ended = storage_module.ended(study)
+        failed = 0
+        for trial in reversed(ended):
+            if trial.state != TrialState.FAIL:
+                break
+            failed += 1
+        if failed >= limit:
+            raise RuntimeError(
+                f"search: stopped after {failed} trials in a row failed "
+                f"(max_consecutive_failed_trials={limit}); {_last_error(ended)}")
 
     def _fork(self, count):
         if self._url is None:
@@ -332,15 +363,37 @@ class Tuner:
         values = trial.user_attrs.get("hyperparameters", trial.params)
         return HyperParameters._from(self.space, values=values)
 
+    def _completed(self, num, where):
+        best = self._best_trials(num)
+        if best:
+            return best
+        ended = storage_module.ended(self.study)
+        failed = sum(t.state == TrialState.FAIL for t in ended)
+        if failed:
+            why = f"{failed} failed, {_last_error(ended)}"
+        elif ended:
+            why = f"all {len(ended)} were pruned"
+        else:
+            why = "run search first"
+        raise RuntimeError(f"{where}: the study {self.study_name!r} has no completed trials; {why}")
+
     def get_best_hyperparameters(self, num_trials=1):
-        """The HyperParameters of the best completed trials, best first."""
-        return [self._hyperparameters(t) for t in self._best_trials(num_trials)]
+        """The HyperParameters of the best completed trials, best first (fewer when fewer have
+        completed). Raises RuntimeError, with the last trial's error, when none has."""
+        return [self._hyperparameters(t)
+                for t in self._completed(num_trials, "get_best_hyperparameters")]
 
     def get_best_models(self, num_models=1):
         """The best trials' models, best first: loaded from the trial's saved weights (the best
-        epoch of its best execution), or, without them, trained again with the trial's seed."""
+        epoch of its best execution), or, without them, trained again with the trial's seed.
+
+        With `executions_per_trial` > 1 the trials are ranked by the mean over their
+        executions, but the model returned is the trial's best execution, so it usually
+        evaluates better than the trial's value. Raises RuntimeError, with the last trial's
+        error, when no trial has completed.
+        """
         models = []
-        for trial in self._best_trials(num_models):
+        for trial in self._completed(num_models, "get_best_models"):
             hp = self._hyperparameters(trial)
             stored = trial.user_attrs.get("weights")
             path = self._weights_path(stored) if stored else None
@@ -513,5 +566,11 @@ def _remove_weights(folder):
                 os.remove(os.path.join(folder, name))
         if not os.listdir(folder):
             os.rmdir(folder)
+
+
+def _last_error(ended):
+    """The error of the last trial that raised, among trials in the order they ended."""
+    trial = next(t for t in reversed(ended) if t.state == TrialState.FAIL)
+    return f"the last, trial {trial.number}, raised {trial.user_attrs['error']}"
 
 
