@@ -285,6 +285,23 @@ def test_trials_that_keep_failing_stop_the_search(dense_model):
     assert len(patient.study.trials) == 4
 
 
+def test_a_rerun_trial_does_not_inherit_its_skip(tiny, dense_model):
+    from optuna.distributions import IntDistribution
+
+    tuner = RandomSearch(lambda hp: dense_model(hp.Int("units", 1, 8)), objective="loss",
+                         max_trials=2, seed=0, pruner=None)
+    # what Optuna's retry queues for a trial killed right after it was marked skipped
+    tuner.study.add_trial(optuna.create_trial(
+        state=TrialState.WAITING, params={"units": 3},
+        distributions={"units": IntDistribution(1, 8)},
+        user_attrs={"skipped": "max_trials=2 already reached"}, system_attrs={"failed_trial": 0}))
+    tuner.search(*tiny, epochs=1, verbose=0)  # the rerun counts: two trials, not three
+    trials = tuner.study.trials
+    assert [(t.state, t.user_attrs.get("skipped")) for t in trials] == [
+        (TrialState.COMPLETE, None)] * 2
+    assert trials[0].params == {"units": 3}
+
+
 def test_a_search_resumes_from_its_directory(tiny, dense_model, tmp_path):
     def tuner(max_trials, **kwargs):
         return RandomSearch(lambda hp: dense_model(hp.Int("units", 1, 64)), objective="loss",

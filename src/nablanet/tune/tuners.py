@@ -245,6 +245,8 @@ class Tuner:
         trial.set_user_attr("worker", self._worker)
         counted, running, _ = storage_module.tally(self.study)
         frozen = next(t for t in running if t.number == trial.number)
+        if frozen.user_attrs.get("skipped"):  # a rerun of a killed trial copies its attributes
+            trial.set_user_attr("skipped", None)
         reason = self._skip_reason(frozen, counted, running)
         if reason:
             trial.set_user_attr("skipped", reason)
