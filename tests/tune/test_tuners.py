@@ -1,6 +1,8 @@
 """The tuners in one process: what they visit, what they report, what they keep, how they fail."""
 
 import math
+import os
+import signal
 import subprocess
 import sys
 
@@ -331,6 +333,37 @@ def test_worker_processes_on_one_machine_split_the_trials(tiny, dense_model, tmp
     assert len(trials) == 6 and len({t.user_attrs["worker"] for t in trials}) == 2
     with pytest.raises(ValueError, match="n_jobs > 1 runs worker processes that reconnect to the study; pass directory="):
         RandomSearch(lambda hp: dense_model(2), objective="loss").search(*tiny, n_jobs=2)
+
+
+def test_forked_workers_do_not_wait_for_the_parents_threads(tmp_path):
+    # Adam updates a 360k-element kernel on nablanet's thread pool; a forked worker inherited the
+    # pool without its threads and waited for them forever (backend.py now drops it in a child)
+    script = """if True:
+        import sys, numpy as np, nablanet as nn
+        from nablanet import backend, tune
+        def build_model(hp):
+            model = nn.Sequential([nn.layers.Dense(hp.Int("units", 600, 601), input_shape=(600,)),
+                                   nn.layers.Dense(1)])
+            model.compile(optimizer=nn.optimizers.Adam(1e-3), loss="mse")
+            return model
+        x, y = np.ones((8, 600), "float32"), np.ones((8, 1), "float32")
+        build_model(tune.HyperParameters()).fit(x, y, epochs=1, verbose=0)
+        assert backend._pool[0] is not None, "the update ran without the thread pool"
+        tuner = tune.RandomSearch(build_model, objective="loss", max_trials=2,
+                                  directory=sys.argv[1])
+        tuner.search(x, y, epochs=1, verbose=0, n_jobs=2)
+    """
+    process = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], text=True,
+                               env={**os.environ, "NABLANET_NUM_THREADS": "2"},
+                               start_new_session=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    try:
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err[-3000:]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)  # the search and its forked worker
+            process.communicate()
 
 
 def test_bayesian_search_beats_the_median_random_trial_on_digits(digits):

@@ -199,8 +199,9 @@ class Tuner:
             *fit_args, **fit_kwargs: Passed to every trial's `fit` (x, y, epochs,
                 validation_data, callbacks, ...).
             n_jobs: Worker processes on this machine (forked, sharing the storage: needs
-                `directory` or `storage`). On many machines, run the same script on each
-                against one database URL instead.
+                `directory` or `storage`; on Python 3.12+ forking a process that runs threads
+                warns with a DeprecationWarning). On many machines, run the same script on
+                each against one database URL instead.
 
         Raises:
             RuntimeError: `max_consecutive_failed_trials` trials in a row raised, or a worker
@@ -331,6 +332,11 @@ class Tuner:
                 f"(max_consecutive_failed_trials={limit}); {_last_error(ended)}")
 
     def _fork(self, count):
+        # fork, not spawn or forkserver: a child needs this tuner, whose build_model may be a
+        # lambda or a closure (which pickle cannot send), and the fit data (which it would copy).
+        # A child drops the nablanet thread pool it inherits (backend.py); Python 3.12 and later
+        # still warn (DeprecationWarning) when a process with threads forks, as that can deadlock
+        # a child on a lock some other thread held.
         if self._url is None:
             raise ValueError("search: n_jobs > 1 runs worker processes that reconnect to the "
                              "study; pass directory= (SQLite) or a database URL as storage=")
