@@ -327,7 +327,8 @@ def test_a_search_resumes_from_its_directory(tiny, dense_model, tmp_path):
 def test_worker_processes_on_one_machine_split_the_trials(tiny, dense_model, tmp_path):
     tuner = RandomSearch(lambda hp: dense_model(hp.Int("units", 1, 64), lr=hp.Float("lr", 1e-3, 0.1)),
                          objective="loss", max_trials=6, seed=0, directory=tmp_path)
-    slow = nn.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: __import__("time").sleep(0.1))
+    # slow epochs leave the second worker time to start, even on a loaded machine
+    slow = nn.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: __import__("time").sleep(0.25))
     tuner.search(*tiny, epochs=2, verbose=0, callbacks=[slow], n_jobs=2)
     trials = tuner.study.get_trials(states=(TrialState.COMPLETE,))
     assert len(trials) == 6 and len({t.user_attrs["worker"] for t in trials}) == 2
