@@ -125,6 +125,7 @@ CASES = [
     ("dense", lambda x, w: DENSE(x, w), (normal(4, 3), normal(3, 2))),
     ("dense", lambda x, w, b: DENSE(x, w, b), (normal(5, 3), normal(3, 4), normal(4))),
     ("dense", lambda x, w, b: DENSE(x, w, b, relu=True), (normal(6, 3), normal(3, 4), normal(4))),
+    ("dense", lambda x, w, b: DENSE(x, w, b, sigmoid=True), (normal(6, 3), normal(3, 4), normal(4))),
     ("mean_squared_error", lambda p, t: MSE(p, t), (normal(4, 3), normal(4, 3))),
     ("mean_squared_error", lambda p, t: MSE(p, t), (normal(2, 3, 5), normal(3, 5))),  # broadcast y_true
     ("mean_squared_error", lambda p, t: MSE(p, t), (normal(4, 1), normal(4, 3))),  # and the averaged axis

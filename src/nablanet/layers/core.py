@@ -128,11 +128,11 @@ class Dense(Layer):
     def call(self, inputs):
         shape = inputs.shape
         x = inputs if len(shape) == 2 else ops.reshape(inputs, (-1, shape[-1]))  # one 2-D matmul
-        fuse = self.activation is activations.relu  # relu runs in place inside the kernel
-        x = ops.dense(x, self.kernel, self.bias, relu=fuse)
+        relu, sigmoid = self.activation is activations.relu, self.activation is activations.sigmoid
+        x = ops.dense(x, self.kernel, self.bias, relu=relu, sigmoid=sigmoid)  # in place in the kernel
         if len(shape) != 2:
             x = ops.reshape(x, shape[:-1] + (self.units,))
-        return x if fuse or self.activation is activations.linear else self.activation(x)
+        return x if relu or sigmoid or self.activation is activations.linear else self.activation(x)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

@@ -299,16 +299,22 @@ def average_pool(x, pool_size, strides=None, padding="valid"):
     return avg_pool_op(x, pool=pool, strides=strides, padding=padding)
 
 
-def _dense(x, w, b=None, *, relu=False):
+def _dense(x, w, b=None, *, relu=False, sigmoid=False):
     out = x @ w
     if b is not None:
         out += b  # in place: no second output-sized array
     if relu:
         np.maximum(out, 0, out=out)
+    elif sigmoid:  # 1 / (1 + exp(-z)) in place, exact in both tails (exp may overflow to inf -> 0)
+        np.negative(out, out=out)
+        with np.errstate(over="ignore"):
+            np.exp(out, out=out)
+        out += 1
+        np.reciprocal(out, out=out)
     return out
 
 
-def _dense_vjp(g, out, x, w, b=None, *, relu=False):
+def _dense_vjp(g, out, x, w, b=None, *, relu=False, sigmoid=False):
     # Written with ops, so a recorded sweep (create_graph, hessian) differentiates it again; on
     # the raw arrays of a first-order sweep each op is plain NumPy.
     from nablanet.autodiff.ops.linalg import matmul
@@ -319,10 +325,17 @@ def _dense_vjp(g, out, x, w, b=None, *, relu=False):
     if not isinstance(g, Tensor):  # first-order sweep: NumPy straight, no op dispatch
         if relu:
             g = g * (out > 0)
+        elif sigmoid:  # sigmoid' = s (1 - s), from the output it kept
+            slope = np.subtract(1, out)
+            slope *= out
+            slope *= g
+            g = slope
         grads = (lambda: g @ w.T, lambda: x.T @ g)  # deferred: the data's gradient is never asked for
         return grads if b is None else grads + (lambda: g.sum(axis=0),)
     if relu:
         g = mask(g, out > 0)  # relu's derivative from the output it kept: 0 at 0, as the relu primitive
+    elif sigmoid:
+        g = g * (out - out * out)
     grads = (lambda: matmul(g, swapaxes(w, 0, 1)), lambda: matmul(swapaxes(x, 0, 1), g))
     return grads if b is None else grads + (lambda: reduce_sum(g, axis=0),)
 
@@ -330,15 +343,16 @@ def _dense_vjp(g, out, x, w, b=None, *, relu=False):
 dense_op = primitive("dense", _dense, _dense_vjp)
 
 
-def dense(x, kernel, bias=None, relu=False):
-    """`x @ kernel + bias`, then relu when asked, as one op: the bias is added and relu applied
-    in place on the matmul's output (one array and two passes fewer than the composed ops).
-    `x` may have any rank >= 1; the kernel acts on its last axis."""
+def dense(x, kernel, bias=None, relu=False, sigmoid=False):
+    """`x @ kernel + bias`, then relu or sigmoid when asked, as one op: the bias is added and the
+    activation applied in place on the matmul's output (one array and two passes fewer than the
+    composed ops). `x` may have any rank >= 1; the kernel acts on its last axis."""
     from nablanet.autodiff.ops.shape import _array, reshape
 
     shape = np.shape(_array(x))
     flat = x if len(shape) == 2 else reshape(x, (-1, shape[-1]))
-    out = dense_op(flat, kernel, relu=relu) if bias is None else dense_op(flat, kernel, bias, relu=relu)
+    inputs = (flat, kernel) if bias is None else (flat, kernel, bias)
+    out = dense_op(*inputs, relu=relu, sigmoid=sigmoid)
     return out if len(shape) == 2 else reshape(out, shape[:-1] + (np.shape(_array(kernel))[-1],))
 
 
