@@ -13,6 +13,7 @@ import numpy as np
 
 from nablanet import activations, backend, constraints, initializers, ops, regularizers
 from nablanet.layers.base import Layer
+from nablanet.layers.core import set_weight_options, weight_options_config
 
 
 def _positive_units(name, units):
@@ -40,17 +41,11 @@ class _Cell(Layer):
         super().__init__(**kwargs)
         name = type(self).__name__
         self.units = _positive_units(name, units)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
+        set_weight_options(self, activation, bool(use_bias), kernel_initializer, bias_initializer, kernel_regularizer,
+                           bias_regularizer, kernel_constraint, bias_constraint)  # as Dense's
         self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
         self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
         self.dropout = _rate(name, "dropout", dropout)
         self.recurrent_dropout = _rate(name, "recurrent_dropout", recurrent_dropout)
         self.seed = seed
@@ -135,18 +130,13 @@ class _Cell(Layer):
         return [np.zeros((batch_size, size), dtype or self.dtype) for size in sizes]
 
     def get_config(self):
+        shared = weight_options_config(self)
+        shared.pop("activity_regularizer")  # a cell has none; its RNN layer does
         return {
-            **super().get_config(), "units": self.units,
-            "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            **super().get_config(), "units": self.units, **shared,
             "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
             "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed,
         }
 
