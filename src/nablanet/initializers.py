@@ -205,7 +205,7 @@ class Orthogonal(Initializer):
         q *= np.sign(np.diag(r))  # makes the decomposition unique, the distribution uniform
         if rows < cols:
             q = q.T
-        return (self.gain * q).reshape(shape).astype(_dtype(dtype))
+        return np.ascontiguousarray((self.gain * q).reshape(shape), dtype=_dtype(dtype))  # q.T is column-major
 
     def get_config(self):
         return {"gain": self.gain, "seed": self.seed}

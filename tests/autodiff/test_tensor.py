@@ -126,6 +126,7 @@ def test_variable_copies_assigns_in_place_and_tracks_trainability():
     init = np.zeros(3)
     v = Variable(init, name="w")
     assert v.data is not init and v.requires_grad and v.trainable and v.name == "w"
+    assert Variable(np.asfortranarray(np.ones((2, 3)))).data.flags.c_contiguous  # row-major, always
     alias = v.data
     v.assign([1.0, 2.0, 3.0])
     v.assign_add(np.ones(3))

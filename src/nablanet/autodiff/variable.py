@@ -35,7 +35,7 @@ class Variable(Tensor):
             value = initializer(tuple(shape), dtype=dtype)
         else:
             value = initializer.data if isinstance(initializer, Tensor) else initializer
-        value = np.array(value, dtype=dtype)  # a copy: optimizers write into it
+        value = np.array(value, dtype=dtype, order="C")  # a row-major copy: optimizers write into it
         if shape is not None and value.shape != tuple(shape):
             raise ValueError(f"Variable: expected shape {tuple(shape)}, got {value.shape}")
         super().__init__(value, requires_grad=trainable and np.issubdtype(value.dtype, np.floating))

@@ -37,7 +37,7 @@ class Adam(Optimizer):
         self.momentums = self.add_optimizer_variables(variables, "momentum")
         self.velocities = self.add_optimizer_variables(variables, "velocity")
         self.velocity_hats = self.add_optimizer_variables(variables, "velocity_hat") if self.amsgrad else []
-        self._scratch = [np.empty_like(v.data) for v in variables]  # not state: reused per step
+        self._scratch = [np.empty(v.data.shape, v.data.dtype) for v in variables]  # not state: reused per step
 
     def update_step(self, gradient, variable, learning_rate):
         t = self.iterations + 1
