@@ -1,39 +1,41 @@
 """Fused recurrent kernels (first order only): a whole sequence of SimpleRNN, LSTM or GRU steps.
 
 Keras's layouts at the boundary: inputs (N, T, D), kernel (D, G*U), recurrent kernel (U, G*U),
-gate blocks in Keras's order (LSTM i, f, c, o; GRU z, r, h). Inside, everything is time-major and
-gate-major, (G, T, N, U) or (T, G, N, U), so that each step's arrays are contiguous blocks:
-NumPy walks a strided (N, U) view row by row at about four times the cost. The inputs of all
-steps are projected at once (one matmul per gate); each step is then one batched matmul with the
-recurrent kernel and a few in-place passes. Sigmoid gates are computed as 0.5 tanh(a / 2) + 0.5
-(the halving is folded, exactly, into a copy of the weights), so one tanh covers every gate.
-The backward pass computes the per-step factors of the gate derivatives for all steps at once,
-then walks the steps in reverse with a few passes and one matmul each, and forms the kernel,
-recurrent-kernel, bias and input gradients with one matmul per gate at the end.
+gate blocks in Keras's order (LSTM i, f, c, o; GRU z, r, h). Inside, each step's arrays are
+contiguous blocks, because NumPy walks a strided (N, U) view row by row at about four times the
+cost. GRU and SimpleRNN are time-major and gate-major, (G, T, N, U): the inputs of all steps are
+projected at once (one matmul per gate), then each step is one batched matmul with the recurrent
+kernel and a few in-place passes. LSTM is feature-major, (T, 4U, N): each step is one matmul of
+[R; W; b]^T with the column block [h; x_t; 1], which writes the four gates as (U, N) blocks (see
+its section). Sigmoid gates are computed as 0.5 tanh(a / 2) + 0.5 (the halving is folded,
+exactly, into a copy of the weights), so one tanh covers every gate. The backward pass computes
+the per-step factors of the gate derivatives for all steps at once, then walks the steps in
+reverse with a few passes and one matmul each, and forms the weight and input gradients with a
+matmul or two at the end.
 
 An op returns one array, so a kernel returns every step's states: (N, T, S, U) for S states
-([h, c] for LSTM, [h] otherwise), a view of its (T, S, N, U) buffer. With a mask, the step
+([h, c] for LSTM, [h] otherwise), a view of its (T, S, N, U) buffer ((T, S, U, N) for LSTM). With a mask, the step
 outputs come first, (N, T, 1 + S, U): a masked step keeps the state and repeats the previous
 output (zeros with `zero_output`), as Keras does. The layer slices what it returns.
 """
+
+import functools
 
 import numpy as np
 
 from nablanet.autodiff.primitive import primitive, save_for_backward, saved_for_backward
 
 _LSTM_ORDER = (3, 0, 1, 2)  # Keras's i, f, c, o -> o, i, f, c: sigmoid gates first, c's factors last
+_LSTM_INVERSE = tuple(np.argsort(_LSTM_ORDER))  # and back
 
 
-def _blocks(m, u, order=None):
-    """(..., G*U) columns -> (G, ..., U) gate blocks (in `order`), a contiguous copy."""
-    blocks = np.moveaxis(m.reshape(m.shape[:-1] + (-1, u)), -2, 0)
-    return np.ascontiguousarray(blocks if order is None else blocks[list(order)])
+def _blocks(m, u):
+    """(..., G*U) columns -> (G, ..., U) gate blocks, a contiguous copy."""
+    return np.ascontiguousarray(np.moveaxis(m.reshape(m.shape[:-1] + (-1, u)), -2, 0))
 
 
-def _columns(blocks, order=None):
-    """(G, ..., U) gate blocks (in `order`) -> (..., G*U) columns in Keras's order."""
-    if order is not None:
-        blocks = blocks[list(np.argsort(order))]
+def _columns(blocks):
+    """(G, ..., U) gate blocks -> (..., G*U) columns."""
     return np.moveaxis(blocks, 0, -2).reshape(blocks.shape[1:-1] + (-1,))
 
 
@@ -44,14 +46,10 @@ def _sigmoid_halves(blocks, sigmoids, dtype):
     return blocks * scale.reshape((-1,) + (1,) * (blocks.ndim - 1))
 
 
-def _time_major(x, ones=False):
-    """(N, T, D) -> (T*N, D) rows in time order, with a last column of ones when `ones`."""
+def _time_major(x):
+    """(N, T, D) -> (T*N, D) rows in time order."""
     n, steps, d = x.shape
-    out = np.empty((steps, n, d + ones), x.dtype)
-    out[:, :, :d] = x.transpose(1, 0, 2)
-    if ones:
-        out[:, :, d] = 1
-    return out.reshape(steps * n, d + ones)
+    return np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(steps * n, d)
 
 
 def _reorder(m, u, order):
@@ -80,11 +78,13 @@ def _project(xt, wg, bg, steps):
     return xw.reshape(len(wg), steps, -1, wg.shape[-1])
 
 
-def _unpack(g):
+def _unpack(g, feature_major=False):
     """The (N, T, S, U) output cotangent -> per state, {step: (N, U) cotangent} for the steps
-    where it is not zero (usually only the last: the layer returned the final state)."""
+    where it is not zero (usually only the last: the layer returned the final state); (U, N) when
+    `feature_major`."""
     busy = g.any(axis=(0, 3))  # (T, S)
-    return [{t: np.ascontiguousarray(g[:, t, j]) for t in np.flatnonzero(busy[:, j])} for j in range(g.shape[2])]
+    pick = (lambda t, j: g[:, t, j].T) if feature_major else (lambda t, j: g[:, t, j])
+    return [{t: np.ascontiguousarray(pick(t, j)) for t in np.flatnonzero(busy[:, j])} for j in range(g.shape[2])]
 
 
 def _previous(first, states):
@@ -129,7 +129,7 @@ def _one_state_cotangents(t, dh_carry, d_out, g_h, g_out, mask, zero_output):
     return dh, dh_carry, d_out
 
 
-def _input_grads(xt, wg, dxg, shape, order=None):
+def _input_grads(xt, wg, dxg, shape):
     """Cotangents of the inputs and the kernel from the input-side gate gradients (G, T, N, U)."""
     flat = dxg.reshape(len(dxg), -1, dxg.shape[-1])
     n, steps, d = shape
@@ -140,94 +140,115 @@ def _input_grads(xt, wg, dxg, shape, order=None):
             total += np.matmul(flat[k], wg[k].T)
         return total.reshape(steps, n, d).transpose(1, 0, 2)
 
-    return dx, lambda: _columns(np.matmul(xt.T, flat), order)
+    return dx, lambda: _columns(np.matmul(xt.T, flat))
 
 
 # -- LSTM ------------------------------------------------------------------------------------------
+# Feature-major: each step's arrays are (features, batch). One matmul a step takes the recurrent
+# and input parts together, [R; W; b]^T (4U, K) times the column block [h_{t-1}; x_t; 1] (K, N),
+# and writes the four gates as contiguous (U, N) blocks, so no pass transposes them; OpenBLAS also
+# spreads a (4U, K) x (K, N) product over two threads better than (N, U) x (U, 4U) (73 against
+# 63 + 30 us a step for LSTM(128) on 64 x 64 inputs, the input projection included).
+
+
+def _lstm_stack(w, r, b, u):
+    """[R; W; b] (K, 4U), K = U + D (+ 1 with a bias), gate blocks in the internal order."""
+    return _reorder(np.vstack([r, w] + ([] if b is None else [b[None]])), u, _LSTM_ORDER)
+
+
+def _lstm_operands(x, h0, u, ones, dtype):
+    """(K, T + 1, N): slot t holds [h_{t-1}; x_t; 1] as columns; slot T gets h_T's rows."""
+    n, steps, d = x.shape
+    hx = np.empty((u + d + ones, steps + 1, n), dtype)
+    hx[:u, 0] = h0.T
+    hx[u:u + d, :steps] = x.transpose(2, 1, 0)
+    hx[u:, steps] = 0
+    if ones:
+        hx[u + d, :steps] = 1
+    return hx
 
 
 def _lstm(x, w, r, b, h0, c0, *, mask=None, zero_output=False):
     n, steps, _ = x.shape
     u = r.shape[0]
     dtype = np.result_type(x, w, r)
-    scale = _halves(4, 3, u, dtype)
-    xt = _time_major(x, ones=b is not None)  # a ones column carries the bias through the matmul
-    w_int = _reorder(w if b is None else np.vstack([w, b]), u, _LSTM_ORDER)
-    xw = np.matmul(xt, w_int * scale).reshape(steps, n, 4 * u)
-    r_int = _reorder(r, u, _LSTM_ORDER)
-    rs = r_int * scale
-    gates = np.empty((steps, 4, n, u), dtype)  # activated o, i, f, c~
-    states = np.empty((steps, 3 if mask is not None else 2, n, u), dtype)  # [out,] h, c per step
+    stack = _lstm_stack(w, r, b, u)
+    at = np.ascontiguousarray((stack * _halves(4, 3, u, dtype)).T)  # (4U, K), sigmoid gates halved
+    hx = _lstm_operands(x, h0, u, b is not None, dtype)
+    gates = np.empty((steps, 4 * u, n), dtype)  # activated o, i, f, c~ as (U, N) blocks
+    states = np.empty((steps, 3 if mask is not None else 2, u, n), dtype)  # [out,] h, c per step
     hs, cs = states[:, -2], states[:, -1]
     outs = states[:, 0] if mask is not None else None
-    tanh_c = np.empty((steps, n, u), dtype)
-    z, scratch = np.empty((n, 4 * u), dtype), np.empty((n, u), dtype)
-    h, c = h0, c0
+    tanh_c = np.empty((steps, u, n), dtype)
+    scratch = np.empty((u, n), dtype)
+    h, c = hx[:u, 0], np.ascontiguousarray(c0.T)
     for t in range(steps):
-        np.matmul(h, rs, out=z)
-        z += xw[t]
         g = gates[t]
-        np.tanh(z.reshape(n, 4, u).transpose(1, 0, 2), out=g)  # into contiguous gate blocks
-        sig = g[:3]
+        np.matmul(at, hx[:, t], out=g)
+        np.tanh(g, out=g)
+        sig = g[:3 * u]
         sig *= 0.5
         sig += 0.5
-        o, i, f, cc = g
+        o, i, f, cc = g.reshape(4, u, n)
         np.multiply(f, c, out=cs[t])
         np.multiply(i, cc, out=scratch)
         cs[t] += scratch
         np.tanh(cs[t], out=tanh_c[t])
         np.multiply(o, tanh_c[t], out=hs[t])
         if mask is not None:
-            _mask_step(t, mask[:, t, None], outs, (hs, cs), (h, c), zero_output)
+            _mask_step(t, mask[None, :, t], outs, (hs, cs), (h, c), zero_output)
         h, c = hs[t], cs[t]
-    packed = _packed(states)
-    save_for_backward(packed, (gates, tanh_c, xt, w_int, r_int))
+        hx[:u, t + 1] = h
+    packed = states.transpose(3, 0, 1, 2)  # (N, T, S, U), a view
+    save_for_backward(packed, (gates, tanh_c, hx, stack))
     return packed
 
 
 def _lstm_vjp(g, out, x, w, r, b, h0, c0, *, mask=None, zero_output=False):
-    gates, tanh_c, xt, w_int, r_int = saved_for_backward(out)
-    states = out.transpose(1, 2, 0, 3)
-    n, steps, _ = x.shape
+    gates, tanh_c, hx, stack = saved_for_backward(out)
+    n, steps, d = x.shape
     u = r.shape[0]
-    hs, cs = states[:, -2], states[:, -1]
-    blocks = _unpack(g)
+    cs = out.transpose(1, 2, 3, 0)[:, -1]  # (T, U, N)
+    blocks = _unpack(g, feature_major=True)
     g_out, g_h, g_c = blocks if mask is not None else [{}] + blocks
-    o, i, f, cc = (gates[:, k] for k in range(4))
+    o, i, f, cc = (gates.reshape(steps, 4, u, n)[:, k] for k in range(4))
     # factors of every step's gate derivatives, for all steps at once; da = [dh k_o, dc k_{i,f,c~}]
-    slope = gates[:, :3] * (1 - gates[:, :3])  # sigmoid' of o, i, f
-    k = np.empty((4, steps, n, u), out.dtype)
-    np.multiply(tanh_c, slope[:, 0], out=k[0])
-    np.multiply(cc, slope[:, 1], out=k[1])
-    np.multiply(_previous(c0, cs), slope[:, 2], out=k[2])
-    np.multiply(i, 1 - cc * cc, out=k[3])
+    slope = gates[:, :3 * u] * (1 - gates[:, :3 * u])  # sigmoid' of o, i, f
+    k = np.empty((steps, 4 * u, n), out.dtype)
+    np.multiply(tanh_c, slope[:, :u], out=k[:, :u])
+    np.multiply(cc, slope[:, u:2 * u], out=k[:, u:2 * u])
+    np.multiply(_previous(c0.T, cs), slope[:, 2 * u:], out=k[:, 2 * u:3 * u])
+    np.multiply(i, 1 - cc * cc, out=k[:, 3 * u:])
     o_tanh = o * (1 - tanh_c * tanh_c)  # dc += dh * o_tanh
-    da = np.empty((4, steps, n, u), out.dtype)  # pre-activation gradients in gate blocks
-    rt = np.ascontiguousarray(r_int.T).reshape(4, u, u)  # each gate's recurrent kernel, transposed
-    per_gate = np.empty((4, n, u), out.dtype)
-    dh_carry, dc_carry, d_out = (np.zeros((n, u), out.dtype) for _ in range(3))
+    da = np.empty((steps, 4 * u, n), out.dtype)  # pre-activation gradients, (U, N) gate blocks
+    r_int = stack[:u]  # (U, 4U)
+    dc = np.empty((u, n), out.dtype)
+    dh_carry, dc_carry, d_out = (np.zeros((u, n), out.dtype) for _ in range(3))
     for t in reversed(range(steps)):
         dh, dc_in = _add(dh_carry, g_h, t), _add(dc_carry, g_c, t)
         if mask is not None:
             (dh, dc_in), (dh_carry, dc_carry), d_out = _masked_cotangents(
-                mask[:, t, None], (dh, dc_in), _add(d_out, g_out, t), zero_output)
-        dc = dh * o_tanh[t]
+                mask[None, :, t], (dh, dc_in), _add(d_out, g_out, t), zero_output)
+        np.multiply(dh, o_tanh[t], out=dc)
         dc += dc_in
-        np.multiply(dh, k[0, t], out=da[0, t])
-        np.multiply(dc, k[1:, t], out=da[1:, t])
-        np.matmul(da[:, t], rt, out=per_gate)
-        new_dh = per_gate.sum(axis=0)
+        np.multiply(dh, k[t, :u], out=da[t, :u])
+        np.multiply(k[t, u:].reshape(3, u, n), dc, out=da[t, u:].reshape(3, u, n))
+        new_dh = np.matmul(r_int, da[t])
         if mask is not None:
             dh_carry += new_dh
             dc_carry += dc * f[t]
         else:
             dh_carry, dc_carry = new_dh, dc * f[t]
-    d = x.shape[2]
-    dx, dw = _input_grads(xt, w_int[:d].reshape(d, 4, u).transpose(1, 0, 2), da, x.shape, _LSTM_ORDER)
-    weights = dw()  # the kernel's rows, then the bias's (from the ones column)
-    h_prev = _previous(h0, hs).reshape(steps * n, u)
-    dr = lambda: _columns(np.matmul(h_prev.T, da.reshape(4, steps * n, u)), _LSTM_ORDER)  # noqa: E731
-    return dx, weights[:d], dr, None if b is None else weights[-1], dh_carry, dc_carry
+    flat = np.ascontiguousarray(da.transpose(1, 0, 2)).reshape(4 * u, steps * n)  # every step's columns
+    operands = hx[:, :steps].reshape(len(hx), steps * n)  # a view: slot T is left out
+
+    @functools.cache
+    def stacked():  # the kernel, recurrent kernel and bias gradients: one matmul, only if asked
+        return _reorder(np.matmul(operands, flat.T), u, _LSTM_INVERSE)
+
+    dx = lambda: np.matmul(stack[u:u + d], flat).reshape(d, steps, n).transpose(2, 1, 0)  # noqa: E731
+    db = None if b is None else (lambda: stacked()[-1])
+    return dx, lambda: stacked()[u:u + d], lambda: stacked()[:u], db, dh_carry.T, dc_carry.T
 
 
 # -- GRU -------------------------------------------------------------------------------------------
