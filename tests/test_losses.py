@@ -150,6 +150,27 @@ def test_softmax_outputs_take_the_fused_cross_entropy_from_their_logits():
             np.testing.assert_allclose(loss(y, activations.softmax(Tensor(z))).numpy(), composed.numpy(), rtol=1e-7)
 
 
+def test_fused_cross_entropy_reuses_the_recorded_softmax():
+    """With `softmax=` (the probabilities and logsumexp the softmax computed), the fused ops give
+    what they compute from the logits alone, values and gradients."""
+    from nablanet.autodiff.ops.crossentropy import softmax_cross_entropy_op, sparse_softmax_cross_entropy_op
+
+    rng = np.random.default_rng(5)
+    z, labels = rng.standard_normal((4, 6)) * 5, rng.integers(0, 6, 4)
+    lse = np.log(np.exp(z).sum(axis=1, keepdims=True))
+    given = (np.exp(z - lse), lse)
+    for op, args in ((sparse_softmax_cross_entropy_op, {"labels": labels}), (softmax_cross_entropy_op, {})):
+        extra = () if args else (np.eye(6)[labels],)
+        results = []
+        for kwargs in (args, {**args, "softmax": given}):
+            zt = Tensor(z, requires_grad=True)
+            out = op(zt, *extra, **kwargs)
+            ops.sum(out * np.arange(1.0, 5.0)).backward()
+            results.append((out.numpy(), zt.grad))
+        np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-12)
+        np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-12, atol=1e-15)
+
+
 def test_fused_cross_entropy_stays_out_of_calculus_transforms():
     from nablanet import activations
 

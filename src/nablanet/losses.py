@@ -152,9 +152,11 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     _check_probability_axis("categorical_crossentropy", y_true, y_pred, axis)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / _shape(y_true)[axis]
-    logits = None if from_logits else _softmax_logits(y_pred, axis)
-    if logits is not None:
-        return softmax_cross_entropy_op(logits, y_true.data if isinstance(y_true, Tensor) else y_true)
+    recorded = None if from_logits else _softmax_logits(y_pred, axis)
+    if recorded is not None:
+        logits, softmax = recorded
+        return softmax_cross_entropy_op(logits, y_true.data if isinstance(y_true, Tensor) else y_true,
+                                        softmax=softmax)
     if from_logits:
         log_p = ops.log_softmax(y_pred, axis=axis)
     else:
@@ -192,9 +194,10 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
             f"{labels[bad].min() if (labels[bad] < 0).any() else labels[bad].max()}"
         )
     safe = np.where(valid, labels, 0)
-    logits = None if from_logits else _softmax_logits(y_pred, axis)
-    if logits is not None:
-        values = sparse_softmax_cross_entropy_op(logits, labels=safe)
+    recorded = None if from_logits else _softmax_logits(y_pred, axis)
+    if recorded is not None:
+        logits, softmax = recorded
+        values = sparse_softmax_cross_entropy_op(logits, labels=safe, softmax=softmax)
         return values if ignore_class is None else ops.where(valid, values, 0.0 * values)
     if from_logits:
         log_p = ops.log_softmax(y_pred, axis=axis)
@@ -207,8 +210,9 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
 
 
 def _softmax_logits(y_pred, axis):
-    """The logits of probabilities a softmax over the last axis recorded, for the fused loss: not
-    inside calculus transforms, which may differentiate twice (the fused kernel is first order)."""
+    """The logits (with the probabilities and logsumexp) of probabilities a softmax over the last
+    axis recorded, for the fused loss: not inside calculus transforms, which may differentiate
+    twice (the fused kernel is first order)."""
     if _GradMode.transforms or axis not in (-1, len(_shape(y_pred)) - 1):
         return None
     return softmax_logits(y_pred)

@@ -2,9 +2,9 @@
 
 A model whose last layer is `Dense(..., activation="softmax")` hands the loss probabilities; the
 loss finds the logits they came from in the graph (`softmax_logits`) and computes
-`logsumexp(z) - z[label]` in one pass over the logits, whose gradient is `softmax(z) - onehot`:
-five passes over the (batch, classes) array forward and one backward, where the composed
-softmax, renormalization, clip and log take about twenty. It is also exact where the clipped
+`logsumexp(z) - z[label]` from the softmax's own logsumexp and probabilities, whose gradient is
+`softmax(z) - onehot`: one pass over the (batch, classes) array backward, where the composed
+renormalization, clip and log take about twenty passes. It is also exact where the clipped
 path saturates (a probability below epsilon), as Keras on TensorFlow computes it.
 """
 
@@ -25,15 +25,15 @@ def _softmax_and_lse(z):
     return p, np.log(total) + shift
 
 
-def _sparse_softmax_cross_entropy(z, *, labels):
-    p, lse = _softmax_and_lse(z)
+def _sparse_softmax_cross_entropy(z, *, labels, softmax=None):
+    p, lse = _softmax_and_lse(z) if softmax is None else softmax
     picked = np.take_along_axis(z, labels[..., None], axis=-1)
     out = (lse - picked)[..., 0]
     _save(out, p)
     return out
 
 
-def _sparse_softmax_cross_entropy_vjp(g, out, z, *, labels):
+def _sparse_softmax_cross_entropy_vjp(g, out, z, *, labels, softmax=None):
     p = _load(out)
     dz = p * g[..., None]
     rows = np.take_along_axis(dz, labels[..., None], axis=-1)
@@ -41,15 +41,15 @@ def _sparse_softmax_cross_entropy_vjp(g, out, z, *, labels):
     return (dz,)
 
 
-def _softmax_cross_entropy(z, y):
+def _softmax_cross_entropy(z, y, *, softmax=None):
     y = np.asarray(y, dtype=z.dtype)  # labels take the logits' precision, as Keras casts them
-    p, lse = _softmax_and_lse(z)
+    p, lse = _softmax_and_lse(z) if softmax is None else softmax
     out = np.sum(y, axis=-1) * lse[..., 0] - np.sum(y * z, axis=-1)
     _save(out, p)
     return out
 
 
-def _softmax_cross_entropy_vjp(g, out, z, y):
+def _softmax_cross_entropy_vjp(g, out, z, y, *, softmax=None):
     p = _load(out)
     y = np.asarray(y, dtype=z.dtype)
     g = g[..., None]
@@ -65,8 +65,9 @@ softmax_cross_entropy_op        = primitive("softmax_cross_entropy", _softmax_cr
 
 
 def softmax_logits(p):
-    """The logits `z` when the Tensor `p` was recorded as `softmax(z)` over its last axis (the
-    composite exp(z - logsumexp(z))), else None."""
+    """`(z, (p, lse))` when the Tensor `p` was recorded as `softmax(z)` over its last axis (the
+    composite exp(z - logsumexp(z))): the logits, and the probabilities and logsumexp already
+    computed (the ops' `softmax=`, so they are not computed again); else None."""
     node = getattr(p, "node", None)
     if node is None or node.op.name != "exp":
         return None
@@ -81,4 +82,4 @@ def softmax_logits(p):
     axis, ndim = lse_node.params.get("axis"), np.ndim(z.data)
     if not lse_node.params.get("keepdims") or axis not in (-1, ndim - 1, (-1,), (ndim - 1,)):
         return None
-    return z
+    return z, (p.data, lse.data)
