@@ -149,11 +149,13 @@ class RNN(Layer):
         if self.go_backwards:
             sequences = sequences[:, ::-1]
             mask = None if mask is None else mask[:, ::-1]
+        last_only = not self.return_sequences
         packed = op(sequences, cell.kernel, cell.recurrent_kernel, cell.bias, *states,
-                    mask=mask, zero_output=self.zero_output_for_mask, **params)
-        first = 1 if mask is not None else 0  # packed: (batch, steps, [output,] states, units)
-        final = [packed[:, -1, first + i] for i in range(len(states))]
-        return packed[:, -1, 0], packed[:, :, 0], final
+                    mask=mask, zero_output=self.zero_output_for_mask, last_only=last_only, **params)
+        first = 1 if mask is not None else 0  # packed: (batch, [steps,] [output,] states, units)
+        if last_only:
+            return packed[:, 0], None, [packed[:, first + i] for i in range(len(states))]
+        return packed[:, -1, 0], packed[:, :, 0], [packed[:, -1, first + i] for i in range(len(states))]
 
     # -- shapes, masks, state --------------------------------------------------------------------
 

@@ -14,7 +14,9 @@ reverse with a few passes and one matmul each, and forms the weight and input gr
 matmul or two at the end.
 
 An op returns one array, so a kernel returns every step's states: (N, T, S, U) for S states
-([h, c] for LSTM, [h] otherwise), a view of its (T, S, N, U) buffer ((T, S, U, N) for LSTM). With a mask, the step
+([h, c] for LSTM, [h] otherwise), a view of its (T, S, N, U) buffer ((T, S, U, N) for LSTM), or
+with `last_only` the last step's, (N, S, U) (its cotangent is then that small, not a mostly-zero
+array of every step). With a mask, the step
 outputs come first, (N, T, 1 + S, U): a masked step keeps the state and repeats the previous
 output (zeros with `zero_output`), as Keras does. The layer slices what it returns.
 """
@@ -65,9 +67,12 @@ def _halves(gates, sigmoids, u, dtype):
     return scale
 
 
-def _packed(states):
-    """The (T, S, N, U) states as the op's output: an (N, T, S, U) view, no copy."""
-    return states.transpose(2, 0, 1, 3)
+def _packed(states, last_only, feature_major=False):
+    """The op's output from the (T, S, N, U) states ((T, S, U, N) when `feature_major`): every
+    step's, an (N, T, S, U) view, or with `last_only` the last step's, (N, S, U); no copy."""
+    if feature_major:
+        return states[-1].transpose(2, 0, 1) if last_only else states.transpose(3, 0, 1, 2)
+    return states[-1].transpose(1, 0, 2) if last_only else states.transpose(2, 0, 1, 3)
 
 
 def _project(xt, wg, bg, steps):
@@ -78,13 +83,15 @@ def _project(xt, wg, bg, steps):
     return xw.reshape(len(wg), steps, -1, wg.shape[-1])
 
 
-def _unpack(g, feature_major=False):
-    """The (N, T, S, U) output cotangent -> per state, {step: (N, U) cotangent} for the steps
-    where it is not zero (usually only the last: the layer returned the final state); (U, N) when
-    `feature_major`."""
+def _unpack(g, steps, feature_major=False):
+    """The output cotangent, (N, T, S, U) or the last step's (N, S, U), -> per state, {step: (N, U)
+    cotangent} for the steps where it is not zero; (U, N) when `feature_major`."""
+    first = 0 if g.ndim == 4 else steps - 1
+    g = g if g.ndim == 4 else g[:, None]
     busy = g.any(axis=(0, 3))  # (T, S)
     pick = (lambda t, j: g[:, t, j].T) if feature_major else (lambda t, j: g[:, t, j])
-    return [{t: np.ascontiguousarray(pick(t, j)) for t in np.flatnonzero(busy[:, j])} for j in range(g.shape[2])]
+    return [{first + t: np.ascontiguousarray(pick(t, j)) for t in np.flatnonzero(busy[:, j])}
+            for j in range(g.shape[2])]
 
 
 def _previous(first, states):
@@ -168,7 +175,7 @@ def _lstm_operands(x, h0, u, ones, dtype):
     return hx
 
 
-def _lstm(x, w, r, b, h0, c0, *, mask=None, zero_output=False):
+def _lstm(x, w, r, b, h0, c0, *, mask=None, zero_output=False, last_only=False):
     n, steps, _ = x.shape
     u = r.shape[0]
     dtype = np.result_type(x, w, r)
@@ -199,17 +206,17 @@ def _lstm(x, w, r, b, h0, c0, *, mask=None, zero_output=False):
             _mask_step(t, mask[None, :, t], outs, (hs, cs), (h, c), zero_output)
         h, c = hs[t], cs[t]
         hx[:u, t + 1] = h
-    packed = states.transpose(3, 0, 1, 2)  # (N, T, S, U), a view
-    save_for_backward(packed, (gates, tanh_c, hx, stack))
+    packed = _packed(states, last_only, feature_major=True)
+    save_for_backward(packed, (gates, tanh_c, hx, stack, states))
     return packed
 
 
-def _lstm_vjp(g, out, x, w, r, b, h0, c0, *, mask=None, zero_output=False):
-    gates, tanh_c, hx, stack = saved_for_backward(out)
+def _lstm_vjp(g, out, x, w, r, b, h0, c0, *, mask=None, zero_output=False, last_only=False):
+    gates, tanh_c, hx, stack, states = saved_for_backward(out)
     n, steps, d = x.shape
     u = r.shape[0]
-    cs = out.transpose(1, 2, 3, 0)[:, -1]  # (T, U, N)
-    blocks = _unpack(g, feature_major=True)
+    cs = states[:, -1]  # (T, U, N)
+    blocks = _unpack(g, steps, feature_major=True)
     g_out, g_h, g_c = blocks if mask is not None else [{}] + blocks
     o, i, f, cc = (gates.reshape(steps, 4, u, n)[:, k] for k in range(4))
     # factors of every step's gate derivatives, for all steps at once; da = [dh k_o, dc k_{i,f,c~}]
@@ -254,7 +261,7 @@ def _lstm_vjp(g, out, x, w, r, b, h0, c0, *, mask=None, zero_output=False):
 # -- GRU -------------------------------------------------------------------------------------------
 
 
-def _gru(x, w, r, b, h0, *, reset_after=True, mask=None, zero_output=False):
+def _gru(x, w, r, b, h0, *, reset_after=True, mask=None, zero_output=False, last_only=False):
     n, steps, _ = x.shape
     u = r.shape[0]
     dtype = np.result_type(x, w, r)
@@ -297,17 +304,17 @@ def _gru(x, w, r, b, h0, *, reset_after=True, mask=None, zero_output=False):
         if mask is not None:
             _mask_step(t, mask[:, t, None], outs, (hs,), (h,), zero_output)
         h = hs[t]
-    packed = _packed(states)
-    save_for_backward(packed, (gates, inner, xt, wg, rg))
+    packed = _packed(states, last_only)
+    save_for_backward(packed, (gates, inner, xt, wg, rg, states))
     return packed
 
 
-def _gru_vjp(g, out, x, w, r, b, h0, *, reset_after=True, mask=None, zero_output=False):
-    gates, inner, xt, wg, rg = saved_for_backward(out)
-    hs = out.transpose(1, 2, 0, 3)[:, -1]
+def _gru_vjp(g, out, x, w, r, b, h0, *, reset_after=True, mask=None, zero_output=False, last_only=False):
+    gates, inner, xt, wg, rg, states = saved_for_backward(out)
+    hs = states[:, -1]
     n, steps, _ = x.shape
     u = r.shape[0]
-    blocks = _unpack(g)
+    blocks = _unpack(g, steps)
     g_out, g_h = blocks if mask is not None else [{}] + blocks
     zg, rgate, cand = (gates[:, k] for k in range(3))
     h_prev = _previous(h0, hs)
@@ -361,7 +368,7 @@ def _gru_vjp(g, out, x, w, r, b, h0, *, reset_after=True, mask=None, zero_output
 # -- SimpleRNN -------------------------------------------------------------------------------------
 
 
-def _simple_rnn(x, w, r, b, h0, *, activation="tanh", mask=None, zero_output=False):
+def _simple_rnn(x, w, r, b, h0, *, activation="tanh", mask=None, zero_output=False, last_only=False):
     n, steps, _ = x.shape
     u = r.shape[0]
     xt = _time_major(x)
@@ -379,17 +386,18 @@ def _simple_rnn(x, w, r, b, h0, *, activation="tanh", mask=None, zero_output=Fal
         if mask is not None:
             _mask_step(t, mask[:, t, None], outs, (hs,), (h,), zero_output)
         h = hs[t]
-    packed = _packed(states)
-    save_for_backward(packed, xt)
+    packed = _packed(states, last_only)
+    save_for_backward(packed, (xt, states))
     return packed
 
 
-def _simple_rnn_vjp(g, out, x, w, r, b, h0, *, activation="tanh", mask=None, zero_output=False):
-    xt = saved_for_backward(out)
-    hs = out.transpose(1, 2, 0, 3)[:, -1]
+def _simple_rnn_vjp(g, out, x, w, r, b, h0, *, activation="tanh", mask=None, zero_output=False,
+                    last_only=False):
+    xt, states = saved_for_backward(out)
+    hs = states[:, -1]
     n, steps, _ = x.shape
     u = r.shape[0]
-    blocks = _unpack(g)
+    blocks = _unpack(g, steps)
     g_out, g_h = blocks if mask is not None else [{}] + blocks
     if activation == "tanh":
         slope = 1 - hs * hs
