@@ -158,9 +158,16 @@ def _input_grads(xt, wg, dxg, shape):
 # 63 + 30 us a step for LSTM(128) on 64 x 64 inputs, the input projection included).
 
 
-def _lstm_stack(w, r, b, u):
+def _lstm_stack(w, r, b, u, dtype):
     """[R; W; b] (K, 4U), K = U + D (+ 1 with a bias), gate blocks in the internal order."""
-    return _reorder(np.vstack([r, w] + ([] if b is None else [b[None]])), u, _LSTM_ORDER)
+    d = w.shape[0]
+    stack = np.empty((u + d + (b is not None), 4 * u), dtype)
+    order = list(_LSTM_ORDER)
+    stack[:u].reshape(u, 4, u)[...] = r.reshape(u, 4, u)[:, order]
+    stack[u:u + d].reshape(d, 4, u)[...] = w.reshape(d, 4, u)[:, order]
+    if b is not None:
+        stack[-1].reshape(4, u)[...] = b.reshape(4, u)[order]
+    return stack
 
 
 def _lstm_operands(x, h0, u, ones, dtype):
@@ -179,8 +186,8 @@ def _lstm(x, w, r, b, h0, c0, *, mask=None, zero_output=False, last_only=False):
     n, steps, _ = x.shape
     u = r.shape[0]
     dtype = np.result_type(x, w, r)
-    stack = _lstm_stack(w, r, b, u)
-    at = np.ascontiguousarray((stack * _halves(4, 3, u, dtype)).T)  # (4U, K), sigmoid gates halved
+    stack = _lstm_stack(w, r, b, u, dtype)
+    at = (stack * _halves(4, 3, u, dtype)).T  # (4U, K), sigmoid gates halved: a view, BLAS transposes
     hx = _lstm_operands(x, h0, u, b is not None, dtype)
     gates = np.empty((steps, 4 * u, n), dtype)  # activated o, i, f, c~ as (U, N) blocks
     states = np.empty((steps, 3 if mask is not None else 2, u, n), dtype)  # [out,] h, c per step
@@ -219,14 +226,21 @@ def _lstm_vjp(g, out, x, w, r, b, h0, c0, *, mask=None, zero_output=False, last_
     blocks = _unpack(g, steps, feature_major=True)
     g_out, g_h, g_c = blocks if mask is not None else [{}] + blocks
     o, i, f, cc = (gates.reshape(steps, 4, u, n)[:, k] for k in range(4))
-    # factors of every step's gate derivatives, for all steps at once; da = [dh k_o, dc k_{i,f,c~}]
-    slope = gates[:, :3 * u] * (1 - gates[:, :3 * u])  # sigmoid' of o, i, f
+    # factors of every step's gate derivatives, for all steps at once, in place; da = [dh k_o, dc k_{i,f,c~}]
     k = np.empty((steps, 4 * u, n), out.dtype)
-    np.multiply(tanh_c, slope[:, :u], out=k[:, :u])
-    np.multiply(cc, slope[:, u:2 * u], out=k[:, u:2 * u])
-    np.multiply(_previous(c0.T, cs), slope[:, 2 * u:], out=k[:, 2 * u:3 * u])
-    np.multiply(i, 1 - cc * cc, out=k[:, 3 * u:])
-    o_tanh = o * (1 - tanh_c * tanh_c)  # dc += dh * o_tanh
+    np.subtract(1, gates[:, :3 * u], out=k[:, :3 * u])
+    k[:, :3 * u] *= gates[:, :3 * u]  # sigmoid' of o, i, f
+    k[:, :u] *= tanh_c
+    k[:, u:2 * u] *= cc
+    k[0, 2 * u:3 * u] *= c0.T
+    k[1:, 2 * u:3 * u] *= cs[:-1]
+    k_c = k[:, 3 * u:]
+    np.multiply(cc, cc, out=k_c)
+    np.subtract(1, k_c, out=k_c)
+    k_c *= i
+    o_tanh = np.multiply(tanh_c, tanh_c)  # dc += dh * o_tanh, o_tanh = o (1 - tanh(c)^2)
+    np.subtract(1, o_tanh, out=o_tanh)
+    o_tanh *= o
     da = np.empty((steps, 4 * u, n), out.dtype)  # pre-activation gradients, (U, N) gate blocks
     r_int = stack[:u]  # (U, 4U)
     dc = np.empty((u, n), out.dtype)
