@@ -94,6 +94,8 @@ CASES = [
     ("logsumexp", lambda x: ops.logsumexp(x, axis=-1), (5 * normal(3, 4),)),
     ("logsumexp", ops.logsumexp, (normal(2, 3),)),
     ("logsumexp", lambda x: ops.log_softmax(x), (normal(2, 5),)),
+    ("softmax", lambda x: ops.softmax(x), (5 * normal(3, 4),)),
+    ("softmax", lambda x: ops.softmax(x, axis=(0, 2)), (normal(2, 3, 2),)),
     ("matmul", ops.matmul, (normal(3, 4), normal(4, 2))),
     ("matmul", ops.matmul, (normal(2, 1, 3, 4), normal(5, 4, 2))),  # batched, broadcast
     ("matmul", ops.matmul, (normal(4), normal(4, 2))),

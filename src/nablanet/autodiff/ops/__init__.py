@@ -9,7 +9,7 @@ import difflib
 import numpy as np
 
 from nablanet.autodiff import tensor as _tensor
-from nablanet.autodiff.ops.composite import log_softmax, softmax, square
+from nablanet.autodiff.ops.composite import log_softmax, square
 from nablanet.autodiff.ops.linalg import matmul
 from nablanet.autodiff.ops.math import (
     abs, add, clip, cos, divide, equal, erf, exp, expm1, greater, greater_equal, isfinite, isnan, less,
@@ -18,7 +18,7 @@ from nablanet.autodiff.ops.math import (
 )
 from nablanet.autodiff.ops import crossentropy as _crossentropy, rnn as _rnn  # noqa: F401 -- register them
 from nablanet.autodiff.ops.nn import average_pool, conv2d, dense, max_pool, mean_squared_error
-from nablanet.autodiff.ops.reduce import logsumexp, max, mean, min, prod, std, sum, var
+from nablanet.autodiff.ops.reduce import logsumexp, max, mean, min, prod, softmax, std, sum, var
 from nablanet.autodiff.ops.shape import (
     broadcast_to, cast, concatenate, expand_dims, gather, getitem, one_hot, ones_like, pad,
     reshape, split, squeeze, stack, swapaxes, take, take_along_axis, transpose, zeros_like,

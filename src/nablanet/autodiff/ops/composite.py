@@ -1,6 +1,5 @@
 """Ops composed from primitives: one honest line of math each, no VJP to write."""
 
-from nablanet.autodiff.ops.math import exp
 from nablanet.autodiff.ops.reduce import logsumexp
 
 
@@ -13,7 +12,3 @@ def log_softmax(x, axis=-1):
     """`x - logsumexp(x)` along `axis`: stable for large inputs."""
     return x - logsumexp(x, axis=axis, keepdims=True)
 
-
-def softmax(x, axis=-1):
-    """`exp(log_softmax(x))` along `axis`: stable for large inputs."""
-    return exp(log_softmax(x, axis=axis))

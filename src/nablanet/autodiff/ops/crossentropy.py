@@ -65,21 +65,11 @@ softmax_cross_entropy_op        = primitive("softmax_cross_entropy", _softmax_cr
 
 
 def softmax_logits(p):
-    """`(z, (p, lse))` when the Tensor `p` was recorded as `softmax(z)` over its last axis (the
-    composite exp(z - logsumexp(z))): the logits, and the probabilities and logsumexp already
-    computed (the ops' `softmax=`, so they are not computed again); else None."""
+    """`(z, (p, lse))` when the Tensor `p` was recorded as `softmax(z)` over its last axis: the
+    logits, and the probabilities and logsumexp the softmax computed (the ops' `softmax=`, so
+    they are not computed again); else None."""
     node = getattr(p, "node", None)
-    if node is None or node.op.name != "exp":
+    if node is None or node.op.name != "softmax" or node.params["axis"] != (np.ndim(p.data) - 1,):
         return None
-    shifted = node.inputs[0]
-    inner = getattr(shifted, "node", None)
-    if inner is None or inner.op.name != "subtract" or len(inner.inputs) != 2:
-        return None
-    z, lse = inner.inputs
-    lse_node = getattr(lse, "node", None)
-    if lse_node is None or lse_node.op.name != "logsumexp" or lse_node.inputs[0] is not z:
-        return None
-    axis, ndim = lse_node.params.get("axis"), np.ndim(z.data)
-    if not lse_node.params.get("keepdims") or axis not in (-1, ndim - 1, (-1,), (ndim - 1,)):
-        return None
-    return z, (p.data, lse.data)
+    lse = _load(p.data)
+    return None if lse is None else (node.inputs[0], (p.data, lse))

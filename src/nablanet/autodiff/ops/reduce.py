@@ -1,4 +1,4 @@
-"""Reductions: sum, max, min, prod and logsumexp as primitives; mean and var composed.
+"""Reductions: sum, max, min, prod, logsumexp and softmax as primitives; mean and var composed.
 
 Each takes `axis` (None, an int or a tuple) and `keepdims` as NumPy does. The public functions
 normalize `axis` to a tuple of non-negative ints, so the rules can put reduced axes back.
@@ -8,7 +8,7 @@ import numpy as np
 
 from nablanet.autodiff.ops.shape import broadcast_to, cast, expand_dims, reshape, transpose
 from nablanet.autodiff.ops.math import exp, mask, sqrt, where
-from nablanet.autodiff.primitive import primitive
+from nablanet.autodiff.primitive import primitive, save_for_backward
 from nablanet.autodiff.tensor import Tensor
 
 
@@ -80,6 +80,22 @@ def _logsumexp_vjp(g, out, x, *, axis, keepdims):
     return (g * exp(x - out),)  # the softmax of x along axis
 
 
+def _softmax(x, *, axis):
+    x = x if np.issubdtype(np.result_type(x), np.inexact) else np.asarray(x, np.float64)
+    shift = np.max(x, axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0)
+    p = np.subtract(x, shift)  # four passes and one new array, where exp(x - logsumexp(x)) takes
+    np.exp(p, out=p)  # seven passes and four arrays
+    total = np.sum(p, axis=axis, keepdims=True)
+    p /= total
+    save_for_backward(p, np.log(total) + shift)  # logsumexp(x), for the fused cross-entropy
+    return p
+
+
+def _softmax_vjp(g, out, x, *, axis):
+    return (out * (g - _sum(g * out, axis=axis, keepdims=True)),)
+
+
 def _reduction(numpy_function):
     return lambda x, *, axis, keepdims: numpy_function(x, axis=axis, keepdims=keepdims)
 
@@ -90,6 +106,7 @@ _max       = primitive("max",       _reduction(np.max),  _extremum_vjp)
 _min       = primitive("min",       _reduction(np.min),  _extremum_vjp)
 _prod      = primitive("prod",      _reduction(np.prod), _prod_vjp)
 _lse       = primitive("logsumexp", _logsumexp,          _logsumexp_vjp)
+_softmax_op = primitive("softmax",  _softmax,            _softmax_vjp)
 # fmt: on
 
 
@@ -113,6 +130,16 @@ min = _public(_min, "Minimum over `axis`; ties share the gradient equally.")  # 
 prod = _public(_prod, "Product over `axis`; the gradient is exact with zeros present.")
 logsumexp = _public(_lse, "`log(sum(exp(x)))` over `axis`, computed without overflow.\n\n"
                     ">>> float(logsumexp(np.array([1000.0, 1000.0])))\n1000.6931471805599\n")
+
+
+def softmax(x, axis=-1):
+    """`exp(x - logsumexp(x))` along `axis` (an int or a tuple), stable for large inputs; its
+    derivative rule `p (g - sum(g p))` is itself differentiable, to any order.
+
+    >>> softmax(np.array([0.0, np.log(3.0)])).round(6)
+    array([0.25, 0.75])
+    """
+    return _softmax_op(x, axis=_normalize_axis(axis, np.ndim(_array(x)), "softmax"))
 
 
 def mean(x, axis=None, keepdims=False):
