@@ -4,8 +4,9 @@ Vocabulary 5000, Embedding(64), sequences of 20 tokens, LSTM(128) (last state), 
 Dense(5000) softmax on the next token, batch 64, Adam; the same with GRU. PyTorch runs nn.Embedding,
 nn.LSTM/nn.GRU and two nn.Linear layers in a hand-written loop (cross-entropy on the logits, Adam
 with Keras's epsilon); Keras runs the nablanet program on its torch backend. Each round builds
-the model, trains one epoch to warm up, then times two; rounds alternate nablanet and PyTorch,
-medians.
+the model, trains one epoch to warm up, then times two; five rounds alternate nablanet and
+PyTorch, medians. `python -m benchmarks.lstm [LSTM|GRU] [ROUNDS]` instead trains one model of each
+and alternates single epochs, a view with less noise on this shared machine.
 """
 
 import os
@@ -39,7 +40,8 @@ def keras_like(keras, cell, x, y, epochs=2):
     return epochs * len(x) / (time.perf_counter() - began)
 
 
-def torch_run(cell, x, y):
+def torch_model(cell):
+    """The PyTorch twin: the model, its Adam, and a function that trains one epoch on (x, y)."""
     import torch
 
     nn = torch.nn
@@ -59,9 +61,9 @@ def torch_run(cell, x, y):
 
     model = Net()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
-    ids, targets = torch.from_numpy(x.astype(np.int64)), torch.from_numpy(y.astype(np.int64))
 
-    def epoch():
+    def epoch(x, y):
+        ids, targets = torch.from_numpy(x.astype(np.int64)), torch.from_numpy(y.astype(np.int64))
         order = torch.randperm(len(ids))
         for start in range(0, len(ids), BATCH):
             index = order[start:start + BATCH]
@@ -70,14 +72,40 @@ def torch_run(cell, x, y):
             loss.backward()
             optimizer.step()
 
-    epoch()  # warm up
+    return epoch
+
+
+def torch_run(cell, x, y):
+    epoch = torch_model(cell)
+    epoch(x, y)  # warm up
     began = time.perf_counter()
-    epoch()
-    epoch()
-    return 2 * len(ids) / (time.perf_counter() - began)
+    epoch(x, y)
+    epoch(x, y)
+    return 2 * len(x) / (time.perf_counter() - began)
 
 
-def run(rounds=3):
+def alternating(cell, rounds=12):
+    """Another view with less noise: one nablanet model and one PyTorch model, single epochs in
+    turn; the medians of the epoch times. `python -m benchmarks.lstm [LSTM|GRU] [ROUNDS]`."""
+    import nablanet
+
+    x, y = data()
+    model, torch_epoch = build(nablanet, cell), torch_model(cell)
+    ours = lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)  # noqa: E731
+    theirs = lambda: torch_epoch(x, y)  # noqa: E731
+    times = {ours: [], theirs: []}
+    ours(), theirs()  # warm up
+    for _ in range(rounds):
+        for epoch, spent in times.items():
+            began = time.perf_counter()
+            epoch()
+            spent.append(time.perf_counter() - began)
+    mine, torch_time = np.median(times[ours]), np.median(times[theirs])
+    print(f"W4 {cell}, alternating epochs ({rounds} each): nablanet {len(x) / mine:,.0f} sequences/s, "
+          f"torch {len(x) / torch_time:,.0f} (throughput {torch_time / mine:.2f}x PyTorch's)")
+
+
+def run(rounds=5):
     import nablanet
 
     x, y = data()
@@ -98,3 +126,9 @@ def run(rounds=3):
                   f"{keras_rate:,.0f} (nablanet {ours / keras_rate:.2f}x Keras's throughput)")
         except ImportError:
             print("W4 vs Keras: keras is not installed")
+
+
+if __name__ == "__main__":
+    import sys
+
+    alternating(sys.argv[1] if len(sys.argv) > 1 else "LSTM", int(sys.argv[2]) if len(sys.argv) > 2 else 12)
