@@ -16,9 +16,9 @@ matmul or two at the end.
 An op returns one array, so a kernel returns every step's states: (N, T, S, U) for S states
 ([h, c] for LSTM, [h] otherwise), a view of its (T, S, N, U) buffer ((T, S, U, N) for LSTM), or
 with `last_only` the last step's, (N, S, U) (its cotangent is then that small, not a mostly-zero
-array of every step). With a mask, the step
-outputs come first, (N, T, 1 + S, U): a masked step keeps the state and repeats the previous
-output (zeros with `zero_output`), as Keras does. The layer slices what it returns.
+array of every step). With a mask, the step outputs come first, (N, T, 1 + S, U): a masked step
+keeps the state and repeats the previous output (zeros with `zero_output`), as Keras does. The
+layer slices what it returns.
 """
 
 import functools
