@@ -55,8 +55,9 @@ def test_a_frozen_base_keeps_its_weights_and_batchnorm_statistics():
 
 def test_digits_transfer_demo():
     """Digits 0-4 -> 5-9 with 20 labelled images per class. The pretrained base's features are
-    better than random ones, and the transferred model is as good as training from scratch
-    (not better: on these 8x8 digits 100 images suffice; see the demo's docstring)."""
+    better than random ones, and the frozen base with a new head beats the same CNN trained from
+    scratch (on this seed by 3 test images; 0.7 points on average over five seeds, see the demo's
+    docstring)."""
     pytest.importorskip("sklearn")
     from nablanet.demos import transfer
 
@@ -66,7 +67,7 @@ def test_digits_transfer_demo():
     assert result["source"] > 0.97
     assert result["frozen"] > result["random_frozen"] + 0.01  # the knowledge from 0-4 carries over
     assert result["frozen"] > 0.93 and result["scratch"] > 0.93 and result["fine_tuned"] > 0.93
-    assert result["frozen"] >= result["scratch"] - 0.02
+    assert result["frozen"] > result["scratch"]  # 98.24% against 97.86% on seed 0
     assert result["assembled"] == result["frozen"]  # base + head in one model = head on cached features
     assert any("trained from scratch" in line for line in lines)
     assert any("frozen 0-4 base" in line for line in lines)

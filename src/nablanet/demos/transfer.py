@@ -1,16 +1,24 @@
-"""Transfer learning on real digits. A CNN learns digits 0-4 from about 900 images; its
-convolutional base, frozen, then reads digits 5-9 from only 20 labelled images per class through
-a new Dense head trained with Adam on features computed once (the fast way on a CPU). Two
-baselines: the same network trained from scratch on those 100 images, and the same head on a
-frozen base that was never trained (random features). Then, as in Keras's transfer-learning
-guide, the head goes on the base in one model, the base's top block is unfrozen, and the whole
-is fine-tuned with a small learning rate.
+"""Transfer learning on real digits. A CNN learns digits 0-4 from about 900 images, each epoch
+with a copy of them shifted by up to a pixel; its convolutional base, frozen, then reads digits
+5-9 from only 20 labelled images per class through a new Dense head trained with Adam on features
+computed once (the fast way on a CPU). Two baselines: the same network trained from scratch on
+those 100 images, with the same optimizer, batch size and number of epochs as the head, and the
+same head on a frozen base that was never trained (random features). Then, as in Keras's
+transfer-learning guide, the head goes on the base in one model, the base's top block is
+unfrozen, and the whole is fine-tuned with a small learning rate.
 
-What it shows on these 8x8 digits: the features learned on 0-4 are better than random ones for
-5-9, so knowledge carries over; but 100 labelled images already teach this small CNN about as
-much, and the transferred model only matches the one trained from scratch. Over five splits and
-six base architectures tried while writing this demo, the frozen base never beat training from
-scratch by more than noise (a point either way).
+What it shows, test accuracy on the ~800 other images of 5-9 (seeds 0-4, each its own split):
+
+    scratch        97.86  97.99  95.35  97.61  95.85   mean 96.93
+    frozen 0-4     98.24  98.12  97.49  97.49  96.73   mean 97.61
+    frozen random  93.97  94.85  92.96  94.35  93.22   mean 93.87
+
+The frozen 0-4 base wins on four seeds of five (on eight seeds: mean +0.6 points, six wins), and
+beats random features by about 4 points. The margin is small: a point is 8 test images, and
+scratch's own 40 or 80 epochs, dropout 0.2 or 0.5, or learning rate 1e-3 or 3e-3 all score within
+0.3 points of each other. What carries over is robustness to shifts learned from 0-4: a base
+pretrained without the shifted copies only matches training from scratch, and scratch trained on
+shifted copies of its 100 images (98.2 mean) beats this frozen base too.
 """
 
 import time
@@ -33,16 +41,25 @@ def split(per_class=20, seed=0):
     return (x[source], y[source]), (x[train], y[train] - 5), (x[test], y[test] - 5)
 
 
+def shifted(x, rng):
+    """Each image moved by a random -1, 0 or +1 pixel down and right, zeros coming in."""
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    down, right = rng.integers(0, 3, (2, len(x)))
+    rows, cols = down[:, None] + np.arange(8), right[:, None] + np.arange(8)
+    return padded[np.arange(len(x))[:, None, None], rows[:, :, None], cols[:, None, :]]
+
+
 def convolutional_base(name="base"):
-    """Two convolutional blocks, the second with BatchNormalization, flattened."""
+    """Two convolutional blocks (64 and 128 filters), the second with BatchNormalization,
+    flattened."""
     import nablanet as keras
     from nablanet import layers
 
     return keras.Sequential([
         keras.Input(shape=(8, 8, 1)),
-        layers.Conv2D(32, 3, activation="relu", padding="same", name="block1_conv"),
+        layers.Conv2D(64, 3, activation="relu", padding="same", name="block1_conv"),
         layers.MaxPooling2D(2, name="block1_pool"),
-        layers.Conv2D(64, 3, padding="same", name="block2_conv"),
+        layers.Conv2D(128, 3, padding="same", name="block2_conv"),
         layers.BatchNormalization(name="block2_bn"),
         layers.Activation("relu", name="block2_relu"),
         layers.Flatten(name="flatten"),
@@ -77,16 +94,20 @@ def compile_model(model, learning_rate):
                   metrics=["accuracy"])
 
 
-def pretrain(x, y, epochs=10, seed=0):
+def pretrain(x, y, epochs=20, seed=0):
     """A base trained on digits 0-4 (with its own head, dropped afterwards), and its training
-    accuracy there."""
+    accuracy there. Each epoch sees every image and a copy shifted by up to a pixel, so the
+    features it learns are not tied to where a stroke falls to the pixel."""
     import nablanet as keras
 
     keras.utils.set_random_seed(seed)
     base = convolutional_base()
     model = with_head(base)
     compile_model(model, 1e-3)
-    model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        x_epoch, y_epoch = np.concatenate([x, shifted(x, rng)]), np.concatenate([y, y])
+        model.fit(x_epoch, y_epoch, batch_size=32, verbose=0)
     return base, accuracy(model, x, y)
 
 
@@ -104,7 +125,7 @@ def extract_and_train_head(base, x_train, y_train, x_test, epochs, seed):
     return classifier, test_features
 
 
-def transfer(data=None, seed=0, pretrain_epochs=10, head_epochs=40, fine_tune_epochs=10):
+def transfer(data=None, seed=0, pretrain_epochs=20, head_epochs=40, fine_tune_epochs=10):
     """Train the models; return their test accuracies on digits 5-9 (and the base's training
     accuracy on 0-4), the pretrained base and the transferred model (base and head)."""
     import nablanet as keras
@@ -146,8 +167,9 @@ def run(out=print, seed=0, **epochs):
         return None
     data = split(seed=seed)
     out("")
-    out(f"Transfer learning on 8x8 digits: a CNN learns 0-4 from {len(data[0][1])} images, then 5-9 from "
-        f"{len(data[1][1])} labelled images ({len(data[2][1])} to test on)")
+    out(f"Transfer learning on 8x8 digits: a CNN learns 0-4 from {len(data[0][1])} images (and "
+        f"copies shifted by a pixel), then 5-9 from {len(data[1][1])} labelled images "
+        f"({len(data[2][1])} to test on)")
     began = time.perf_counter()
     result, _, _ = transfer(data, seed=seed, **epochs)
     out(f"  the base's training accuracy on digits 0-4:             {result['source']:.2%}")
