@@ -53,11 +53,13 @@ def test_a_frozen_base_keeps_its_weights_and_batchnorm_statistics():
     assert changed == {"conv2/kernel", "conv2/bias"}
 
 
-def test_digits_transfer_demo():
-    """Digits 0-4 -> 5-9 with 20 labelled images per class. The pretrained base's features are
-    better than random ones, and the frozen base with a new head beats the same CNN trained from
-    scratch (on this seed by 3 test images; 0.7 points on average over five seeds, see the demo's
-    docstring)."""
+def test_digits_transfer_demo_and_the_frozen_base_beating_scratch():
+    """Digits 0-4 -> 5-9 with 20 labelled images per class. The demo (seed 0) prints both
+    accuracies and the pretrained base's features beat random ones. The issue's claim, on three
+    fixed splits (seeds 0-2): the frozen 0-4 base with a new head beats the same CNN trained from
+    scratch on the 100 labelled images, on average (97.82% against 97.07% with two BLAS threads).
+    Not on every split: single splits differ by a few of their ~800 test images, and the rounding
+    of one or two BLAS threads alone flips seed 1."""
     pytest.importorskip("sklearn")
     from nablanet.demos import transfer
 
@@ -67,10 +69,14 @@ def test_digits_transfer_demo():
     assert result["source"] > 0.97
     assert result["frozen"] > result["random_frozen"] + 0.01  # the knowledge from 0-4 carries over
     assert result["frozen"] > 0.93 and result["scratch"] > 0.93 and result["fine_tuned"] > 0.93
-    assert result["frozen"] > result["scratch"]  # 98.24% against 97.86% on seed 0
     assert result["assembled"] == result["frozen"]  # base + head in one model = head on cached features
     assert any("trained from scratch" in line for line in lines)
     assert any("frozen 0-4 base" in line for line in lines)
+
+    results = [result] + [transfer.transfer(seed=seed)[0] for seed in (1, 2)]
+    frozen, scratch = (np.mean([r[key] for r in results]) for key in ("frozen", "scratch"))
+    print(f"frozen {frozen:.4f} scratch {scratch:.4f}", [(r["frozen"], r["scratch"]) for r in results])
+    assert frozen > scratch
 
 
 def test_demo_is_registered(monkeypatch, capsys):
