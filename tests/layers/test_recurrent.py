@@ -373,6 +373,22 @@ def test_bad_input_is_explained():
         layers.GRU(3, dropout=1.5)
     with pytest.raises(ValueError, match="merge_mode"):
         layers.Bidirectional(layers.LSTM(2), merge_mode="max")
+    with pytest.raises(ValueError, match=r"the input has no timesteps \(shape \(2, 0, 4\)\)"):
+        layers.LSTM(3)(np.ones((2, 0, 4)))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint16, np.int32, np.uint64])
+def test_embedding_gradient_for_every_integer_id_type(dtype):
+    """Narrow id types (uint16 token ids) index a large table: the gradient lands on the right rows."""
+    vocabulary = 250 if dtype == np.uint8 else 5000
+    embedding = layers.Embedding(vocabulary, 32, dtype="float64")
+    ids = np.array([[3, vocabulary - 1, 3], [200, 0, 3]], dtype)
+    g = normal(2, 3, 32)
+    ops.sum(embedding(ids) * g).backward()
+    expected = np.zeros((vocabulary, 32))
+    for (b, t), row in np.ndenumerate(ids.astype(np.int64)):
+        expected[row] += g[b, t]
+    np.testing.assert_array_equal(embedding.embeddings.grad, expected)
 
 
 # -- review fixes: states and masks across models, losses, memory ------------------------------------

@@ -4,6 +4,8 @@ scatter_add, pad and cast are primitives; the rest is composed from them.
 Every VJP here is again a shape op, so these rules are differentiable to any order.
 """
 
+import math
+
 import numpy as np
 
 from nablanet.autodiff.primitive import primitive
@@ -26,6 +28,7 @@ def _leading_rows(index, shape):
     rows = index[0] if isinstance(index, tuple) and len(index) == 1 else index
     if len(shape) < 2 or not isinstance(rows, np.ndarray) or not np.issubdtype(rows.dtype, np.integer):
         return None
+    rows = rows.astype(np.intp, copy=False)  # row * width must not wrap in a narrow dtype (uint16 ids)
     return np.where(rows < 0, rows + shape[0], rows)
 
 
@@ -35,7 +38,7 @@ def _scatter_add(g, *, shape, index):
     if _is_basic(index):
         out[index] = g
     elif rows is not None:  # as flat element indices, np.add.at takes NumPy's fast 1-D path (4x)
-        width = out[0].size
+        width = math.prod(shape[1:])
         flat = (rows.reshape(-1, 1) * width + np.arange(width)).reshape(-1)
         np.add.at(out.reshape(-1), flat, np.broadcast_to(g, rows.shape + shape[1:]).reshape(-1))
     else:
