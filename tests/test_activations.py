@@ -58,6 +58,11 @@ def test_float32_stays_float32():
         assert activations.get(name)(x, **kwargs).dtype == np.float32, name
 
 
+def test_plain_lists_and_integers_are_accepted():
+    np.testing.assert_allclose(activations.softmax([0.0, np.log(3.0)]), [0.25, 0.75], rtol=1e-12)
+    np.testing.assert_allclose(activations.softmax(np.array([[0, 0]])), [[0.5, 0.5]], rtol=1e-12)
+
+
 def test_get_resolves_names_callables_and_none():
     assert activations.get(None) is activations.linear
     assert activations.get("swish") is activations.silu

@@ -171,6 +171,21 @@ def test_fused_cross_entropy_reuses_the_recorded_softmax():
         np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-12, atol=1e-15)
 
 
+def test_fused_cross_entropy_on_one_sample():
+    """A single 1-D softmax output: the fused ops return a 0-d array (their saved state needs one)."""
+    from nablanet import activations
+
+    z = np.array([1.0, 2.0, 0.5])
+    p = np.exp(z) / np.exp(z).sum()
+    for loss, y in ((losses.categorical_crossentropy, np.array([0.0, 1.0, 0.0])),
+                    (losses.sparse_categorical_crossentropy, np.array(1))):
+        zt = Tensor(z, requires_grad=True)
+        value = loss(y, activations.softmax(zt))
+        value.backward()
+        np.testing.assert_allclose(value.numpy(), -np.log(p[1]), rtol=1e-12)
+        np.testing.assert_allclose(zt.grad, p - np.eye(3)[1], rtol=1e-12)
+
+
 def test_fused_cross_entropy_stays_out_of_calculus_transforms():
     from nablanet import activations
 

@@ -98,8 +98,7 @@ class Primitive:
         except (ValueError, TypeError, IndexError) as error:
             raise _input_error(self.name, arrays, error) from error
         if not (wrap and tracked and _GradMode.enabled):
-            if self.order == 1:
-                _SAVED.pop(id(data), None)  # no VJP will run: free what the forward kept
+            _SAVED.pop(id(data), None)  # no VJP will run: free what the forward kept
             return Tensor._wrap(data) if wrap else data
         out = Tensor._wrap(data)
         out.requires_grad = True

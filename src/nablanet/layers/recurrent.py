@@ -67,6 +67,9 @@ class RNN(Layer):
                 f"{type(self).__name__} {self.name!r}: expected a 3-D input (batch, timesteps, features), "
                 f"got shape {tuple(shape)}. Add a time axis (e.g. x[:, :, None] for one feature per step) "
                 "or an Embedding layer before it for token ids.")
+        if shape[1] == 0:
+            raise ValueError(f"{type(self).__name__} {self.name!r}: the input has no timesteps (shape "
+                             f"{tuple(shape)}); a recurrent layer needs at least one step")
 
     # -- calling ---------------------------------------------------------------------------------
 

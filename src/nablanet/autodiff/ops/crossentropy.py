@@ -28,7 +28,7 @@ def _softmax_and_lse(z):
 def _sparse_softmax_cross_entropy(z, *, labels, softmax=None):
     p, lse = _softmax_and_lse(z) if softmax is None else softmax
     picked = np.take_along_axis(z, labels[..., None], axis=-1)
-    out = (lse - picked)[..., 0]
+    out = np.asarray((lse - picked)[..., 0])  # an array even for one sample: _save keeps a weakref
     _save(out, p)
     return out
 
@@ -44,7 +44,7 @@ def _sparse_softmax_cross_entropy_vjp(g, out, z, *, labels, softmax=None):
 def _softmax_cross_entropy(z, y, *, softmax=None):
     y = np.asarray(y, dtype=z.dtype)  # labels take the logits' precision, as Keras casts them
     p, lse = _softmax_and_lse(z) if softmax is None else softmax
-    out = np.sum(y, axis=-1) * lse[..., 0] - np.sum(y * z, axis=-1)
+    out = np.asarray(np.sum(y, axis=-1) * lse[..., 0] - np.sum(y * z, axis=-1))  # an array, as above
     _save(out, p)
     return out
 

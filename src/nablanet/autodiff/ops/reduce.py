@@ -81,7 +81,8 @@ def _logsumexp_vjp(g, out, x, *, axis, keepdims):
 
 
 def _softmax(x, *, axis):
-    x = x if np.issubdtype(np.result_type(x), np.inexact) else np.asarray(x, np.float64)
+    x = np.asarray(x)
+    x = x if np.issubdtype(x.dtype, np.inexact) else x.astype(np.float64)
     shift = np.max(x, axis=axis, keepdims=True)
     shift = np.where(np.isfinite(shift), shift, 0)
     p = np.subtract(x, shift)  # four passes and one new array, where exp(x - logsumexp(x)) takes
