@@ -20,6 +20,7 @@ from nablanet.tune import (
     RandomSearch,
     SearchError,
 )
+from nablanet.tune import results, weights
 from nablanet.tune.objective import get as get_objective
 
 
@@ -226,15 +227,14 @@ def test_studies_sharing_a_folder_keep_their_own_weights(tiny, dense_model, tmp_
 
     a = search("a", 0, 5)
     search("b", 1, 1)  # its trials have the same numbers as a's
-    best = a._best_trials(1)[0]
+    best = results.best_trials(a, 1)[0]
     assert best.user_attrs["weights"] == f"a/trial_{best.number:04d}.weights.safetensors"
     [model] = a.get_best_models()
     assert model.evaluate(x[24:], y[24:], verbose=0) == pytest.approx(best.value, rel=1e-5)
     search("b", 1, 1, overwrite=True)  # deletes b's weights, not a's
     assert sorted(p.name for p in (tmp_path / "p" / "a").iterdir()) == [
         "trial_0000.weights.safetensors", "trial_0001.weights.safetensors"]
-    from nablanet.tune.tuners import _folder_name
-    assert [_folder_name(n) for n in ("a/b", "a%2Fb", "..", "study.db")] == [
+    assert [weights.folder_name(n) for n in ("a/b", "a%2Fb", "..", "study.db")] == [
         "a%2Fb", "a%252Fb", "%2E%2E", "study%2Edb"]  # one folder per study, inside the project
 
 

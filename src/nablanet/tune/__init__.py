@@ -31,11 +31,12 @@ except ImportError:
         "(or pip install optuna)") from None
 
 from nablanet.tune.grid import GridSearch  # noqa: E402
+from nablanet.tune.hypermodel import HyperModel  # noqa: E402
 from nablanet.tune.hyperparameters import (  # noqa: E402
     Boolean, Choice, Fixed, Float, HyperParameter, HyperParameters, Int,
 )
 from nablanet.tune.objective import Objective, SearchError  # noqa: E402
-from nablanet.tune.tuners import BayesianOptimization, HyperModel, RandomSearch, Tuner  # noqa: E402
+from nablanet.tune.tuners import BayesianOptimization, RandomSearch, Tuner  # noqa: E402
 
 __all__ = [
     "BayesianOptimization", "Boolean", "Choice", "Fixed", "Float", "GridSearch", "HyperModel",

@@ -4,9 +4,10 @@ import time
 
 import optuna
 
+from nablanet.tune import arguments
 from nablanet.tune.hyperparameters import Fixed, HyperParameters, grid_points
 from nablanet.tune.objective import SearchError
-from nablanet.tune.tuners import Tuner, _positive_int
+from nablanet.tune.tuners import Tuner
 
 
 class GridSearch(Tuner):
@@ -71,7 +72,7 @@ class GridSearch(Tuner):
     def _budget(self, max_trials):
         if max_trials is None:
             return len(self.points)
-        return _positive_int(max_trials, "max_trials", "GridSearch")
+        return arguments.positive_int(max_trials, "max_trials", "GridSearch")
 
     def _prepare(self, created):
         key = f"{len(self.points)} points: {sorted(map(_key, self.points))}"

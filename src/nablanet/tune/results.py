@@ -1,14 +1,83 @@
-"""A tuner's results as text (the trials table, the search space, one line per trial) and as
-Optuna's matplotlib plots."""
+"""A tuner's results: its best trials, their hyperparameters and models, as text (the trials
+table, the search space, one line per trial) and as Optuna's matplotlib plots."""
 
+import os
 import warnings
 
+import numpy as np
 from optuna.trial import TrialState
 
+from nablanet.tune import storage as storage_module
+from nablanet.tune import trials as trials_module
+from nablanet.tune import weights as weights_module
+from nablanet.tune.hyperparameters import HyperParameters
 from nablanet.tune.storage import is_counted
 
 _ORDER = {TrialState.COMPLETE: 0, TrialState.PRUNED: 1, TrialState.FAIL: 2}
 _STATE = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed"}
+
+
+def best_trials(tuner, n):
+    """The `n` best completed trials, best first."""
+    done = [t for t in tuner.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
+    sign = -1 if tuner.objective.direction == "max" else 1
+    return sorted(done, key=lambda t: sign * t.value)[:n]
+
+
+def hyperparameters(tuner, trial):
+    """The HyperParameters a trial's models used."""
+    values = trial.user_attrs.get("hyperparameters", trial.params)
+    return HyperParameters._from(tuner.space, values=values)
+
+
+def completed(tuner, num, where):
+    """The `num` best completed trials; RuntimeError, saying why, when there is none."""
+    best = best_trials(tuner, num)
+    if best:
+        return best
+    ended = storage_module.ended(tuner.study)
+    failed = sum(t.state == TrialState.FAIL for t in ended)
+    if failed:
+        why = f"{failed} failed, {storage_module.last_error(ended)}"
+    elif ended:
+        why = f"all {len(ended)} were pruned"
+    else:
+        why = "run search first"
+    raise RuntimeError(f"{where}: the study {tuner.study_name!r} has no completed trials; {why}")
+
+
+def best_models(tuner, num_models):
+    """The best trials' models: loaded from their saved weights, or trained again (see
+    `Tuner.get_best_models`)."""
+    models = []
+    for trial in completed(tuner, num_models, "get_best_models"):
+        hp = hyperparameters(tuner, trial)
+        stored = trial.user_attrs.get("weights")
+        path = weights_module.path(tuner._folder, stored) if stored else None
+        if path and os.path.exists(path):
+            model = tuner._build(hp)
+            _build_for_data(tuner, model)
+            model.load_weights(path)
+        elif tuner._fit_args is not None:
+            seed = trial.user_attrs["seed"] + trial.user_attrs.get("best_execution", 0)
+            model, reporter = trials_module.train(tuner, hp, seed, keep_weights=True)
+            model.set_weights(reporter.best_weights)
+        else:
+            worker = trial.user_attrs.get("worker")
+            where = f"at {path} (saved by {worker})" if path else "saved"
+            raise FileNotFoundError(
+                f"get_best_models: trial {trial.number}'s weights are not {where}; call search "
+                "in this process first (it then trains the model again) or copy the file here")
+        models.append(model)
+    return models
+
+
+def _build_for_data(tuner, model):
+    if getattr(model, "built", True) or not tuner._fit_args:
+        return
+    x = tuner._fit_args[0]
+    if isinstance(x, np.ndarray):
+        model.predict(x[:1], verbose=0)
 
 
 def _format(value):
@@ -70,7 +139,7 @@ def print_trial(tuner, trial):
     values = ", ".join(f"{k}={_format(v)}" for k, v in used.items())
     seconds = trial.duration.total_seconds() if trial.duration is not None else 0.0
     if trial.state == TrialState.COMPLETE:
-        best = tuner._best_trials(1)
+        best = best_trials(tuner, 1)
         so_far = f"; best so far {best[0].value:.4g} (trial {best[0].number})" if best else ""
         print(f"Trial {trial.number} complete in {seconds:.1f} s: {name}={trial.value:.4g}"
               f"{so_far}; {values}")

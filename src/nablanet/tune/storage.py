@@ -175,3 +175,9 @@ def fail_stale_trials(study):
 
 def has_heartbeat(storage):
     return getattr(storage, "heartbeat_interval", None) is not None
+
+
+def last_error(ended):
+    """The error of the last trial that raised, among trials in the order they ended."""
+    trial = next(t for t in reversed(ended) if t.state == TrialState.FAIL)
+    return f"the last, trial {trial.number}, raised {trial.user_attrs['error']}"
