@@ -201,8 +201,19 @@ def test_polynomials_are_exact(degree):
     assert value == pytest.approx(exact, rel=1e-12, abs=1e-12)
 
 
+def test_integrate_has_one_implementation_reachable_from_each_public_name():
+    import sys
+
+    import nablanet
+    from nablanet import calculus
+
+    module = sys.modules["nablanet.integrate"]
+    assert nablanet.integrate is calculus.integrate is module.integrate
+    assert calculus.IntegrationWarning is module.IntegrationWarning and calculus.Integral is module.Integral
+
+
 def test_kronrod_rule_alone_integrates_degree_22_exactly():
-    from nablanet.calculus import _NODES, _WG, _WK
+    from nablanet.integrate import _NODES, _WG, _WK
 
     for k in range(23):
         exact = 2 / (k + 1) if k % 2 == 0 else 0.0
