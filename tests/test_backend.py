@@ -24,5 +24,18 @@ def test_set_random_seed_rejects_bad_seeds():
         backend.set_random_seed(-1)
 
 
-def test_xp_is_numpy():
-    assert backend.xp is np
+def test_malloc_tuning_applies_on_glibc_unless_opted_out():
+    import os
+    import platform
+    import subprocess
+    import sys
+
+    def tuned(**env):
+        code = "from nablanet import backend; print(backend.MALLOC_TUNED)"
+        out = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True,
+                             text=True, check=True)
+        return out.stdout.strip()
+
+    assert tuned(NABLANET_MALLOC="system") == "False"
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert tuned(NABLANET_MALLOC="") == str(glibc)

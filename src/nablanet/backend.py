@@ -1,16 +1,21 @@
-"""The array module, the float policy and the shared random generator.
+"""The float policy, the shared random generator, threads, and how freed memory is kept.
 
-Every op reaches its arrays through `xp`, so the same code can later run on CuPy by swapping
-this one name. Layers create weights in `floatx()` (float32 unless changed, as in Keras); the
-autodiff core keeps whatever dtype it is given, so gradient checks run in float64.
+Layers create weights in `floatx()` (float32 unless changed, as in Keras); the autodiff core
+keeps whatever dtype it is given, so gradient checks run in float64.
+
+Importing nablanet tunes the C allocator for the whole process (glibc on Linux only): arrays
+under 32 MiB come from the heap instead of fresh mmap'd pages, and up to 256 MiB of freed heap
+is kept for reuse (`mallopt` M_MMAP_THRESHOLD and M_TRIM_THRESHOLD), so a training step reuses
+the memory of the step before instead of page-faulting on every new array. This also applies to
+every other library in the process (PyTorch, for instance). Set the environment variable
+`NABLANET_MALLOC=system` before importing nablanet to leave the allocator alone;
+`MALLOC_TUNED` says whether the tuning was applied.
 """
 
 import os
 import sys
 
 import numpy as np
-
-xp = np  # the array module: NumPy now, CuPy on a GPU later
 
 _FLOAT_TYPES = ("float16", "float32", "float64")
 _floatx = ["float32"]
@@ -83,9 +88,9 @@ def _keep_freed_memory():
 
     A training step frees its whole graph at the end; by default glibc hands large blocks back
     to the OS (mmap above 128 KiB, heap trimming above a few MiB), so the next step page-faults
-    on every fresh array: about 22,000 faults, two thirds of the time of a 20-op chain on
-    1000x1000 float32 arrays (benchmarks/RESULTS.md). Arrays under 32 MiB now come from the heap,
-    and up to 256 MiB of free heap is kept. Set NABLANET_MALLOC=system to leave malloc alone.
+    on every fresh array (measured in benchmarks/RESULTS.md, op chain). With this, arrays under
+    32 MiB come from the heap, and up to 256 MiB of free heap is kept. Set NABLANET_MALLOC=system
+    to leave malloc alone.
     """
     if os.environ.get("NABLANET_MALLOC", "").lower() == "system" or not sys.platform.startswith("linux"):
         return False

@@ -113,7 +113,7 @@ class BackupAndRestore(Callback):
         entries = read_archive(self.path)
         state = json.loads(entries["training.json"])
         restore_training_state(self.model, entries, self.path)
-        backend.generator().bit_generator.state = _decode_state(state["rng"])
+        backend.generator().bit_generator.state = state["rng"]
         self.model._resume_epoch = state["epoch"] + (1 if state["epoch_complete"] else 0)
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -143,7 +143,3 @@ class BackupAndRestore(Callback):
 
 def _encode_state(state):
     return json.loads(json.dumps(state, default=lambda v: v.tolist() if isinstance(v, np.ndarray) else str(v)))
-
-
-def _decode_state(state):
-    return state
