@@ -17,6 +17,7 @@ import numpy as np
 from nablanet import losses
 from nablanet.autodiff.tensor import Tensor
 from nablanet.backend import epsilon
+from nablanet.compat import warn_ignored
 from nablanet.names import unknown
 
 
@@ -366,6 +367,7 @@ class AUC(Metric):
             inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
         self.thresholds = np.array([-epsilon()] + inner + [1.0 + epsilon()])
         self.num_thresholds, self.curve, self.summation_method = len(self.thresholds), curve, summation_method
+        warn_ignored("AUC", "num_labels", num_labels, "the labels are counted in the first batch")
         self.multi_label, self.num_labels, self.from_logits = multi_label, num_labels, from_logits
         self.label_weights = None if label_weights is None else np.asarray(label_weights, np.float64)
         self._given_thresholds = thresholds

@@ -8,6 +8,7 @@ import numpy as np
 from nablanet import backend
 from nablanet.callbacks.base import Callback
 from nablanet.callbacks.monitor import MonitorCallback
+from nablanet.compat import warn_ignored
 
 
 class ModelCheckpoint(MonitorCallback):
@@ -100,6 +101,8 @@ class BackupAndRestore(Callback):
         super().__init__()
         if not backup_dir:
             raise ValueError("BackupAndRestore: backup_dir is required")
+        warn_ignored("BackupAndRestore", "double_checkpoint", double_checkpoint,
+                     "the one backup is replaced atomically, never left half-written", default=False)
         self.backup_dir, self.save_freq, self.delete_checkpoint = os.fspath(backup_dir), save_freq, delete_checkpoint
         self.path = os.path.join(self.backup_dir, "latest.nbz")
         self._batches = 0

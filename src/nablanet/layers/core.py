@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from nablanet import activations, backend, constraints, initializers, ops, regularizers
+from nablanet.compat import warn_ignored
 from nablanet.layers.base import KerasTensor, Layer, Node
 
 
@@ -23,6 +24,7 @@ class InputLayer(Layer):
             shape = kwargs.pop("input_shape")
         if shape is None:
             raise ValueError("InputLayer: shape is required, e.g. InputLayer(shape=(784,))")
+        warn_ignored("InputLayer", "input_tensor", input_tensor, "graphs start from their own placeholder")
         super().__init__(name=name, dtype=dtype, **kwargs)
         self.shape = tuple(None if d is None else int(d) for d in np.atleast_1d(shape).tolist()) if shape != () else ()
         self.batch_size = batch_size
@@ -51,6 +53,7 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, tensor=None):  # n
     >>> Input(shape=(3,)).shape
     (None, 3)
     """
+    warn_ignored("Input", "tensor", tensor, "graphs start from their own placeholder")
     return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name).output
 
 
@@ -296,6 +299,7 @@ class Lambda(Layer):
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
+        warn_ignored("Lambda", "mask", mask, "the layer passes no mask on")
         self.function, self.output_shape, self.arguments = function, output_shape, arguments or {}
         self._fixed_last_axis = False
 

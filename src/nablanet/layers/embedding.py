@@ -4,6 +4,7 @@ import numpy as np
 
 from nablanet import constraints, initializers, ops, regularizers
 from nablanet.autodiff.tensor import Tensor
+from nablanet.compat import warn_ignored
 from nablanet.layers.base import Layer
 
 
@@ -35,6 +36,7 @@ class Embedding(Layer):
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = bool(mask_zero)
+        warn_ignored("Embedding", "input_length", input_length, "shapes come from the data")
         self.input_length = input_length  # accepted for old Keras programs; shapes come from the data
         self.supports_masking = self.mask_zero
         self.accepts_integer_inputs = True

@@ -4,6 +4,7 @@ defaults: epsilon 1e-3; BatchNormalization's momentum 0.99 weights the old stati
 import numpy as np
 
 from nablanet import constraints, initializers, ops, regularizers
+from nablanet.compat import warn_ignored
 from nablanet.layers.base import Layer
 
 
@@ -79,6 +80,8 @@ class BatchNormalization(_Normalization):
                          beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint, **kwargs)
         if not isinstance(axis, int):
             raise ValueError(f"BatchNormalization: axis must be an int, got {axis!r}")
+        warn_ignored("BatchNormalization", "synchronized", synchronized,
+                     "one process trains the model: there are no replicas to synchronize", default=False)
         self.momentum = momentum
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)

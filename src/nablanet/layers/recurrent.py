@@ -12,6 +12,7 @@ import numpy as np
 from nablanet import activations, ops
 from nablanet.autodiff.ops.rnn import gru_op, lstm_op, simple_rnn_op
 from nablanet.autodiff.tensor import Tensor
+from nablanet.compat import warn_ignored
 from nablanet.layers.base import Layer, snake_case
 from nablanet.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
 
@@ -32,7 +33,8 @@ class RNN(Layer):
         go_backwards: Run over the sequence in reverse (the outputs come in that reversed order).
         stateful: Start each batch from the final states of the previous one (fixed batch size);
             `reset_states()` zeroes them.
-        unroll: Accepted for Keras compatibility and ignored (the loop is always a Python loop).
+        unroll: Accepted for Keras compatibility and ignored, with a warning when True (the loop
+            is always a Python loop).
         zero_output_for_mask: Masked steps output zeros instead of repeating the previous output.
 
     Call arguments: `initial_state` (a list of `(batch, size)` arrays), `mask` (boolean
@@ -48,6 +50,7 @@ class RNN(Layer):
         if not hasattr(cell, "state_size") or not callable(getattr(cell, "call", None)):
             raise TypeError(f"{type(self).__name__}: cell must be a layer with call(inputs, states) and a "
                             f"state_size, got {cell!r}")
+        warn_ignored(type(self).__name__, "unroll", unroll, "the time loop is never unrolled", default=False)
         self.cell = cell
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards, self.stateful, self.unroll = bool(go_backwards), bool(stateful), bool(unroll)
@@ -221,8 +224,11 @@ class _BuiltinRNN(RNN):
                  go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, name=None,
                  dtype=None, trainable=True, input_shape=None, input_dim=None, batch_input_shape=None,
                  batch_size=None, **cell_kwargs):
-        for ignored in ("implementation", "use_cudnn", "time_major"):  # Keras's backend choices
-            cell_kwargs.pop(ignored, None)
+        cell_kwargs.pop("implementation", None)  # Keras's choice of kernel, with the same results
+        warn_ignored(type(self).__name__, "use_cudnn", cell_kwargs.pop("use_cudnn", "auto"),
+                     "there is no cuDNN: NumPy runs it", default="auto", honoured=(False,))
+        warn_ignored(type(self).__name__, "time_major", cell_kwargs.pop("time_major", False),
+                     "inputs are always (batch, time, features)", default=False)
         if len(args) > len(self.positional):
             raise TypeError(f"{type(self).__name__}: pass the arguments after {', '.join(self.positional)} by name, "
                             f"got {len(args) + 1} positional arguments")

@@ -13,6 +13,7 @@ from nablanet import optimizers
 from nablanet.autodiff import no_grad
 from nablanet.autodiff.engine import backprop
 from nablanet.autodiff.tensor import Tensor
+from nablanet.compat import warn_ignored
 from nablanet.layers.base import KerasTensor, Layer, _is_shape, flatten, map_structure
 from nablanet.layers.core import InputLayer
 from nablanet.models import trainer
@@ -139,7 +140,15 @@ class Model(Layer):
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1, jit_compile="auto",
                 auto_scale_loss=True):
-        """Choose the optimizer, the loss (per output) and the metrics (per output)."""
+        """Choose the optimizer, the loss (per output) and the metrics (per output).
+
+        Every step runs eagerly on NumPy with unscaled losses, whatever `run_eagerly` and
+        `auto_scale_loss` say; `steps_per_execution` and `jit_compile` are ignored, with a warning.
+        """
+        warn_ignored("Model.compile", "steps_per_execution", steps_per_execution,
+                     "every batch is one step that callbacks see", default=1)
+        warn_ignored("Model.compile", "jit_compile", jit_compile, "there is no compiler: ops run eagerly",
+                     default="auto", honoured=(False,))
         self.optimizer = optimizers.get(optimizer)
         self.loss = loss
         self.loss_weights = loss_weights
@@ -328,6 +337,10 @@ class Model(Layer):
         """Print a table of the layers, their output shapes and parameter counts."""
         from nablanet.models.summary import print_summary
 
+        for name, value, default in (("line_length", line_length, None), ("positions", positions, None),
+                                     ("expand_nested", expand_nested, False),
+                                     ("show_trainable", show_trainable, False), ("layer_range", layer_range, None)):
+            warn_ignored("Model.summary", name, value, "the table has one fixed layout", default=default)
         print_summary(self, line_length=line_length, print_fn=print_fn, show_trainable=show_trainable)
 
     def save(self, filepath, overwrite=True, zipped=None):
@@ -338,6 +351,7 @@ class Model(Layer):
         """
         from nablanet.saving import save_model
 
+        warn_ignored("Model.save", "zipped", zipped, "the file is always one zip archive", honoured=(True,))
         return save_model(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath, overwrite=True):

@@ -17,6 +17,7 @@ import zlib
 
 import numpy as np
 
+from nablanet.compat import warn_ignored
 from nablanet.saving import safetensors
 from nablanet.saving.model_config import model_config, model_from_config
 
@@ -269,6 +270,7 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
     """
     from nablanet import backend
 
+    warn_ignored("load_model", "safe_mode", safe_mode, "no code is ever loaded from a file", default=True)
     path = os.fspath(path)
     entries = read_archive(path)
     generator = backend.generator()
