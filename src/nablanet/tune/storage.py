@@ -75,9 +75,9 @@ def _begin_immediate(engine):
     is a no-op in SQLite). With BEGIN IMMEDIATE the read and the write are one locked step, as
     they are in PostgreSQL. SQLAlchemy documents this recipe for pysqlite.
 
-    A trial commits some twenty times; each waited for a disk flush (13 ms here). In WAL mode
-    with synchronous=NORMAL a commit survives the process being killed, and a power cut loses
-    at most the last commits without corrupting the file. WAL needs a local disk, not NFS.
+    A trial commits some twenty times, and in SQLite's default mode each waits for a disk flush.
+    In WAL mode with synchronous=NORMAL a commit survives the process being killed, and a power
+    cut loses at most the last commits without corrupting the file. WAL needs a local disk, not NFS.
     """
     from sqlalchemy import event
 

@@ -76,7 +76,7 @@ def _clip_vjp(g, out, x, *, x_min, x_max):
 
 def _mask(g, condition):
     # `g` where `condition` holds, else 0, and 0 even where g is inf or nan: a multiply, and
-    # np.where (ten times slower on random masks) only when the product shows a non-finite.
+    # np.where (branchy, so slow on random masks) only when the product shows a non-finite.
     out = np.multiply(g, condition)
     if out.dtype.kind == "f" and not np.isfinite(np.sum(out)):
         out = np.where(condition, g, np.zeros((), out.dtype))
@@ -90,9 +90,8 @@ def _float_array(x):
 def _sigmoid(x):
     # 1 / (1 + exp(-x)) keeps full relative precision in both tails: for x << 0 it is
     # 1 / (large number), with no cancellation. Below -88.7 (float32; -709 in float64) exp
-    # overflows to inf and the result is 0 where the true value is a denormal. Four passes:
-    # np.logaddexp-based forms are forty times slower, and branch-free exact-to-denormal
-    # forms take seven.
+    # overflows to inf and the result is 0 where the true value is a denormal. Four passes, fewer
+    # than np.logaddexp-based or branch-free exact-to-denormal forms take.
     with np.errstate(over="ignore"):
         e = np.exp(np.negative(x))
     if type(e) is not np.ndarray:
@@ -121,7 +120,7 @@ _erf_scalar = np.frompyfunc(math.erf, 1, 1)
 
 
 def _erf(x):
-    # libm's erf, point by point (NumPy has none): exact to the last bit, about 90 ns an element.
+    # libm's erf, point by point (NumPy has none): exact to the last bit.
     x = np.asarray(x)
     out = _erf_scalar(x).astype(np.result_type(x, np.float16))
     return out if out.ndim else out[()]

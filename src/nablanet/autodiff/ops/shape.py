@@ -37,7 +37,7 @@ def _scatter_add(g, *, shape, index):
     rows = _leading_rows(index, shape)
     if _is_basic(index):
         out[index] = g
-    elif rows is not None:  # as flat element indices, np.add.at takes NumPy's fast 1-D path (4x)
+    elif rows is not None:  # as flat element indices, np.add.at takes NumPy's fast 1-D path
         width = math.prod(shape[1:])
         flat = (rows.reshape(-1, 1) * width + np.arange(width)).reshape(-1)
         np.add.at(out.reshape(-1), flat, np.broadcast_to(g, rows.shape + shape[1:]).reshape(-1))
