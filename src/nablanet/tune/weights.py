@@ -22,8 +22,9 @@ def save(model, weights, folder, study_folder, number):
 
 
 def path(folder, stored):
-    """A trial's weights file: stored relative to the tuner's folder; older versions stored
-    the path itself (absolute, or relative to the working directory of the search)."""
+    """A trial's weights file from the path it stored: relative to the tuner's folder, or else
+    a path of its own (absolute, or relative to the search's working directory) where only that
+    one exists."""
     if folder is None:
         return stored
     joined = os.path.join(folder, stored)
