@@ -13,7 +13,8 @@ import numpy as np
 import nablanet as keras
 from nablanet import layers
 
-path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist_4k.npz")
+default = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist_4k.npz")
+path = sys.argv[1] if len(sys.argv) > 1 else default
 if not os.path.exists(path):
     sys.exit(f"no MNIST sample at {path}; pass the path to mnist_4k.npz")
 with np.load(path) as data:
@@ -55,7 +56,7 @@ optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
 xt, yt = torch.from_numpy(x_train.transpose(0, 3, 1, 2).copy()), torch.from_numpy(y_train)
 train_count = int(len(xt) * 0.9)  # the same 10% held out, as validation_split does
 began = time.perf_counter()
-for epoch in range(epochs):
+for _ in range(epochs):
     net.train()
     order = torch.randperm(train_count)
     for start in range(0, train_count, batch_size):

@@ -5,7 +5,8 @@ import numpy as np
 import nablanet as keras
 from nablanet.data import train_test_split
 
-X_train, X_test, y_train, y_test = train_test_split(np.random.rand(1000, 784), np.random.randint(2, size=1000), test_size=0.2)
+X_train, X_test, y_train, y_test = train_test_split(np.random.rand(1000, 784), np.random.randint(2, size=1000),
+                                                    test_size=0.2)
 model = keras.Sequential([
     keras.layers.Dense(64, activation="relu", input_shape=(784,)),
     keras.layers.Dense(32, activation="relu"),

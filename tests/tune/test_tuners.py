@@ -332,7 +332,8 @@ def test_worker_processes_on_one_machine_split_the_trials(tiny, dense_model, tmp
     tuner.search(*tiny, epochs=2, verbose=0, callbacks=[slow], n_jobs=2)
     trials = tuner.study.get_trials(states=(TrialState.COMPLETE,))
     assert len(trials) == 6 and len({t.user_attrs["worker"] for t in trials}) == 2
-    with pytest.raises(ValueError, match="n_jobs > 1 runs worker processes that reconnect to the study; pass directory="):
+    with pytest.raises(ValueError,
+                       match="n_jobs > 1 runs worker processes that reconnect to the study; pass directory="):
         RandomSearch(lambda hp: dense_model(2), objective="loss").search(*tiny, n_jobs=2)
 
 

@@ -161,7 +161,8 @@ def detect_anomalies(epochs=60, percentile=95, seed=0, out=print):
 
     threshold = anomaly.percentile_threshold(score(x_validation), percentile)
     scores = score(x_test)
-    baseline = anomaly.roc_auc(y_test, anomaly.reconstruction_error(x_test, np.broadcast_to(x_train.mean(axis=0), x_test.shape)))
+    mean_image = np.broadcast_to(x_train.mean(axis=0), x_test.shape)
+    baseline = anomaly.roc_auc(y_test, anomaly.reconstruction_error(x_test, mean_image))
     result = {"roc_auc": anomaly.roc_auc(y_test, scores), "pr_auc": anomaly.average_precision(y_test, scores),
               "precision": anomaly.precision_at_threshold(y_test, scores, threshold),
               "recall": anomaly.recall_at_threshold(y_test, scores, threshold),

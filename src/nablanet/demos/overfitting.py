@@ -5,8 +5,6 @@ loss shows which helps, and each run's History is plotted."""
 import os
 import tempfile
 
-import numpy as np
-
 VARIANTS = ("plain", "dropout", "l2", "early_stopping")
 
 

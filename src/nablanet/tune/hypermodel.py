@@ -1,12 +1,11 @@
 """`HyperModel`: the search space as a class, and the plain `build_model(hp)` function as one."""
 
-from nablanet.tune.hyperparameters import HyperParameters
-
 
 class HyperModel:
     """A search space as a class: override `build(hp)`, and `fit` to tune how a model trains.
 
     Example:
+        >>> from nablanet.tune import HyperParameters
         >>> class Wide(HyperModel):
         ...     def build(self, hp):
         ...         return hp.Int("units", 8, 64)
