@@ -60,6 +60,8 @@ CASES = [
     ("LSTM", "unroll", lambda: nn.layers.LSTM(2, unroll=True)),
     ("GRU", "use_cudnn", lambda: nn.layers.GRU(2, use_cudnn=True)),
     ("SimpleRNN", "time_major", lambda: nn.layers.SimpleRNN(2, time_major=True)),
+    ("Bidirectional.reset_states", "states",
+     lambda: nn.layers.Bidirectional(nn.layers.LSTM(2, stateful=True)).reset_states([np.zeros((1, 2))] * 4)),
 ]
 
 

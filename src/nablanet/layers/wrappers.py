@@ -3,6 +3,7 @@
 import numpy as np
 
 from nablanet import ops
+from nablanet.compat import warn_ignored
 from nablanet.layers.base import Layer
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -99,6 +100,7 @@ class Bidirectional(Layer):
         return outputs if self.merge_mode is None else output_mask
 
     def reset_states(self, states=None):
+        warn_ignored("Bidirectional.reset_states", "states", states, "both directions restart from zeros")
         self.forward_layer.reset_states()
         self.backward_layer.reset_states()
 
