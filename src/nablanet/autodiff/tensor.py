@@ -4,6 +4,8 @@ import numbers
 
 import numpy as np
 
+from nablanet import tree
+
 _FREED = "freed"  # a node cleared by backward(); differentiating through it again is an error
 
 
@@ -299,7 +301,7 @@ class Tensor:
         if op is not None and method == "__call__" and not kwargs:
             return op(*inputs)
         if not _any_requires_grad(inputs):  # no gradient at stake: plain NumPy
-            return getattr(ufunc, method)(*_unwrap(inputs), **kwargs)
+            return getattr(ufunc, method)(*_unwrap(list(inputs)), **kwargs)
         how = "" if method == "__call__" else f".{method}"
         how += f" with {', '.join(kwargs)}" if kwargs else ""
         raise TypeError(
@@ -318,24 +320,15 @@ class Tensor:
                 "tensor that requires grad would lose the gradient. Use nablanet.ops, or call "
                 ".numpy() first."
             )
-        return func(*_unwrap(args), **dict(zip(kwargs, _unwrap(kwargs.values()))))
+        return func(*_unwrap(list(args)), **_unwrap(kwargs))
 
 
 def _any_requires_grad(values):
-    for v in values:
-        if isinstance(v, Tensor) and v.requires_grad:
-            return True
-        if isinstance(v, (list, tuple)) and _any_requires_grad(v):
-            return True
-    return False
+    return any(isinstance(v, Tensor) and v.requires_grad for v in tree.flatten(list(values)))
 
 
 def _unwrap(values):
-    return [
-        v.data if isinstance(v, Tensor) else type(v)(_unwrap(v)) if isinstance(v, (list, tuple))
-        else v
-        for v in values
-    ]
+    return tree.map_structure(lambda v: v.data if isinstance(v, Tensor) else v, values)
 
 
 _ARRAY_LIKE = (Tensor, np.ndarray, np.generic, numbers.Number, list, tuple)

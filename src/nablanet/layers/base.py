@@ -16,6 +16,7 @@ import numpy as np
 from nablanet import backend, initializers
 from nablanet.autodiff.tensor import Tensor
 from nablanet.autodiff.variable import Variable
+from nablanet.tree import flatten, map_structure
 
 _names = {}
 
@@ -73,22 +74,6 @@ class Node:
         RNN's `initial_state=[h, c]` from an encoder, a `mask=`)."""
         reads = flatten(self.inputs) + flatten(list(self.args)) + flatten(list(self.kwargs.values()))
         return [t for t in reads if isinstance(t, KerasTensor)]
-
-
-def flatten(structure):
-    if isinstance(structure, (list, tuple)) and not isinstance(structure, _OutputSpec):
-        return [item for s in structure for item in flatten(s)]
-    if isinstance(structure, dict):
-        return [item for key in structure for item in flatten(structure[key])]
-    return [structure]
-
-
-def map_structure(fn, structure):
-    if isinstance(structure, (list, tuple)) and not isinstance(structure, _OutputSpec):
-        return type(structure)(map_structure(fn, s) for s in structure)
-    if isinstance(structure, dict):
-        return {k: map_structure(fn, v) for k, v in structure.items()}
-    return fn(structure)
 
 
 def _required(method, argument):
@@ -423,7 +408,7 @@ def keras_mask(x):
 
 
 class _OutputSpec(tuple):
-    """(shape, dtype) of a probed output: a leaf, not a structure, to map_structure."""
+    """(shape, dtype) of a probed output: a tuple subclass, so a leaf to `nablanet.tree`."""
 
 
 def _with_sublayers(layer):

@@ -13,10 +13,11 @@ from nablanet import optimizers
 from nablanet.autodiff import no_grad
 from nablanet.autodiff.engine import backprop
 from nablanet.autodiff.tensor import Tensor
-from nablanet.layers.base import KerasTensor, Layer, _is_shape, flatten, map_structure
+from nablanet.layers.base import KerasTensor, Layer
 from nablanet.layers.core import InputLayer
 from nablanet.models import trainer
 from nablanet.models.functional import Graph
+from nablanet.tree import flatten, map_shape_structure, map_structure
 
 
 class Model(Layer):
@@ -128,8 +129,8 @@ class Model(Layer):
 
     def build(self, input_shape):
         if self._graph is None:  # a subclassed model builds by running on zeros once
-            dummy = map_shapes(lambda s: np.zeros(tuple(1 if d is None else d for d in s), self.dtype),
-                               input_shape)
+            dummy = map_shape_structure(lambda s: np.zeros(tuple(1 if d is None else d for d in s), self.dtype),
+                                        input_shape)
             self.built = True
             with no_grad():
                 self.call(map_structure(self._convert, dummy))
@@ -385,11 +386,3 @@ class Model(Layer):
             return model_from_config({"class_name": "Functional", "config": config}, custom_objects)
         return cls(**config)
 
-
-def map_shapes(fn, shapes):
-    """Apply `fn` to every shape tuple in a structure of shapes."""
-    if _is_shape(shapes):
-        return fn(shapes)
-    if isinstance(shapes, dict):
-        return {k: map_shapes(fn, v) for k, v in shapes.items()}
-    return type(shapes)(map_shapes(fn, s) for s in shapes)

@@ -11,7 +11,7 @@ import numpy as np
 
 from nablanet import backend
 from nablanet.autodiff.tensor import Tensor
-from nablanet.layers.base import flatten, map_structure
+from nablanet.tree import flatten, map_structure
 
 
 class DataError(ValueError):

@@ -10,9 +10,10 @@ models, to the `Flatten` (or one-axis `Reshape`) that made it. `reorder` then mo
 
 import numpy as np
 
-from nablanet.layers.base import _ours, flatten
+from nablanet.layers.base import _ours
 from nablanet.layers.core import InputLayer
 from nablanet.models import Model, Sequential
+from nablanet.tree import flatten
 
 IMAGE, PLAIN, UNKNOWN = "image", "plain", "unknown"
 
