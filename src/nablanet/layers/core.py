@@ -6,7 +6,8 @@ import math
 import numpy as np
 
 from nablanet import activations, backend, constraints, initializers, ops, regularizers
-from nablanet.layers.base import KerasTensor, Layer, Node
+from nablanet.layers.base import Layer
+from nablanet.symbolic import KerasTensor, Node
 
 
 class InputLayer(Layer):

@@ -12,8 +12,9 @@ import numpy as np
 from nablanet import activations, ops
 from nablanet.autodiff.ops.rnn import gru_op, lstm_op, simple_rnn_op
 from nablanet.autodiff.tensor import Tensor
-from nablanet.layers.base import Layer, snake_case
+from nablanet.layers.base import Layer
 from nablanet.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
+from nablanet.names import snake_case
 
 
 def _state_sizes(cell):

@@ -1,8 +1,8 @@
 """The functional graph behind `Model(inputs, outputs)`: the nodes that lead from the inputs to
 the outputs, in an order that runs each layer after the layers it reads from."""
 
-from nablanet.layers.base import KerasTensor
 from nablanet.layers.core import InputLayer
+from nablanet.symbolic import KerasTensor
 from nablanet.tree import flatten, map_structure
 
 

@@ -13,10 +13,11 @@ from nablanet import optimizers
 from nablanet.autodiff import no_grad
 from nablanet.autodiff.engine import backprop
 from nablanet.autodiff.tensor import Tensor
-from nablanet.layers.base import KerasTensor, Layer
+from nablanet.layers.base import Layer
 from nablanet.layers.core import InputLayer
 from nablanet.models import trainer
 from nablanet.models.functional import Graph
+from nablanet.symbolic import KerasTensor
 from nablanet.tree import flatten, map_shape_structure, map_structure
 
 

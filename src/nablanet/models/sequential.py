@@ -1,9 +1,10 @@
 """Sequential: a stack of layers, each feeding the next."""
 
-from nablanet.layers.base import KerasTensor, Layer
+from nablanet.layers.base import Layer
 from nablanet.layers.core import Input, InputLayer
 from nablanet.models.functional import Graph
 from nablanet.models.model import Model
+from nablanet.symbolic import KerasTensor
 
 
 class Sequential(Model):

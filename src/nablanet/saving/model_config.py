@@ -7,9 +7,9 @@ built with.
 """
 
 from nablanet import tree
-from nablanet.layers.base import KerasTensor
 from nablanet.layers.core import InputLayer
 from nablanet.saving.serialization import get_registered_name, resolve
+from nablanet.symbolic import KerasTensor
 
 
 def serialize_layer(layer):
