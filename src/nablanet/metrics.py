@@ -10,22 +10,17 @@ float64. Function metrics return one value per sample; `MeanMetricWrapper` avera
 0.6666666666666666
 """
 
-import re
-
 import numpy as np
 
 from nablanet import losses
-from nablanet.autodiff.tensor import Tensor
+from nablanet.losses import wrapper_class
+from nablanet.autodiff.tensor import as_array
 from nablanet.backend import epsilon
-from nablanet.names import unknown
-
-
-def _array(x):
-    return np.asarray(x.data if isinstance(x, Tensor) else x)
+from nablanet.names import snake_case, unknown
 
 
 def _pair(y_true, y_pred):
-    return losses.same_rank(_array(y_true), _array(y_pred))
+    return losses.same_rank(as_array(y_true), as_array(y_pred))
 
 
 # -- per-sample functions ---------------------------------------------------------------------
@@ -44,19 +39,19 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
 
 def categorical_accuracy(y_true, y_pred):
     """1 where the arg-max of `y_pred` is the arg-max of the one-hot `y_true`."""
-    return (np.argmax(_array(y_true), axis=-1) == np.argmax(_array(y_pred), axis=-1)).astype(np.float64)
+    return (np.argmax(as_array(y_true), axis=-1) == np.argmax(as_array(y_pred), axis=-1)).astype(np.float64)
 
 
 def _labels(y_true, y_pred):
-    labels = _array(y_true)
-    if labels.ndim == _array(y_pred).ndim and labels.shape[-1] == 1:
+    labels = as_array(y_true)
+    if labels.ndim == as_array(y_pred).ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]
     return labels
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
     """1 where the arg-max of `y_pred` equals the integer label."""
-    return (_labels(y_true, y_pred) == np.argmax(_array(y_pred), axis=-1)).astype(np.float64)
+    return (_labels(y_true, y_pred) == np.argmax(as_array(y_pred), axis=-1)).astype(np.float64)
 
 
 def _in_top_k(labels, scores, k):
@@ -68,14 +63,14 @@ def _in_top_k(labels, scores, k):
 
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1 where the true class (arg-max of one-hot `y_true`) is among the `k` top scores."""
-    labels = np.argmax(_array(y_true), axis=-1)
-    return _in_top_k(labels, _array(y_pred), k).reshape(labels.shape)
+    labels = np.argmax(as_array(y_true), axis=-1)
+    return _in_top_k(labels, as_array(y_pred), k).reshape(labels.shape)
 
 
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1 where the integer label is among the `k` top scores."""
     labels = _labels(y_true, y_pred)
-    return _in_top_k(labels, _array(y_pred), k).reshape(labels.shape)
+    return _in_top_k(labels, as_array(y_pred), k).reshape(labels.shape)
 
 
 # -- the stateful base classes ----------------------------------------------------------------
@@ -87,7 +82,7 @@ class Metric:
     direction = "down"
 
     def __init__(self, name=None, dtype=None):
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
         self.dtype = dtype
 
     def __call__(self, *args, **kwargs):
@@ -119,7 +114,7 @@ def _samplewise(values, sample_weight):
     values = np.asarray(values, dtype=np.float64)
     if sample_weight is None:
         return values.reshape(len(values), -1).mean(axis=1) if values.ndim > 1 else values, None
-    weight = np.asarray(_array(sample_weight), dtype=np.float64)
+    weight = np.asarray(as_array(sample_weight), dtype=np.float64)
     values, weight = losses.same_rank(values, weight)
     if values.ndim > weight.ndim:
         values = values.mean(axis=tuple(range(weight.ndim, values.ndim)))
@@ -139,7 +134,7 @@ class Sum(Metric):
         self.reset_state()
 
     def update_state(self, values, sample_weight=None):
-        values, _ = _samplewise(np.atleast_1d(_array(values)), sample_weight)
+        values, _ = _samplewise(np.atleast_1d(as_array(values)), sample_weight)
         self.total += float(np.sum(values))
 
     def result(self):
@@ -157,7 +152,7 @@ class Mean(Metric):
         self.reset_state()
 
     def update_state(self, values, sample_weight=None):
-        values = np.atleast_1d(_array(values))
+        values = np.atleast_1d(as_array(values))
         values, weight = _samplewise(values, sample_weight)
         self.total += float(np.sum(values))
         self.count += float(np.sum(weight)) if weight is not None else float(len(values))
@@ -177,7 +172,7 @@ class MeanMetricWrapper(Mean):
         self.fn, self._fn_kwargs = fn, kwargs
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        values = _array(self.fn(_array(y_true), _array(y_pred), **self._fn_kwargs))
+        values = as_array(self.fn(as_array(y_true), as_array(y_pred), **self._fn_kwargs))
         # masked steps of a sequence output (Embedding(mask_zero=True), Masking) count for nothing
         super().update_state(values, losses.masked_weight(sample_weight, y_pred, values, reduction="sum"))
 
@@ -185,55 +180,39 @@ class MeanMetricWrapper(Mean):
         return {**super().get_config(), **self._fn_kwargs}
 
 
-def _wrapper(class_name, fn, default_name, doc, direction="down", **defaults):
-    def __init__(self, name=default_name, dtype=None, **kwargs):
-        unknown = set(kwargs) - set(defaults)
-        if unknown:
-            raise TypeError(f"{class_name}: unexpected argument(s) {sorted(unknown)}")
-        MeanMetricWrapper.__init__(self, fn, name=name, dtype=dtype, **{**defaults, **kwargs})
-
-    return type(class_name, (MeanMetricWrapper,), {"__init__": __init__, "__doc__": doc, "direction": direction})
-
-
-Accuracy = _wrapper("Accuracy", accuracy, "accuracy", "How often predictions equal labels.", direction="up")
-BinaryAccuracy = _wrapper("BinaryAccuracy", binary_accuracy, "binary_accuracy",
-                          "How often thresholded predictions match binary labels.", threshold=0.5, direction="up")
-CategoricalAccuracy = _wrapper("CategoricalAccuracy", categorical_accuracy, "categorical_accuracy",
-                               "How often the arg-max matches one-hot labels.", direction="up")
-SparseCategoricalAccuracy = _wrapper("SparseCategoricalAccuracy", sparse_categorical_accuracy,
-                                     "sparse_categorical_accuracy",
-                                     "How often the arg-max matches integer labels.", direction="up")
-TopKCategoricalAccuracy = _wrapper("TopKCategoricalAccuracy", top_k_categorical_accuracy,
-                                   "top_k_categorical_accuracy",
-                                   "How often one-hot labels are in the top k.", k=5, direction="up")
-SparseTopKCategoricalAccuracy = _wrapper("SparseTopKCategoricalAccuracy", sparse_top_k_categorical_accuracy,
-                                         "sparse_top_k_categorical_accuracy",
-                                         "How often integer labels are in the top k.", k=5, direction="up")
-MeanSquaredError = _wrapper("MeanSquaredError", losses.mean_squared_error, "mean_squared_error",
-                            "Mean squared error.")
-MeanAbsoluteError = _wrapper("MeanAbsoluteError", losses.mean_absolute_error, "mean_absolute_error",
-                             "Mean absolute error.")
-MeanAbsolutePercentageError = _wrapper("MeanAbsolutePercentageError", losses.mean_absolute_percentage_error,
-                                       "mean_absolute_percentage_error", "Mean absolute percentage error.")
-MeanSquaredLogarithmicError = _wrapper("MeanSquaredLogarithmicError", losses.mean_squared_logarithmic_error,
-                                       "mean_squared_logarithmic_error", "Mean squared logarithmic error.")
-CosineSimilarity = _wrapper("CosineSimilarity", lambda t, p, axis=-1: -losses.cosine_similarity(t, p, axis),
-                            "cosine_similarity", "Cosine similarity (1 is best).", axis=-1, direction="up")
-LogCoshError = _wrapper("LogCoshError", losses.log_cosh, "logcosh", "Log-cosh error.")
-BinaryCrossentropy = _wrapper("BinaryCrossentropy", losses.binary_crossentropy, "binary_crossentropy",
-                              "Binary cross-entropy.", from_logits=False, label_smoothing=0.0)
-CategoricalCrossentropy = _wrapper("CategoricalCrossentropy", losses.categorical_crossentropy,
-                                   "categorical_crossentropy", "Categorical cross-entropy.",
+_W, _UP = MeanMetricWrapper, {"direction": "up"}
+Accuracy = wrapper_class(_W, "Accuracy", accuracy, "How often predictions equal labels.", attributes=_UP)
+BinaryAccuracy = wrapper_class(_W, "BinaryAccuracy", binary_accuracy,
+                               "How often thresholded predictions match binary labels.", attributes=_UP, threshold=0.5)
+CategoricalAccuracy = wrapper_class(_W, "CategoricalAccuracy", categorical_accuracy,
+                                    "How often the arg-max matches one-hot labels.", attributes=_UP)
+SparseCategoricalAccuracy = wrapper_class(_W, "SparseCategoricalAccuracy", sparse_categorical_accuracy,
+                                          "How often the arg-max matches integer labels.", attributes=_UP)
+TopKCategoricalAccuracy = wrapper_class(_W, "TopKCategoricalAccuracy", top_k_categorical_accuracy,
+                                        "How often one-hot labels are in the top k.", attributes=_UP, k=5)
+SparseTopKCategoricalAccuracy = wrapper_class(_W, "SparseTopKCategoricalAccuracy", sparse_top_k_categorical_accuracy,
+                                              "How often integer labels are in the top k.", attributes=_UP, k=5)
+MeanSquaredError = wrapper_class(_W, "MeanSquaredError", losses.mean_squared_error, "Mean squared error.")
+MeanAbsoluteError = wrapper_class(_W, "MeanAbsoluteError", losses.mean_absolute_error, "Mean absolute error.")
+MeanAbsolutePercentageError = wrapper_class(_W, "MeanAbsolutePercentageError", losses.mean_absolute_percentage_error,
+                                            "Mean absolute percentage error.")
+MeanSquaredLogarithmicError = wrapper_class(_W, "MeanSquaredLogarithmicError", losses.mean_squared_logarithmic_error,
+                                            "Mean squared logarithmic error.")
+CosineSimilarity = wrapper_class(_W, "CosineSimilarity", lambda t, p, axis=-1: -losses.cosine_similarity(t, p, axis),
+                                 "Cosine similarity (1 is best).", name="cosine_similarity", attributes=_UP, axis=-1)
+LogCoshError = wrapper_class(_W, "LogCoshError", losses.log_cosh, "Log-cosh error.", name="logcosh")
+BinaryCrossentropy = wrapper_class(_W, "BinaryCrossentropy", losses.binary_crossentropy, "Binary cross-entropy.",
                                    from_logits=False, label_smoothing=0.0)
-SparseCategoricalCrossentropy = _wrapper("SparseCategoricalCrossentropy", losses.sparse_categorical_crossentropy,
-                                         "sparse_categorical_crossentropy",
-                                         "Sparse categorical cross-entropy.", from_logits=False)
-KLDivergence = _wrapper("KLDivergence", losses.kl_divergence, "kl_divergence", "KL divergence.")
-Poisson = _wrapper("Poisson", losses.poisson, "poisson", "Poisson metric.")
-Hinge = _wrapper("Hinge", losses.hinge, "hinge", "Hinge metric.")
-SquaredHinge = _wrapper("SquaredHinge", losses.squared_hinge, "squared_hinge", "Squared hinge metric.")
-CategoricalHinge = _wrapper("CategoricalHinge", losses.categorical_hinge, "categorical_hinge",
-                            "Categorical hinge metric.")
+CategoricalCrossentropy = wrapper_class(_W, "CategoricalCrossentropy", losses.categorical_crossentropy,
+                                        "Categorical cross-entropy.", from_logits=False, label_smoothing=0.0)
+SparseCategoricalCrossentropy = wrapper_class(_W, "SparseCategoricalCrossentropy",
+                                              losses.sparse_categorical_crossentropy,
+                                              "Sparse categorical cross-entropy.", from_logits=False)
+KLDivergence = wrapper_class(_W, "KLDivergence", losses.kl_divergence, "KL divergence.")
+Poisson = wrapper_class(_W, "Poisson", losses.poisson, "Poisson metric.")
+Hinge = wrapper_class(_W, "Hinge", losses.hinge, "Hinge metric.")
+SquaredHinge = wrapper_class(_W, "SquaredHinge", losses.squared_hinge, "Squared hinge metric.")
+CategoricalHinge = wrapper_class(_W, "CategoricalHinge", losses.categorical_hinge, "Categorical hinge metric.")
 
 
 class RootMeanSquaredError(Mean):
@@ -269,7 +248,7 @@ def _confusion(y_true, y_pred, thresholds, sample_weight=None, class_id=None, to
     if sample_weight is None:
         weight = np.ones(y_pred.shape)
     else:  # one weight per sample, repeated along the remaining axes
-        weight = np.asarray(_array(sample_weight), np.float64)
+        weight = np.asarray(as_array(sample_weight), np.float64)
         weight = weight.reshape(weight.shape + (1,) * (y_pred.ndim - weight.ndim))
         weight = np.broadcast_to(weight, y_pred.shape)
     positive = (y_true != 0).ravel()
@@ -446,11 +425,7 @@ CLASSES = {cls.__name__: cls for cls in (
 )}
 
 
-def _snake(name):
-    return "auc" if name == "AUC" else re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", name).lower()
-
-
-SNAKE_CLASSES = {_snake(name): cls for name, cls in CLASSES.items() if _snake(name) not in FUNCTIONS}
+SNAKE_CLASSES = {snake_case(name): cls for name, cls in CLASSES.items() if snake_case(name) not in FUNCTIONS}
 
 
 def get(identifier):

@@ -323,6 +323,15 @@ class Tensor:
         return func(*_unwrap(list(args)), **_unwrap(kwargs))
 
 
+def as_array(x):
+    """The NumPy array behind `x`: a Tensor's data (not a copy), anything else through `np.asarray`.
+
+    >>> as_array(Tensor([1.0, 2.0])), as_array([3, 4])
+    (array([1., 2.]), array([3, 4]))
+    """
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
 def _any_requires_grad(values):
     return any(isinstance(v, Tensor) and v.requires_grad for v in tree.flatten(list(values)))
 

@@ -32,17 +32,13 @@ def chains(model):
 
     def walk(layer, chain):
         if isinstance(layer, Model):
-            for child in _children(layer):
+            for child in layer.layers:
                 walk(child, chain + (layer,))
         else:
             found[id(layer)] = chain
 
     walk(model, ())
     return found
-
-
-def _children(model):
-    return model.layers if _graph(model) is not None else model._sublayers()
 
 
 def _graph(model):
