@@ -46,7 +46,34 @@ class Layer:
         input_shape: Keras's shortcut for the first layer of a `Sequential` model.
         input_dim: Legacy shortcut for `input_shape=(input_dim,)`.
         activity_regularizer: A penalty on the layer's outputs, added to the loss.
+
+    Optional traits, class attributes that a subclass sets when they apply:
+
+    - `accepts_integer_inputs`: integer and boolean inputs reach `call` as they are (token ids
+      for `Embedding`); otherwise they are cast to the layer's dtype.
+    - `fixed_last_axis`: once built, inputs must keep the last axis the layer was built with;
+      False for layers that take any length there (pooling, `Embedding`, `Reshape`).
+    - `keeps_shape`: the output has the input's shape, which `compute_output_shape`'s default
+      then gives for functional calls; a layer that neither sets this nor overrides
+      `compute_output_shape` is run on zeros to learn its outputs (see `layers.probe`).
+    - `output_dtype`: the dtype of its symbolic outputs in a functional graph (None: floatx).
+    - `supports_masking` (Keras's): `__call__` passes masks on through `compute_mask`. By
+      Keras's rule a layer that overrides `compute_mask` supports masking; a layer that passes
+      the mask through unchanged sets it (a custom layer may also set it in `__init__`).
+
+    Example:
+        >>> class Double(Layer):
+        ...     keeps_shape = True
+        ...     def call(self, inputs):
+        ...         return inputs * 2
+        >>> Double()(np.ones((1, 2))).numpy()
+        array([[2., 2.]], dtype=float32)
     """
+
+    accepts_integer_inputs = False
+    fixed_last_axis = True
+    keeps_shape = False
+    output_dtype = None
 
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None, input_dim=None,
                  batch_input_shape=None, batch_size=None, activity_regularizer=None, **kwargs):
@@ -74,7 +101,18 @@ class Layer:
         self._accepts_training = _accepts(self.call, "training")
         self._needs_training = _required(self.call, "training")  # Keras then passes None
         self._accepts_mask = _accepts(self.call, "mask")
-        self.supports_masking = type(self).compute_mask is not Layer.compute_mask
+        self._supports_masking = None  # set by assigning supports_masking; None: Keras's rule
+
+    @property
+    def supports_masking(self):
+        """Whether `__call__` passes masks on through `compute_mask` (see the class's traits)."""
+        if self._supports_masking is None:
+            return type(self).compute_mask is not Layer.compute_mask
+        return self._supports_masking
+
+    @supports_masking.setter
+    def supports_masking(self, value):
+        self._supports_masking = bool(value)
 
     # -- weights ---------------------------------------------------------------------------------
 
@@ -242,13 +280,13 @@ class Layer:
 
     def _convert(self, x):
         if isinstance(x, Tensor):
-            if x.dtype.kind in "iub" and not getattr(self, "accepts_integer_inputs", False):
+            if x.dtype.kind in "iub" and not self.accepts_integer_inputs:
                 return x.astype(self.dtype)
             return x
         x = np.asarray(x)
         if x.dtype.kind == "f" and x.dtype != self.dtype and self.dtype in ("float32", "float64", "float16"):
             x = x.astype(self.dtype)
-        elif x.dtype.kind in "iub" and not getattr(self, "accepts_integer_inputs", False):
+        elif x.dtype.kind in "iub" and not self.accepts_integer_inputs:
             x = x.astype(self.dtype)
         return Tensor._wrap(x)
 
@@ -263,7 +301,7 @@ class Layer:
         if expected is None or not isinstance(expected, tuple) or not isinstance(shapes, tuple):
             return
         if len(expected) != len(shapes) or (expected and expected[-1] is not None and shapes[-1] != expected[-1]):
-            if getattr(self, "_fixed_last_axis", True):
+            if self.fixed_last_axis:
                 raise ValueError(
                     f"{type(self).__name__} {self.name!r}: expected inputs of shape "
                     f"{(None,) + tuple(expected[1:])}, got shape {tuple(shapes)}. The layer was built "
@@ -277,7 +315,7 @@ class Layer:
         else:
             self._check_input(shapes)
         node = Node(self, inputs, args, kwargs, None)
-        if type(self).compute_output_shape is Layer.compute_output_shape and not _ours(type(self)):
+        if type(self).compute_output_shape is Layer.compute_output_shape and not self.keeps_shape:
             count = itertools.count()  # a user's layer: run it to learn its outputs
             node.outputs = map_structure(
                 lambda spec: KerasTensor(spec.shape, spec.dtype, name=self.name, history=(node, next(count))),
@@ -285,7 +323,7 @@ class Layer:
             self._inbound_nodes.append(node)
             return node.outputs
         out_shapes = self.compute_output_shape(shapes)
-        dtype = getattr(self, "output_dtype", None)
+        dtype = self.output_dtype
         if _is_shape(out_shapes):
             node.outputs = KerasTensor(out_shapes, dtype, name=self.name, history=(node, 0))
         else:
@@ -313,11 +351,6 @@ class Layer:
 def keras_mask(x):
     """The boolean (batch, steps) mask attached to a Tensor by a masking layer, or None."""
     return getattr(x, "_keras_mask", None) if isinstance(x, Tensor) else None
-
-
-def _ours(cls):
-    """nablanet's own layers: those that keep the default shape rule keep the shape."""
-    return cls.__module__.startswith(("nablanet.layers.", "nablanet.models."))
 
 
 def _is_shape(value):

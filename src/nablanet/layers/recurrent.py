@@ -54,7 +54,6 @@ class RNN(Layer):
         self.go_backwards, self.stateful, self.unroll = bool(go_backwards), bool(stateful), bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.states = None
-        self._fixed_last_axis = True
 
     def build(self, input_shape):
         self._check_rank(input_shape)
