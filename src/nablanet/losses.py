@@ -18,7 +18,6 @@ from nablanet import ops
 from nablanet.autodiff.ops.crossentropy import (
     softmax_cross_entropy_op, softmax_logits, sparse_softmax_cross_entropy_op,
 )
-from nablanet.autodiff.primitive import _GradMode
 from nablanet.autodiff.tensor import Tensor
 from nablanet.backend import epsilon
 from nablanet.names import snake_case, unknown
@@ -211,9 +210,8 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
 
 def _softmax_logits(y_pred, axis):
     """The logits (with the probabilities and logsumexp) of probabilities a softmax over the last
-    axis recorded, for the fused loss: not inside calculus transforms, which may differentiate
-    twice (the fused kernel is first order)."""
-    if _GradMode.transforms or axis not in (-1, len(_shape(y_pred)) - 1):
+    axis recorded, for the fused loss (see `softmax_logits`)."""
+    if axis not in (-1, len(_shape(y_pred)) - 1):
         return None
     return softmax_logits(y_pred)
 

@@ -270,7 +270,7 @@ class Tensor:
         return int(self.data)
 
     def _refuse_implicit(self, what):
-        if self.requires_grad and _GradMode.transforms:
+        if self.requires_grad and in_transform():
             raise TypeError(
                 f"Tensor: {what}() of a tensor being differentiated would silently drop it from "
                 "the graph (math.exp(x) and float(x) do this). Use nablanet.ops, or .item() if "
@@ -345,4 +345,4 @@ UFUNCS = {}  # numpy ufunc -> nablanet op, filled in by nablanet.autodiff.ops
 FUNCTIONS = {}  # numpy function -> nablanet op, likewise
 
 from nablanet.autodiff import engine, ops  # noqa: E402  -- ops need Tensor defined first
-from nablanet.autodiff.primitive import _GradMode  # noqa: E402
+from nablanet.autodiff.primitive import in_transform  # noqa: E402
