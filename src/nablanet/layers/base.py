@@ -20,6 +20,7 @@ from nablanet.names import snake_case, unique_name
 from nablanet.symbolic import KerasTensor, Node
 from nablanet.tree import flatten, map_structure
 
+
 def _required(method, argument):
     try:
         parameter = inspect.signature(method).parameters.get(argument)

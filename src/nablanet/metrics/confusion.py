@@ -119,7 +119,8 @@ class AUC(Metric):
         if curve not in ("ROC", "PR"):
             raise ValueError(f"AUC: curve must be 'ROC' or 'PR', got {curve!r}")
         if summation_method not in ("interpolation", "minoring", "majoring"):
-            raise ValueError(f"AUC: summation_method must be interpolation, minoring or majoring, got {summation_method!r}")
+            raise ValueError(
+                f"AUC: summation_method must be interpolation, minoring or majoring, got {summation_method!r}")
         if thresholds is not None:
             inner = sorted(float(t) for t in thresholds)
         else:

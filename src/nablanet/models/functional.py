@@ -52,7 +52,7 @@ class Graph:
         """Evaluate the graph on concrete `inputs` (same structure as `self.inputs`)."""
         values = {}
         symbolic = flatten(self.inputs)
-        concrete = flatten(inputs) if isinstance(inputs, (list, tuple, dict)) else [inputs]
+        concrete = flatten(inputs)
         if isinstance(inputs, dict) and not isinstance(self.inputs, dict):
             names = {t.name: t for t in symbolic}
             missing = set(names) - set(inputs)
