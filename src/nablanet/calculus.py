@@ -7,25 +7,15 @@ called while another one evaluates its function (nesting) keeps its backward swe
 the outer one can differentiate the result: that is how `hessian` and `grad(grad(f))` work.
 """
 
-import contextlib
 from collections import namedtuple
 
 import numpy as np
 
 from nablanet.autodiff import ops
 from nablanet.autodiff.engine import backprop
-from nablanet.autodiff.primitive import _GradMode, enable_grad, no_grad
+from nablanet.autodiff.primitive import enable_grad, in_transform, no_grad, transform_scope
 from nablanet.autodiff.tensor import Tensor
 from nablanet.integrate import Integral, IntegrationWarning, integrate  # noqa: F401 -- public here too
-
-@contextlib.contextmanager
-def _inside_transform():
-    _GradMode.transforms += 1  # Tensor.__float__ reads it: float() would drop the graph here
-    try:
-        yield
-    finally:
-        _GradMode.transforms -= 1
-
 
 def _as_variable(arg, where):
     """The tensor to differentiate with respect to: always a fresh node, so that an enclosing
@@ -70,7 +60,7 @@ class _Trace:
     """`f` evaluated at `args` with the `argnums` arguments replaced by variables."""
 
     def __init__(self, f, args, argnums, where):
-        self.nested = _GradMode.transforms > 0  # inside another transform: keep the graph
+        self.nested = in_transform()  # inside another transform: keep the graph
         self.single = isinstance(argnums, (int, np.integer))
         self.where = where
         positions = _positions(argnums, len(args), where)
@@ -79,7 +69,7 @@ class _Trace:
         self.variables = [_as_variable(args[p], where) for p in positions]
         for p, v in zip(positions, self.variables):
             args[p] = v
-        with _inside_transform(), enable_grad():
+        with transform_scope(), enable_grad():
             self.result = f(*args)
 
     def pull(self, out, v):

@@ -9,13 +9,9 @@ array([[0.6],
 
 import numpy as np
 
-from nablanet.autodiff.tensor import Tensor
+from nablanet.autodiff.tensor import as_array
 from nablanet.backend import epsilon
 from nablanet.names import lookup
-
-
-def _array(w):
-    return np.asarray(w.data if isinstance(w, Tensor) else w)
 
 
 def _norms(w, axis):
@@ -26,7 +22,7 @@ class Constraint:
     """Base class: `__call__(w)` returns the projected value (a NumPy array)."""
 
     def __call__(self, w):
-        return _array(w)
+        return as_array(w)
 
     def get_config(self):
         return {}
@@ -44,7 +40,7 @@ class MaxNorm(Constraint):
         self.max_value, self.axis = max_value, axis
 
     def __call__(self, w):
-        w = _array(w)
+        w = as_array(w)
         norms = _norms(w, self.axis)
         return (w * (np.clip(norms, 0, self.max_value) / (epsilon() + norms))).astype(w.dtype)
 
@@ -56,7 +52,7 @@ class NonNeg(Constraint):
     """Set negative weights to zero."""
 
     def __call__(self, w):
-        w = _array(w)
+        w = as_array(w)
         return w * (w >= 0).astype(w.dtype)
 
 
@@ -67,7 +63,7 @@ class UnitNorm(Constraint):
         self.axis = axis
 
     def __call__(self, w):
-        w = _array(w)
+        w = as_array(w)
         return (w / (epsilon() + _norms(w, self.axis))).astype(w.dtype)
 
     def get_config(self):
@@ -81,7 +77,7 @@ class MinMaxNorm(Constraint):
         self.min_value, self.max_value, self.rate, self.axis = min_value, max_value, rate, axis
 
     def __call__(self, w):
-        w = _array(w)
+        w = as_array(w)
         norms = _norms(w, self.axis)
         desired = self.rate * np.clip(norms, self.min_value, self.max_value) + (1 - self.rate) * norms
         return (w * (desired / (epsilon() + norms))).astype(w.dtype)

@@ -9,12 +9,11 @@ from their own when given a `seed`, so the same seed gives the same weights.
 """
 
 import math
-import re
 
 import numpy as np
 
 from nablanet import backend
-from nablanet.names import unknown
+from nablanet.names import snake_case, unknown
 
 
 def compute_fans(shape):
@@ -231,11 +230,7 @@ _CLASSES = [Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal,
             Identity]
 
 
-def _snake(name):
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-ALL = {_snake(cls.__name__): cls for cls in _CLASSES}
+ALL = {snake_case(cls.__name__): cls for cls in _CLASSES}
 ALL.update({cls.__name__: cls for cls in _CLASSES})
 ALL.update({"uniform": RandomUniform, "normal": RandomNormal})  # Keras's short aliases
 

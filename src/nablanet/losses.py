@@ -10,7 +10,7 @@ the sum of the weights) or "none".
 2.0
 """
 
-import re
+import inspect
 
 import numpy as np
 
@@ -18,10 +18,9 @@ from nablanet import ops
 from nablanet.autodiff.ops.crossentropy import (
     softmax_cross_entropy_op, softmax_logits, sparse_softmax_cross_entropy_op,
 )
-from nablanet.autodiff.primitive import _GradMode
 from nablanet.autodiff.tensor import Tensor
 from nablanet.backend import epsilon
-from nablanet.names import unknown
+from nablanet.names import snake_case, unknown
 
 
 def _shape(x):
@@ -211,9 +210,8 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
 
 def _softmax_logits(y_pred, axis):
     """The logits (with the probabilities and logsumexp) of probabilities a softmax over the last
-    axis recorded, for the fused loss: not inside calculus transforms, which may differentiate
-    twice (the fused kernel is first order)."""
-    if _GradMode.transforms or axis not in (-1, len(_shape(y_pred)) - 1):
+    axis recorded, for the fused loss (see `softmax_logits`)."""
+    if axis not in (-1, len(_shape(y_pred)) - 1):
         return None
     return softmax_logits(y_pred)
 
@@ -290,7 +288,7 @@ class Loss:
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         if reduction not in REDUCTIONS:
             raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
         self.reduction = reduction
         self.dtype = dtype
 
@@ -359,49 +357,78 @@ class LossFunctionWrapper(Loss):
         return {**super().get_config(), **self._fn_kwargs}
 
 
-def _wrapper(class_name, fn, doc, default_name=None, **defaults):
-    def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
-        unknown = set(kwargs) - set(defaults)
-        if unknown:
-            raise TypeError(f"{class_name}: unexpected argument(s) {sorted(unknown)}")
-        LossFunctionWrapper.__init__(self, fn, reduction=reduction, name=name or default_name or fn.__name__,
-                                     dtype=dtype, **{**defaults, **kwargs})
+def wrapper_class(base, class_name, fn, doc, name=None, attributes=None, **defaults):
+    """A class around the per-sample function `fn`, as Keras's `MeanSquaredError` wraps
+    `mean_squared_error`: a subclass of `base` (`LossFunctionWrapper`, or metrics'
+    `MeanMetricWrapper`) whose constructor takes `base`'s own arguments and `fn`'s keyword
+    arguments `defaults`, and names instances `name` (`fn`'s name by default).
 
-    return type(class_name, (LossFunctionWrapper,), {"__init__": __init__, "__doc__": doc})
+    Args:
+        base: The wrapper class, constructed as `base(fn, *own_arguments, **fn_kwargs)`.
+        class_name: The new class's name.
+        fn: The per-sample function `fn(y_true, y_pred, **kwargs)`.
+        doc: The new class's docstring.
+        name: The default name of instances.
+        attributes: Class attributes of the new class (a metric's `direction`).
+        **defaults: `fn`'s keyword arguments the constructor accepts, with their defaults.
+
+    >>> Scaled = wrapper_class(LossFunctionWrapper, "Scaled", lambda t, p, k=2.0: k * (p - t), "k(p - t)",
+    ...                        name="scaled", k=2.0)
+    >>> loss = Scaled(k=3.0)
+    >>> loss.name, float(loss(np.zeros(2), np.ones(2)))
+    ('scaled', 3.0)
+    """
+    parameters = list(inspect.signature(base.__init__).parameters.values())[2:]  # after self and fn
+    own = [p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD]
+    default_name = name or fn.__name__
+
+    def __init__(self, *args, **kwargs):
+        if len(args) > len(own):
+            raise TypeError(f"{class_name}: expected at most {len(own)} positional arguments ({', '.join(own)}), "
+                            f"got {len(args)}")
+        kwargs.update(zip(own, args))
+        unexpected = set(kwargs) - set(own) - set(defaults)
+        if unexpected:
+            raise TypeError(f"{class_name}: unexpected argument(s) {sorted(unexpected)}")
+        kwargs["name"] = kwargs.get("name") or default_name
+        base.__init__(self, fn, **{**defaults, **kwargs})
+
+    shown = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)]  # what help() shows
+    shown += [p.replace(default=default_name) if p.name == "name" else p for p in parameters if p.name in own]
+    shown += [inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=value) for key, value in defaults.items()]
+    __init__.__signature__ = inspect.Signature(shown)
+    return type(class_name, (base,), {"__init__": __init__, "__doc__": doc, **(attributes or {})})
 
 
-MeanSquaredError = _wrapper("MeanSquaredError", mean_squared_error, "Mean of squared errors.")
-MeanAbsoluteError = _wrapper("MeanAbsoluteError", mean_absolute_error, "Mean of absolute errors.")
-MeanAbsolutePercentageError = _wrapper("MeanAbsolutePercentageError", mean_absolute_percentage_error,
-                                       "Mean absolute percentage error.")
-MeanSquaredLogarithmicError = _wrapper("MeanSquaredLogarithmicError", mean_squared_logarithmic_error,
-                                       "Mean squared logarithmic error.")
-Huber = _wrapper("Huber", huber, "Huber loss.", default_name="huber_loss", delta=1.0)
-LogCosh = _wrapper("LogCosh", log_cosh, "Logarithm of the hyperbolic cosine of the error.")
-CosineSimilarity = _wrapper("CosineSimilarity", cosine_similarity, "Negative cosine similarity.", axis=-1)
-BinaryCrossentropy = _wrapper("BinaryCrossentropy", binary_crossentropy, "Binary cross-entropy.",
-                              from_logits=False, label_smoothing=0.0, axis=-1)
-CategoricalCrossentropy = _wrapper("CategoricalCrossentropy", categorical_crossentropy,
-                                   "Cross-entropy for one-hot labels.", from_logits=False,
-                                   label_smoothing=0.0, axis=-1)
-SparseCategoricalCrossentropy = _wrapper("SparseCategoricalCrossentropy", sparse_categorical_crossentropy,
-                                         "Cross-entropy for integer labels.", from_logits=False,
-                                         ignore_class=None, axis=-1)
-KLDivergence = _wrapper("KLDivergence", kl_divergence, "Kullback-Leibler divergence.")
-Poisson = _wrapper("Poisson", poisson, "Poisson negative log-likelihood (up to a constant).")
-Hinge = _wrapper("Hinge", hinge, "Hinge loss.")
-SquaredHinge = _wrapper("SquaredHinge", squared_hinge, "Squared hinge loss.")
-CategoricalHinge = _wrapper("CategoricalHinge", categorical_hinge, "Categorical hinge loss.")
+_W = LossFunctionWrapper
+MeanSquaredError = wrapper_class(_W, "MeanSquaredError", mean_squared_error, "Mean of squared errors.")
+MeanAbsoluteError = wrapper_class(_W, "MeanAbsoluteError", mean_absolute_error, "Mean of absolute errors.")
+MeanAbsolutePercentageError = wrapper_class(_W, "MeanAbsolutePercentageError", mean_absolute_percentage_error,
+                                            "Mean absolute percentage error.")
+MeanSquaredLogarithmicError = wrapper_class(_W, "MeanSquaredLogarithmicError", mean_squared_logarithmic_error,
+                                            "Mean squared logarithmic error.")
+Huber = wrapper_class(_W, "Huber", huber, "Huber loss.", name="huber_loss", delta=1.0)
+LogCosh = wrapper_class(_W, "LogCosh", log_cosh, "Logarithm of the hyperbolic cosine of the error.")
+CosineSimilarity = wrapper_class(_W, "CosineSimilarity", cosine_similarity, "Negative cosine similarity.", axis=-1)
+BinaryCrossentropy = wrapper_class(_W, "BinaryCrossentropy", binary_crossentropy, "Binary cross-entropy.",
+                                   from_logits=False, label_smoothing=0.0, axis=-1)
+CategoricalCrossentropy = wrapper_class(_W, "CategoricalCrossentropy", categorical_crossentropy,
+                                        "Cross-entropy for one-hot labels.", from_logits=False,
+                                        label_smoothing=0.0, axis=-1)
+SparseCategoricalCrossentropy = wrapper_class(_W, "SparseCategoricalCrossentropy", sparse_categorical_crossentropy,
+                                              "Cross-entropy for integer labels.", from_logits=False,
+                                              ignore_class=None, axis=-1)
+KLDivergence = wrapper_class(_W, "KLDivergence", kl_divergence, "Kullback-Leibler divergence.")
+Poisson = wrapper_class(_W, "Poisson", poisson, "Poisson negative log-likelihood (up to a constant).")
+Hinge = wrapper_class(_W, "Hinge", hinge, "Hinge loss.")
+SquaredHinge = wrapper_class(_W, "SquaredHinge", squared_hinge, "Squared hinge loss.")
+CategoricalHinge = wrapper_class(_W, "CategoricalHinge", categorical_hinge, "Categorical hinge loss.")
 
 CLASSES = {cls.__name__: cls for cls in (
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
     Huber, LogCosh, CosineSimilarity, BinaryCrossentropy, CategoricalCrossentropy,
     SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge,
 )}
-
-
-def _snake(name):
-    return re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", name).lower()
 
 
 def get(identifier):

@@ -1,7 +1,33 @@
-"""Looking a Keras identifier up in a table of classes, and the error for a name that no table
-knows, with the closest name as a hint."""
+"""Names: Keras's snake case of a class name, unique default names, looking a Keras identifier
+up in a table of classes, and the error for a name that no table knows (with the closest name
+as a hint)."""
 
 import difflib
+import re
+
+_uses = {}  # prefix -> how many names it has given, shared by layers, optimizers and variables
+
+
+def snake_case(name):
+    """Keras's snake case of a class name: the name Keras gives its instances.
+
+    >>> snake_case("Conv2D"), snake_case("BatchNormalization"), snake_case("LSTM"), snake_case("SimpleRNN")
+    ('conv2d', 'batch_normalization', 'lstm', 'simple_rnn')
+    """
+    name = re.sub(r"\W+", "", name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)  # a capitalized word starts a new part
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()  # so does a capital after a lower-case letter
+
+
+def unique_name(prefix):
+    """`prefix` the first time, then `prefix_1`, `prefix_2`... as Keras names objects.
+
+    >>> unique_name("doctest_layer"), unique_name("doctest_layer")
+    ('doctest_layer', 'doctest_layer_1')
+    """
+    n = _uses.get(prefix, 0)
+    _uses[prefix] = n + 1
+    return prefix if n == 0 else f"{prefix}_{n}"
 
 
 def unknown(where, kind, name, known, listed=None, key=None):

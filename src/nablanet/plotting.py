@@ -8,7 +8,8 @@ import os
 import warnings
 from html import escape
 
-from nablanet.layers.base import KerasTensor, flatten
+from nablanet.symbolic import KerasTensor
+from nablanet.tree import flatten
 
 BOX_W, BOX_H, GAP_X, GAP_Y = 260, 54, 30, 36
 

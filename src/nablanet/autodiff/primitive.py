@@ -39,7 +39,33 @@ def saved_for_backward(out):
 
 class _GradMode:
     enabled = True  # process-wide, like Keras; PyTorch keeps it per thread
-    transforms = 0  # calculus transforms now evaluating their function (see calculus.py)
+    transforms = 0  # calculus transforms now evaluating their function (see transform_scope)
+
+
+def in_transform():
+    """Whether a calculus transform (`grad`, `jacobian`, ...) is evaluating its function now, so
+    that what is computed may be differentiated again: first-order fused kernels are then not
+    chosen, and `float()` of a tensor being differentiated is refused.
+
+    >>> in_transform()
+    False
+    """
+    return _GradMode.transforms > 0
+
+
+@contextlib.contextmanager
+def transform_scope():
+    """Mark the block as a transform evaluating its function (nested scopes count).
+
+    >>> with transform_scope():
+    ...     in_transform()
+    True
+    """
+    _GradMode.transforms += 1
+    try:
+        yield
+    finally:
+        _GradMode.transforms -= 1
 
 
 def is_grad_enabled():

@@ -4,6 +4,8 @@ import numbers
 
 import numpy as np
 
+from nablanet import tree
+
 _FREED = "freed"  # a node cleared by backward(); differentiating through it again is an error
 
 
@@ -268,7 +270,7 @@ class Tensor:
         return int(self.data)
 
     def _refuse_implicit(self, what):
-        if self.requires_grad and _GradMode.transforms:
+        if self.requires_grad and in_transform():
             raise TypeError(
                 f"Tensor: {what}() of a tensor being differentiated would silently drop it from "
                 "the graph (math.exp(x) and float(x) do this). Use nablanet.ops, or .item() if "
@@ -299,7 +301,7 @@ class Tensor:
         if op is not None and method == "__call__" and not kwargs:
             return op(*inputs)
         if not _any_requires_grad(inputs):  # no gradient at stake: plain NumPy
-            return getattr(ufunc, method)(*_unwrap(inputs), **kwargs)
+            return getattr(ufunc, method)(*_unwrap(list(inputs)), **kwargs)
         how = "" if method == "__call__" else f".{method}"
         how += f" with {', '.join(kwargs)}" if kwargs else ""
         raise TypeError(
@@ -318,24 +320,24 @@ class Tensor:
                 "tensor that requires grad would lose the gradient. Use nablanet.ops, or call "
                 ".numpy() first."
             )
-        return func(*_unwrap(args), **dict(zip(kwargs, _unwrap(kwargs.values()))))
+        return func(*_unwrap(list(args)), **_unwrap(kwargs))
+
+
+def as_array(x):
+    """The NumPy array behind `x`: a Tensor's data (not a copy), anything else through `np.asarray`.
+
+    >>> as_array(Tensor([1.0, 2.0])), as_array([3, 4])
+    (array([1., 2.]), array([3, 4]))
+    """
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _any_requires_grad(values):
-    for v in values:
-        if isinstance(v, Tensor) and v.requires_grad:
-            return True
-        if isinstance(v, (list, tuple)) and _any_requires_grad(v):
-            return True
-    return False
+    return any(isinstance(v, Tensor) and v.requires_grad for v in tree.flatten(list(values)))
 
 
 def _unwrap(values):
-    return [
-        v.data if isinstance(v, Tensor) else type(v)(_unwrap(v)) if isinstance(v, (list, tuple))
-        else v
-        for v in values
-    ]
+    return tree.map_structure(lambda v: v.data if isinstance(v, Tensor) else v, values)
 
 
 _ARRAY_LIKE = (Tensor, np.ndarray, np.generic, numbers.Number, list, tuple)
@@ -343,4 +345,4 @@ UFUNCS = {}  # numpy ufunc -> nablanet op, filled in by nablanet.autodiff.ops
 FUNCTIONS = {}  # numpy function -> nablanet op, likewise
 
 from nablanet.autodiff import engine, ops  # noqa: E402  -- ops need Tensor defined first
-from nablanet.autodiff.primitive import _GradMode  # noqa: E402
+from nablanet.autodiff.primitive import in_transform  # noqa: E402

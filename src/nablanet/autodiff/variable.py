@@ -3,8 +3,7 @@
 import numpy as np
 
 from nablanet.autodiff.tensor import Tensor
-
-_counts = {}
+from nablanet.names import unique_name
 
 
 class Variable(Tensor):
@@ -40,7 +39,7 @@ class Variable(Tensor):
             raise ValueError(f"Variable: expected shape {tuple(shape)}, got {value.shape}")
         super().__init__(value, requires_grad=trainable and np.issubdtype(value.dtype, np.floating))
         self._trainable = bool(trainable)
-        self.name = name or _unique("variable")
+        self.name = name or unique_name("variable")
         self.regularizer = None  # a penalty on the value, set by the layer that owns it
         self.constraint = None  # a projection applied after each optimizer update
         self._layer_trainable = self._trainable
@@ -82,9 +81,3 @@ class Variable(Tensor):
 
     def __repr__(self):
         return f"<Variable {self.name!r} shape={self.data.shape} dtype={self.data.dtype}>"
-
-
-def _unique(prefix):
-    _counts[prefix] = _counts.get(prefix, 0) + 1
-    n = _counts[prefix]
-    return prefix if n == 1 else f"{prefix}_{n - 1}"

@@ -117,7 +117,7 @@ class BackupAndRestore(Callback):
         state = json.loads(entries["training.json"])
         restore_training_state(self.model, entries, self.path)
         backend.generator().bit_generator.state = state["rng"]
-        self.model._resume_epoch = state["epoch"] + (1 if state["epoch_complete"] else 0)
+        self.model.resume_epoch = state["epoch"] + (1 if state["epoch_complete"] else 0)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch

@@ -43,7 +43,7 @@ class GradientMonitor(Callback):
         self.start = {id(w): w.numpy().copy() for w in self.model.trainable_weights}
 
     def on_train_batch_end(self, batch, logs=None):
-        grads = getattr(self.model, "_last_gradients", None)
+        grads = self.model.last_gradients
         if not grads:
             return
         self.steps += 1

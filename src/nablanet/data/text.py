@@ -20,7 +20,8 @@ import numpy as np
 
 from nablanet import backend
 from nablanet.data.sequence import next_token_pairs, pad_sequences, timeseries_dataset_from_array
-from nablanet.layers.base import KerasTensor, Layer
+from nablanet.layers.base import Layer
+from nablanet.symbolic import KerasTensor
 
 __all__ = ["TextVectorization", "next_token_pairs", "pad_sequences", "timeseries_dataset_from_array"]
 

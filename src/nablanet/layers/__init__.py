@@ -1,7 +1,7 @@
 """Layers with Keras's names, arguments and defaults."""
 
 from nablanet.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
-from nablanet.layers.base import KerasTensor, Layer
+from nablanet.layers.base import Layer
 from nablanet.layers.core import (
     Activation, Dense, Dropout, Flatten, Input, InputLayer, Lambda, Permute, RepeatVector, Reshape,
 )
@@ -27,6 +27,7 @@ from nablanet.layers.embedding import Embedding, Masking
 from nablanet.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from nablanet.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
 from nablanet.layers.wrappers import Bidirectional, TimeDistributed
+from nablanet.symbolic import KerasTensor
 from nablanet.layers.merging import (
     Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
     dot, maximum, minimum, multiply, subtract,

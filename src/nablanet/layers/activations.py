@@ -7,9 +7,11 @@ from nablanet.layers.base import Layer
 class ReLU(Layer):
     """`relu(x, negative_slope, max_value, threshold)` as a layer."""
 
+    keeps_shape = True
+    supports_masking = True  # passes the mask on, as Keras
+
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.supports_masking = True  # passes the mask on, as Keras
         if max_value is not None and max_value < 0:
             raise ValueError(f"ReLU: max_value must be >= 0, got {max_value}")
         if negative_slope < 0:
@@ -27,9 +29,11 @@ class ReLU(Layer):
 class LeakyReLU(Layer):
     """`x` for `x > 0`, else `negative_slope * x` (Keras's default slope: 0.3)."""
 
+    keeps_shape = True
+    supports_masking = True  # passes the mask on, as Keras
+
     def __init__(self, negative_slope=0.3, **kwargs):
         super().__init__(**kwargs)
-        self.supports_masking = True  # passes the mask on, as Keras
         self.negative_slope = negative_slope
 
     def call(self, inputs):
@@ -42,10 +46,12 @@ class LeakyReLU(Layer):
 class PReLU(Layer):
     """Leaky ReLU with a learned slope per element (`alpha`), shared along `shared_axes`."""
 
+    keeps_shape = True
+    supports_masking = True  # passes the mask on, as Keras
+
     def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None,
                  shared_axes=None, **kwargs):
         super().__init__(**kwargs)
-        self.supports_masking = True  # passes the mask on, as Keras
         self.alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
         self.alpha_constraint = constraints.get(alpha_constraint)
@@ -73,9 +79,11 @@ class PReLU(Layer):
 class ELU(Layer):
     """`x` for `x > 0`, else `alpha * (exp(x) - 1)`."""
 
+    keeps_shape = True
+    supports_masking = True  # passes the mask on, as Keras
+
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
-        self.supports_masking = True  # passes the mask on, as Keras
         self.alpha = alpha
 
     def call(self, inputs):
@@ -87,6 +95,8 @@ class ELU(Layer):
 
 class Softmax(Layer):
     """Softmax along `axis`; masked positions (mask False) get probability 0."""
+
+    keeps_shape = True
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)

@@ -1,94 +1,24 @@
-"""The Layer base class (Keras's contract) and the symbolic tensors of the functional API.
+"""The Layer base class: Keras's contract.
 
 `__init__` stores configuration, `build(input_shape)` creates weights with `add_weight`,
 `call(inputs, training=None)` holds the math, `get_config()` returns the constructor arguments.
 `__call__` converts inputs, builds once, checks the input against what the layer was built
 for, and calls. Called on a `KerasTensor` (from `Input`), a layer records a node of the
-functional graph instead, with shapes from `compute_output_shape`.
+functional graph instead (`nablanet.symbolic`), with shapes from `compute_output_shape`.
 """
 
 import inspect
 import itertools
-import re
 
 import numpy as np
 
 from nablanet import backend, initializers
 from nablanet.autodiff.tensor import Tensor
 from nablanet.autodiff.variable import Variable
-
-_names = {}
-
-
-def unique_name(prefix):
-    """`prefix`, then `prefix_1`, `prefix_2`... as Keras names layers."""
-    n = _names.get(prefix, 0)
-    _names[prefix] = n + 1
-    return prefix if n == 0 else f"{prefix}_{n}"
-
-
-def snake_case(name):
-    name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)  # Keras's rule: Conv2D -> conv2d
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-class KerasTensor:
-    """A symbolic tensor of the functional API: a shape (None for the batch and any unknown
-    dimension), a dtype, and the layer call that produced it."""
-
-    def __init__(self, shape, dtype=None, name=None, history=None):
-        self.shape = tuple(None if d is None else int(d) for d in shape)
-        self.dtype = np.dtype(dtype or backend.floatx())
-        self.name = name
-        self.history = history  # (node, index in the node's outputs), None for an Input
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    def __repr__(self):
-        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
-
-    def _refuse(self, *args, **kwargs):
-        raise TypeError(
-            "KerasTensor: a symbolic tensor from Input() stands for data that does not exist yet, "
-            "so ops cannot run on it. Use layers (layers.Add, layers.Multiply, layers.Lambda, ...) "
-            "to combine symbolic tensors."
-        )
-
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = _refuse
-    __matmul__ = __pow__ = __neg__ = __getitem__ = __array__ = _refuse
-    __hash__ = object.__hash__
-
-
-class Node:
-    """One call of a layer in a functional graph: its symbolic inputs, arguments and outputs."""
-
-    def __init__(self, layer, inputs, args, kwargs, outputs):
-        self.layer, self.inputs, self.args, self.kwargs = layer, inputs, args, kwargs
-        self.outputs = outputs
-
-    def input_tensors(self):
-        """The symbolic tensors the call reads: in its inputs, and in its other arguments (an
-        RNN's `initial_state=[h, c]` from an encoder, a `mask=`)."""
-        reads = flatten(self.inputs) + flatten(list(self.args)) + flatten(list(self.kwargs.values()))
-        return [t for t in reads if isinstance(t, KerasTensor)]
-
-
-def flatten(structure):
-    if isinstance(structure, (list, tuple)) and not isinstance(structure, _OutputSpec):
-        return [item for s in structure for item in flatten(s)]
-    if isinstance(structure, dict):
-        return [item for key in structure for item in flatten(structure[key])]
-    return [structure]
-
-
-def map_structure(fn, structure):
-    if isinstance(structure, (list, tuple)) and not isinstance(structure, _OutputSpec):
-        return type(structure)(map_structure(fn, s) for s in structure)
-    if isinstance(structure, dict):
-        return {k: map_structure(fn, v) for k, v in structure.items()}
-    return fn(structure)
+from nablanet.layers.probe import probe_outputs
+from nablanet.names import snake_case, unique_name
+from nablanet.symbolic import KerasTensor, Node
+from nablanet.tree import flatten, map_structure
 
 
 def _required(method, argument):
@@ -117,7 +47,34 @@ class Layer:
         input_shape: Keras's shortcut for the first layer of a `Sequential` model.
         input_dim: Legacy shortcut for `input_shape=(input_dim,)`.
         activity_regularizer: A penalty on the layer's outputs, added to the loss.
+
+    Optional traits, class attributes that a subclass sets when they apply:
+
+    - `accepts_integer_inputs`: integer and boolean inputs reach `call` as they are (token ids
+      for `Embedding`); otherwise they are cast to the layer's dtype.
+    - `fixed_last_axis`: once built, inputs must keep the last axis the layer was built with;
+      False for layers that take any length there (pooling, `Embedding`, `Reshape`).
+    - `keeps_shape`: the output has the input's shape, which `compute_output_shape`'s default
+      then gives for functional calls; a layer that neither sets this nor overrides
+      `compute_output_shape` is run on zeros to learn its outputs (see `layers.probe`).
+    - `output_dtype`: the dtype of its symbolic outputs in a functional graph (None: floatx).
+    - `supports_masking` (Keras's): `__call__` passes masks on through `compute_mask`. By
+      Keras's rule a layer that overrides `compute_mask` supports masking; a layer that passes
+      the mask through unchanged sets it (a custom layer may also set it in `__init__`).
+
+    Example:
+        >>> class Double(Layer):
+        ...     keeps_shape = True
+        ...     def call(self, inputs):
+        ...         return inputs * 2
+        >>> Double()(np.ones((1, 2))).numpy()
+        array([[2., 2.]], dtype=float32)
     """
+
+    accepts_integer_inputs = False
+    fixed_last_axis = True
+    keeps_shape = False
+    output_dtype = None
 
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None, input_dim=None,
                  batch_input_shape=None, batch_size=None, activity_regularizer=None, **kwargs):
@@ -145,7 +102,18 @@ class Layer:
         self._accepts_training = _accepts(self.call, "training")
         self._needs_training = _required(self.call, "training")  # Keras then passes None
         self._accepts_mask = _accepts(self.call, "mask")
-        self.supports_masking = type(self).compute_mask is not Layer.compute_mask
+        self._supports_masking = None  # set by assigning supports_masking; None: Keras's rule
+
+    @property
+    def supports_masking(self):
+        """Whether `__call__` passes masks on through `compute_mask` (see the class's traits)."""
+        if self._supports_masking is None:
+            return type(self).compute_mask is not Layer.compute_mask
+        return self._supports_masking
+
+    @supports_masking.setter
+    def supports_masking(self, value):
+        self._supports_masking = bool(value)
 
     # -- weights ---------------------------------------------------------------------------------
 
@@ -313,13 +281,13 @@ class Layer:
 
     def _convert(self, x):
         if isinstance(x, Tensor):
-            if x.dtype.kind in "iub" and not getattr(self, "accepts_integer_inputs", False):
+            if x.dtype.kind in "iub" and not self.accepts_integer_inputs:
                 return x.astype(self.dtype)
             return x
         x = np.asarray(x)
         if x.dtype.kind == "f" and x.dtype != self.dtype and self.dtype in ("float32", "float64", "float16"):
             x = x.astype(self.dtype)
-        elif x.dtype.kind in "iub" and not getattr(self, "accepts_integer_inputs", False):
+        elif x.dtype.kind in "iub" and not self.accepts_integer_inputs:
             x = x.astype(self.dtype)
         return Tensor._wrap(x)
 
@@ -334,7 +302,7 @@ class Layer:
         if expected is None or not isinstance(expected, tuple) or not isinstance(shapes, tuple):
             return
         if len(expected) != len(shapes) or (expected and expected[-1] is not None and shapes[-1] != expected[-1]):
-            if getattr(self, "_fixed_last_axis", True):
+            if self.fixed_last_axis:
                 raise ValueError(
                     f"{type(self).__name__} {self.name!r}: expected inputs of shape "
                     f"{(None,) + tuple(expected[1:])}, got shape {tuple(shapes)}. The layer was built "
@@ -348,15 +316,15 @@ class Layer:
         else:
             self._check_input(shapes)
         node = Node(self, inputs, args, kwargs, None)
-        if type(self).compute_output_shape is Layer.compute_output_shape and not _ours(type(self)):
+        if type(self).compute_output_shape is Layer.compute_output_shape and not self.keeps_shape:
             count = itertools.count()  # a user's layer: run it to learn its outputs
             node.outputs = map_structure(
-                lambda spec: KerasTensor(spec[0], spec[1], name=self.name, history=(node, next(count))),
-                self._probe_outputs(inputs, args, kwargs))
+                lambda spec: KerasTensor(spec.shape, spec.dtype, name=self.name, history=(node, next(count))),
+                probe_outputs(self, inputs, args, self._call_kwargs(kwargs)))
             self._inbound_nodes.append(node)
             return node.outputs
         out_shapes = self.compute_output_shape(shapes)
-        dtype = getattr(self, "output_dtype", None)
+        dtype = self.output_dtype
         if _is_shape(out_shapes):
             node.outputs = KerasTensor(out_shapes, dtype, name=self.name, history=(node, 0))
         else:
@@ -364,42 +332,6 @@ class Layer:
                             for i, shape in enumerate(out_shapes)]
         self._inbound_nodes.append(node)
         return node.outputs
-
-    def _probe_outputs(self, inputs, args, kwargs):
-        """The structure of the layer's outputs, with an `_OutputSpec(shape, dtype)` for each,
-        found by calling it on zeros twice, each unknown dimension 2 and then 3: a dimension that
-        follows them is unknown in the output too. Keras traces `call` symbolically for the same
-        answer. The probe leaves no trace: random generators are rewound and added losses dropped."""
-        from nablanet.autodiff import no_grad
-
-        kwargs = self._call_kwargs(kwargs)
-        layers = _with_sublayers(self)
-        losses = [(layer, list(layer._losses)) for layer in layers]
-        generators = _generators(layers)
-        states = [generator.bit_generator.state for generator in generators]
-
-        def run(size):
-            zeros = map_structure(lambda t: Tensor._wrap(np.zeros(
-                tuple(size if d is None else d for d in t.shape), dtype=t.dtype or self.dtype))
-                if isinstance(t, KerasTensor) else t, inputs)
-            with no_grad(), np.errstate(all="ignore"):
-                return self.call(zeros, *args, **kwargs)
-
-        try:
-            first, second = run(2), run(3)
-        finally:
-            for layer, saved in losses:
-                layer._losses[:] = saved
-            for generator, state in zip(generators, states):
-                generator.bit_generator.state = state
-        others = iter(flatten(second))
-
-        def spec(out):
-            other = np.shape(next(others))
-            shape = tuple(a if a == b else None for a, b in zip(np.shape(out), other))
-            return _OutputSpec((shape, getattr(out, "dtype", None)))
-
-        return map_structure(spec, first)
 
     # -- configuration ---------------------------------------------------------------------------
 
@@ -420,36 +352,6 @@ class Layer:
 def keras_mask(x):
     """The boolean (batch, steps) mask attached to a Tensor by a masking layer, or None."""
     return getattr(x, "_keras_mask", None) if isinstance(x, Tensor) else None
-
-
-class _OutputSpec(tuple):
-    """(shape, dtype) of a probed output: a leaf, not a structure, to map_structure."""
-
-
-def _with_sublayers(layer):
-    found, pending = [], [layer]
-    while pending:
-        current = pending.pop()
-        if not any(current is seen for seen in found):
-            found.append(current)
-            pending.extend(current._sublayers())
-    return found
-
-
-def _generators(layers):
-    """The random generators a probe could advance: the shared one and any the layers hold."""
-    found = [backend.generator()]
-    for layer in layers:
-        for value in vars(layer).values():
-            value = getattr(value, "generator", value)  # a SeedGenerator holds one
-            if isinstance(value, np.random.Generator) and not any(value is g for g in found):
-                found.append(value)
-    return found
-
-
-def _ours(cls):
-    """nablanet's own layers: those that keep the default shape rule keep the shape."""
-    return cls.__module__.startswith(("nablanet.layers.", "nablanet.models."))
 
 
 def _is_shape(value):

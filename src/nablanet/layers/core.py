@@ -7,7 +7,8 @@ import numpy as np
 
 from nablanet import activations, backend, constraints, initializers, ops, regularizers
 from nablanet.compat import warn_ignored
-from nablanet.layers.base import KerasTensor, Layer, Node
+from nablanet.layers.base import Layer
+from nablanet.symbolic import KerasTensor, Node
 
 
 class InputLayer(Layer):
@@ -19,6 +20,8 @@ class InputLayer(Layer):
         dtype: The data's dtype (floatx by default; "int32" for token ids).
     """
 
+    accepts_integer_inputs = True
+
     def __init__(self, shape=None, batch_size=None, dtype=None, name=None, input_tensor=None, **kwargs):
         if shape is None and "input_shape" in kwargs:
             shape = kwargs.pop("input_shape")
@@ -29,7 +32,6 @@ class InputLayer(Layer):
         self.shape = tuple(None if d is None else int(d) for d in np.atleast_1d(shape).tolist()) if shape != () else ()
         self.batch_size = batch_size
         self.output_dtype = np.dtype(dtype or backend.floatx())
-        self.accepts_integer_inputs = True
         self.built = True
         node = Node(self, [], (), {}, None)
         node.outputs = KerasTensor((batch_size,) + self.shape, self.output_dtype, name=self.name, history=(node, 0))
@@ -105,11 +107,12 @@ class Dense(Layer):
         (2, 4)
     """
 
+    supports_masking = True  # passes the mask on, as Keras
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        self.supports_masking = True  # passes the mask on, as Keras
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
         self.units = int(units)
@@ -147,9 +150,11 @@ class Dense(Layer):
 class Activation(Layer):
     """Applies an activation function: `Activation("relu")`."""
 
+    keeps_shape = True
+    supports_masking = True  # passes the mask on, as Keras
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
-        self.supports_masking = True  # passes the mask on, as Keras
         self.activation = activations.get(activation)
 
     def call(self, inputs):
@@ -170,9 +175,11 @@ class Dropout(Layer):
         seed: Seed for the layer's own generator; by default the shared one.
     """
 
+    keeps_shape = True
+    supports_masking = True  # passes the mask on, as Keras
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.supports_masking = True  # passes the mask on, as Keras
         if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
             raise ValueError(f"Dropout: rate must be a float in [0, 1), got {rate!r}")
         self.rate, self.noise_shape, self.seed = float(rate), noise_shape, seed
@@ -215,12 +222,13 @@ class Flatten(Layer):
 class Reshape(Layer):
     """Reshapes each sample to `target_shape` (one entry may be -1)."""
 
+    fixed_last_axis = False
+
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
         self.target_shape = tuple(int(d) for d in target_shape)
         if sum(d == -1 for d in self.target_shape) > 1:
             raise ValueError(f"Reshape: at most one -1 in target_shape, got {self.target_shape}")
-        self._fixed_last_axis = False
 
     def compute_output_shape(self, input_shape):
         known = input_shape[1:]
@@ -297,11 +305,12 @@ class Lambda(Layer):
         arguments: Extra keyword arguments for the function.
     """
 
+    fixed_last_axis = False
+
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
         warn_ignored("Lambda", "mask", mask, "the layer passes no mask on")
         self.function, self.output_shape, self.arguments = function, output_shape, arguments or {}
-        self._fixed_last_axis = False
 
     def call(self, inputs, training=None):
         return self.function(inputs, **self.arguments)

@@ -25,6 +25,10 @@ class Embedding(Layer):
         (1, 3, 3)
     """
 
+    accepts_integer_inputs = True
+    fixed_last_axis = False  # any sequence length
+    supports_masking = property(lambda self: self.mask_zero)
+
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
                  embeddings_constraint=None, mask_zero=False, input_length=None, **kwargs):
         super().__init__(**kwargs)
@@ -38,9 +42,6 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         warn_ignored("Embedding", "input_length", input_length, "shapes come from the data")
         self.input_length = input_length  # accepted for old Keras programs; shapes come from the data
-        self.supports_masking = self.mask_zero
-        self.accepts_integer_inputs = True
-        self._fixed_last_axis = False  # any sequence length
 
     def build(self, input_shape):
         self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
@@ -93,6 +94,8 @@ class Masking(Layer):
         >>> Masking()(x)._keras_mask
         array([[ True, False]])
     """
+
+    keeps_shape = True
 
     def __init__(self, mask_value=0.0, **kwargs):
         super().__init__(**kwargs)

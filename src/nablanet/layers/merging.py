@@ -10,9 +10,10 @@ from nablanet.layers.base import Layer
 class _Merge(Layer):
     """Combines a list of same-shaped (or broadcastable) inputs elementwise."""
 
+    fixed_last_axis = False
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._fixed_last_axis = False
 
     def _check(self, inputs):
         if not isinstance(inputs, (list, tuple)) or len(inputs) < self._min_inputs:

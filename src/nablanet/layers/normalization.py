@@ -9,6 +9,9 @@ from nablanet.layers.base import Layer
 
 
 class _Normalization(Layer):
+    keeps_shape = True
+    supports_masking = True
+
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
                  beta_constraint=None, gamma_constraint=None, **kwargs):
@@ -21,7 +24,6 @@ class _Normalization(Layer):
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
         self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_constraint = constraints.get(gamma_constraint)
-        self.supports_masking = True
 
     def _axes(self, ndim):
         axes = [self.axis] if isinstance(self.axis, int) else self.axis

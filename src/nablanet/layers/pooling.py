@@ -10,6 +10,8 @@ from nablanet.layers.conv import conv_output_length, from_channels_last, to_chan
 class _Pooling(Layer):
     rank = 2
 
+    fixed_last_axis = False
+
     def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
         name = type(self).__name__
@@ -19,7 +21,6 @@ class _Pooling(Layer):
         if self.padding not in ("valid", "same"):
             raise ValueError(f"{name}: padding must be 'valid' or 'same', got {padding!r}")
         self.data_format = data_format or "channels_last"
-        self._fixed_last_axis = False
 
     def call(self, inputs):
         if inputs.ndim != self.rank + 2:
@@ -74,10 +75,11 @@ class AveragePooling1D(AveragePooling2D):
 class _GlobalPooling(Layer):
     rank = 2
 
+    fixed_last_axis = False
+
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
         self.data_format, self.keepdims = data_format or "channels_last", keepdims
-        self._fixed_last_axis = False
 
     def _axes(self):
         return tuple(range(2, self.rank + 2)) if self.data_format == "channels_first" else tuple(range(1, self.rank + 1))

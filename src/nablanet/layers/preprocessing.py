@@ -42,10 +42,12 @@ def aspect_crop(h, w, height, width):
 class Rescaling(Layer):
     """`inputs * scale + offset`, e.g. `Rescaling(1 / 255)`."""
 
+    keeps_shape = True
+    fixed_last_axis = False
+
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
         self.scale, self.offset = scale, offset
-        self._fixed_last_axis = False
 
     def call(self, inputs):
         return inputs * self.scale + self.offset
@@ -58,13 +60,14 @@ class Resizing(Layer):
     """Resize images to `(height, width)` ("bilinear" with half-pixel centers, or "nearest");
     `crop_to_aspect_ratio` first crops the largest centered window of the target aspect ratio."""
 
+    fixed_last_axis = False
+
     def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False, **kwargs):
         super().__init__(**kwargs)
         if interpolation not in ("bilinear", "nearest"):
             raise ValueError(f"Resizing: interpolation must be 'bilinear' or 'nearest', got {interpolation!r}")
         self.height, self.width, self.interpolation = int(height), int(width), interpolation
         self.crop_to_aspect_ratio = crop_to_aspect_ratio
-        self._fixed_last_axis = False
 
     @_one_or_batch
     def call(self, inputs):
@@ -88,11 +91,13 @@ class Resizing(Layer):
 
 
 class _Random(Layer):
+    keeps_shape = True
+    fixed_last_axis = False
+
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.seed = seed
         self._generator = None if seed is None else np.random.default_rng(seed)
-        self._fixed_last_axis = False
 
     def _rng(self):
         return self._generator or backend.generator()

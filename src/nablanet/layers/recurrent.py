@@ -13,8 +13,9 @@ from nablanet import activations, ops
 from nablanet.autodiff.ops.rnn import gru_op, lstm_op, simple_rnn_op
 from nablanet.autodiff.tensor import Tensor
 from nablanet.compat import warn_ignored
-from nablanet.layers.base import Layer, snake_case
+from nablanet.layers.base import Layer
 from nablanet.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
+from nablanet.names import snake_case
 
 
 def _state_sizes(cell):
@@ -56,7 +57,6 @@ class RNN(Layer):
         self.go_backwards, self.stateful, self.unroll = bool(go_backwards), bool(stateful), bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.states = None
-        self._fixed_last_axis = True
 
     def build(self, input_shape):
         self._check_rank(input_shape)

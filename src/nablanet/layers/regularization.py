@@ -11,9 +11,11 @@ from nablanet.layers.base import Layer
 
 
 class _Noise(Layer):
+    keeps_shape = True
+    supports_masking = True  # passes the mask on, as Keras
+
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.supports_masking = True  # passes the mask on, as Keras
         self.seed = seed
         self._generator = None if seed is None else np.random.default_rng(seed)
 

@@ -44,13 +44,14 @@ def resize_bilinear(x, height, width):
 class UpSampling2D(Layer):
     """Repeat rows and columns `size` times ("nearest") or interpolate ("bilinear")."""
 
+    fixed_last_axis = False
+
     def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
         super().__init__(**kwargs)
         self.size = tuple_of(size, 2, "size", "UpSampling2D")
         if interpolation not in ("nearest", "bilinear"):
             raise ValueError(f"UpSampling2D: interpolation must be 'nearest' or 'bilinear', got {interpolation!r}")
         self.data_format, self.interpolation = data_format or "channels_last", interpolation
-        self._fixed_last_axis = False
 
     def call(self, inputs):
         x = to_channels_last(inputs, self.data_format, 2)
@@ -96,11 +97,12 @@ class UpSampling1D(Layer):
 class ZeroPadding2D(Layer):
     """Pad rows and columns with zeros: `padding` an int, two ints, or two (before, after) pairs."""
 
+    fixed_last_axis = False
+
     def __init__(self, padding=(1, 1), data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.padding = _pairs(padding, 2, "padding", "ZeroPadding2D")
         self.data_format = data_format or "channels_last"
-        self._fixed_last_axis = False
 
     def call(self, inputs):
         widths = ((0, 0),) + self.padding + ((0, 0),)
@@ -122,11 +124,12 @@ class ZeroPadding2D(Layer):
 class ZeroPadding1D(Layer):
     """Pad steps with zeros: `padding` an int or a (before, after) pair."""
 
+    fixed_last_axis = False
+
     def __init__(self, padding=1, **kwargs):
         super().__init__(**kwargs)
         self.padding = _pairs((padding,) if isinstance(padding, (int, np.integer)) else (tuple(padding),), 1,
                               "padding", "ZeroPadding1D")[0]
-        self._fixed_last_axis = False
 
     def call(self, inputs):
         return ops.pad(inputs, ((0, 0), self.padding, (0, 0)))
@@ -141,11 +144,12 @@ class ZeroPadding1D(Layer):
 class Cropping2D(Layer):
     """Remove rows and columns from the borders: `cropping` as for ZeroPadding2D."""
 
+    fixed_last_axis = False
+
     def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.cropping = _pairs(cropping, 2, "cropping", "Cropping2D")
         self.data_format = data_format or "channels_last"
-        self._fixed_last_axis = False
 
     def call(self, inputs):
         (t, b), (l, r) = self.cropping

@@ -32,6 +32,8 @@ class Bidirectional(Layer):
         (2, 5, 8)
     """
 
+    supports_masking = True
+
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         super().__init__(**kwargs)
         if merge_mode not in _MERGE_MODES:
@@ -51,7 +53,6 @@ class Bidirectional(Layer):
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
-        self.supports_masking = True
         self._initial_weights = weights
 
     def build(self, input_shape):
@@ -152,13 +153,13 @@ class TimeDistributed(Layer):
         (4, 3, 2)
     """
 
+    supports_masking = True
+
     def __init__(self, layer, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(layer, Layer):
             raise TypeError(f"TimeDistributed: expected a Layer, got {layer!r}")
         self.layer = layer
-        self.supports_masking = True
-        self._fixed_last_axis = True
 
     def _check(self, shape):
         if len(shape) < 3:

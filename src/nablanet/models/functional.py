@@ -1,8 +1,9 @@
 """The functional graph behind `Model(inputs, outputs)`: the nodes that lead from the inputs to
 the outputs, in an order that runs each layer after the layers it reads from."""
 
-from nablanet.layers.base import KerasTensor, flatten, map_structure
 from nablanet.layers.core import InputLayer
+from nablanet.symbolic import KerasTensor
+from nablanet.tree import flatten, map_structure
 
 
 class Graph:
@@ -51,7 +52,7 @@ class Graph:
         """Evaluate the graph on concrete `inputs` (same structure as `self.inputs`)."""
         values = {}
         symbolic = flatten(self.inputs)
-        concrete = flatten(inputs) if isinstance(inputs, (list, tuple, dict)) else [inputs]
+        concrete = flatten(inputs)
         if isinstance(inputs, dict) and not isinstance(self.inputs, dict):
             names = {t.name: t for t in symbolic}
             missing = set(names) - set(inputs)

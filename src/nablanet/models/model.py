@@ -5,6 +5,8 @@ one loop in `trainer.py`; `train_step`, `test_step` and `predict_step` can be ov
 Keras.
 """
 
+import contextlib
+
 import numpy as np
 
 from nablanet import losses as losses_module
@@ -14,15 +16,24 @@ from nablanet.autodiff import no_grad
 from nablanet.autodiff.engine import backprop
 from nablanet.autodiff.tensor import Tensor
 from nablanet.compat import warn_ignored
-from nablanet.layers.base import KerasTensor, Layer, _is_shape, flatten, map_structure
+from nablanet.layers.base import Layer
 from nablanet.layers.core import InputLayer
 from nablanet.models import trainer
 from nablanet.models.functional import Graph
+from nablanet.symbolic import KerasTensor
+from nablanet.tree import flatten, map_shape_structure, map_structure
 
 
 class Model(Layer):
     """A model: `Model(inputs, outputs)` for the functional API, or subclass it and define
     `call(inputs, training=None)`.
+
+    Attributes for callbacks (besides Keras's `stop_training`):
+        last_gradients: The gradients of the last `train_step`, aligned with
+            `trainable_weights` (empty before the first step, or when the loss had no gradient).
+        resume_epoch: An epoch for `fit` to start at when it is later than `initial_epoch`: a
+            callback sets it in `on_train_begin` (`BackupAndRestore`, after restoring a backup),
+            and `fit` clears it.
 
     Example:
         >>> from nablanet import layers
@@ -32,15 +43,18 @@ class Model(Layer):
         (4, 2)
     """
 
+    accepts_integer_inputs = True
+
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)
-        self.accepts_integer_inputs = True
         self._graph = None
+        self._fit_cache = None  # a _FitCache while fit runs
         self.compiled = False
         self.optimizer = None
         self.stop_training = False
         self.history = None
-        self._fixed_last_axis = True
+        self.last_gradients = []
+        self.resume_epoch = None
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
                 raise ValueError("Model: pass both inputs and outputs for a functional model")
@@ -86,10 +100,9 @@ class Model(Layer):
         return super().__call__(inputs, *args, **kwargs)
 
     def _all_layers(self):
-        """This model and every layer inside it (cached while fit/evaluate/predict run)."""
-        cached = self.__dict__.get("_layers_cache")
-        if cached is not None:
-            return cached
+        """This model and every layer inside it."""
+        if self._fit_cache is not None:
+            return self._fit_cache.layers
         found, stack = [self], list(self._sublayers())
         while stack:
             layer = stack.pop()
@@ -99,28 +112,31 @@ class Model(Layer):
 
     @property
     def losses(self):
-        cached = self.__dict__.get("_layers_cache")
-        if cached is None:
+        if self._fit_cache is None:
             return super().losses
-        penalties = [w.regularizer(w) for layer in cached for w in layer._weights
+        layers = self._fit_cache.layers
+        penalties = [w.regularizer(w) for layer in layers for w in layer._weights
                      if getattr(w, "regularizer", None)]
-        return [loss for layer in cached for loss in layer._losses] + penalties
+        return [loss for layer in layers for loss in layer._losses] + penalties
 
     @property
     def trainable_weights(self):
-        if not self.__dict__.get("_frozen"):
+        cache = self._fit_cache
+        if cache is None:
             return super().trainable_weights
-        cached = self.__dict__.get("_trainable_cache")
-        if cached is None:  # the first step has run, so a deferred build has made the weights
-            cached = self._trainable_cache = super().trainable_weights
-        return list(cached)
+        if cache.trainable_weights is None:  # the first step has run, so a deferred build has made the weights
+            cache.trainable_weights = super().trainable_weights
+        return list(cache.trainable_weights)
 
-    def _freeze_structure(self, frozen):
+    @contextlib.contextmanager
+    def _fixed_structure(self):
         """Within one fit the layers and trainable weights cannot change (as in Keras, which
         asks for a recompile after `trainable` changes): walk them once, not every step."""
-        self._frozen = frozen
-        self._trainable_cache = None
-        self._layers_cache = self._all_layers() if frozen else None
+        self._fit_cache = _FitCache(self._all_layers())
+        try:
+            yield
+        finally:
+            self._fit_cache = None
 
     def compute_output_shape(self, input_shape):
         if self._graph is not None:
@@ -129,8 +145,8 @@ class Model(Layer):
 
     def build(self, input_shape):
         if self._graph is None:  # a subclassed model builds by running on zeros once
-            dummy = map_shapes(lambda s: np.zeros(tuple(1 if d is None else d for d in s), self.dtype),
-                               input_shape)
+            dummy = map_shape_structure(lambda s: np.zeros(tuple(1 if d is None else d for d in s), self.dtype),
+                                        input_shape)
             self.built = True
             with no_grad():
                 self.call(map_structure(self._convert, dummy))
@@ -263,7 +279,7 @@ class Model(Layer):
         loss = self.compute_loss(x, y, y_pred, sample_weight)
         weights = self.trainable_weights
         grads = backprop(loss, weights, np.ones(loss.shape, loss.dtype), free=True) if loss.requires_grad else []
-        self._last_gradients = grads  # read by GradientMonitor
+        self.last_gradients = grads
         if grads:
             self.optimizer.apply(grads, weights)
         self._loss_tracker.update_state(loss.data, sample_weight=len(flatten(x)[0]))
@@ -290,18 +306,23 @@ class Model(Layer):
             validation_batch_size=None, validation_freq=1):
         """Train for `epochs` epochs; returns a `History` whose `history` maps each logged name
         ("loss", "accuracy", "val_loss", ...) to its per-epoch values."""
-        return trainer.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
-                           validation_data, shuffle, class_weight, sample_weight, initial_epoch,
-                           steps_per_epoch, validation_steps, validation_batch_size, validation_freq)
+        return trainer.fit(
+            self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+            validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+            class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
+            validation_batch_size=validation_batch_size, validation_freq=validation_freq,
+        )
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):
         """The loss (and metrics) on data: a float, a list `[loss, metrics...]`, or a dict."""
-        return trainer.evaluate(self, x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict)
+        return trainer.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
+                                steps=steps, callbacks=callbacks, return_dict=return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The outputs for `x`, batch by batch with nothing recorded, as NumPy arrays."""
-        return trainer.predict(self, x, batch_size, verbose, steps, callbacks)
+        return trainer.predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch; returns the loss (and metrics) on it."""
@@ -400,10 +421,9 @@ class Model(Layer):
         return cls(**config)
 
 
-def map_shapes(fn, shapes):
-    """Apply `fn` to every shape tuple in a structure of shapes."""
-    if _is_shape(shapes):
-        return fn(shapes)
-    if isinstance(shapes, dict):
-        return {k: map_shapes(fn, v) for k, v in shapes.items()}
-    return type(shapes)(map_shapes(fn, s) for s in shapes)
+class _FitCache:
+    """What one fit walks once: every layer, and the trainable weights after the first step."""
+
+    def __init__(self, layers):
+        self.layers = layers
+        self.trainable_weights = None

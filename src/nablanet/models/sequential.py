@@ -1,9 +1,10 @@
 """Sequential: a stack of layers, each feeding the next."""
 
-from nablanet.layers.base import KerasTensor, Layer
+from nablanet.layers.base import Layer
 from nablanet.layers.core import Input, InputLayer
 from nablanet.models.functional import Graph
 from nablanet.models.model import Model
+from nablanet.symbolic import KerasTensor
 
 
 class Sequential(Model):
@@ -36,15 +37,10 @@ class Sequential(Model):
         return self.layers
 
     @property
-    def _fixed_last_axis(self):
-        """Whether inputs must keep the last axis the model was built with: not when the first
-        layer takes any length there (an Embedding of token ids, a pooling layer)."""
-        first = self.layers[0] if self.layers else None
-        return getattr(first, "_fixed_last_axis", True)
-
-    @_fixed_last_axis.setter
-    def _fixed_last_axis(self, value):
-        pass  # Model.__init__ sets it; for a stack the first layer decides
+    def fixed_last_axis(self):
+        """Whether inputs must keep the last axis the model was built with: as its first layer
+        (not for an Embedding of token ids or a pooling layer, say)."""
+        return self.layers[0].fixed_last_axis if self.layers else True
 
     def add(self, layer):
         """Append a layer (or an `Input`, which sets the input shape)."""
@@ -71,13 +67,13 @@ class Sequential(Model):
             self._build_graph()
 
     def _build_graph(self):
+        """The model's one functional graph, from its input through every layer; `call` runs
+        the layers in order, and the graph serves shapes, saving and introspection."""
         x = self._input
         for layer in self.layers:
             x = layer(x)
-        self._graph_outputs = x
         self.inputs, self.outputs = self._input, x
-        self._graph = None  # layers run in order; the graph is for shapes and introspection
-        self._symbolic = Graph(self._input, x) if self.layers else None
+        self._graph = Graph(self._input, x) if self.layers else None
         self.built = True
         self._build_shape = self._input.shape
 

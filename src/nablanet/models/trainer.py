@@ -11,7 +11,7 @@ import numpy as np
 
 from nablanet import backend
 from nablanet.autodiff.tensor import Tensor
-from nablanet.layers.base import flatten, map_structure
+from nablanet.tree import flatten, map_structure
 
 
 class DataError(ValueError):
@@ -199,9 +199,10 @@ def split_validation(x, y, sample_weight, validation_split, where):
     return (take(x, train), take(y, train), sw_train), (take(x, val), take(y, val), sw_val)
 
 
-def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
         shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
         validation_batch_size, validation_freq):
+    """`Model.fit` (its arguments, by keyword)."""
     from nablanet import callbacks as callbacks_module
 
     where = "fit"
@@ -221,17 +222,14 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         epochs=epochs, steps=batches.n_steps,
     )
     model.stop_training = False
-    model._freeze_structure(True)
-    try:
+    with model._fixed_structure():
         return _fit_epochs(model, batches, val_batches, callback_list, history, epochs, initial_epoch,
                            validation_freq)
-    finally:
-        model._freeze_structure(False)
 
 
 def _fit_epochs(model, batches, val_batches, callback_list, history, epochs, initial_epoch, validation_freq):
     callback_list.on_train_begin()
-    resume = model.__dict__.pop("_resume_epoch", None)  # set by BackupAndRestore
+    resume, model.resume_epoch = model.resume_epoch, None
     if resume is not None:
         initial_epoch = max(initial_epoch, resume)
     epoch_logs = {}
@@ -286,7 +284,8 @@ def evaluate_batches(model, batches, callback_list=None):
     return logs
 
 
-def evaluate(model, x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict):
+def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callbacks, return_dict):
+    """`Model.evaluate` (its arguments, by keyword)."""
     from nablanet import callbacks as callbacks_module
 
     model._assert_compiled("evaluate")
@@ -305,7 +304,8 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, steps, callbacks, 
     return values[0] if len(values) == 1 else values
 
 
-def predict(model, x, batch_size, verbose, steps, callbacks):
+def predict(model, x, *, batch_size, verbose, steps, callbacks):
+    """`Model.predict` (its arguments, by keyword)."""
     from nablanet import callbacks as callbacks_module
     from nablanet.autodiff import no_grad
 

@@ -11,9 +11,8 @@ import re
 import numpy as np
 
 from nablanet.autodiff.tensor import Tensor
+from nablanet.names import snake_case, unique_name
 from nablanet.optimizers import schedules
-
-_names = {}
 
 
 class Optimizer:
@@ -61,7 +60,7 @@ class Optimizer:
         self.ema_overwrite_frequency = ema_overwrite_frequency
         self.loss_scale_factor = loss_scale_factor
         self.gradient_accumulation_steps = gradient_accumulation_steps
-        self.name = name or _unique(_snake(cls))
+        self.name = name or unique_name(snake_case(cls))
         self._iterations = 0  # calls to apply; `iterations` counts updates
         self.built = False
         self._variables = []
@@ -337,16 +336,6 @@ class Optimizer:
 
 def _norm(g):
     return float(np.sqrt(np.vdot(g, g)))
-
-
-def _snake(name):
-    return re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", name).lower()
-
-
-def _unique(prefix):
-    _names[prefix] = _names.get(prefix, 0) + 1
-    n = _names[prefix]
-    return prefix if n == 1 else f"{prefix}_{n - 1}"
 
 
 def _check_unit_interval(cls, **values):

@@ -10,9 +10,10 @@ models, to the `Flatten` (or one-axis `Reshape`) that made it. `reorder` then mo
 
 import numpy as np
 
-from nablanet.layers.base import _ours, flatten
+from nablanet import layers
 from nablanet.layers.core import InputLayer
-from nablanet.models import Model, Sequential
+from nablanet.models import Model
+from nablanet.tree import flatten
 
 IMAGE, PLAIN, UNKNOWN = "image", "plain", "unknown"
 
@@ -31,7 +32,7 @@ def chains(model):
 
     def walk(layer, chain):
         if isinstance(layer, Model):
-            for child in _children(layer):
+            for child in layer.layers:
                 walk(child, chain + (layer,))
         else:
             found[id(layer)] = chain
@@ -40,13 +41,9 @@ def chains(model):
     return found
 
 
-def _children(model):
-    return model.layers if _graph(model) is not None else model._sublayers()
-
-
 def _graph(model):
     """The functional graph of a Sequential or functional model, None for a subclassed one."""
-    return getattr(model, "_symbolic", None) if isinstance(model, Sequential) else model._graph
+    return model._graph
 
 
 def _calls(layer, model):
@@ -100,7 +97,7 @@ def _trace(tensor, chain):
             if found is not None:
                 return found
         elif kind not in _KEEPING:
-            if kind == "Lambda" or not _ours(type(source)):
+            if kind == "Lambda" or getattr(layers, kind, None) is not type(source):  # not nablanet's
                 return UNKNOWN, f"it reads {kind} {source.name!r}, which nablanet cannot see into"
             return PLAIN, None
         tensor = reads[0]

@@ -20,10 +20,10 @@ is assigned, so a load that fails leaves the model as it was.
 import collections
 import math
 import os
-import re
 
 import numpy as np
 
+from nablanet.names import snake_case
 from nablanet.saving import safetensors
 from nablanet.saving.archive import (
     INFLATION_FLOOR, SavingError, _kind_of, _order, _read_bytes, assign_weights, numeric, read_archive,
@@ -138,12 +138,6 @@ def _keras_class(layer):
     return type(layer).__name__
 
 
-def _snake(name):
-    """Keras's `to_snake_case`: `Conv2D` -> `conv2d`, `MaxPooling2D` -> `max_pooling2d`."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", name))
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
 def units(model, legacy=False):
     """The layers with weights inside `model` as a Keras file holds them, with their names (those
     of the models around them, then their own) and Keras 3 keys (None inside a subclassed model):
@@ -152,7 +146,7 @@ def units(model, legacy=False):
     from nablanet.models import Model, Sequential
 
     if legacy:
-        top = _children(model) if isinstance(model, Model) else [model]
+        top = model.layers if isinstance(model, Model) else [model]
         return [(layer, (layer.name,), None) for layer in top if layer.weights]
     found = []
 
@@ -160,8 +154,8 @@ def units(model, legacy=False):
         if isinstance(layer, Model):
             graph = isinstance(layer, Sequential) or layer._graph is not None
             used = collections.Counter()
-            for child in _children(layer):
-                base = _snake(_keras_class(child))
+            for child in layer.layers:
+                base = snake_case(_keras_class(child))
                 label = base if not used[base] else f"{base}_{used[base]}"
                 used[base] += 1
                 walk(child, names + (child.name,), f"{key}/layers/{label}" if graph and key is not None else None)
@@ -172,19 +166,13 @@ def units(model, legacy=False):
     return found
 
 
-def _children(model):
-    from nablanet.models import Sequential
-
-    return model.layers if isinstance(model, Sequential) or model._graph is not None else model._sublayers()
-
-
 def _legacy_variables(layer):
     """A layer's weights in the order of Keras's `layer.weights`: layer by layer in a model; a
     layer's own, then its sublayers'."""
     from nablanet.models import Model
 
     if isinstance(layer, Model):
-        return [v for child in _children(layer) for v in _legacy_variables(child)]
+        return [v for child in layer.layers for v in _legacy_variables(child)]
     return list(layer._weights) + [v for sub in layer._sublayers() for v in _legacy_variables(sub)]
 
 

@@ -6,9 +6,10 @@ reads. Subclassed: the class's registered name, its `get_config()`, and the inpu
 built with.
 """
 
-from nablanet.layers.base import KerasTensor
+from nablanet import tree
 from nablanet.layers.core import InputLayer
 from nablanet.saving.serialization import get_registered_name, resolve
+from nablanet.symbolic import KerasTensor
 
 
 def serialize_layer(layer):
@@ -58,11 +59,7 @@ def model_config(model):
 
 
 def _json_shape(shape):
-    if shape is None:
-        return None
-    if isinstance(shape, tuple) and all(d is None or isinstance(d, int) for d in shape):
-        return list(shape)
-    return [_json_shape(s) for s in shape]
+    return None if shape is None else tree.map_shape_structure(list, shape)
 
 
 def _functional_config(model):
@@ -124,9 +121,7 @@ def model_from_config(entry, custom_objects=None):
 
 
 def _tuple_shape(shape):
-    if all(d is None or isinstance(d, int) for d in shape):
-        return tuple(shape)
-    return [_tuple_shape(s) for s in shape]
+    return tree.map_shape_structure(tuple, shape)
 
 
 def _functional_from_config(config, custom_objects):

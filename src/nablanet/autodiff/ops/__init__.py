@@ -35,10 +35,6 @@ __all__ = [
     "zeros_like",
 ]
 
-def _array(x):
-    return x.data if isinstance(x, _tensor.Tensor) else x
-
-
 _tensor.UFUNCS.update({
     np.add: add, np.subtract: subtract, np.multiply: multiply, np.divide: divide,
     np.negative: negative, np.power: power, np.exp: exp, np.expm1: expm1, np.log: log, np.log1p: log1p,
@@ -54,7 +50,7 @@ _tensor.FUNCTIONS.update({
     np.std: std, np.reshape: reshape, np.transpose: transpose, np.swapaxes: swapaxes,
     np.expand_dims: expand_dims, np.squeeze: squeeze, np.concatenate: concatenate,
     np.stack: stack, np.split: split, np.take: take, np.take_along_axis: take_along_axis,
-    np.pad: pad, np.where: lambda c, *xy: where(c, *xy) if xy else np.nonzero(_array(c)),
+    np.pad: pad, np.where: lambda c, *xy: where(c, *xy) if xy else np.nonzero(_tensor.as_array(c)),
     np.clip: clip, np.broadcast_to: broadcast_to,
     np.zeros_like: zeros_like, np.ones_like: ones_like, np.matmul: matmul,
     np.shape: lambda x: x.shape, np.ndim: lambda x: x.ndim, np.size: lambda x: x.size,

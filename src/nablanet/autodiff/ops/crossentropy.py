@@ -10,7 +10,7 @@ path saturates (a probability below epsilon), as Keras on TensorFlow computes it
 
 import numpy as np
 
-from nablanet.autodiff.primitive import primitive
+from nablanet.autodiff.primitive import in_transform, primitive
 from nablanet.autodiff.primitive import save_for_backward as _save
 from nablanet.autodiff.primitive import saved_for_backward as _load
 
@@ -67,7 +67,10 @@ softmax_cross_entropy_op        = primitive("softmax_cross_entropy", _softmax_cr
 def softmax_logits(p):
     """`(z, (p, lse))` when the Tensor `p` was recorded as `softmax(z)` over its last axis: the
     logits, and the probabilities and logsumexp the softmax computed (the ops' `softmax=`, so
-    they are not computed again); else None."""
+    they are not computed again); else None, and always None inside a calculus transform, which
+    may differentiate again (the fused kernels are first order)."""
+    if in_transform():
+        return None
     node = getattr(p, "node", None)
     if node is None or node.op.name != "softmax" or node.params["axis"] != (np.ndim(p.data) - 1,):
         return None

@@ -15,7 +15,7 @@ from numpy.lib.stride_tricks import as_strided
 from nablanet.autodiff.primitive import primitive
 from nablanet.autodiff.primitive import save_for_backward as _save
 from nablanet.autodiff.primitive import saved_for_backward as _load
-from nablanet.autodiff.tensor import Tensor
+from nablanet.autodiff.tensor import Tensor, as_array
 
 
 def _patches(xp, kh, kw, strides, dilation, out_hw):
@@ -236,9 +236,7 @@ def conv2d(x, kernel, strides=1, padding="valid", dilation_rate=1, groups=1, bia
         bias: Optional per-filter bias, added inside the kernel (one pass fewer).
         relu: Apply relu in place inside the kernel (one pass and one array fewer).
     """
-    from nablanet.autodiff.ops.shape import _array
-
-    shape, kshape = np.shape(_array(x)), np.shape(_array(kernel))
+    shape, kshape = np.shape(as_array(x)), np.shape(as_array(kernel))
     if len(shape) != 4 or len(kshape) != 4:
         raise ValueError(f"conv2d: expected a 4-D input (batch, height, width, channels) and a 4-D kernel, "
                          f"got shapes {shape} and {kshape}")
@@ -269,9 +267,7 @@ def _pair(value):
 
 
 def _pool_args(x, pool_size, strides, padding, name):
-    from nablanet.autodiff.ops.shape import _array
-
-    shape = np.shape(_array(x))
+    shape = np.shape(as_array(x))
     if len(shape) != 4:
         raise ValueError(f"{name}: expected a 4-D input (batch, height, width, channels), got shape {shape}")
     pool = _pair(pool_size)
@@ -347,13 +343,13 @@ def dense(x, kernel, bias=None, relu=False, sigmoid=False):
     """`x @ kernel + bias`, then relu or sigmoid when asked, as one op: the bias is added and the
     activation applied in place on the matmul's output (one array and two passes fewer than the
     composed ops). `x` may have any rank >= 1; the kernel acts on its last axis."""
-    from nablanet.autodiff.ops.shape import _array, reshape
+    from nablanet.autodiff.ops.shape import reshape
 
-    shape = np.shape(_array(x))
+    shape = np.shape(as_array(x))
     flat = x if len(shape) == 2 else reshape(x, (-1, shape[-1]))
     inputs = (flat, kernel) if bias is None else (flat, kernel, bias)
     out = dense_op(*inputs, relu=relu, sigmoid=sigmoid)
-    return out if len(shape) == 2 else reshape(out, shape[:-1] + (np.shape(_array(kernel))[-1],))
+    return out if len(shape) == 2 else reshape(out, shape[:-1] + (np.shape(as_array(kernel))[-1],))
 
 
 def _mean_squared_error(y_pred, y_true):
@@ -363,9 +359,9 @@ def _mean_squared_error(y_pred, y_true):
 
 
 def _mean_squared_error_vjp(g, out, y_pred, y_true):
-    from nablanet.autodiff.ops.shape import _array, expand_dims
+    from nablanet.autodiff.ops.shape import expand_dims
 
-    n = np.broadcast_shapes(np.shape(_array(y_pred)), np.shape(_array(y_true)))[-1]  # the axis averaged
+    n = np.broadcast_shapes(np.shape(as_array(y_pred)), np.shape(as_array(y_true)))[-1]  # the axis averaged
 
     def gradient():  # d/dy_pred mean((y_pred - y_true)^2) = 2 (y_pred - y_true) / n, times g
         if isinstance(g, Tensor):  # a recorded sweep: differentiable ops
@@ -385,8 +381,6 @@ def mean_squared_error(y_true, y_pred):
     instead of a dozen."""
     from nablanet.autodiff.ops.composite import square
     from nablanet.autodiff.ops.reduce import mean
-    from nablanet.autodiff.ops.shape import _array
-
-    if np.ndim(_array(y_pred)) == 0:
+    if np.ndim(as_array(y_pred)) == 0:
         return mean(square(y_pred - y_true), axis=-1)
     return mean_squared_error_op(y_pred, y_true)

@@ -9,7 +9,7 @@ import numpy as np
 from nablanet.autodiff.ops.shape import broadcast_to, cast, expand_dims, reshape, transpose
 from nablanet.autodiff.ops.math import exp, mask, sqrt, where
 from nablanet.autodiff.primitive import primitive, save_for_backward
-from nablanet.autodiff.tensor import Tensor
+from nablanet.autodiff.tensor import as_array
 
 
 def _normalize_axis(axis, ndim, name):
@@ -46,7 +46,7 @@ def _extremum_vjp(g, out, x, *, axis, keepdims):
 
 def _prod_vjp(g, out, x, *, axis, keepdims):
     g, out = _restore(g, axis, keepdims), _restore(out, axis, keepdims)
-    if not np.any(_array(x) == 0):
+    if not np.any(as_array(x) == 0):
         return (g * out / x,)  # d prod / d x_i = prod / x_i
     return (g * _product_of_others(x, axis),)
 
@@ -57,7 +57,7 @@ def _product_of_others(x, axis):
     The reduced axes are moved last and flattened to length n; row i of an (n, n) copy has
     x_i replaced by 1, so this costs n times the input's memory. Used only when x has zeros.
     """
-    shape = np.shape(_array(x))
+    shape = np.shape(as_array(x))
     axes = tuple(range(len(shape))) if axis is None else axis
     kept = tuple(a for a in range(len(shape)) if a not in axes)
     moved = transpose(x, kept + axes)
@@ -113,15 +113,11 @@ _softmax_op = primitive("softmax",  _softmax,            _softmax_vjp)
 
 def _public(op, doc):
     def reduce(x, axis=None, keepdims=False):
-        return op(x, axis=_normalize_axis(axis, np.ndim(_array(x)), op.name), keepdims=keepdims)
+        return op(x, axis=_normalize_axis(axis, np.ndim(as_array(x)), op.name), keepdims=keepdims)
 
     reduce.__name__ = reduce.__qualname__ = op.name
     reduce.__doc__ = doc
     return reduce
-
-
-def _array(x):
-    return x.data if isinstance(x, Tensor) else x
 
 
 sum = _public(_sum, "Sum of elements over `axis` (all axes when None).\n\n"  # noqa: A001
@@ -140,7 +136,7 @@ def softmax(x, axis=-1):
     >>> softmax(np.array([0.0, np.log(3.0)])).round(6)
     array([0.25, 0.75])
     """
-    return _softmax_op(x, axis=_normalize_axis(axis, np.ndim(_array(x)), "softmax"))
+    return _softmax_op(x, axis=_normalize_axis(axis, np.ndim(as_array(x)), "softmax"))
 
 
 def mean(x, axis=None, keepdims=False):
@@ -149,8 +145,8 @@ def mean(x, axis=None, keepdims=False):
     >>> float(mean(np.array([1.0, 2.0, 6.0])))
     3.0
     """
-    axes = _normalize_axis(axis, np.ndim(_array(x)), "mean")
-    shape = np.shape(_array(x))
+    axes = _normalize_axis(axis, np.ndim(as_array(x)), "mean")
+    shape = np.shape(as_array(x))
     count = int(np.prod([shape[a] for a in axes])) if axes is not None else int(np.prod(shape))
     return _sum(x, axis=axes, keepdims=keepdims) / count
 

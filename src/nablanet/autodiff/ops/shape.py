@@ -9,11 +9,7 @@ import math
 import numpy as np
 
 from nablanet.autodiff.primitive import primitive
-from nablanet.autodiff.tensor import Tensor
-
-
-def _array(x):
-    return x.data if isinstance(x, Tensor) else x
+from nablanet.autodiff.tensor import Tensor, as_array
 
 
 def _is_basic(index):
@@ -103,7 +99,7 @@ def reshape(x, newshape):
 
 def transpose(x, axes=None):
     """Permute the axes (reverse them when `axes` is None)."""
-    ndim = np.ndim(_array(x))
+    ndim = np.ndim(as_array(x))
     axes = tuple(range(ndim))[::-1] if axes is None else tuple(_axis(a, ndim, "transpose") for a in axes)
     if sorted(axes) != list(range(ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of {ndim} axes")
@@ -112,7 +108,7 @@ def transpose(x, axes=None):
 
 def swapaxes(x, axis1, axis2):
     """Swap two axes."""
-    ndim = np.ndim(_array(x))
+    ndim = np.ndim(as_array(x))
     axes = list(range(ndim))
     a, b = _axis(axis1, ndim, "swapaxes"), _axis(axis2, ndim, "swapaxes")
     axes[a], axes[b] = axes[b], axes[a]
@@ -126,7 +122,7 @@ def broadcast_to(x, shape):
 
 def expand_dims(x, axis):
     """Insert axes of length 1 at the positions `axis` (an int or a tuple) of the result."""
-    shape = np.shape(_array(x))
+    shape = np.shape(as_array(x))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     ndim = len(shape) + len(axes)
     positions = {_axis(a, ndim, "expand_dims") for a in axes}
@@ -139,7 +135,7 @@ def expand_dims(x, axis):
 
 def squeeze(x, axis=None):
     """Remove axes of length 1 (all of them when `axis` is None)."""
-    shape = np.shape(_array(x))
+    shape = np.shape(as_array(x))
     if axis is None:
         axes = {i for i, n in enumerate(shape) if n == 1}
     else:
@@ -155,7 +151,7 @@ def concatenate(xs, axis=0):
     xs = [x if isinstance(x, Tensor) else np.asarray(x) for x in xs]
     if not xs:
         raise ValueError("concatenate: expected at least one array, got none")
-    return _concatenate(*xs, axis=_axis(axis, max(np.ndim(_array(xs[0])), 1), "concatenate"))
+    return _concatenate(*xs, axis=_axis(axis, max(np.ndim(as_array(xs[0])), 1), "concatenate"))
 
 
 def stack(xs, axis=0):
@@ -163,13 +159,13 @@ def stack(xs, axis=0):
     xs = list(xs)
     if not xs:
         raise ValueError("stack: expected at least one array, got none")
-    axis = _axis(axis, np.ndim(_array(xs[0])) + 1, "stack")
+    axis = _axis(axis, np.ndim(as_array(xs[0])) + 1, "stack")
     return concatenate([expand_dims(x, axis) for x in xs], axis=axis)
 
 
 def split(x, indices_or_sections, axis=0):
     """Split into a list of pieces along `axis`, as `numpy.split` does."""
-    shape = np.shape(_array(x))
+    shape = np.shape(as_array(x))
     axis = _axis(axis, len(shape), "split")
     n = shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
@@ -207,12 +203,12 @@ def getitem(x, index):
 
 def take(x, indices, axis=None):
     """Take elements along `axis` (from the flattened array when None), as `numpy.take`."""
-    indices = np.asarray(_array(indices))
+    indices = np.asarray(as_array(indices))
     if not np.issubdtype(indices.dtype, np.integer):
         raise TypeError(f"take: indices must be integers, got dtype {indices.dtype}")
     if axis is None:
         x, axis = reshape(x, (-1,)), 0
-    shape = np.shape(_array(x))
+    shape = np.shape(as_array(x))
     axis = _axis(axis, len(shape), "take")
     if indices.size and not (-shape[axis] <= indices.min() and indices.max() < shape[axis]):
         bad = indices.max() if indices.max() >= shape[axis] else indices.min()
@@ -227,8 +223,8 @@ def gather(x, indices, axis=0):
 
 def take_along_axis(x, indices, axis):
     """Pick one element per position along `axis`, as `numpy.take_along_axis`."""
-    indices = np.asarray(_array(indices))
-    shape = np.shape(_array(x))
+    indices = np.asarray(as_array(indices))
+    shape = np.shape(as_array(x))
     axis = _axis(axis, len(shape), "take_along_axis")
     if indices.ndim != len(shape):
         raise ValueError(
@@ -246,7 +242,7 @@ def pad(x, pad_width, mode="constant", constant_values=0):
     """Pad with a constant, as `numpy.pad(mode="constant")`."""
     if mode != "constant":
         raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
-    ndim = np.ndim(_array(x))
+    ndim = np.ndim(as_array(x))
     widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (ndim, 2))
     if (widths < 0).any():
         raise ValueError(f"pad: pad widths must be non-negative, got {pad_width!r}")
@@ -259,7 +255,7 @@ def cast(x, dtype):
     or boolean type carries no gradient (rounding has none), so its result does not require one."""
     dtype = np.dtype(dtype)
     if not np.issubdtype(dtype, np.floating):
-        out = np.asarray(_array(x)).astype(dtype)
+        out = np.asarray(as_array(x)).astype(dtype)
         return Tensor._wrap(out) if isinstance(x, Tensor) else out
     return _cast(x, dtype=dtype)
 
@@ -271,7 +267,7 @@ def one_hot(x, num_classes, axis=-1, dtype="float32"):
     array([[1., 0., 0.],
            [0., 0., 1.]], dtype=float32)
     """
-    labels = np.asarray(_array(x))
+    labels = np.asarray(as_array(x))
     if not np.issubdtype(labels.dtype, np.integer):
         raise TypeError(f"one_hot: expected integer labels, got dtype {labels.dtype}")
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
@@ -286,11 +282,11 @@ def one_hot(x, num_classes, axis=-1, dtype="float32"):
 
 def zeros_like(x):
     """Zeros with the shape and dtype of `x`; carries no gradient."""
-    out = np.zeros_like(_array(x))
+    out = np.zeros_like(as_array(x))
     return Tensor._wrap(out) if isinstance(x, Tensor) else out
 
 
 def ones_like(x):
     """Ones with the shape and dtype of `x`; carries no gradient."""
-    out = np.ones_like(_array(x))
+    out = np.ones_like(as_array(x))
     return Tensor._wrap(out) if isinstance(x, Tensor) else out

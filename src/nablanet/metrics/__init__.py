@@ -1,0 +1,182 @@
+"""Metrics: stateful (update_state / result / reset_state), averaged over an epoch as Keras does.
+
+Metrics never take part in gradients: they read the arrays behind Tensors and accumulate in
+float64. Function metrics return one value per sample; `MeanMetricWrapper` averages them
+(weighted by `sample_weight`) across every batch since the last reset.
+
+>>> m = BinaryAccuracy()
+>>> m.update_state(np.array([1, 0, 1]), np.array([0.9, 0.2, 0.3]))
+>>> float(m.result())
+0.6666666666666666
+"""
+
+import numpy as np
+
+from nablanet import losses
+from nablanet.autodiff.tensor import as_array
+from nablanet.losses import wrapper_class
+from nablanet.metrics.base import Mean, MeanMetricWrapper, Metric, Sum, pair
+from nablanet.metrics.confusion import AUC, Precision, Recall
+from nablanet.names import snake_case, unknown
+
+
+# -- per-sample functions ---------------------------------------------------------------------
+
+def accuracy(y_true, y_pred):
+    """1 where `y_true == y_pred` exactly, else 0."""
+    y_true, y_pred = pair(y_true, y_pred)
+    return (y_true == y_pred).astype(np.float64)
+
+
+def binary_accuracy(y_true, y_pred, threshold=0.5):
+    """1 where `(y_pred > threshold) == y_true`, per element."""
+    y_true, y_pred = pair(y_true, y_pred)
+    return ((y_pred > threshold) == (y_true != 0)).astype(np.float64)
+
+
+def categorical_accuracy(y_true, y_pred):
+    """1 where the arg-max of `y_pred` is the arg-max of the one-hot `y_true`."""
+    return (np.argmax(as_array(y_true), axis=-1) == np.argmax(as_array(y_pred), axis=-1)).astype(np.float64)
+
+
+def _labels(y_true, y_pred):
+    labels = as_array(y_true)
+    if labels.ndim == as_array(y_pred).ndim and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    return labels
+
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    """1 where the arg-max of `y_pred` equals the integer label."""
+    return (_labels(y_true, y_pred) == np.argmax(as_array(y_pred), axis=-1)).astype(np.float64)
+
+
+def _in_top_k(labels, scores, k):
+    scores = scores.reshape(-1, scores.shape[-1])
+    labels = labels.reshape(-1).astype(np.int64)
+    target = scores[np.arange(len(labels)), labels]
+    return (np.sum(scores > target[:, None], axis=-1) < k).astype(np.float64)  # ties count as in
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """1 where the true class (arg-max of one-hot `y_true`) is among the `k` top scores."""
+    labels = np.argmax(as_array(y_true), axis=-1)
+    return _in_top_k(labels, as_array(y_pred), k).reshape(labels.shape)
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """1 where the integer label is among the `k` top scores."""
+    labels = _labels(y_true, y_pred)
+    return _in_top_k(labels, as_array(y_pred), k).reshape(labels.shape)
+
+
+_W, _UP = MeanMetricWrapper, {"direction": "up"}
+Accuracy = wrapper_class(_W, "Accuracy", accuracy, "How often predictions equal labels.", attributes=_UP)
+BinaryAccuracy = wrapper_class(_W, "BinaryAccuracy", binary_accuracy,
+                               "How often thresholded predictions match binary labels.", attributes=_UP, threshold=0.5)
+CategoricalAccuracy = wrapper_class(_W, "CategoricalAccuracy", categorical_accuracy,
+                                    "How often the arg-max matches one-hot labels.", attributes=_UP)
+SparseCategoricalAccuracy = wrapper_class(_W, "SparseCategoricalAccuracy", sparse_categorical_accuracy,
+                                          "How often the arg-max matches integer labels.", attributes=_UP)
+TopKCategoricalAccuracy = wrapper_class(_W, "TopKCategoricalAccuracy", top_k_categorical_accuracy,
+                                        "How often one-hot labels are in the top k.", attributes=_UP, k=5)
+SparseTopKCategoricalAccuracy = wrapper_class(_W, "SparseTopKCategoricalAccuracy", sparse_top_k_categorical_accuracy,
+                                              "How often integer labels are in the top k.", attributes=_UP, k=5)
+MeanSquaredError = wrapper_class(_W, "MeanSquaredError", losses.mean_squared_error, "Mean squared error.")
+MeanAbsoluteError = wrapper_class(_W, "MeanAbsoluteError", losses.mean_absolute_error, "Mean absolute error.")
+MeanAbsolutePercentageError = wrapper_class(_W, "MeanAbsolutePercentageError", losses.mean_absolute_percentage_error,
+                                            "Mean absolute percentage error.")
+MeanSquaredLogarithmicError = wrapper_class(_W, "MeanSquaredLogarithmicError", losses.mean_squared_logarithmic_error,
+                                            "Mean squared logarithmic error.")
+CosineSimilarity = wrapper_class(_W, "CosineSimilarity", lambda t, p, axis=-1: -losses.cosine_similarity(t, p, axis),
+                                 "Cosine similarity (1 is best).", name="cosine_similarity", attributes=_UP, axis=-1)
+LogCoshError = wrapper_class(_W, "LogCoshError", losses.log_cosh, "Log-cosh error.", name="logcosh")
+BinaryCrossentropy = wrapper_class(_W, "BinaryCrossentropy", losses.binary_crossentropy, "Binary cross-entropy.",
+                                   from_logits=False, label_smoothing=0.0)
+CategoricalCrossentropy = wrapper_class(_W, "CategoricalCrossentropy", losses.categorical_crossentropy,
+                                        "Categorical cross-entropy.", from_logits=False, label_smoothing=0.0)
+SparseCategoricalCrossentropy = wrapper_class(_W, "SparseCategoricalCrossentropy",
+                                              losses.sparse_categorical_crossentropy,
+                                              "Sparse categorical cross-entropy.", from_logits=False)
+KLDivergence = wrapper_class(_W, "KLDivergence", losses.kl_divergence, "KL divergence.")
+Poisson = wrapper_class(_W, "Poisson", losses.poisson, "Poisson metric.")
+Hinge = wrapper_class(_W, "Hinge", losses.hinge, "Hinge metric.")
+SquaredHinge = wrapper_class(_W, "SquaredHinge", losses.squared_hinge, "Squared hinge metric.")
+CategoricalHinge = wrapper_class(_W, "CategoricalHinge", losses.categorical_hinge, "Categorical hinge metric.")
+
+
+class RootMeanSquaredError(Mean):
+    """`sqrt(mean((y_true - y_pred) ** 2))` over every element seen."""
+
+    def __init__(self, name="root_mean_squared_error", dtype=None):
+        super().__init__(name, dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = pair(y_true, y_pred)
+        super().update_state(np.square(y_true - y_pred), sample_weight)
+
+    def result(self):
+        return np.sqrt(super().result())
+
+# -- lookup -----------------------------------------------------------------------------------
+
+FUNCTIONS = {f.__name__: f for f in (
+    accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
+    top_k_categorical_accuracy, sparse_top_k_categorical_accuracy,
+)}
+FUNCTIONS.update(losses.FUNCTIONS)
+FUNCTIONS.update(losses.ALIASES)
+
+CLASSES = {cls.__name__: cls for cls in (
+    Mean, Sum, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+    TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
+    MeanAbsolutePercentageError, MeanSquaredLogarithmicError, RootMeanSquaredError, CosineSimilarity,
+    LogCoshError, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
+    KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge, Precision, Recall, AUC,
+)}
+
+
+SNAKE_CLASSES = {snake_case(name): cls for name, cls in CLASSES.items() if snake_case(name) not in FUNCTIONS}
+
+
+def get(identifier):
+    """A metric from a function name ('binary_accuracy', 'mse': the function), a class name
+    ('AUC') or its snake case ('auc', 'precision': an instance), a config dict, a `Metric`
+    or a callable. ('accuracy' as compile resolves it: see `resolve`.)"""
+    if isinstance(identifier, str):
+        if identifier in FUNCTIONS:
+            return FUNCTIONS[identifier]
+        if identifier in CLASSES:
+            return CLASSES[identifier]()
+        if identifier in SNAKE_CLASSES:
+            return SNAKE_CLASSES[identifier]()
+        known = sorted(set(FUNCTIONS) | set(SNAKE_CLASSES) | set(CLASSES))
+        raise unknown("metrics.get", "metric", identifier, known, listed=known)
+    if isinstance(identifier, dict):
+        name = identifier.get("class_name")
+        if name not in CLASSES:
+            raise ValueError(f"metrics.get: unknown metric class {name!r}")
+        return CLASSES[name].from_config(identifier.get("config", {}))
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"metrics.get: expected a name, a config dict, a Metric or a callable, got {identifier!r}")
+
+
+def resolve(identifier, y_true_shape, y_pred_shape):
+    """The `Metric` that `compile(metrics=[identifier])` uses for an output with these shapes.
+
+    "accuracy"/"acc" become binary accuracy for one-unit outputs, sparse categorical accuracy
+    when the labels have fewer dimensions (or a trailing 1), else categorical accuracy; the
+    metric keeps the name it was asked for, which is its `history` key.
+    """
+    if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
+        is_binary = y_pred_shape[-1] == 1
+        sparse = len(y_true_shape) < len(y_pred_shape) or (y_true_shape[-1] == 1 and y_pred_shape[-1] > 1)
+        cls = BinaryAccuracy if is_binary else SparseCategoricalAccuracy if sparse else CategoricalAccuracy
+        return cls(name=identifier)
+    metric = get(identifier)
+    if not isinstance(metric, Metric):
+        metric = MeanMetricWrapper(metric, name=identifier if isinstance(identifier, str) else None)
+    elif isinstance(identifier, str):
+        metric.name = identifier
+    return metric
