@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from nablanet import backend
+from nablanet import backend, serialization
 from nablanet.names import unknown
 
 
@@ -238,6 +238,7 @@ def _snake(name):
 ALL = {_snake(cls.__name__): cls for cls in _CLASSES}
 ALL.update({cls.__name__: cls for cls in _CLASSES})
 ALL.update({"uniform": RandomUniform, "normal": RandomNormal})  # Keras's short aliases
+serialization.register_table("initializers", {cls.__name__: cls for cls in _CLASSES} | ALL, "keras.initializers")
 
 
 def get(identifier):
@@ -246,6 +247,9 @@ def get(identifier):
     if isinstance(identifier, str):
         if identifier in ALL:
             return ALL[identifier]()
+        found = serialization.get_registered_object(identifier)
+        if found is not None:
+            return found() if isinstance(found, type) else found
         raise unknown("initializers.get", "initializer", identifier, ALL,
                       listed=sorted(k for k in ALL if k.islower()))
     if isinstance(identifier, dict):
@@ -256,14 +260,12 @@ def get(identifier):
 
 
 def serialize(initializer):
-    """`{"class_name": ..., "config": ...}`, as Keras writes it."""
-    if not isinstance(initializer, Initializer):
+    """The initializer's config in Keras 3's schema (see `nablanet.serialization`)."""
+    if not hasattr(initializer, "get_config"):
         raise ValueError(f"initializers.serialize: cannot serialize {initializer!r}")
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    return serialization.serialize(initializer)
 
 
-def deserialize(config):
-    name = config.get("class_name")
-    if name not in ALL:
-        raise ValueError(f"initializers.deserialize: unknown initializer {name!r}")
-    return ALL[name].from_config(config.get("config", {}))
+def deserialize(config, custom_objects=None):
+    """An initializer from its config (either schema), from the allowlist."""
+    return serialization.deserialize(config, custom_objects, kind="initializers")

@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from nablanet import losses
+from nablanet import losses, serialization
 from nablanet.autodiff.tensor import Tensor
 from nablanet.backend import epsilon
 from nablanet.names import unknown
@@ -451,6 +451,7 @@ def _snake(name):
 
 
 SNAKE_CLASSES = {_snake(name): cls for name, cls in CLASSES.items() if _snake(name) not in FUNCTIONS}
+serialization.register_table("metrics", {**FUNCTIONS, **CLASSES, **SNAKE_CLASSES}, "keras.metrics")
 
 
 def get(identifier):
@@ -464,13 +465,13 @@ def get(identifier):
             return CLASSES[identifier]()
         if identifier in SNAKE_CLASSES:
             return SNAKE_CLASSES[identifier]()
+        found = serialization.get_registered_object(identifier)
+        if found is not None:
+            return found() if isinstance(found, type) else found
         known = sorted(set(FUNCTIONS) | set(SNAKE_CLASSES) | set(CLASSES))
         raise unknown("metrics.get", "metric", identifier, known, listed=known)
     if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        if name not in CLASSES:
-            raise ValueError(f"metrics.get: unknown metric class {name!r}")
-        return CLASSES[name].from_config(identifier.get("config", {}))
+        return serialization.deserialize(identifier, kind="metrics")
     if callable(identifier):
         return identifier
     raise TypeError(f"metrics.get: expected a name, a config dict, a Metric or a callable, got {identifier!r}")

@@ -48,3 +48,9 @@ __all__ = [
     "Multiply", "PReLU", "Permute", "ReLU", "RepeatVector", "Reshape", "Softmax", "Subtract", "add",
     "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
+
+from nablanet import serialization  # noqa: E402
+
+serialization.register_table(
+    "layers", {name: value for name, value in globals().items() if isinstance(value, type) and issubclass(value, Layer)},
+    "keras.layers")

@@ -2,6 +2,9 @@
 
 from nablanet.models.model import Model
 from nablanet.models.sequential import Sequential
+from nablanet import serialization  # noqa: E402
+
+serialization.register_table("models", {"Model": Model, "Functional": Model, "Sequential": Sequential}, "keras")
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):

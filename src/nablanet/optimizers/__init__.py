@@ -7,9 +7,11 @@ from nablanet.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from nablanet.optimizers.base import Optimizer
 from nablanet.optimizers.rmsprop import RMSprop
 from nablanet.optimizers.sgd import SGD
+from nablanet import serialization
 from nablanet.names import unknown
 
 ALL = {cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta)}
+serialization.register_table("optimizers", {cls.__name__: cls for cls in ALL.values()} | ALL, "keras.optimizers")
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Nadam", "Optimizer",
            "RMSprop", "deserialize", "get", "schedules", "serialize"]
@@ -34,11 +36,10 @@ def get(identifier):
 
 
 def serialize(optimizer):
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    """The optimizer's config in Keras 3's schema."""
+    return serialization.serialize(optimizer)
 
 
-def deserialize(config):
-    name = str(config.get("class_name", "")).lower()
-    if name not in ALL:
-        raise ValueError(f"optimizers.deserialize: unknown optimizer {config.get('class_name')!r}")
-    return ALL[name].from_config(config["config"])
+def deserialize(config, custom_objects=None):
+    """An optimizer from its config (either schema), from the allowlist."""
+    return serialization.deserialize(config, custom_objects, kind="optimizers")

@@ -73,7 +73,7 @@ def import_weights(model, path, names=None, skip_mismatch=False, flatten_from=No
         raise SavingError(f"load_weights: {path} is a Python pickle (torch.save's format). {PICKLE_ADVICE}")
     if kind == "zip":
         archive = _zip_names(blob, path)
-        if "nablanet.json" in archive:
+        if "nablanet.json" in archive and "weights.safetensors" in archive:
             _refuse_torch_options(torch_only, path, "a nablanet archive")
             entries = read_archive(path, blob, members=("weights.safetensors",))
             tensors, metadata = safetensors.loads(entries["weights.safetensors"], source=path)
@@ -129,13 +129,12 @@ def _zip_names(blob, path):
 # -- the model's layers in Keras's terms -------------------------------------------------------------
 
 def _keras_class(layer):
-    from nablanet.models import Model, Sequential
+    return getattr(layer, "_keras_class_name", None) or type(layer).__name__
 
-    if isinstance(layer, Sequential):
-        return "Sequential"
-    if isinstance(layer, Model) and layer._graph is not None:
-        return "Functional"
-    return type(layer).__name__
+
+def _is_model(layer):
+    """Models are recognized by what they do (saving never imports nablanet.models)."""
+    return hasattr(layer, "compile") and hasattr(layer, "_graph")
 
 
 def _snake(name):
@@ -149,16 +148,14 @@ def units(model, legacy=False):
     of the models around them, then their own) and Keras 3 keys (None inside a subclassed model):
     legacy files hold the model's own layers (a nested model as a whole), Keras 3 files every
     layer that is not a model, in Keras's order."""
-    from nablanet.models import Model, Sequential
-
     if legacy:
-        top = _children(model) if isinstance(model, Model) else [model]
+        top = _children(model) if _is_model(model) else [model]
         return [(layer, (layer.name,), None) for layer in top if layer.weights]
     found = []
 
     def walk(layer, names, key):
-        if isinstance(layer, Model):
-            graph = isinstance(layer, Sequential) or layer._graph is not None
+        if _is_model(layer):
+            graph = _keras_class(layer) in ("Sequential", "Functional")
             used = collections.Counter()
             for child in _children(layer):
                 base = _snake(_keras_class(child))
@@ -173,17 +170,13 @@ def units(model, legacy=False):
 
 
 def _children(model):
-    from nablanet.models import Sequential
-
-    return model.layers if isinstance(model, Sequential) or model._graph is not None else model._sublayers()
+    return model.layers if _keras_class(model) in ("Sequential", "Functional") else model._sublayers()
 
 
 def _legacy_variables(layer):
     """A layer's weights in the order of Keras's `layer.weights`: layer by layer in a model; a
     layer's own, then its sublayers'."""
-    from nablanet.models import Model
-
-    if isinstance(layer, Model):
+    if _is_model(layer):
         return [v for child in _children(layer) for v in _legacy_variables(child)]
     return list(layer._weights) + [v for sub in layer._sublayers() for v in _legacy_variables(sub)]
 
