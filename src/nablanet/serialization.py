@@ -300,9 +300,9 @@ def lookup(name, kind=None, module=None, registered=None):
         raise SerializationError(f"deserialize: expected a class or function name, got {name!r}")
     if module and not str(module).startswith(SAFE_MODULES):
         raise SerializationError(
-            f"deserialize: the config names {name!r} from module {module!r}, which is neither Keras nor "
-            "nablanet, and it is not registered. nablanet never imports a module a file names: pass it in "
-            "custom_objects={...} or decorate it with @nablanet.saving.register_keras_serializable()")
+            f"deserialize: the config names {name!r} (from module {module!r}, which nablanet never imports) that is "
+            "neither built into nablanet nor registered. Pass it in custom_objects={...}, use custom_object_scope, "
+            "or decorate it with @nablanet.saving.register_keras_serializable()")
     hinted = kind or _kind_from_module(module)
     order = ([hinted] if hinted else []) + [k for k in KINDS if k != hinted]
     for k in order:

@@ -121,7 +121,13 @@ class Bidirectional(Layer):
 def _copy(layer, name, go_backwards):
     config = layer.get_config()
     config.update(name=name, go_backwards=go_backwards)
-    return type(layer).from_config(config)
+    known, pending = {}, [layer]
+    while pending:  # a live layer's own classes (a custom cell) rebuild its copy
+        current = pending.pop()
+        known[type(current).__name__] = type(current)
+        pending.extend(current._sublayers())
+    with serialization.custom_object_scope(known):
+        return type(layer).from_config(config)
 
 
 def _merge(mode, y, y_rev):
