@@ -12,7 +12,6 @@ import numpy as np
 
 from nablanet.layers.base import _ours, flatten
 from nablanet.layers.core import InputLayer
-from nablanet.models import Model, Sequential
 
 IMAGE, PLAIN, UNKNOWN = "image", "plain", "unknown"
 
@@ -30,7 +29,7 @@ def chains(model):
     found = {}
 
     def walk(layer, chain):
-        if isinstance(layer, Model):
+        if _is_model(layer):
             for child in _children(layer):
                 walk(child, chain + (layer,))
         else:
@@ -40,13 +39,19 @@ def chains(model):
     return found
 
 
+def _is_model(layer):
+    """Models are recognized by what they do (saving never imports nablanet.models)."""
+    return hasattr(layer, "compile") and hasattr(layer, "_graph")
+
+
 def _children(model):
     return model.layers if _graph(model) is not None else model._sublayers()
 
 
 def _graph(model):
     """The functional graph of a Sequential or functional model, None for a subclassed one."""
-    return getattr(model, "_symbolic", None) if isinstance(model, Sequential) else model._graph
+    return getattr(model, "_symbolic", None) if getattr(model, "_keras_class_name", None) == "Sequential" \
+        else model._graph
 
 
 def _calls(layer, model):
@@ -85,7 +90,7 @@ def _trace(tensor, chain):
             if tensor is None:
                 return UNKNOWN, chain
             continue
-        if isinstance(source, Model):
+        if _is_model(source):
             if _graph(source) is None:
                 return UNKNOWN, f"it reads the subclassed model {source.name!r}, whose calls are not recorded"
             tensor, chain = flatten(source.outputs)[index], chain + (source,)

@@ -28,15 +28,13 @@ WEIGHTS = "model.weights.h5"
 def save_model(model, path, overwrite=True, extra=None):
     """Write `model` (architecture, weights, compile settings, optimizer state) to `path` as a
     Keras 3 `.keras` archive, atomically; `extra` adds named byte entries (training state)."""
-    import nablanet
-
     path = os.fspath(path)
     if not overwrite and os.path.exists(path):
         raise SavingError(f"save: {path} exists and overwrite=False")
     if not model.built:
         raise SavingError("save: the model has no weights yet; build it (call it on data, or fit) first")
     config = serialization.serialize(model)
-    entries = {"metadata.json": json.dumps({"keras_version": KERAS_VERSION, "nablanet_version": nablanet.__version__,
+    entries = {"metadata.json": json.dumps({"keras_version": KERAS_VERSION, "nablanet_version": _version(),
                                             "date_saved": time.strftime("%Y-%m-%d@%H:%M:%S")}).encode(),
                "config.json": json.dumps(config).encode(),
                WEIGHTS: layout.weights_h5(model)}
@@ -51,6 +49,15 @@ def save_model(model, path, overwrite=True, extra=None):
                 out.writestr(name, data, zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED)
             out.writestr("nablanet.json", json.dumps(manifest), zipfile.ZIP_DEFLATED)
     return path
+
+
+def _version():
+    from importlib import metadata
+
+    try:
+        return metadata.version("nablanet")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def is_keras_archive(names):
@@ -123,8 +130,8 @@ def load_model(path, blob, custom_objects=None, compile=True):
                 model.compile_from_config(compile_config)
     except serialization.SerializationError as error:
         raise SavingError(f"load_model: {path}: {error}") from None
-    except (KeyError, TypeError, IndexError) as error:
-        raise SavingError(f"load_model: {path} has a malformed architecture ({error!r})") from None
+    except (KeyError, TypeError, IndexError, ValueError) as error:
+        raise SavingError(f"load_model: {path} has a malformed architecture ({error})") from None
     finally:
         generator.bit_generator.state = random_state
     extra = (manifest or {}).get("optimizer_extra")
