@@ -1,4 +1,4 @@
-"""Keras's weight files read with h5py (the `h5` extra): Keras 3 `.weights.h5`, legacy HDF5
+"""Keras's weight files read with h5py: Keras 3 `.weights.h5`, legacy HDF5
 (`model.save("m.h5")` and Keras 2's `save_weights`), and the `model.weights.h5` inside a
 `.keras` archive.
 
@@ -55,7 +55,7 @@ def _h5py(source):
         import h5py
     except ImportError:
         raise SavingError(f"load_weights: {source} is a Keras HDF5 file; reading it needs h5py: "
-                          "pip install 'nablanet[h5]'") from None
+                          "pip install h5py (a dependency of nablanet)") from None
     return h5py
 
 
