@@ -2,6 +2,7 @@
 weights, compile settings and the optimizer's state."""
 
 import os
+import zipfile
 
 import numpy as np
 import pytest
@@ -112,3 +113,93 @@ def test_nablanet_loads_what_keras_saves(tmp_path, build):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     again = nn.models.load_model(ours.save(tmp_path / "again.keras"))  # and back out through nablanet
     np.testing.assert_allclose(again.predict(x, verbose=0), ours.predict(x, verbose=0), rtol=0, atol=0)
+
+
+def test_fit_four_equals_fit_two_save_keras_load_fit_two(tmp_path):
+    x, y = RNG.standard_normal((32, 6)).astype("float32"), RNG.integers(0, 3, 32)
+
+    def compiled():
+        model = mlp(nn)
+        model.compile(optimizer=nn.optimizers.Adam(learning_rate=0.01), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        return model
+
+    nn.utils.set_random_seed(5)
+    straight = compiled()
+    start = straight.get_weights()
+    straight.fit(x, y, epochs=4, batch_size=8, verbose=0)
+    nn.utils.set_random_seed(5)
+    first = compiled()
+    first.set_weights(start)
+    first.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    path = first.save(tmp_path / "half.keras")
+    with zipfile.ZipFile(path) as archive:
+        assert {"metadata.json", "config.json", "model.weights.h5"} <= set(archive.namelist())
+    resumed = nn.models.load_model(path)
+    resumed.fit(x, y, epochs=4, initial_epoch=2, batch_size=8, verbose=0)
+    for a, b in zip(straight.get_weights(), resumed.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert resumed.optimizer.iterations == straight.optimizer.iterations == 16
+
+
+DATA = os.path.join(os.path.dirname(__file__), "data")
+
+
+def test_files_from_nablanets_older_archive_still_load():
+    from nablanet.saving import register_keras_serializable
+
+    @register_keras_serializable(package="old")
+    def twice(x):
+        return x * 2.0
+
+    expected = np.load(os.path.join(DATA, "old_predictions.npz"))
+    x = expected["x"]
+    sequential = nn.models.load_model(os.path.join(DATA, "old_sequential.nbz"))
+    np.testing.assert_array_equal(sequential.predict(x, verbose=0), expected["sequential"])
+    assert sequential.optimizer.iterations == int(expected["iterations"])
+    assert set(sequential.evaluate(x, np.zeros(len(x)), verbose=0, return_dict=True)) == {"loss", "accuracy", "top2"}
+    functional = nn.models.load_model(os.path.join(DATA, "old_functional.nbz"))
+    label, value = functional.predict([x, x], verbose=0)
+    np.testing.assert_array_equal(label, expected["label"])
+    np.testing.assert_array_equal(value, expected["value"])
+    assert functional.loss_weights == {"label": 1.0, "value": 0.3}
+    with_lambda = nn.models.load_model(os.path.join(DATA, "old_lambda.nbz"))
+    np.testing.assert_array_equal(with_lambda.predict(x, verbose=0), expected["lam"])
+
+
+def _plain(config):
+    """A config without Keras's bookkeeping that differs between two equal objects."""
+    if isinstance(config, dict):
+        return {k: _plain(v) for k, v in config.items() if k not in ("shared_object_id", "name")}
+    if isinstance(config, (list, tuple)):
+        return [_plain(v) for v in config]
+    return config
+
+
+LAYERS = [("Dense", (3,), {"activation": "relu"}), ("Dropout", (0.5,), {}), ("Conv2D", (4, 3), {"padding": "same"}),
+          ("BatchNormalization", (), {}), ("MaxPooling2D", (), {}), ("Flatten", (), {}),
+          ("Embedding", (20, 5), {"mask_zero": True}), ("LSTM", (4,), {}), ("GRU", (6,), {}), ("Concatenate", (), {})]
+
+
+@pytest.mark.parametrize("name, args, kwargs", LAYERS, ids=[c[0] for c in LAYERS])
+def test_layer_configs_match_keras(name, args, kwargs):
+    theirs = _plain(getattr(keras.layers, name)(*args, **kwargs).get_config())
+    ours = _plain(getattr(nn.layers, name)(*args, **kwargs).get_config())
+    shared = set(theirs) & set(ours)
+    assert {k: ours[k] for k in shared} == {k: theirs[k] for k in shared}
+    missing = set(theirs) - set(ours) - set(nn.serialization.NEUTRAL)  # Keras-only arguments at their neutral value
+    assert not missing
+    rebuilt = nn.serialization.deserialize({"module": "keras.layers", "class_name": name,
+                                            "config": getattr(keras.layers, name)(*args, **kwargs).get_config()})
+    assert type(rebuilt) is getattr(nn.layers, name) and rebuilt.dtype == "float32"  # DTypePolicy dict taken
+
+
+def test_the_registry_is_exposed_as_keras_saving_is():
+    from nablanet import saving
+
+    for name in ("register_keras_serializable", "get_custom_objects", "custom_object_scope", "serialize_keras_object",
+                 "deserialize_keras_object", "get_registered_name", "get_registered_object"):
+        assert hasattr(saving, name) and hasattr(keras.saving, name)
+    config = saving.serialize_keras_object(nn.optimizers.Adam(learning_rate=0.02))
+    assert config["class_name"] == "Adam" and config["module"] == "keras.optimizers"
+    assert keras.saving.deserialize_keras_object(config).get_config()["learning_rate"] == pytest.approx(0.02)

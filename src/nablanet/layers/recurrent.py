@@ -9,7 +9,7 @@ Keras's default activations and no recurrent dropout. Masks (from `Embedding(mas
 
 import numpy as np
 
-from nablanet import activations, ops, serialization
+from nablanet import activations, ops, regularizers, serialization
 from nablanet.autodiff.ops.rnn import gru_op, lstm_op, simple_rnn_op
 from nablanet.autodiff.tensor import Tensor
 from nablanet.layers.base import Layer, snake_case
@@ -251,7 +251,8 @@ class _BuiltinRNN(RNN):
         cell = self.cell.get_config()
         for key in ("name", "trainable", "dtype"):
             cell.pop(key, None)
-        return {**Layer.get_config(self), **cell, **self._loop_config()}
+        return {**Layer.get_config(self), **cell, **self._loop_config(),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
 
     @classmethod
     def from_config(cls, config):
