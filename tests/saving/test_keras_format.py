@@ -203,3 +203,21 @@ def test_the_registry_is_exposed_as_keras_saving_is():
     config = saving.serialize_keras_object(nn.optimizers.Adam(learning_rate=0.02))
     assert config["class_name"] == "Adam" and config["module"] == "keras.optimizers"
     assert keras.saving.deserialize_keras_object(config).get_config()["learning_rate"] == pytest.approx(0.02)
+
+
+@pytest.mark.parametrize("build", [cnn, text, nested], ids=lambda f: f.__name__)
+def test_weights_h5_files_both_ways(tmp_path, build):
+    ours, x = train(nn, build)
+    ours.save_weights(tmp_path / "ours.weights.h5")
+    theirs = build(keras)
+    theirs.load_weights(tmp_path / "ours.weights.h5")
+    np.testing.assert_allclose(np.asarray(theirs.predict(x, verbose=0)), ours.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-5)
+    theirs.save_weights(tmp_path / "theirs.weights.h5")
+    again = build(nn)
+    again.load_weights(tmp_path / "theirs.weights.h5")
+    np.testing.assert_allclose(again.predict(x, verbose=0), ours.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+    again.load_weights(ours.save(tmp_path / "whole.keras"))  # a .keras file's weights
+    np.testing.assert_array_equal(again.predict(x, verbose=0), ours.predict(x, verbose=0))
+    with pytest.raises(nn.saving.SavingError, match="use model.save"):
+        ours.save_weights(tmp_path / "w.keras")

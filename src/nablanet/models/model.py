@@ -331,17 +331,15 @@ class Model(Layer):
         print_summary(self, line_length=line_length, print_fn=print_fn, show_trainable=show_trainable)
 
     def save(self, filepath, overwrite=True, zipped=None):
-        """Save architecture, weights, compile settings and optimizer state to one file.
-
-        Any name works (`m.nbz`, `m.keras`, `best_model.h5`): the content is always nablanet's
-        zip of JSON and safetensors, written atomically.
+        """Save architecture, weights, compile settings and optimizer state to one file in
+        Keras 3's `.keras` format (which `keras.saving.load_model` opens), written atomically.
         """
         from nablanet.saving import save_model
 
         return save_model(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath, overwrite=True):
-        """Save the weights, by name, to a safetensors file (atomically)."""
+        """Save the weights (atomically): Keras's layout for `*.weights.h5`, else safetensors by name."""
         from nablanet.saving import save_weights
 
         return save_weights(self, filepath, overwrite=overwrite)

@@ -319,11 +319,22 @@ def restore_training_state(model, entries, path, optimizer=True):
 
 
 def save_weights(model, path, overwrite=True):
+    """Write the weights to `path`, atomically: Keras's `.weights.h5` layout for such a name
+    (Keras reads it), else nablanet's safetensors, by name."""
     path = os.fspath(path)
     if not overwrite and os.path.exists(path):
         raise SavingError(f"save_weights: {path} exists and overwrite=False")
+    if path.endswith(".keras"):
+        raise SavingError(f"save_weights: {path} names a whole-model file; use model.save() for .keras, or "
+                          "name the weights file *.weights.h5 (Keras) or *.safetensors")
+    if path.endswith(".weights.h5"):
+        from nablanet.saving import layout
+
+        blob = layout.weights_h5(model)
+    else:
+        blob = weights_blob(model)
     with atomic_write(path) as handle:
-        handle.write(weights_blob(model))
+        handle.write(blob)
     return path
 
 

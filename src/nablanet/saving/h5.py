@@ -55,7 +55,7 @@ def _h5py(source):
         import h5py
     except ImportError:
         raise SavingError(f"load_weights: {source} is a Keras HDF5 file; reading it needs h5py: "
-                          "pip install h5py (a dependency of nablanet)") from None
+                          "pip install 'nablanet[h5]'") from None
     return h5py
 
 

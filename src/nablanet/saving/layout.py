@@ -42,24 +42,25 @@ def walk(model):
         seen.add(id(layer))
         found.append((path, layer))
         if _is_graph(layer):
-            children, base = list(layer.layers), f"{path}/layers"
-        else:
-            children, base = [], None
-            for attribute in sorted(vars(layer)):
-                value = vars(layer)[attribute]
-                if isinstance(value, Layer) and value is not layer and not attribute.startswith("_"):
-                    visit(value, f"{path}/{attribute}")
-                elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value) \
-                        and not attribute.startswith("_"):
-                    _numbered(value, f"{path}/{attribute}", visit)
-        if base is not None:
-            _numbered(children, base, visit)
+            _numbered(list(layer.layers), f"{path}/layers", visit)
+            return
+        attributes = {k: v for k, v in vars(layer).items() if not k.startswith("_")}
+        if hasattr(layer, "compile"):  # a subclassed model: Keras also walks its `layers` list
+            attributes["layers"] = list(layer.layers)
+        for attribute in sorted(attributes):
+            value = attributes[attribute]
+            if isinstance(value, Layer) and value is not layer:
+                visit(value, f"{path}/{attribute}")
+            elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
+                _numbered(value, f"{path}/{attribute}", visit)
 
     visit(model, "")
     return found
 
 
 def _numbered(layers, base, visit):
+    """Keras's keys for a list of layers: the class in snake case, `_k` for its k-th repeat (a
+    layer already visited keeps its place in the count)."""
     used = collections.Counter()
     for child in layers:
         label = _snake(_class_name(child))
