@@ -221,3 +221,55 @@ def test_weights_h5_files_both_ways(tmp_path, build):
     np.testing.assert_array_equal(again.predict(x, verbose=0), ours.predict(x, verbose=0))
     with pytest.raises(nn.saving.SavingError, match="use model.save"):
         ours.save_weights(tmp_path / "w.keras")
+
+
+OBJECTS = [("losses", "SparseCategoricalCrossentropy", {"from_logits": True}), ("losses", "Huber", {"delta": 2.0}),
+           ("losses", "BinaryCrossentropy", {"label_smoothing": 0.1}), ("metrics", "AUC", {}),
+           ("metrics", "SparseCategoricalAccuracy", {}), ("metrics", "TopKCategoricalAccuracy", {"k": 3}),
+           ("optimizers", "SGD", {"momentum": 0.9, "nesterov": True}), ("optimizers", "RMSprop", {"rho": 0.8}),
+           ("optimizers", "AdamW", {"weight_decay": 0.01}), ("optimizers", "Nadam", {}),
+           ("initializers", "HeNormal", {"seed": 1}), ("initializers", "Orthogonal", {}),
+           ("regularizers", "L1L2", {"l1": 0.1, "l2": 0.2}), ("constraints", "MaxNorm", {"max_value": 2})]
+
+
+@pytest.mark.parametrize("module, name, kwargs", OBJECTS, ids=[f"{m}.{n}" for m, n, _ in OBJECTS])
+def test_objects_cross_between_keras_and_nablanet_configs(module, name, kwargs):
+    import json
+
+    theirs = getattr(getattr(keras, module), name)(**kwargs)
+    ours = nn.saving.deserialize_keras_object(json.loads(json.dumps(keras.saving.serialize_keras_object(theirs))))
+    assert type(ours) is getattr(getattr(nn, module), name)
+    back = keras.saving.deserialize_keras_object(json.loads(json.dumps(nn.saving.serialize_keras_object(ours))))
+    expected = {k: v for k, v in theirs.get_config().items() if k != "name"}
+    assert {k: v for k, v in back.get_config().items() if k != "name"} == expected
+
+
+@pytest.mark.parametrize("optimizer", ["sgd_momentum", "rmsprop_centered"])
+def test_other_optimizers_state_crosses_both_ways(tmp_path, optimizer):
+    def make(lib):
+        model = mlp(lib)
+        opt = (lib.optimizers.SGD(0.05, momentum=0.9) if optimizer == "sgd_momentum"
+               else lib.optimizers.RMSprop(0.01, momentum=0.5, centered=True))
+        model.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
+        model.fit(data(mlp), RNG.integers(0, 3, 16), batch_size=8, epochs=1, verbose=0)
+        return model
+
+    ours = make(nn)
+    theirs = keras.saving.load_model(ours.save(tmp_path / "ours.keras"))
+    kept = keras_slots(theirs.optimizer)
+    assert len(kept) == len(our_slots(ours.optimizer))
+    for a, b in zip(our_slots(ours.optimizer), kept):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+    keras_model = make(keras)
+    keras_model.save(tmp_path / "theirs.keras")
+    loaded = nn.models.load_model(tmp_path / "theirs.keras")
+    assert len(our_slots(loaded.optimizer)) == len(keras_slots(keras_model.optimizer))
+    for a, b in zip(our_slots(loaded.optimizer), keras_slots(keras_model.optimizer)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_a_keras_layer_nablanet_lacks_is_named(tmp_path):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.UnitNormalization(), keras.layers.Dense(2)])
+    model.save(tmp_path / "unit.keras")
+    with pytest.raises(nn.saving.SavingError, match="unit.keras.*'UnitNormalization' that is neither built into"):
+        nn.models.load_model(tmp_path / "unit.keras")
