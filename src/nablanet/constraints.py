@@ -9,9 +9,9 @@ array([[0.6],
 
 import numpy as np
 
+from nablanet import serialization
 from nablanet.autodiff.tensor import Tensor
 from nablanet.backend import epsilon
-from nablanet import serialization
 from nablanet.names import lookup
 
 

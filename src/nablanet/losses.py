@@ -16,7 +16,9 @@ import numpy as np
 
 from nablanet import ops, serialization
 from nablanet.autodiff.ops.crossentropy import (
-    softmax_cross_entropy_op, softmax_logits, sparse_softmax_cross_entropy_op,
+    softmax_cross_entropy_op,
+    softmax_logits,
+    sparse_softmax_cross_entropy_op,
 )
 from nablanet.autodiff.primitive import _GradMode
 from nablanet.autodiff.tensor import Tensor

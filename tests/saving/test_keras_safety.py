@@ -72,8 +72,8 @@ def test_lambda_layers_from_keras_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize("mutate, what", [
-    (lambda c: dense(c)["config"].update(units=10**12), r"layer 'dense\w*' declares a weight 'kernel' of shape \(6, "
-                                                        r"1000000000000\) \(24000000000000 bytes\)"),
+    (lambda c: dense(c)["config"].update(units=10**12),
+     r"layer 'dense\w*' declares a weight 'kernel' of shape \(6, 1000000000000\) \(24000000000000 bytes\)"),
     (lambda c: dense(c, 2)["config"].update(units=10**9), r"layer 'dense\w*' declares a weight 'kernel' of shape"),
     (lambda c: dense(c, 0)["config"].update(batch_shape=[None, 10**12]), r"input .* declares shape \[None, 10+\]"),
 ], ids=["dense_units", "second_dense", "input_shape"])

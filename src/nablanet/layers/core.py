@@ -5,7 +5,15 @@ import math
 
 import numpy as np
 
-from nablanet import activations, backend, constraints, initializers, ops, regularizers, serialization
+from nablanet import (
+    activations,
+    backend,
+    constraints,
+    initializers,
+    ops,
+    regularizers,
+    serialization,
+)
 from nablanet.layers.base import KerasTensor, Layer, Node
 
 

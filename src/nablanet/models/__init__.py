@@ -1,8 +1,8 @@
 """Models: functional and subclassed `Model`, and `Sequential`."""
 
+from nablanet import serialization
 from nablanet.models.model import Model
 from nablanet.models.sequential import Sequential
-from nablanet import serialization  # noqa: E402
 
 serialization.register_table("models", {"Model": Model, "Functional": Model, "Sequential": Sequential}, "keras")
 

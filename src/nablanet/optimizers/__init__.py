@@ -1,14 +1,14 @@
 """Optimizers with Keras's names, defaults and formulas, updating NumPy arrays in place."""
 
 
+from nablanet import serialization
+from nablanet.names import unknown
 from nablanet.optimizers import schedules
 from nablanet.optimizers.adagrad import Adadelta, Adagrad
 from nablanet.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from nablanet.optimizers.base import Optimizer
 from nablanet.optimizers.rmsprop import RMSprop
 from nablanet.optimizers.sgd import SGD
-from nablanet import serialization
-from nablanet.names import unknown
 
 ALL = {cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta)}
 serialization.register_table("optimizers", {cls.__name__: cls for cls in ALL.values()} | ALL, "keras.optimizers")

@@ -5,10 +5,21 @@ As in Keras, the registry is reachable here too: `register_keras_serializable`,
 `get_custom_objects`, `custom_object_scope`, `serialize_keras_object`, `deserialize_keras_object`.
 """
 
-from nablanet.saving.archive import SavingError, atomic_write, load_model, load_weights, save_model, save_weights
+from nablanet.saving.archive import (
+    SavingError,
+    atomic_write,
+    load_model,
+    load_weights,
+    save_model,
+    save_weights,
+)
 from nablanet.saving.safetensors import SafetensorsError
 from nablanet.serialization import (
-    CustomObjectScope, custom_object_scope, get_custom_objects, get_registered_name, get_registered_object,
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
     register_keras_serializable,
 )
 from nablanet.serialization import deserialize as deserialize_keras_object

@@ -15,8 +15,8 @@ import zlib
 
 import numpy as np
 
-from nablanet.saving import safetensors
 from nablanet import serialization
+from nablanet.saving import safetensors
 
 FORMAT = "nablanet-model"
 FORMAT_VERSION = 1

@@ -26,7 +26,14 @@ import numpy as np
 
 from nablanet.saving import safetensors
 from nablanet.saving.archive import (
-    INFLATION_FLOOR, SavingError, _kind_of, _order, _read_bytes, assign_weights, numeric, read_archive,
+    INFLATION_FLOOR,
+    SavingError,
+    _kind_of,
+    _order,
+    _read_bytes,
+    assign_weights,
+    numeric,
+    read_archive,
 )
 
 PICKLE_ADVICE = (

@@ -43,11 +43,10 @@ def save_model(model, path, overwrite=True, extra=None):
     state = optimizer.get_state()[1] if optimizer is not None and optimizer.built else None
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "optimizer_extra": state,
                 "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in entries.items()}}
-    with archive.atomic_write(path) as handle:
-        with zipfile.ZipFile(handle, "w") as out:
-            for name, data in entries.items():
-                out.writestr(name, data, zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED)
-            out.writestr("nablanet.json", json.dumps(manifest), zipfile.ZIP_DEFLATED)
+    with archive.atomic_write(path) as handle, zipfile.ZipFile(handle, "w") as out:
+        for name, data in entries.items():
+            out.writestr(name, data, zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED)
+        out.writestr("nablanet.json", json.dumps(manifest), zipfile.ZIP_DEFLATED)
     return path
 
 

@@ -13,7 +13,7 @@ import re
 import numpy as np
 
 from nablanet.layers.base import Layer
-from nablanet.saving.archive import SavingError, numeric
+from nablanet.saving.archive import SavingError
 
 INTERLEAVED = {"Adam": 2, "AdamW": 2, "Adamax": 2, "Nadam": 2, "Adadelta": 2}  # slots Keras makes in one call
 
