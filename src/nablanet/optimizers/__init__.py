@@ -31,6 +31,9 @@ def get(identifier):
         key = identifier.lower()
         if key in ALL:
             return ALL[key]()
+        found = serialization.get_registered_object(identifier)
+        if isinstance(found, type) and issubclass(found, Optimizer):
+            return found()
         raise unknown("optimizers.get", "optimizer", identifier, ALL, listed=sorted(ALL), key=key)
     raise TypeError(f"optimizers.get: expected a name, a config dict or an Optimizer, got {identifier!r}")
 
