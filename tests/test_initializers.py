@@ -70,7 +70,8 @@ def test_names_configs_and_errors():
     assert isinstance(initializers.get("GlorotUniform"), initializers.GlorotUniform)
     config = initializers.serialize(initializers.VarianceScaling(2.0, "fan_out", "uniform", seed=3))
     again = initializers.deserialize(config)
-    assert again.get_config() == {"scale": 2.0, "mode": "fan_out", "distribution": "uniform", "seed": 3}
+    assert again.get_config() == {"scale": 2.0, "mode": "fan_out", "distribution": "uniform", "seed": 3,
+                                  "input_axes": None, "output_axes": None}  # Keras 3's keys
     with pytest.raises(ValueError, match="unknown initializer 'glorot'. Did you mean"):
         initializers.get("glorot")
     with pytest.raises(ValueError, match="mode must be one of"):

@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 from nablanet import (  # noqa: E402
     activations, anomaly, applications, backend, callbacks, data, initializers, layers, losses, metrics,
-    ops, optimizers, preprocessing, random, regularizers, utils,
+    ops, optimizers, preprocessing, random, regularizers, saving, serialization, utils,
 )
 from nablanet.autodiff import Tensor, Variable, enable_grad, is_grad_enabled, no_grad  # noqa: E402
 from nablanet.calculus import (  # noqa: E402
@@ -28,5 +28,5 @@ __all__ = [
     "backend", "callbacks", "data", "derivative", "derivative_table", "elementwise_grad",
     "enable_grad", "grad", "gradcheck", "hessian", "hvp", "initializers", "integrate",
     "is_grad_enabled", "jacobian", "layers", "losses", "metrics", "no_grad", "ops", "optimizers",
-    "preprocessing", "random", "regularizers", "utils", "value_and_grad", "vjp",
+    "preprocessing", "random", "regularizers", "saving", "serialization", "utils", "value_and_grad", "vjp",
 ]

@@ -9,7 +9,7 @@ array([0., 2.])
 
 import math
 
-from nablanet import ops
+from nablanet import ops, serialization
 from nablanet.names import unknown
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -139,6 +139,7 @@ ALL = {fn.__name__: fn for fn in (
     hard_sigmoid, hard_silu, exponential, linear, mish, log_sigmoid, softmax, log_softmax,
 )}
 ALL.update(swish=silu, hard_swish=hard_silu)
+serialization.register_table("activations", ALL, "keras.activations")
 
 
 def get(identifier):
@@ -152,19 +153,25 @@ def get(identifier):
     if isinstance(identifier, str):
         if identifier in ALL:
             return ALL[identifier]
+        found = serialization.get_registered_object(identifier)
+        if found is not None:
+            return found
         raise unknown("activations.get", "activation", identifier, ALL, listed=sorted(ALL))
     if isinstance(identifier, dict) and "class_name" in identifier:  # a serialized layer or fn
-        return get(identifier.get("config", identifier["class_name"]))
+        return serialization.deserialize(identifier, kind="activations")
     if callable(identifier):
         return identifier
     raise TypeError(f"activations.get: expected a name, a callable or None, got {identifier!r}")
 
 
 def serialize(activation):
-    """The name of a built-in activation (what `get_config` stores)."""
+    """The name of a built-in activation (what `get_config` stores); a registered one's config."""
     for name, fn in ALL.items():
         if fn is activation:
             return name
+    if serialization.get_registered_name(activation) != getattr(activation, "__name__", None) or \
+            hasattr(activation, "get_config"):
+        return serialization.serialize(activation)
     name = getattr(activation, "__name__", None)
     if name is None:
         raise ValueError(f"activations.serialize: cannot name activation {activation!r}")

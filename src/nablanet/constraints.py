@@ -9,6 +9,7 @@ array([[0.6],
 
 import numpy as np
 
+from nablanet import serialization
 from nablanet.autodiff.tensor import as_array
 from nablanet.backend import epsilon
 from nablanet.names import lookup
@@ -88,10 +89,15 @@ class MinMaxNorm(Constraint):
 
 ALL = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "min_max_norm": MinMaxNorm,
        "MaxNorm": MaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm, "MinMaxNorm": MinMaxNorm}
+serialization.register_table("constraints", {"MaxNorm": MaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm,
+                                             "MinMaxNorm": MinMaxNorm, **ALL}, "keras.constraints")
 
 
 def get(identifier):
     """A constraint from a name ('max_norm', 'non_neg', ...), a config dict or a callable."""
+    if isinstance(identifier, dict) or (isinstance(identifier, str) and identifier not in ALL and
+                                        serialization.get_registered_object(identifier) is not None):
+        return serialization.deserialize(identifier, kind="constraints")
     return lookup(identifier, ALL, "constraints.get", "constraint")
 
 
@@ -100,4 +106,4 @@ def serialize(constraint):
         return None
     if not isinstance(constraint, Constraint):
         raise ValueError(f"constraints.serialize: cannot serialize {constraint!r}")
-    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+    return serialization.serialize(constraint)

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from nablanet import backend
+from nablanet import backend, serialization
 from nablanet.names import snake_case, unknown
 
 
@@ -135,7 +135,11 @@ class VarianceScaling(Initializer):
     _MODES = ("fan_in", "fan_out", "fan_avg")
     _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None, input_axes=None,
+                 output_axes=None):
+        if input_axes is not None or output_axes is not None:  # Keras's fans over chosen axes (EinsumDense)
+            raise ValueError(f"{type(self).__name__}: input_axes/output_axes are not supported, got "
+                             f"{input_axes!r}, {output_axes!r}; nablanet computes fans from the last two axes")
         if scale <= 0:
             raise ValueError(f"VarianceScaling: scale must be positive, got {scale}")
         if mode not in self._MODES:
@@ -161,15 +165,16 @@ class VarianceScaling(Initializer):
         return values.astype(_dtype(dtype))
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+        return {"seed": self.seed, "scale": self.scale, "mode": self.mode, "distribution": self.distribution,
+                "input_axes": None, "output_axes": None}
 
 
 def _variance_scaling(name, scale, mode, distribution, doc):
-    def __init__(self, seed=None):
-        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        VarianceScaling.__init__(self, scale, mode, distribution, seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": None, "output_axes": None}
 
     return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config, "__doc__": doc})
 
@@ -233,6 +238,7 @@ _CLASSES = [Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal,
 ALL = {snake_case(cls.__name__): cls for cls in _CLASSES}
 ALL.update({cls.__name__: cls for cls in _CLASSES})
 ALL.update({"uniform": RandomUniform, "normal": RandomNormal})  # Keras's short aliases
+serialization.register_table("initializers", {cls.__name__: cls for cls in _CLASSES} | ALL, "keras.initializers")
 
 
 def get(identifier):
@@ -241,6 +247,9 @@ def get(identifier):
     if isinstance(identifier, str):
         if identifier in ALL:
             return ALL[identifier]()
+        found = serialization.get_registered_object(identifier)
+        if found is not None:
+            return found() if isinstance(found, type) else found
         raise unknown("initializers.get", "initializer", identifier, ALL,
                       listed=sorted(k for k in ALL if k.islower()))
     if isinstance(identifier, dict):
@@ -251,14 +260,12 @@ def get(identifier):
 
 
 def serialize(initializer):
-    """`{"class_name": ..., "config": ...}`, as Keras writes it."""
-    if not isinstance(initializer, Initializer):
+    """The initializer's config in Keras 3's schema (see `nablanet.serialization`)."""
+    if not hasattr(initializer, "get_config"):
         raise ValueError(f"initializers.serialize: cannot serialize {initializer!r}")
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    return serialization.serialize(initializer)
 
 
-def deserialize(config):
-    name = config.get("class_name")
-    if name not in ALL:
-        raise ValueError(f"initializers.deserialize: unknown initializer {name!r}")
-    return ALL[name].from_config(config.get("config", {}))
+def deserialize(config, custom_objects=None):
+    """An initializer from its config (either schema), from the allowlist."""
+    return serialization.deserialize(config, custom_objects, kind="initializers")

@@ -14,9 +14,11 @@ import inspect
 
 import numpy as np
 
-from nablanet import ops
+from nablanet import ops, serialization
 from nablanet.autodiff.ops.crossentropy import (
-    softmax_cross_entropy_op, softmax_logits, sparse_softmax_cross_entropy_op,
+    softmax_cross_entropy_op,
+    softmax_logits,
+    sparse_softmax_cross_entropy_op,
 )
 from nablanet.autodiff.tensor import Tensor
 from nablanet.backend import epsilon
@@ -431,6 +433,9 @@ CLASSES = {cls.__name__: cls for cls in (
 )}
 
 
+serialization.register_table("losses", {**FUNCTIONS, **ALIASES, **CLASSES}, "keras.losses")
+
+
 def get(identifier):
     """A loss from a function name ('mse', 'binary_crossentropy': the function), a class name
     ('BinaryCrossentropy': an instance), a config dict, or a callable (returned as is)."""
@@ -439,6 +444,9 @@ def get(identifier):
             return FUNCTIONS.get(identifier) or ALIASES[identifier]
         if identifier in CLASSES:
             return CLASSES[identifier]()
+        found = serialization.get_registered_object(identifier)
+        if found is not None:
+            return found() if isinstance(found, type) else found
         known = sorted(FUNCTIONS) + sorted(ALIASES) + sorted(CLASSES)
         raise unknown("losses.get", "loss", identifier, known, listed=known)
     if isinstance(identifier, dict):
@@ -449,18 +457,15 @@ def get(identifier):
 
 
 def serialize(loss):
-    if isinstance(loss, Loss):
-        return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    """A built-in loss function's name; anything else's config in Keras 3's schema."""
     for name, fn in FUNCTIONS.items():
         if fn is loss:
             return name
-    raise ValueError(f"losses.serialize: cannot serialize {loss!r}")
+    return serialization.serialize(loss)
 
 
-def deserialize(config):
+def deserialize(config, custom_objects=None):
+    """A loss from a name or a config (either schema), from the allowlist."""
     if isinstance(config, str):
         return get(config)
-    name = config.get("class_name")
-    if name not in CLASSES:
-        raise ValueError(f"losses.deserialize: unknown loss class {name!r}")
-    return CLASSES[name].from_config(config.get("config", {}))
+    return serialization.deserialize(config, custom_objects, kind="losses")

@@ -8,7 +8,7 @@
 """
 
 
-from nablanet import ops
+from nablanet import ops, serialization
 from nablanet.names import lookup
 
 
@@ -77,14 +77,18 @@ class L1L2(Regularizer):
 
 
 ALL = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
+serialization.register_table("regularizers", {"L1": L1, "L2": L2, "L1L2": L1L2, **ALL}, "keras.regularizers")
 
 
 def get(identifier):
     """A regularizer from a name ('l1', 'l2', 'l1_l2'), a config dict or a callable."""
+    if isinstance(identifier, dict) or (isinstance(identifier, str) and identifier not in ALL and
+                                        serialization.get_registered_object(identifier) is not None):
+        return serialization.deserialize(identifier, kind="regularizers")
     return lookup(identifier, ALL, "regularizers.get", "regularizer", listed=["l1", "l2", "l1_l2"])
 
 
 def serialize(regularizer):
     if regularizer is None:
         return None
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    return serialization.serialize(regularizer)

@@ -2,36 +2,85 @@
 
 from nablanet.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from nablanet.layers.base import Layer
-from nablanet.layers.core import (
-    Activation, Dense, Dropout, Flatten, Input, InputLayer, Lambda, Permute, RepeatVector, Reshape,
-)
 from nablanet.layers.conv import (
-    Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D,
+    Conv1D,
+    Conv1DTranspose,
+    Conv2D,
+    Conv2DTranspose,
+    DepthwiseConv2D,
+    SeparableConv2D,
+)
+from nablanet.layers.core import (
+    Activation,
+    Dense,
+    Dropout,
+    Flatten,
+    Input,
+    InputLayer,
+    Lambda,
+    Permute,
+    RepeatVector,
+    Reshape,
+)
+from nablanet.layers.embedding import Embedding, Masking
+from nablanet.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
 )
 from nablanet.layers.normalization import BatchNormalization, GroupNormalization, LayerNormalization
 from nablanet.layers.pooling import (
-    AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
-    GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
-)
-from nablanet.layers.reshaping import (
-    Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
+    AveragePooling1D,
+    AveragePooling2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    MaxPooling1D,
+    MaxPooling2D,
 )
 from nablanet.layers.preprocessing import (
-    RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Rescaling,
     Resizing,
 )
-from nablanet.layers.regularization import (
-    AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
-)
-from nablanet.layers.embedding import Embedding, Masking
 from nablanet.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from nablanet.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
+from nablanet.layers.regularization import (
+    AlphaDropout,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+)
+from nablanet.layers.reshaping import (
+    Cropping1D,
+    Cropping2D,
+    UpSampling1D,
+    UpSampling2D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+)
 from nablanet.layers.wrappers import Bidirectional, TimeDistributed
 from nablanet.symbolic import KerasTensor
-from nablanet.layers.merging import (
-    Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
-    dot, maximum, minimum, multiply, subtract,
-)
 
 __all__ = [
     "Bidirectional", "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "Masking", "RNN", "SimpleRNN",
@@ -49,3 +98,9 @@ __all__ = [
     "Multiply", "PReLU", "Permute", "ReLU", "RepeatVector", "Reshape", "Softmax", "Subtract", "add",
     "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
+
+from nablanet import serialization
+
+serialization.register_table(
+    "layers", {name: value for name, value in globals().items() if isinstance(value, type) and issubclass(value, Layer)},
+    "keras.layers")

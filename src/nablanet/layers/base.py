@@ -12,7 +12,7 @@ import itertools
 
 import numpy as np
 
-from nablanet import backend, initializers
+from nablanet import backend, initializers, serialization
 from nablanet.autodiff.tensor import Tensor
 from nablanet.autodiff.variable import Variable
 from nablanet.layers.probe import probe_outputs
@@ -81,6 +81,8 @@ class Layer:
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected argument(s) {sorted(kwargs)}")
         self.name = name or unique_name(snake_case(type(self).__name__))
+        if isinstance(dtype, dict):  # Keras 3's DTypePolicy config
+            dtype = dtype.get("config", {}).get("name")
         self.dtype = np.dtype(dtype or backend.floatx()).name
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
@@ -125,6 +127,7 @@ class Layer:
             initializer = "glorot_uniform" if len(shape) > 1 else "zeros"
         init = initializers.get(initializer)
         dtype = dtype or self.dtype
+        serialization.check_allocation(self, name, shape, dtype)
         variable = Variable(init(shape, dtype=dtype), dtype=dtype, trainable=trainable and self._trainable,
                             name=f"{self.name}/{name or 'variable'}")
         variable.regularizer = regularizer
@@ -336,10 +339,23 @@ class Layer:
     # -- configuration ---------------------------------------------------------------------------
 
     def get_config(self):
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": {
+            "module": "keras", "class_name": "DTypePolicy", "config": {"name": self.dtype}, "registered_name": None}}
         if self._input_shape_arg is not None:
             config["input_shape"] = list(self._input_shape_arg)
         return config
+
+    def get_build_config(self):
+        """`{"input_shape": ...}`: the shape the layer was built with (None before it is built)."""
+        if not self.built or self._build_shape is None:
+            return None
+        return {"input_shape": serialization.serialize(self._build_shape)}
+
+    def build_from_config(self, config):
+        """Build the layer for the input shape `get_build_config` recorded."""
+        shape = config.get("input_shape")
+        if shape is not None and not self.built:
+            self._build_once(_shape_tuple(shape))
 
     @classmethod
     def from_config(cls, config):
@@ -347,6 +363,15 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _shape_tuple(shape):
+    """A JSON shape (a list, or a list of lists) as the tuples `build` takes."""
+    if isinstance(shape, dict):
+        return {k: _shape_tuple(v) for k, v in shape.items()}
+    if all(d is None or isinstance(d, int) for d in shape):
+        return tuple(shape)
+    return [_shape_tuple(s) for s in shape]
 
 
 def keras_mask(x):

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from nablanet import activations, backend, constraints, initializers, ops, regularizers
+from nablanet import activations, backend, constraints, initializers, ops, regularizers, serialization
 from nablanet.compat import warn_ignored
 from nablanet.layers.base import Layer
 from nablanet.symbolic import KerasTensor, Node
@@ -42,8 +42,18 @@ class InputLayer(Layer):
         return inputs
 
     def get_config(self):
-        return {"name": self.name, "shape": list(self.shape), "batch_size": self.batch_size,
-                "dtype": self.output_dtype.name}
+        return {"batch_shape": [self.batch_size, *self.shape], "dtype": self.output_dtype.name, "sparse": False,
+                "ragged": False, "name": self.name, "optional": False}
+
+    @classmethod
+    def from_config(cls, config):
+        """Also Keras's `batch_shape` and older `batch_input_shape`."""
+        config = dict(config)
+        for key in ("batch_shape", "batch_input_shape"):
+            if config.get(key) is not None:
+                batch_shape = config.pop(key)
+                config["shape"], config["batch_size"] = tuple(batch_shape[1:]), batch_shape[0]
+        return cls(**config)
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None, tensor=None):  # noqa: N802 -- Keras's name
@@ -326,8 +336,7 @@ class Lambda(Layer):
         return (input_shape[0],) + tuple(np.shape(out))[1:]
 
     def get_config(self):
-        name = getattr(self.function, "_registered_name", None)
-        if name is None:
+        if serialization.get_registered_name(self.function) == getattr(self.function, "__name__", None):
             raise ValueError(
                 f"Lambda {self.name!r}: its function cannot be saved: nablanet never serializes "
                 "code (no pickle, no bytecode). Register the function with "
@@ -335,8 +344,24 @@ class Lambda(Layer):
                 "Layer subclass."
             )
         output_shape = self.output_shape if not callable(self.output_shape) else None
-        return {**super().get_config(), "function": name, "output_shape": output_shape,
-                "arguments": self.arguments}
+        return {**super().get_config(), "function": serialization.serialize(self.function),
+                "output_shape": output_shape, "arguments": self.arguments}
+
+    @classmethod
+    def from_config(cls, config):
+        """Rebuild with the function found by name in the allowlist; a function stored as code
+        (Keras's `__lambda__`) is refused, as Keras's safe_mode refuses it."""
+        config = dict(config)
+        function = config.get("function")
+        try:
+            if isinstance(function, str):
+                config["function"] = serialization.lookup(function)
+            elif isinstance(function, dict):
+                config["function"] = serialization.deserialize(function)
+        except serialization.SerializationError as error:
+            raise serialization.SerializationError(
+                f"Lambda layer {config.get('name')!r} refused: {error}") from None
+        return cls(**config)
 
 
 def ops_no_grad():

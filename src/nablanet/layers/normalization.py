@@ -1,7 +1,6 @@
 """Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization (Keras's
 defaults: epsilon 1e-3; BatchNormalization's momentum 0.99 weights the old statistic)."""
 
-import numpy as np
 
 from nablanet import constraints, initializers, ops, regularizers
 from nablanet.compat import warn_ignored

@@ -9,7 +9,7 @@ Keras's default activations and no recurrent dropout. Masks (from `Embedding(mas
 
 import numpy as np
 
-from nablanet import activations, ops
+from nablanet import activations, ops, regularizers, serialization
 from nablanet.autodiff.ops.rnn import gru_op, lstm_op, simple_rnn_op
 from nablanet.autodiff.tensor import Tensor
 from nablanet.compat import warn_ignored
@@ -191,9 +191,7 @@ class RNN(Layer):
     reset_state = reset_states
 
     def get_config(self):
-        from nablanet.saving.model_config import serialize_layer
-
-        return {**super().get_config(), "cell": serialize_layer(self.cell), **self._loop_config()}
+        return {**super().get_config(), "cell": serialization.serialize(self.cell), **self._loop_config()}
 
     def _loop_config(self):
         return {"return_sequences": self.return_sequences, "return_state": self.return_state,
@@ -202,10 +200,8 @@ class RNN(Layer):
 
     @classmethod
     def from_config(cls, config):
-        from nablanet.saving.model_config import deserialize_layer
-
         config = dict(config)
-        config["cell"] = deserialize_layer(config["cell"], None)
+        config["cell"] = serialization.deserialize(config["cell"], kind="layers")
         return cls(**config)
 
 
@@ -261,7 +257,8 @@ class _BuiltinRNN(RNN):
         cell = self.cell.get_config()
         for key in ("name", "trainable", "dtype"):
             cell.pop(key, None)
-        return {**Layer.get_config(self), **cell, **self._loop_config()}
+        return {**Layer.get_config(self), **cell, **self._loop_config(),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
 
     @classmethod
     def from_config(cls, config):

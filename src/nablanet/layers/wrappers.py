@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from nablanet import ops
+from nablanet import ops, serialization
 from nablanet.compat import warn_ignored
 from nablanet.layers.base import Layer
 
@@ -106,29 +106,31 @@ class Bidirectional(Layer):
         self.backward_layer.reset_states()
 
     def get_config(self):
-        from nablanet.saving.model_config import serialize_layer
-
-        layer = serialize_layer(self.forward_layer)
+        layer = serialization.serialize(self.forward_layer)
         layer["config"]["name"] = self.forward_layer.name[len("forward_"):]
         config = {**super().get_config(), "layer": layer, "merge_mode": self.merge_mode}
-        config["backward_layer"] = serialize_layer(self.backward_layer)
+        config["backward_layer"] = serialization.serialize(self.backward_layer)
         return config
 
     @classmethod
     def from_config(cls, config):
-        from nablanet.saving.model_config import deserialize_layer
-
         config = dict(config)
-        config["layer"] = deserialize_layer(config["layer"], None)
+        config["layer"] = serialization.deserialize(config["layer"], kind="layers")
         if config.get("backward_layer") is not None:
-            config["backward_layer"] = deserialize_layer(config["backward_layer"], None)
+            config["backward_layer"] = serialization.deserialize(config["backward_layer"], kind="layers")
         return cls(**config)
 
 
 def _copy(layer, name, go_backwards):
     config = layer.get_config()
     config.update(name=name, go_backwards=go_backwards)
-    return type(layer).from_config(config)
+    known, pending = {}, [layer]
+    while pending:  # a live layer's own classes (a custom cell) rebuild its copy
+        current = pending.pop()
+        known[type(current).__name__] = type(current)
+        pending.extend(current._sublayers())
+    with serialization.custom_object_scope(known):
+        return type(layer).from_config(config)
 
 
 def _merge(mode, y, y_rev):
@@ -194,15 +196,11 @@ class TimeDistributed(Layer):
         return tuple(input_shape[:2]) + tuple(inner[1:])
 
     def get_config(self):
-        from nablanet.saving.model_config import serialize_layer
-
-        return {**super().get_config(), "layer": serialize_layer(self.layer)}
+        return {**super().get_config(), "layer": serialization.serialize(self.layer)}
 
     @classmethod
     def from_config(cls, config):
-        from nablanet.saving.model_config import deserialize_layer
-
         config = dict(config)
-        config["layer"] = deserialize_layer(config["layer"], None)
+        config["layer"] = serialization.deserialize(config["layer"], kind="layers")
         return cls(**config)
 

@@ -12,7 +12,7 @@ float64. Function metrics return one value per sample; `MeanMetricWrapper` avera
 
 import numpy as np
 
-from nablanet import losses
+from nablanet import losses, serialization
 from nablanet.autodiff.tensor import as_array
 from nablanet.losses import wrapper_class
 from nablanet.metrics.base import Mean, MeanMetricWrapper, Metric, Sum, pair
@@ -137,6 +137,7 @@ CLASSES = {cls.__name__: cls for cls in (
 
 
 SNAKE_CLASSES = {snake_case(name): cls for name, cls in CLASSES.items() if snake_case(name) not in FUNCTIONS}
+serialization.register_table("metrics", {**FUNCTIONS, **CLASSES, **SNAKE_CLASSES}, "keras.metrics")
 
 
 def get(identifier):
@@ -150,13 +151,13 @@ def get(identifier):
             return CLASSES[identifier]()
         if identifier in SNAKE_CLASSES:
             return SNAKE_CLASSES[identifier]()
+        found = serialization.get_registered_object(identifier)
+        if found is not None:
+            return found() if isinstance(found, type) else found
         known = sorted(set(FUNCTIONS) | set(SNAKE_CLASSES) | set(CLASSES))
         raise unknown("metrics.get", "metric", identifier, known, listed=known)
     if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        if name not in CLASSES:
-            raise ValueError(f"metrics.get: unknown metric class {name!r}")
-        return CLASSES[name].from_config(identifier.get("config", {}))
+        return serialization.deserialize(identifier, kind="metrics")
     if callable(identifier):
         return identifier
     raise TypeError(f"metrics.get: expected a name, a config dict, a Metric or a callable, got {identifier!r}")

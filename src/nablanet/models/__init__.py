@@ -1,7 +1,10 @@
 """Models: functional and subclassed `Model`, and `Sequential`."""
 
+from nablanet import serialization
 from nablanet.models.model import Model
 from nablanet.models.sequential import Sequential
+
+serialization.register_table("models", {"Model": Model, "Functional": Model, "Sequential": Sequential}, "keras")
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):

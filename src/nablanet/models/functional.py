@@ -1,6 +1,7 @@
 """The functional graph behind `Model(inputs, outputs)`: the nodes that lead from the inputs to
 the outputs, in an order that runs each layer after the layers it reads from."""
 
+from nablanet import serialization
 from nablanet.layers.core import InputLayer
 from nablanet.symbolic import KerasTensor
 from nablanet.tree import flatten, map_structure
@@ -75,3 +76,150 @@ class Graph:
             for symbolic_out, value in zip(flatten(node.outputs), flatten(out)):
                 values[id(symbolic_out)] = value
         return map_structure(lambda t: values[id(t)], self.outputs)
+
+
+# -- the functional config (Keras 3's schema) ----------------------------------------------------------
+
+def functional_config(model):
+    """The config of a functional model as Keras writes it: every layer with its `inbound_nodes`
+    (the arguments of each call, tensors as `__keras_tensor__` references `[layer, node, index]`),
+    then `input_layers` and `output_layers`."""
+    graph = model._graph
+    in_graph = {id(node) for node in graph.nodes}
+    position = {}
+    for layer in graph.layers:
+        kept = [node for node in layer._inbound_nodes if id(node) in in_graph]
+        position.update({id(node): k for k, node in enumerate(kept)})
+
+    def history(t):
+        node, index = t.history
+        return [node.layer.name, position[id(node)], index]
+
+    def ref(value):
+        if isinstance(value, KerasTensor):
+            return {"class_name": "__keras_tensor__", "config": {
+                "shape": list(value.shape), "dtype": value.dtype.name, "keras_history": history(value)}}
+        if isinstance(value, (list, tuple)):
+            return [ref(v) for v in value]
+        if isinstance(value, dict):
+            return {k: ref(v) for k, v in value.items()}
+        return serialization.serialize(value)
+
+    layers = []
+    for layer in graph.layers:
+        entry = serialization.serialize(layer)
+        entry["name"] = layer.name
+        nodes = [node for node in layer._inbound_nodes if id(node) in in_graph]
+        entry["inbound_nodes"] = [] if isinstance(layer, InputLayer) else [
+            {"args": ref([node.inputs, *node.args]), "kwargs": ref(dict(node.kwargs))} for node in nodes]
+        layers.append(entry)
+
+    def ends(tensors):
+        if isinstance(tensors, KerasTensor):
+            return history(tensors)
+        if isinstance(tensors, dict):
+            return {k: ends(v) for k, v in tensors.items()}
+        return [ends(t) for t in tensors]
+
+    return {"name": model.name, "trainable": model.trainable, "layers": layers,
+            "input_layers": ends(model.inputs), "output_layers": ends(model.outputs)}
+
+
+def functional_from_config(cls, config):
+    """Rebuild a functional model from `functional_config`'s output (or an older nablanet
+    config), building every layer through the registry."""
+    if "nodes" in config:
+        return _legacy_from_config(cls, config)
+    layers, pending = {}, []
+    for entry in config["layers"]:
+        layer = serialization.deserialize(entry, kind="layers")
+        name = entry.get("name", getattr(layer, "name", None))
+        layers[name] = layer
+        pending.append([layer, list(entry.get("inbound_nodes", []))])
+    produced = {name: [layer.output] for name, layer in layers.items() if isinstance(layer, InputLayer)}
+
+    def ready(value):
+        if _is_ref(value):
+            name, k, _ = value["config"]["keras_history"]
+            return len(produced.get(name, [])) > k
+        if isinstance(value, list):
+            return all(ready(v) for v in value)
+        if isinstance(value, dict):
+            return all(ready(v) for v in value.values())
+        return True
+
+    def revive(value):
+        if _is_ref(value):
+            name, k, i = value["config"]["keras_history"]
+            return flatten(produced[name][k])[i]
+        if isinstance(value, list):
+            return [revive(v) for v in value]
+        if isinstance(value, dict) and "class_name" not in value:
+            return {key: revive(v) for key, v in value.items()}
+        return serialization.deserialize(value)
+
+    while any(nodes for _, nodes in pending):
+        progress = False
+        for layer, nodes in pending:
+            while nodes and ready(nodes[0]):
+                node = nodes.pop(0)
+                args = revive(node.get("args", []))
+                kwargs = {k: revive(v) for k, v in node.get("kwargs", {}).items()
+                          if k != "training" and not (k == "mask" and v is None)}
+                produced.setdefault(layer.name, []).append(layer(*args, **kwargs))
+                progress = True
+        if not progress:
+            stuck = [layer.name for layer, nodes in pending if nodes]
+            raise serialization.SerializationError(
+                f"Functional.from_config: the nodes of layers {stuck[:5]} read tensors no layer produces")
+
+    def ends(spec):
+        if isinstance(spec, list) and len(spec) == 3 and isinstance(spec[0], str):
+            name, k, i = spec
+            if name not in produced or len(produced[name]) <= k:
+                raise serialization.SerializationError(f"Functional.from_config: no tensor {spec} in the graph")
+            return flatten(produced[name][k])[i]
+        if isinstance(spec, dict):
+            return {key: ends(v) for key, v in spec.items()}
+        return [ends(s) for s in spec]
+
+    model = cls(ends(config["input_layers"]), ends(config["output_layers"]), name=config.get("name"))
+    model.trainable = config.get("trainable", True)
+    return model
+
+
+def _is_ref(value):
+    return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
+
+
+def _legacy_from_config(cls, config):
+    """nablanet's config before Keras's schema: `nodes` in running order with `{"ref": [layer,
+    node, tensor]}` references."""
+    layers = {entry["name"]: serialization.deserialize(entry, kind="layers") for entry in config["layers"]}
+    produced, counts = {}, {}
+
+    def resolve(value):
+        if isinstance(value, dict) and "ref" in value:
+            name, k, i = value["ref"]
+            out = produced[(name, k)]
+            return out[i] if isinstance(out, list) else out
+        if isinstance(value, dict) and "dict" in value:
+            return {k: resolve(v) for k, v in value["dict"].items()}
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        return value
+
+    for node in config["nodes"]:
+        name = node["layer"]
+        if name not in layers:
+            raise serialization.SerializationError(f"load: the graph names a layer {name!r} the file does not define")
+        layer, k = layers[name], counts.get(name, 0)
+        counts[name] = k + 1
+        if isinstance(layer, InputLayer):
+            produced[(name, k)] = layer.output
+        else:
+            kwargs = {key: resolve(value) for key, value in node.get("kwargs", {}).items()}
+            produced[(name, k)] = layer(resolve(node["inputs"]), **kwargs)
+    model = cls(resolve(config["inputs"]), resolve(config["outputs"]), name=config["name"])
+    model.trainable = config.get("trainable", True)
+    return model

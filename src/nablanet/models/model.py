@@ -11,7 +11,7 @@ import numpy as np
 
 from nablanet import losses as losses_module
 from nablanet import metrics as metrics_module
-from nablanet import optimizers
+from nablanet import optimizers, serialization
 from nablanet.autodiff import no_grad
 from nablanet.autodiff.engine import backprop
 from nablanet.autodiff.tensor import Tensor
@@ -19,7 +19,7 @@ from nablanet.compat import warn_ignored
 from nablanet.layers.base import Layer
 from nablanet.layers.core import InputLayer
 from nablanet.models import trainer
-from nablanet.models.functional import Graph
+from nablanet.models.functional import Graph, functional_config, functional_from_config
 from nablanet.symbolic import KerasTensor
 from nablanet.tree import flatten, map_shape_structure, map_structure
 
@@ -365,10 +365,8 @@ class Model(Layer):
         print_summary(self, line_length=line_length, print_fn=print_fn, show_trainable=show_trainable)
 
     def save(self, filepath, overwrite=True, zipped=None):
-        """Save architecture, weights, compile settings and optimizer state to one file.
-
-        Any name works (`m.nbz`, `m.keras`, `best_model.h5`): the content is always nablanet's
-        zip of JSON and safetensors, written atomically.
+        """Save architecture, weights, compile settings and optimizer state to one file in
+        Keras 3's `.keras` format (which `keras.saving.load_model` opens), written atomically.
         """
         from nablanet.saving import save_model
 
@@ -376,7 +374,7 @@ class Model(Layer):
         return save_model(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath, overwrite=True):
-        """Save the weights, by name, to a safetensors file (atomically)."""
+        """Save the weights (atomically): Keras's layout for `*.weights.h5`, else safetensors by name."""
         from nablanet.saving import save_weights
 
         return save_weights(self, filepath, overwrite=overwrite)
@@ -405,20 +403,54 @@ class Model(Layer):
 
         return load_weights(self, filepath, skip_mismatch=skip_mismatch, names=names, flatten_from=flatten_from)
 
+    # -- configuration (Keras 3's schema; see nablanet.serialization) ---------------------------------
+
+    @property
+    def _keras_class_name(self):
+        return "Functional" if self._graph is not None and type(self) is Model else type(self).__name__
+
+    @property
+    def _keras_module(self):
+        return "keras.src.models.functional" if self._keras_class_name == "Functional" else None
+
     def get_config(self):
         if self._graph is not None:
-            from nablanet.saving.model_config import model_config
-
-            return model_config(self)["config"]
+            return functional_config(self)
         return {"name": self.name, "trainable": self.trainable}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        if "layers" in config and "nodes" in config:
-            from nablanet.saving.model_config import model_from_config
+        with serialization.custom_object_scope(custom_objects or {}):
+            if "layers" in config and ("input_layers" in config or "nodes" in config):
+                return functional_from_config(cls, config)
+            return cls(**config)
 
-            return model_from_config({"class_name": "Functional", "config": config}, custom_objects)
-        return cls(**config)
+    def get_compile_config(self):
+        """The arguments of `compile`, as Keras writes them (None before `compile`)."""
+        if not self.compiled:
+            return None
+        return {"optimizer": serialization.serialize(self.optimizer), "loss": serialization.serialize(self.loss),
+                "loss_weights": self.loss_weights, "metrics": serialization.serialize(self._metric_spec),
+                "weighted_metrics": serialization.serialize(self._weighted_metric_spec), "run_eagerly": False,
+                "steps_per_execution": 1, "jit_compile": False}
+
+    def compile_from_config(self, config):
+        """`compile` with what `get_compile_config` wrote (names stay names)."""
+        self.compile(optimizer=serialization.deserialize(config.get("optimizer") or "rmsprop", kind="optimizers"),
+                     loss=_revive(config.get("loss"), "losses"), loss_weights=config.get("loss_weights"),
+                     metrics=_revive(config.get("metrics"), "metrics"),
+                     weighted_metrics=_revive(config.get("weighted_metrics"), "metrics"))
+
+
+def _revive(spec, kind):
+    """A compile argument from its config: names stay names (they are the metrics' log keys)."""
+    if isinstance(spec, dict) and "class_name" in spec:
+        return serialization.deserialize(spec, kind=kind)
+    if isinstance(spec, dict):
+        return {k: _revive(v, kind) for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [_revive(s, kind) for s in spec]
+    return spec
 
 
 class _FitCache:

@@ -1,5 +1,6 @@
 """Sequential: a stack of layers, each feeding the next."""
 
+from nablanet import serialization
 from nablanet.layers.base import Layer
 from nablanet.layers.core import Input, InputLayer
 from nablanet.models.functional import Graph
@@ -102,12 +103,26 @@ class Sequential(Model):
         return None if self._input is None else self.outputs.shape
 
     def get_config(self):
-        from nablanet.saving.model_config import model_config
-
-        return model_config(self)["config"]
+        """Keras 3's schema: the layers (an `InputLayer` first when the input is known)."""
+        stack = list(self._stack)
+        if self._input is not None and not (stack and isinstance(stack[0], InputLayer)):
+            stack.insert(0, self._input.history[0].layer)
+        config = {"name": self.name, "trainable": self.trainable, "dtype": Layer.get_config(self)["dtype"],
+                  "layers": [serialization.serialize(layer) for layer in stack]}
+        if self._input is not None:
+            config["build_input_shape"] = list(self._input.shape)
+        return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from nablanet.saving.model_config import model_from_config
-
-        return model_from_config({"class_name": "Sequential", "config": config}, custom_objects)
+        """From Keras's config, or nablanet's older one (`input_shape` beside the layers)."""
+        with serialization.custom_object_scope(custom_objects or {}):
+            model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+            if config.get("input_shape") is not None:
+                model.add(Input(shape=tuple(config["input_shape"]), dtype=config.get("input_dtype")))
+            for entry in config["layers"]:
+                model.add(serialization.deserialize(entry, kind="layers"))
+            shape = config.get("build_input_shape")
+            if not model.built and shape is not None and model.layers:
+                model.build(tuple(shape))
+        return model

@@ -6,6 +6,8 @@
 
 import math
 
+from nablanet import serialization
+
 
 class LearningRateSchedule:
     """Base class: subclasses define `__call__(step)` and `get_config()`."""
@@ -145,13 +147,14 @@ _SCHEDULES = {c.__name__: c for c in (ExponentialDecay, InverseTimeDecay, Piecew
                                        PolynomialDecay, CosineDecay)}
 
 
+serialization.register_table("schedules", _SCHEDULES, "keras.optimizers.schedules")
+
+
 def serialize(schedule):
-    """`{"class_name": ..., "config": ...}`, as Keras writes it."""
-    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+    """The schedule's config in Keras 3's schema."""
+    return serialization.serialize(schedule)
 
 
-def deserialize(config):
-    name = config.get("class_name")
-    if name not in _SCHEDULES:
-        raise ValueError(f"schedules.deserialize: unknown schedule {name!r}; known: {sorted(_SCHEDULES)}")
-    return _SCHEDULES[name].from_config(config["config"])
+def deserialize(config, custom_objects=None):
+    """A schedule from its config (either schema), from the allowlist."""
+    return serialization.deserialize(config, custom_objects, kind="schedules")

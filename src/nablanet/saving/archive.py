@@ -1,8 +1,7 @@
-"""The model file: one zip of JSON (architecture, compile settings, versions) and safetensors
-(weights, optimizer state). Written atomically; read with every byte checked; never pickled.
-
-Entries: `nablanet.json` (format, versions, SHA-256 of every other entry), `config.json`,
-`weights.safetensors`, and `optimizer.safetensors` when the model was compiled and trained.
+"""Archive I/O: atomic writes, zip entries read with their sizes checked, nablanet's weights as
+safetensors, and nablanet's older model archive (`nablanet.json` with the SHA-256 of every
+entry, `config.json`, `weights.safetensors`, `optimizer.safetensors`), which still loads. Models
+are saved in Keras's `.keras` format (`nablanet.saving.keras_format`). Never pickled.
 """
 
 import contextlib
@@ -11,15 +10,14 @@ import io
 import json
 import os
 import tempfile
-import time
 import zipfile
 import zlib
 
 import numpy as np
 
+from nablanet import serialization
 from nablanet.compat import warn_ignored
 from nablanet.saving import safetensors
-from nablanet.saving.model_config import model_config, model_from_config
 
 FORMAT = "nablanet-model"
 FORMAT_VERSION = 1
@@ -124,40 +122,12 @@ def _order(metadata):
 
 # -- the archive --------------------------------------------------------------------------------
 
-def compile_config(model):
-    from nablanet.saving.objects import serialize_compile
-
-    return serialize_compile(model) if model.compiled else None
-
-
 def save_model(model, path, overwrite=True, extra=None):
-    """Write `model` (architecture, weights, compile settings, optimizer state) to `path`;
+    """Write `model` to `path` as a Keras 3 `.keras` archive (see `nablanet.saving.keras_format`);
     `extra` adds named byte entries (BackupAndRestore's training state)."""
-    import nablanet
+    from nablanet.saving import keras_format
 
-    path = os.fspath(path)
-    if not overwrite and os.path.exists(path):
-        raise SavingError(f"save: {path} exists and overwrite=False")
-    if not model.built:
-        raise SavingError("save: the model has no weights yet; build it (call it on data, or fit) first")
-    entries = {"config.json": json.dumps({"model": model_config(model), "compile": compile_config(model)},
-                                         indent=1).encode("utf-8"),
-               "weights.safetensors": weights_blob(model)}
-    entries.update(extra or {})
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is not None and optimizer.built:
-        state, extra = optimizer.get_state()
-        entries["optimizer.safetensors"] = safetensors.dumps(state, metadata={"extra": json.dumps(extra)})
-    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "nablanet_version": nablanet.__version__,
-                "numpy_version": np.__version__, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in entries.items()}}
-    with atomic_write(path) as handle:
-        with zipfile.ZipFile(handle, "w") as archive:
-            archive.writestr("nablanet.json", json.dumps(manifest, indent=1), zipfile.ZIP_DEFLATED)
-            for name, data in entries.items():
-                kind = zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED
-                archive.writestr(name, data, kind)
-    return path
+    return keras_format.save_model(model, path, overwrite=overwrite, extra=extra)
 
 
 def _kind_of(head, path):
@@ -221,13 +191,16 @@ def read_archive(path, blob=None, members=None):
     try:
         with zipfile.ZipFile(io.BytesIO(blob)) as archive:
             names = set(archive.namelist())
+            if "model.weights.h5" in names or "model.weights.json" in names:
+                from nablanet.saving import keras_format
+
+                entries, manifest = keras_format.read_entries(path, blob, members)
+                entries["nablanet.json"] = json.dumps(manifest or {}).encode()
+                return entries
             if "nablanet.json" not in names:
                 if "data.pkl" in {n.rsplit("/", 1)[-1] for n in names}:
                     raise SavingError(f"load_model: {path} is a PyTorch pickle archive; nablanet never "
                                       "unpickles: convert it to .safetensors")
-                if "config.json" in names and any(n.endswith(".h5") for n in names):
-                    raise SavingError(f"load_model: {path} is a Keras .keras archive; build the model "
-                                      "in nablanet and load its weights with model.load_weights(path)")
                 raise SavingError(f"load_model: {path} is a zip file but not a nablanet model archive")
             manifest = _manifest(read_member(archive, "nablanet.json", f"load_model: {path}"), path)
             digests = manifest.get("sha256", {})
@@ -262,36 +235,83 @@ def _manifest(data, path):
 
 
 def load_model(path, custom_objects=None, compile=True, safe_mode=True):
-    """Load a model saved by `Model.save`: architecture, weights, and (with `compile`) its
-    optimizer, loss, metrics and optimizer state, so that `fit` continues exactly.
+    """Load a model from a Keras 3 `.keras` archive (written by Keras or nablanet) or from
+    nablanet's older archive: architecture, weights, and (with `compile`) its optimizer, loss,
+    metrics and optimizer state, so that `fit` continues exactly.
 
-    The file's classes are built only from nablanet's allowlist, registered objects and
-    `custom_objects`; no code is ever loaded from a file, so `safe_mode` has nothing to unlock.
+    Classes are built only from nablanet's allowlist, registered objects and `custom_objects`;
+    no code is ever loaded from a file, so `safe_mode` has nothing to unlock.
     """
-    from nablanet import backend
-
     warn_ignored("load_model", "safe_mode", safe_mode, "no code is ever loaded from a file", default=True)
     path = os.fspath(path)
-    entries = read_archive(path)
+    blob = _read_bytes(path, "load_model")
+    if _kind_of(blob[:16], path) == "zip":
+        try:
+            with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError) as error:
+            raise SavingError(f"load_model: {path} is truncated or corrupted ({error})") from None
+        from nablanet.saving import keras_format
+
+        if keras_format.is_keras_archive(names):
+            return keras_format.load_model(path, blob, custom_objects, compile)
+    return _load_legacy(path, blob, custom_objects, compile)
+
+
+def _load_legacy(path, blob, custom_objects, compile):
+    """nablanet's archive before Keras's format: `nablanet.json`, `config.json` holding
+    `{"model", "compile"}`, and safetensors weights and optimizer state."""
+    from nablanet import backend
+
+    entries = read_archive(path, blob)
     generator = backend.generator()
     random_state = generator.bit_generator.state  # building layers draws initial weights: undo that
     try:
         config = json.loads(entries["config.json"])
-        model = model_from_config(config["model"], custom_objects)
+        with serialization.custom_object_scope(custom_objects or {}):
+            model = serialization.deserialize(config["model"], kind="models")
+            shape = config["model"].get("build_input_shape")
+            if shape is not None and not model.built:
+                model.build_from_config({"input_shape": shape})
+            if compile and config.get("compile"):
+                model.compile(**_legacy_compile(config["compile"]))
+    except serialization.SerializationError as error:
+        raise SavingError(f"load_model: {path}: {error}") from None
     except (KeyError, TypeError, json.JSONDecodeError) as error:
         raise SavingError(f"load_model: {path} has a malformed architecture ({error!r})") from None
     finally:
         generator.bit_generator.state = random_state
-    if compile and config.get("compile"):
-        from nablanet.saving.objects import deserialize_compile
-
-        model.compile(**deserialize_compile(config["compile"], custom_objects))
     restore_training_state(model, entries, path, optimizer=compile)
     return model
 
 
+def _legacy_compile(config):
+    def spec(value, kind):
+        if isinstance(value, dict) and "by_output" in value:
+            return {k: spec(v, kind) for k, v in value["by_output"].items()}
+        if isinstance(value, list):
+            return [spec(v, kind) for v in value]
+        if isinstance(value, dict) and ("loss" in value or "metric" in value):
+            name = value.get("loss") or value.get("metric")
+            return serialization.deserialize({"class_name": name, "config": value["config"]}, kind=kind)
+        if isinstance(value, dict) and "registered" in value:
+            return serialization.lookup(value["registered"], kind)
+        return value
+
+    return {"optimizer": serialization.deserialize(config["optimizer"], kind="optimizers"),
+            "loss": spec(config["loss"], "losses"), "loss_weights": config.get("loss_weights"),
+            "metrics": spec(config.get("metrics"), "metrics")}
+
+
 def restore_training_state(model, entries, path, optimizer=True):
     """Set the weights, and the optimizer's state when there is one, from archive entries."""
+    if "model.weights.h5" in entries:
+        from nablanet.saving import layout
+
+        extra = json.loads(entries.get("nablanet.json", b"{}")).get("optimizer_extra")
+        layout.load_weights_h5(model, entries["model.weights.h5"], path,
+                               optimizer=optimizer and getattr(model, "compiled", False), optimizer_extra=extra)
+        return
     tensors, metadata = safetensors.loads(entries["weights.safetensors"], source=f"{path}:weights")
     assign_weights(model, tensors, path, order=_order(metadata))
     if optimizer and model.compiled and "optimizer.safetensors" in entries:
@@ -301,11 +321,22 @@ def restore_training_state(model, entries, path, optimizer=True):
 
 
 def save_weights(model, path, overwrite=True):
+    """Write the weights to `path`, atomically: Keras's `.weights.h5` layout for such a name
+    (Keras reads it), else nablanet's safetensors, by name."""
     path = os.fspath(path)
     if not overwrite and os.path.exists(path):
         raise SavingError(f"save_weights: {path} exists and overwrite=False")
+    if path.endswith(".keras"):
+        raise SavingError(f"save_weights: {path} names a whole-model file; use model.save() for .keras, or "
+                          "name the weights file *.weights.h5 (Keras) or *.safetensors")
+    if path.endswith(".weights.h5"):
+        from nablanet.saving import layout
+
+        blob = layout.weights_h5(model)
+    else:
+        blob = weights_blob(model)
     with atomic_write(path) as handle:
-        handle.write(weights_blob(model))
+        handle.write(blob)
     return path
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from nablanet import layers
 from nablanet.layers.core import InputLayer
-from nablanet.models import Model
+from nablanet.saving.layout import is_model
 from nablanet.tree import flatten
 
 IMAGE, PLAIN, UNKNOWN = "image", "plain", "unknown"
@@ -31,7 +31,7 @@ def chains(model):
     found = {}
 
     def walk(layer, chain):
-        if isinstance(layer, Model):
+        if is_model(layer):
             for child in layer.layers:
                 walk(child, chain + (layer,))
         else:
@@ -82,7 +82,7 @@ def _trace(tensor, chain):
             if tensor is None:
                 return UNKNOWN, chain
             continue
-        if isinstance(source, Model):
+        if is_model(source):
             if _graph(source) is None:
                 return UNKNOWN, f"it reads the subclassed model {source.name!r}, whose calls are not recorded"
             tensor, chain = flatten(source.outputs)[index], chain + (source,)

@@ -1,4 +1,4 @@
-"""Keras's weight files read with h5py (the `h5` extra): Keras 3 `.weights.h5`, legacy HDF5
+"""Keras's weight files read with h5py: Keras 3 `.weights.h5`, legacy HDF5
 (`model.save("m.h5")` and Keras 2's `save_weights`), and the `model.weights.h5` inside a
 `.keras` archive.
 
@@ -16,7 +16,8 @@ import contextlib
 import io
 import zipfile
 
-from nablanet.saving.archive import SavingError, numeric, read_member
+from nablanet.saving import archive
+from nablanet.saving.archive import SavingError, numeric
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -73,10 +74,10 @@ def open_keras(path, blob, floor=None):
         with read_hdf5(io.BytesIO(blob), path) as weights:
             yield weights
         return
-    with zipfile.ZipFile(io.BytesIO(blob)) as archive:
-        names = set(archive.namelist())
+    with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+        names = set(zf.namelist())
         if "model.weights.h5" in names:
-            data = read_member(archive, "model.weights.h5", f"load_weights: {path}", floor)
+            data = archive.read_member(zf, "model.weights.h5", f"load_weights: {path}", floor)
         elif "model.weights.json" in names:
             raise SavingError(f"load_weights: {path} is a Keras archive with sharded weights, which "
                               "nablanet does not read; save the model again without max_shard_size")

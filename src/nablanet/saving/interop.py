@@ -25,8 +25,16 @@ import numpy as np
 
 from nablanet.names import snake_case
 from nablanet.saving import safetensors
+from nablanet.saving.layout import is_model, keras_class_name
 from nablanet.saving.archive import (
-    INFLATION_FLOOR, SavingError, _kind_of, _order, _read_bytes, assign_weights, numeric, read_archive,
+    INFLATION_FLOOR,
+    SavingError,
+    _kind_of,
+    _order,
+    _read_bytes,
+    assign_weights,
+    numeric,
+    read_archive,
 )
 
 PICKLE_ADVICE = (
@@ -73,7 +81,7 @@ def import_weights(model, path, names=None, skip_mismatch=False, flatten_from=No
         raise SavingError(f"load_weights: {path} is a Python pickle (torch.save's format). {PICKLE_ADVICE}")
     if kind == "zip":
         archive = _zip_names(blob, path)
-        if "nablanet.json" in archive:
+        if "nablanet.json" in archive and "weights.safetensors" in archive:
             _refuse_torch_options(torch_only, path, "a nablanet archive")
             entries = read_archive(path, blob, members=("weights.safetensors",))
             tensors, metadata = safetensors.loads(entries["weights.safetensors"], source=path)
@@ -128,34 +136,22 @@ def _zip_names(blob, path):
 
 # -- the model's layers in Keras's terms -------------------------------------------------------------
 
-def _keras_class(layer):
-    from nablanet.models import Model, Sequential
-
-    if isinstance(layer, Sequential):
-        return "Sequential"
-    if isinstance(layer, Model) and layer._graph is not None:
-        return "Functional"
-    return type(layer).__name__
-
-
 def units(model, legacy=False):
     """The layers with weights inside `model` as a Keras file holds them, with their names (those
     of the models around them, then their own) and Keras 3 keys (None inside a subclassed model):
     legacy files hold the model's own layers (a nested model as a whole), Keras 3 files every
     layer that is not a model, in Keras's order."""
-    from nablanet.models import Model, Sequential
-
     if legacy:
-        top = model.layers if isinstance(model, Model) else [model]
+        top = model.layers if is_model(model) else [model]
         return [(layer, (layer.name,), None) for layer in top if layer.weights]
     found = []
 
     def walk(layer, names, key):
-        if isinstance(layer, Model):
-            graph = isinstance(layer, Sequential) or layer._graph is not None
+        if is_model(layer):
+            graph = keras_class_name(layer) in ("Sequential", "Functional")
             used = collections.Counter()
             for child in layer.layers:
-                base = snake_case(_keras_class(child))
+                base = snake_case(keras_class_name(child))
                 label = base if not used[base] else f"{base}_{used[base]}"
                 used[base] += 1
                 walk(child, names + (child.name,), f"{key}/layers/{label}" if graph and key is not None else None)
@@ -169,9 +165,7 @@ def units(model, legacy=False):
 def _legacy_variables(layer):
     """A layer's weights in the order of Keras's `layer.weights`: layer by layer in a model; a
     layer's own, then its sublayers'."""
-    from nablanet.models import Model
-
-    if isinstance(layer, Model):
+    if is_model(layer):
         return [v for child in layer.layers for v in _legacy_variables(child)]
     return list(layer._weights) + [v for sub in layer._sublayers() for v in _legacy_variables(sub)]
 
