@@ -32,10 +32,10 @@ def is_nested(structure):
     >>> is_nested([1]), is_nested({}), is_nested(None), is_nested("ab")
     (True, True, False, False)
     """
+    if not isinstance(structure, (list, tuple, dict)):  # one check for the common leaf
+        return False
     kind = type(structure)
-    if kind is list or kind is tuple or kind is dict:
-        return True
-    return isinstance(structure, dict) or _is_namedtuple(structure)
+    return kind is list or kind is tuple or isinstance(structure, dict) or hasattr(kind, "_fields")
 
 
 def _keys(mapping):
@@ -61,7 +61,7 @@ def flatten(structure):
     >>> flatten(None)
     [None]
     """
-    if not is_nested(structure):
+    if not isinstance(structure, (list, tuple, dict)) or not is_nested(structure):
         return [structure]
     leaves = []
     _flatten_into(structure, leaves)
@@ -98,6 +98,9 @@ def map_structure(func, *structures, none_is_leaf=True):
     >>> map_structure(lambda a, b: a + b, [1, (2, 3)], [10, (20, 30)])
     [11, (22, 33)]
     """
+    if len(structures) == 1 and not isinstance(structures[0], (list, tuple, dict)):  # a leaf, fast
+        leaf = structures[0]
+        return None if leaf is None and not none_is_leaf else func(leaf)
     if not structures:
         raise TypeError("tree.map_structure: expected at least one structure, got none")
     for other in structures[1:]:

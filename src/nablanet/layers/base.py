@@ -8,7 +8,6 @@ functional graph instead (`nablanet.symbolic`), with shapes from `compute_output
 """
 
 import inspect
-import itertools
 
 import numpy as np
 
@@ -18,7 +17,7 @@ from nablanet.autodiff.variable import Variable
 from nablanet.layers.probe import probe_outputs
 from nablanet.names import snake_case, unique_name
 from nablanet.symbolic import KerasTensor, Node
-from nablanet.tree import flatten, map_structure
+from nablanet.tree import flatten, map_structure, pack_sequence_as
 
 
 def _required(method, argument):
@@ -320,10 +319,10 @@ class Layer:
             self._check_input(shapes)
         node = Node(self, inputs, args, kwargs, None)
         if type(self).compute_output_shape is Layer.compute_output_shape and not self.keeps_shape:
-            count = itertools.count()  # a user's layer: run it to learn its outputs
-            node.outputs = map_structure(
-                lambda spec: KerasTensor(spec.shape, spec.dtype, name=self.name, history=(node, next(count))),
-                probe_outputs(self, inputs, args, self._call_kwargs(kwargs)))
+            specs = probe_outputs(self, inputs, args, self._call_kwargs(kwargs))  # run it to learn its outputs
+            outputs = [KerasTensor(spec.shape, spec.dtype, name=self.name, history=(node, i))
+                       for i, spec in enumerate(flatten(specs))]  # numbered in flatten order, as the graph reads them
+            node.outputs = pack_sequence_as(specs, outputs)
             self._inbound_nodes.append(node)
             return node.outputs
         out_shapes = self.compute_output_shape(shapes)

@@ -12,7 +12,7 @@ from nablanet import backend
 from nablanet.autodiff import no_grad
 from nablanet.autodiff.tensor import Tensor
 from nablanet.symbolic import KerasTensor
-from nablanet.tree import flatten, map_structure
+from nablanet.tree import map_structure
 
 
 class OutputSpec:
@@ -48,14 +48,12 @@ def probe_outputs(layer, inputs, args, kwargs):
             each._losses[:] = saved
         for generator, state in zip(generators, states):
             generator.bit_generator.state = state
-    others = iter(flatten(second))
 
-    def spec(out):
-        other = np.shape(next(others))
-        shape = tuple(a if a == b else None for a, b in zip(np.shape(out), other))
+    def spec(out, other):
+        shape = tuple(a if a == b else None for a, b in zip(np.shape(out), np.shape(other)))
         return OutputSpec(shape, getattr(out, "dtype", None))
 
-    return map_structure(spec, first)
+    return map_structure(spec, first, second)
 
 
 def with_sublayers(layer):
