@@ -135,6 +135,10 @@ def save_model(model, path, overwrite=True, extra=None):
     import nablanet
 
     path = os.fspath(path)
+    from nablanet.saving import legacy_h5
+
+    if extra is None and legacy_h5.is_legacy_h5(path):  # `.h5` means Keras's HDF5 model format, as in Keras
+        return legacy_h5.save_model(model, path, overwrite=overwrite)
     if not overwrite and os.path.exists(path):
         raise SavingError(f"save: {path} exists and overwrite=False")
     if not model.built:
@@ -270,7 +274,12 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
     from nablanet import backend
 
     path = os.fspath(path)
-    entries = read_archive(path)
+    blob = _read_bytes(path, "load_model")
+    if blob.startswith(b"\x89HDF\r\n\x1a\n"):  # a Keras (or nablanet) legacy HDF5 model
+        from nablanet.saving import legacy_h5
+
+        return legacy_h5.load_model(path, custom_objects=custom_objects, compile=compile, blob=blob)
+    entries = read_archive(path, blob)
     generator = backend.generator()
     random_state = generator.bit_generator.state  # building layers draws initial weights: undo that
     try:
