@@ -438,3 +438,31 @@ def test_keras_h5_weights_load_into_the_same_architecture(tmp_path, kind):
     assert ours.load_weights(tmp_path / "model.h5") == []
     x, _ = data(kind)
     np.testing.assert_allclose(predict(ours, x), predict(theirs, x), rtol=1e-5, atol=1e-5)
+
+
+OPTIMIZERS = [("SGD", {"momentum": 0.9}), ("SGD", {}), ("RMSprop", {"momentum": 0.5, "centered": True}),
+              ("Adagrad", {}), ("Adadelta", {"learning_rate": 1.0}), ("Adam", {"amsgrad": True}),
+              ("AdamW", {}), ("Adamax", {}), ("Nadam", {}), ("Adam", {"use_ema": True})]
+
+
+@pytest.mark.parametrize("name, options", OPTIMIZERS, ids=lambda v: v if isinstance(v, str) else
+                         ",".join(f"{k}={w}" for k, w in v.items()))
+def test_keras_continues_training_from_nablanet_optimizer_state(tmp_path, name, options):
+    """Every optimizer's slots land where Keras keeps them: Keras, given the file's state with its
+    own reader, takes the same next steps as nablanet."""
+    nn.backend.set_random_seed(0)
+    ours = build(nn, "gru")
+    ours.compile(optimizer=getattr(nn.optimizers, name)(**{"learning_rate": 0.01, **options}),
+                 loss=nn.losses.MeanSquaredError())
+    x, y = data("gru")
+    ours.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    ours.save(tmp_path / "model.h5")
+    theirs = keras.saving.load_model(tmp_path / "model.h5", compile=False)
+    optimizer = getattr(keras.optimizers, name)(**{"learning_rate": 0.01, **options})
+    optimizer.build(theirs.trainable_variables)
+    with h5py.File(tmp_path / "model.h5", "r") as f:
+        optimizer.set_weights([np.asarray(d) for d in legacy_h5_format.load_optimizer_weights_from_hdf5_group(f)])
+    theirs.compile(optimizer=optimizer, loss=keras.losses.MeanSquaredError())
+    ours.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    theirs.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    np.testing.assert_allclose(predict(ours, x), predict(theirs, x), rtol=1e-5, atol=1e-5)

@@ -333,8 +333,8 @@ class Model(Layer):
     def save(self, filepath, overwrite=True, zipped=None):
         """Save architecture, weights, compile settings and optimizer state to one file.
 
-        Any name works (`m.nbz`, `m.keras`, `best_model.h5`): the content is always nablanet's
-        zip of JSON and safetensors, written atomically.
+        `.h5` and `.hdf5` get Keras's legacy HDF5 model format (`nablanet.saving.legacy_h5`), which
+        Keras 3 loads; any other name nablanet's zip of JSON and safetensors. Written atomically.
         """
         from nablanet.saving import save_model
 
