@@ -93,8 +93,8 @@ def _training_config(model):
     from nablanet.saving.objects import serialize_compile
 
     config = serialize_compile(model)
-    return {"loss": _keras_spec(config["loss"]), "loss_weights": config["loss_weights"],
-            "metrics": _keras_spec(config["metrics"]), "weighted_metrics": None,
+    return {"loss": _keras_spec(config["loss"], "loss"), "loss_weights": config["loss_weights"],
+            "metrics": _keras_spec(config["metrics"], "metric"), "weighted_metrics": None,
             "optimizer_config": config["optimizer"]}
 
 
@@ -108,13 +108,20 @@ def _compile_args(training_config, custom_objects):
     return deserialize_compile(config, custom_objects)
 
 
-def _keras_spec(spec):
+# Keras 3 reads a loss named by its short alias in a training_config as the metric of that name, and fails
+_LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "mape": "mean_absolute_percentage_error",
+                 "msle": "mean_squared_logarithmic_error", "kld": "kl_divergence", "logcosh": "log_cosh"}
+
+
+def _keras_spec(spec, kind):
     if isinstance(spec, dict) and "by_output" in spec:
-        return {k: _keras_spec(v) for k, v in spec["by_output"].items()}
+        return {k: _keras_spec(v, kind) for k, v in spec["by_output"].items()}
     if isinstance(spec, list):
-        return [_keras_spec(s) for s in spec]
-    if isinstance(spec, dict) and ("loss" in spec or "metric" in spec):
-        return {"class_name": spec.get("loss") or spec["metric"], "config": spec["config"]}
+        return [_keras_spec(s, kind) for s in spec]
+    if isinstance(spec, dict) and kind in spec:
+        return {"class_name": spec[kind], "config": spec["config"]}
+    if kind == "loss" and isinstance(spec, str):
+        return _LOSS_ALIASES.get(spec, spec)
     return spec
 
 
@@ -194,30 +201,33 @@ def _write_weights(group, model):
     _write_subset(group.create_group("top_level_model_weights"), [], model.name)
 
 
-def _keras_order(count, blocks, kind, interleaved):
-    """Positions of nablanet's slots (`blocks` kinds of `count` each, one kind after another) in
-    Keras's order, where the `interleaved` kinds after the first `kind` are per variable."""
-    order = list(range(kind * count))
-    order += [kind * count + j * count + i for i in range(count) for j in range(interleaved)]
-    return order + list(range((kind + interleaved) * count, blocks * count))
+def _keras_order(count, kinds, first, interleaved):
+    """Keras's order of nablanet's slots, as indices: nablanet keeps `kinds` kinds of `count`
+    slots, one kind after another; Keras too, except that the `interleaved` kinds from kind
+    `first` on go variable by variable (momentum 0, velocity 0, momentum 1, ...)."""
+    order = list(range(first * count))
+    order += [(first + j) * count + i for i in range(count) for j in range(interleaved)]
+    return order + list(range((first + interleaved) * count, kinds * count))
 
 
-def _slot_layout(optimizer, model):
-    """`(order, count)`: Keras's order of the optimizer's slots (indices into `variables`)."""
+def _slot_layout(optimizer, model, where):
+    """Keras's order of the optimizer's slots, as indices into nablanet's `variables`."""
     slots = optimizer.variables
     count = len(model.trainable_weights)
+    if not slots:
+        return []
     if count == 0 or len(slots) % count:
-        raise SavingError(f"save: {type(optimizer).__name__} has {len(slots)} state arrays for {count} "
-                          "trainable weights; nablanet cannot lay them out as Keras does")
-    base = int(bool(optimizer.use_ema)) + int(bool(optimizer.gradient_accumulation_steps))
-    interleaved = min(_INTERLEAVED.get(type(optimizer).__name__, 1), len(slots) // count - base)
-    return _keras_order(count, len(slots) // count, base, interleaved), count
+        raise SavingError(f"{where}: {type(optimizer).__name__} has {len(slots)} state arrays for {count} "
+                          "trainable weights; they cannot be laid out as Keras does")
+    first = int(bool(optimizer.use_ema)) + int(bool(optimizer.gradient_accumulation_steps))
+    interleaved = min(_INTERLEAVED.get(type(optimizer).__name__, 1), len(slots) // count - first)
+    return _keras_order(count, len(slots) // count, first, interleaved)
 
 
 def _write_optimizer(f, optimizer, model):
     state, extras = optimizer.get_state()
     slots = [state[key] for key in sorted(k for k in state if k.startswith("slot/"))]
-    order, _ = _slot_layout(optimizer, model)
+    order = _slot_layout(optimizer, model, "save")
     values = [np.array(state["iterations"], dtype=np.int64)]
     names = [f"{optimizer.name}/iteration"]
     if "learning_rate" in extras:  # Keras keeps a float rate as a variable, a schedule not
@@ -341,8 +351,8 @@ def _text_attr(obj, name, path, h5py):
     if name not in obj.attrs:
         return None
     attribute = obj.attrs.get_id(name)
-    if attribute.get_storage_size() > MAX_ATTRIBUTE_BYTES:
-        raise SavingError(f"load_model: {path}: attribute {name} declares {attribute.get_storage_size()} bytes, "
+    if _attribute_bytes(obj, name) > MAX_ATTRIBUTE_BYTES:
+        raise SavingError(f"load_model: {path}: attribute {name} declares {_attribute_bytes(obj, name)} bytes, "
                           f"more than the {MAX_ATTRIBUTE_BYTES} a config may hold")
     if attribute.dtype.kind not in "SUO":
         raise SavingError(f"load_model: {path}: attribute {name} holds {attribute.dtype}, not text")
@@ -363,6 +373,7 @@ def _check_file(f, path, size, h5py):
     total, pending = 0, [f]
     while pending:
         group = pending.pop()
+        _check_attributes(group, path, size)
         for name in group:
             link = group.get(name, getlink=True)
             where = f"{group.name.rstrip('/')}/{name}"
@@ -378,6 +389,7 @@ def _check_file(f, path, size, h5py):
             if member.external or member.is_virtual:
                 raise SavingError(f"load_model: {path}: dataset {where} keeps its data outside the file; nablanet "
                                   "reads only data stored in the file itself")
+            _check_attributes(member, path, size)
             declared = math.prod(member.shape or ()) * member.dtype.itemsize
             cap = size if not member.compression and not member.chunks else budget
             if declared > cap:
@@ -388,6 +400,20 @@ def _check_file(f, path, size, h5py):
     if total > budget:
         raise SavingError(f"load_model: {path}: its datasets declare {total} bytes in all, more than the "
                           f"{budget} a {size}-byte file may hold")
+
+
+def _attribute_bytes(obj, name):
+    attribute = obj.attrs.get_id(name)
+    return math.prod(attribute.shape or ()) * attribute.dtype.itemsize
+
+
+def _check_attributes(obj, path, size):
+    cap = min(MAX_ATTRIBUTE_BYTES, size)
+    for name in obj.attrs:
+        declared = _attribute_bytes(obj, name)
+        if declared > cap:
+            raise SavingError(f"load_model: {path}: attribute {name} of {obj.name} declares {declared} bytes, more "
+                              f"than the {cap} it may hold (a config or a list of names)")
 
 
 def _read_weights(f, model, path, h5py):
@@ -413,7 +439,7 @@ def _read_optimizer(f, model, path, h5py):
     datasets = [h5.dataset(group, name, path, h5py) for name in names]
     optimizer.build(model.trainable_weights)
     state, extras = optimizer.get_state()
-    order, _ = _slot_layout(optimizer, model)
+    order = _slot_layout(optimizer, model, f"load_model: {path}")
     slots = [state[key] for key in sorted(k for k in state if k.startswith("slot/"))]
     head = 2 if "learning_rate" in extras else 1
     tail = 1 if "u_product" in extras else 0
