@@ -13,14 +13,13 @@ The layout, as Keras's `legacy_h5_format` writes it:
   slots).
 
 Reading trusts nothing in the file: every object's links and declared sizes are checked before
-any data is read (`_check_file`), classes come only from the allowlist, a Lambda holding code is
+any data is read (`h5.check_file`), classes come only from the allowlist, a Lambda holding code is
 refused, and only arrays and string attributes are read.
 """
 
 import hashlib
 import io
 import json
-import math
 import os
 
 import numpy as np
@@ -31,7 +30,6 @@ from nablanet.saving.archive import SavingError, atomic_write, weight_names
 BACKEND = "numpy"  # Keras 3's name for a NumPy-array backend; Keras only records it
 KERAS_VERSION = "3.0.0"  # the Keras file-format generation this layout follows
 EXTENSIONS = (".h5", ".hdf5")
-MAX_ATTRIBUTE_BYTES = 16 << 20  # a config or name list; Keras's own stay far below
 
 # Keras creates the first `k` slot kinds of these optimizers interleaved (per variable: momentum,
 # velocity, ...), nablanet one kind after another; the other kinds are in the same order in both.
@@ -277,7 +275,7 @@ def load_model(path, custom_objects=None, compile=True, blob=None):
 def _load(f, path, size, custom_objects, compile, h5py):
     from nablanet import backend
 
-    _check_file(f, path, size, h5py)
+    h5.check_file(f, path, size, h5py, "load_model")
     expected = _text_attr(f, "nablanet_sha256", path, h5py)
     if expected is not None and expected != _digest(f, path, h5py):
         raise SavingError(f"load_model: {path} is corrupted: its contents do not match the checksum nablanet "
@@ -351,9 +349,9 @@ def _text_attr(obj, name, path, h5py):
     if name not in obj.attrs:
         return None
     attribute = obj.attrs.get_id(name)
-    if _attribute_bytes(obj, name) > MAX_ATTRIBUTE_BYTES:
-        raise SavingError(f"load_model: {path}: attribute {name} declares {_attribute_bytes(obj, name)} bytes, "
-                          f"more than the {MAX_ATTRIBUTE_BYTES} a config may hold")
+    if h5.attribute_bytes(obj, name) > h5.MAX_ATTRIBUTE_BYTES:
+        raise SavingError(f"load_model: {path}: attribute {name} declares {h5.attribute_bytes(obj, name)} bytes, "
+                          f"more than the {h5.MAX_ATTRIBUTE_BYTES} a config may hold")
     if attribute.dtype.kind not in "SUO":
         raise SavingError(f"load_model: {path}: attribute {name} holds {attribute.dtype}, not text")
     value = obj.attrs[name]
@@ -362,58 +360,6 @@ def _text_attr(obj, name, path, h5py):
     if not isinstance(value, (bytes, str)):
         raise SavingError(f"load_model: {path}: attribute {name} is not a single string")
     return value.decode("utf-8") if isinstance(value, bytes) else value
-
-
-def _check_file(f, path, size, h5py):
-    """Walk every object before anything is read: links must stay in the file (no external or
-    soft links), datasets must keep their data in it (no external or virtual storage), and
-    their declared sizes must fit what the file can hold (unfiltered data is stored as is;
-    compressed data may grow 20x), in all no more than the file's own budget."""
-    budget = max(64 << 20, 20 * size)
-    total, pending = 0, [f]
-    while pending:
-        group = pending.pop()
-        _check_attributes(group, path, size)
-        for name in group:
-            link = group.get(name, getlink=True)
-            where = f"{group.name.rstrip('/')}/{name}"
-            if not isinstance(link, h5py.HardLink):
-                raise SavingError(f"load_model: {path}: {where} is a {type(link).__name__} to somewhere else; "
-                                  "nablanet reads only groups and datasets stored in the file itself")
-            member = group[name]
-            if isinstance(member, h5py.Group):
-                pending.append(member)
-                continue
-            if not isinstance(member, h5py.Dataset):
-                raise SavingError(f"load_model: {path}: {where} is a {type(member).__name__}, not data")
-            if member.external or member.is_virtual:
-                raise SavingError(f"load_model: {path}: dataset {where} keeps its data outside the file; nablanet "
-                                  "reads only data stored in the file itself")
-            _check_attributes(member, path, size)
-            declared = math.prod(member.shape or ()) * member.dtype.itemsize
-            cap = size if not member.compression and not member.chunks else budget
-            if declared > cap:
-                raise SavingError(f"load_model: {path}: dataset {where} declares shape {member.shape} "
-                                  f"({declared} bytes), more than the file can hold ({cap} bytes): corrupted "
-                                  "or hostile")
-            total += declared
-    if total > budget:
-        raise SavingError(f"load_model: {path}: its datasets declare {total} bytes in all, more than the "
-                          f"{budget} a {size}-byte file may hold")
-
-
-def _attribute_bytes(obj, name):
-    attribute = obj.attrs.get_id(name)
-    return math.prod(attribute.shape or ()) * attribute.dtype.itemsize
-
-
-def _check_attributes(obj, path, size):
-    cap = min(MAX_ATTRIBUTE_BYTES, size)
-    for name in obj.attrs:
-        declared = _attribute_bytes(obj, name)
-        if declared > cap:
-            raise SavingError(f"load_model: {path}: attribute {name} of {obj.name} declares {declared} bytes, more "
-                              f"than the {cap} it may hold (a config or a list of names)")
 
 
 def _read_weights(f, model, path, h5py):
