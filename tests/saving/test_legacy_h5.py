@@ -467,3 +467,12 @@ def test_keras_continues_training_from_nablanet_optimizer_state(tmp_path, name, 
     ours.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
     theirs.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
     np.testing.assert_allclose(predict(ours, x), predict(theirs, x), rtol=1e-5, atol=1e-5)
+
+
+def test_a_nablanet_archive_named_h5_still_loads(tmp_path):
+    """Files that earlier versions saved as `best_model.h5` are zips: the content decides how they load."""
+    model = build(nn, "gru")
+    model.save(tmp_path / "m.nbz")
+    os.replace(tmp_path / "m.nbz", tmp_path / "old.h5")
+    x, _ = data("gru")
+    np.testing.assert_array_equal(predict(nn.saving.load_model(tmp_path / "old.h5"), x), predict(model, x))
