@@ -16,8 +16,8 @@ class ModelCheckpoint(MonitorCallback):
 
     Args:
         filepath: May hold `{epoch:02d}` (1-based), `{batch}` and any logged value such as
-            `{val_loss:.2f}`. The file is nablanet's archive (or, with `save_weights_only`,
-            safetensors), whatever its extension.
+            `{val_loss:.2f}`. The file is what `Model.save` writes for its name (`.h5`: Keras's
+            HDF5 model format); with `save_weights_only`, safetensors.
         monitor, mode: The value that decides "best", and its direction.
         save_best_only: Save only when `monitor` improves.
         save_weights_only: Save the weights only.

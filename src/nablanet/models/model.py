@@ -365,12 +365,13 @@ class Model(Layer):
         print_summary(self, line_length=line_length, print_fn=print_fn, show_trainable=show_trainable)
 
     def save(self, filepath, overwrite=True, zipped=None):
-        """Save architecture, weights, compile settings and optimizer state to one file in
-        Keras 3's `.keras` format (which `keras.saving.load_model` opens), written atomically.
+        """Save architecture, weights, compile settings and optimizer state to one file, written
+        atomically: Keras 3's `.keras` format (which `keras.saving.load_model` opens), or, for a
+        name ending in `.h5` or `.hdf5`, Keras's legacy HDF5 model format (`nablanet.saving.legacy_h5`).
         """
         from nablanet.saving import save_model
 
-        warn_ignored("Model.save", "zipped", zipped, "the file is always one zip archive", honoured=(True,))
+        warn_ignored("Model.save", "zipped", zipped, "a .keras file is always one zip archive", honoured=(True,))
         return save_model(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath, overwrite=True):

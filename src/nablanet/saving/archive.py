@@ -19,6 +19,7 @@ from nablanet import serialization
 from nablanet.compat import warn_ignored
 from nablanet.saving import safetensors
 
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 FORMAT = "nablanet-model"
 FORMAT_VERSION = 1
 
@@ -125,14 +126,16 @@ def _order(metadata):
 def save_model(model, path, overwrite=True, extra=None):
     """Write `model` to `path` as a Keras 3 `.keras` archive (see `nablanet.saving.keras_format`);
     `extra` adds named byte entries (BackupAndRestore's training state)."""
-    from nablanet.saving import keras_format
+    from nablanet.saving import keras_format, legacy_h5
 
+    if extra is None and legacy_h5.is_legacy_h5(path):  # `.h5` means Keras's HDF5 model format, as in Keras
+        return legacy_h5.save_model(model, os.fspath(path), overwrite=overwrite)
     return keras_format.save_model(model, path, overwrite=overwrite, extra=extra)
 
 
 def _kind_of(head, path):
     """What the file is, from its first bytes: our archive is a zip, checked further on."""
-    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+    if head.startswith(HDF5_MAGIC):
         return "hdf5"
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return "zip"
@@ -245,6 +248,10 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
     warn_ignored("load_model", "safe_mode", safe_mode, "no code is ever loaded from a file", default=True)
     path = os.fspath(path)
     blob = _read_bytes(path, "load_model")
+    if blob.startswith(HDF5_MAGIC):  # a Keras (or nablanet) legacy HDF5 model
+        from nablanet.saving import legacy_h5
+
+        return legacy_h5.load_model(path, custom_objects=custom_objects, compile=compile, blob=blob)
     if _kind_of(blob[:16], path) == "zip":
         try:
             with zipfile.ZipFile(io.BytesIO(blob)) as archive:

@@ -14,12 +14,13 @@ they are assigned, so their shapes are checked against the model before any data
 
 import contextlib
 import io
+import math
 import zipfile
 
 from nablanet.saving import archive
-from nablanet.saving.archive import SavingError, numeric
+from nablanet.saving.archive import HDF5_MAGIC, SavingError, numeric
 
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+MAX_ATTRIBUTE_BYTES = 16 << 20  # a config or a list of names; Keras's own stay far below
 
 
 class Entry:
@@ -98,6 +99,61 @@ def read_hdf5(handle, source):
         raise SavingError(f"load_weights: {source} is corrupted or not a Keras weights file ({error})") from None
     with f:
         yield _entries(f, source, h5py)
+
+
+def check_file(f, source, size, h5py, where):
+    """Walk every object of an open HDF5 model file of `size` bytes before anything is read
+    (`where`: the caller, for messages). Links must stay in the file (no external or soft
+    links), datasets must keep their data in it (no external or virtual storage), and declared
+    sizes must fit what the file can hold (unfiltered data is stored as is; chunks may be
+    compressed or absent, up to a budget), in all no more than the file's budget. Weights
+    files are not walked: their objects that the model does not ask for are never read."""
+    budget = max(64 << 20, 20 * size)
+    total, pending = 0, [f]
+    while pending:
+        group = pending.pop()
+        _check_attributes(group, source, size, where)
+        for name in group:
+            link = group.get(name, getlink=True)
+            location = f"{group.name.rstrip('/')}/{name}"
+            if not isinstance(link, h5py.HardLink):
+                raise SavingError(f"{where}: {source}: {location} is a {type(link).__name__} to somewhere else; "
+                                  "nablanet reads only groups and datasets stored in the file itself")
+            member = group[name]
+            if isinstance(member, h5py.Group):
+                pending.append(member)
+                continue
+            if not isinstance(member, h5py.Dataset):
+                raise SavingError(f"{where}: {source}: {location} is a {type(member).__name__}, not data")
+            if member.external or member.is_virtual:
+                how = "in external files" if member.external else "as a virtual dataset"
+                raise SavingError(f"{where}: {source}: dataset {location} keeps its data outside the file ({how}); "
+                                  "nablanet reads only data stored in the file itself")
+            _check_attributes(member, source, size, where)
+            declared = math.prod(member.shape or ()) * member.dtype.itemsize
+            cap = size if not member.compression and not member.chunks else budget
+            if declared > cap:
+                raise SavingError(f"{where}: {source}: dataset {location} declares shape {member.shape} "
+                                  f"({declared} bytes), more than the file can hold ({cap} bytes): corrupted "
+                                  "or hostile")
+            total += declared
+    if total > budget:
+        raise SavingError(f"{where}: {source}: its datasets declare {total} bytes in all, more than the "
+                          f"{budget} a {size}-byte file may hold")
+
+
+def attribute_bytes(obj, name):
+    attribute = obj.attrs.get_id(name)
+    return math.prod(attribute.shape or ()) * attribute.dtype.itemsize
+
+
+def _check_attributes(obj, source, size, where):
+    cap = min(MAX_ATTRIBUTE_BYTES, size)
+    for name in obj.attrs:
+        declared = attribute_bytes(obj, name)
+        if declared > cap:
+            raise SavingError(f"{where}: {source}: attribute {name} of {obj.name} declares {declared} bytes, more "
+                              f"than the {cap} it may hold (a config or a list of names)")
 
 
 def _entries(f, source, h5py):

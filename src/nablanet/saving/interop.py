@@ -163,11 +163,9 @@ def units(model, legacy=False):
 
 
 def _legacy_variables(layer):
-    """A layer's weights in the order of Keras's `layer.weights`: layer by layer in a model; a
-    layer's own, then its sublayers'."""
-    if is_model(layer):
-        return [v for child in layer.layers for v in _legacy_variables(child)]
-    return list(layer._weights) + [v for sub in layer._sublayers() for v in _legacy_variables(sub)]
+    """A layer's weights in the order Keras's legacy files keep them: its trainable weights, then
+    the others (in a model with BatchNormalization, every moving statistic comes last)."""
+    return layer.trainable_weights + layer.non_trainable_weights
 
 
 def _keras3_pairs(layer, entry):
