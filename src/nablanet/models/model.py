@@ -370,6 +370,19 @@ class Model(Layer):
 
         return load_weights(self, filepath, skip_mismatch=skip_mismatch, names=names, flatten_from=flatten_from)
 
+    export_formats = {}  # format -> fn(model, filepath, verbose, input_signature, **kwargs); nablanet.export fills it
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """Export the inference pass for serving elsewhere: `format="onnx"` writes an ONNX file
+        (needs `pip install 'nablanet[onnx]'`; see `nablanet.export.export_onnx`, which takes
+        `opset_version=`). Keras's default format, a TensorFlow SavedModel, is not available.
+        """
+        exporter = self.export_formats.get(format)
+        if exporter is None:
+            raise ValueError(f"Model.export: unsupported format={format!r}; the supported formats are "
+                             f"{sorted(self.export_formats)} (pass format='onnx')")
+        return exporter(self, filepath, verbose=verbose, input_signature=input_signature, **kwargs)
+
     def get_config(self):
         if self._graph is not None:
             from nablanet.saving.model_config import model_config
