@@ -4,25 +4,35 @@ A converter turns one layer call into ONNX nodes: `fn(g, layer, x)` gets the gra
 layer and its input (a `Value`, or a list of them for merging layers) and returns the output
 names (one, or a list for several outputs), or `Masked(outputs, mask)` when it decides the
 output mask itself. A new layer family needs one `@converter(LayerClass)` function.
-
->>> sorted(c.__name__ for c in CONVERTERS)[:2]
-[]
 """
 
 import itertools
 
 import numpy as np
 
-CONVERTERS = {}  # layer class -> (function, whether it decides its output mask)
+CONVERTERS = {}  # layer class -> fn(g, layer, x)
 
 
-def converter(*classes, masks=False):
-    """Register `fn(g, layer, x)` as the ONNX form of `classes` (matched exactly, not subclasses,
-    since a subclass may change `call`). `masks=True`: it returns `Masked` with its output mask."""
+def converter(*classes):
+    """Register `fn(g, layer, x)` as the ONNX form of `classes`, matched exactly (not subclasses,
+    which may change `call`). Without `Masked`, its outputs keep the input's mask when the layer
+    supports masking, as the layer's own outputs do.
+
+    Example:
+        >>> from nablanet import layers
+        >>> class Double(layers.Layer):
+        ...     def call(self, inputs):
+        ...         return inputs * 2
+        >>> @converter(Double)
+        ... def _double(g, layer, x):
+        ...     return g.op("Add", [x.name, x.name])
+        >>> CONVERTERS.pop(Double) is _double
+        True
+    """
 
     def register(fn):
         for cls in classes:
-            CONVERTERS[cls] = (fn, masks)
+            CONVERTERS[cls] = fn
         return fn
 
     return register
@@ -65,10 +75,12 @@ class GraphBuilder:
         self.nodes, self.initializers = [], []
         self._counter = parent._counter if parent is not None else itertools.count()
         self._constants = parent._constants if parent is not None else {}
+        self.reserved = parent.reserved if parent is not None else set()  # the graph's input and output names
 
     def fresh(self, hint):
         """A name no other value of the model has."""
-        return f"{hint}_{next(self._counter)}"
+        name = f"{hint}_{next(self._counter)}"
+        return name if name not in self.reserved else self.fresh(hint)
 
     def const(self, array, hint="const", dtype=None):
         """An initializer holding `array` (float arrays are stored as float32)."""

@@ -12,7 +12,7 @@ import numpy as np
 
 from nablanet import activations, layers
 from nablanet.autodiff.ops.nn import same_padding
-from nablanet.export.graph import ExportError, Masked, converter
+from nablanet.export.graph import CONVERTERS, ExportError, Masked, Value, converter
 from nablanet.layers import conv as conv_module
 
 # -- activation functions ------------------------------------------------------------------------
@@ -74,7 +74,7 @@ def activation(g, fn, x, layer):
 
 @converter(layers.InputLayer, layers.Dropout, layers.SpatialDropout1D, layers.SpatialDropout2D,
            layers.GaussianNoise, layers.GaussianDropout, layers.AlphaDropout, layers.RandomFlip,
-           layers.RandomRotation, layers.RandomTranslation, layers.RandomZoom, layers.RandomContrast, masks=True)
+           layers.RandomRotation, layers.RandomTranslation, layers.RandomZoom, layers.RandomContrast)
 def _identity(g, layer, x):
     return Masked(x.name, x.mask)  # active only in training; the mask rides along as on the same Tensor
 
@@ -305,8 +305,6 @@ def _depthwise(g, layer, x):
 
 @converter(layers.SeparableConv2D)
 def _separable(g, layer, x):
-    from nablanet.export.graph import Value
-
     shape = x.shape if layer.data_format != "channels_first" else (x.shape[0],) + x.shape[2:] + (x.shape[1],)
     y = x.name if layer.data_format != "channels_first" else g.transpose(x.name, (0, 2, 3, 1))
     y = _depthwise(g, layer.depthwise, Value(y, shape))
@@ -336,7 +334,7 @@ def _global_pooling(g, layer, x):
     return g.reduce(op, x.name, layer._axes(), keepdims=layer.keepdims)
 
 
-@converter(layers.GlobalAveragePooling1D, masks=True)
+@converter(layers.GlobalAveragePooling1D)
 def _global_average_1d(g, layer, x):
     if x.mask is None:
         return Masked(g.reduce("ReduceMean", x.name, layer._axes(), keepdims=layer.keepdims), None)
@@ -433,3 +431,39 @@ def _average(g, layer, xs):
 @converter(layers.Concatenate)
 def _concatenate(g, layer, xs):
     return g.op("Concat", [x.name for x in xs], axis=int(layer.axis))
+
+
+# -- embedding and masking -----------------------------------------------------------------------
+
+
+@converter(layers.Embedding)
+def _embedding(g, layer, x):
+    ids = x.name if x.dtype.kind in "iu" else g.op("Cast", [x.name], to=g.onnx.TensorProto.INT64)
+    id_dtype = x.dtype if x.dtype.kind in "iu" else np.int64
+    y = g.op("Gather", [g.const(layer.embeddings.numpy(), "embeddings"), ids], axis=0)
+    mask = g.op("Not", [g.op("Equal", [ids, g.const(np.array(0), dtype=id_dtype)])]) if layer.mask_zero else None
+    return Masked(y, mask)
+
+
+@converter(layers.Masking)
+def _masking(g, layer, x):
+    differs = g.op("Cast", [g.op("Not", [g.op("Equal", [x.name, g.const(np.float32(layer.mask_value))])])], to=1)
+    keep = g.reduce("ReduceMax", differs, [-1], keepdims=True)  # any feature differs
+    y = g.op("Mul", [x.name, keep])
+    return Masked(y, g.op("Cast", [g.squeeze(keep, [-1])], to=g.onnx.TensorProto.BOOL))
+
+
+@converter(layers.TimeDistributed)
+def _time_distributed(g, layer, x):
+    inner = layer.layer
+    flat = g.reshape(x.name, [-1] + [d if d is not None else 0 for d in x.shape[2:]])  # (batch * steps, ...)
+    fn = CONVERTERS.get(type(inner))
+    if fn is None:
+        raise ExportError(f"export: TimeDistributed {layer.name!r} wraps {type(inner).__name__} {inner.name!r}, "
+                          "which has no ONNX converter")
+    y = fn(g, inner, Value(flat, (None,) + tuple(x.shape[2:]), x.dtype))
+    y = y.outputs if isinstance(y, Masked) else y
+    out_shape = inner.compute_output_shape((None,) + tuple(x.shape[2:]))
+    tail = g.const(np.array([d if d is not None else -1 for d in out_shape[1:]], np.int64), "shape")
+    shape = g.op("Concat", [g.dims(x.name, 0, 2), tail], axis=0)
+    return Masked(g.op("Reshape", [y, shape]), x.mask)  # a (batch, steps) mask stays as it is

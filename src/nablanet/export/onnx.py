@@ -91,12 +91,11 @@ def to_onnx(model, input_signature=None, opset_version=None):
                 for axis, d in enumerate(shape)]
         graph_inputs.append(onnx.helper.make_tensor_value_info(name, _onnx_dtype(onnx, dtype), dims))
         inputs.append(Value(name, shape, dtype))
+    names = _output_names(model, {v.name for v in inputs})
+    g.reserved.update(names + [v.name for v in inputs])
     outputs = run_model(g, model, inputs)
-    graph_outputs, taken = [], set()
-    for value, tensor in zip(outputs, flatten(model.outputs)):
-        base = tensor.name or "output"
-        name = base if base not in taken else f"{base}_{len(taken)}"
-        taken.add(name)
+    graph_outputs = []
+    for value, name in zip(outputs, names):
         g.nodes.append(onnx.helper.make_node("Identity", [value.name], [name], name=g.fresh("output")))
         graph_outputs.append(onnx.helper.make_tensor_value_info(name, _onnx_dtype(onnx, value.dtype),
                                                                 list(value.shape)))
@@ -105,6 +104,20 @@ def to_onnx(model, input_signature=None, opset_version=None):
                                    producer_name="nablanet")
     onnx.checker.check_model(proto)
     return proto
+
+
+def _output_names(model, taken):
+    """The outputs' names: their layers' names, made unique."""
+    names = []
+    for tensor in flatten(model.outputs):
+        base = tensor.name or "output"
+        name, n = base, 0
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name)
+        names.append(name)
+    return names
 
 
 def _onnx_dtype(onnx, dtype):
@@ -128,13 +141,13 @@ def _model_inputs(model, input_signature):
         return [(t, t.shape, _input_dtype(t)) for t in tensors]
     specs = input_signature if isinstance(input_signature, (list, tuple)) and not _is_shape_like(
         input_signature) else [input_signature]
-    specs = flatten(list(specs))
     if len(specs) != len(tensors):
         raise ValueError(f"export: input_signature has {len(specs)} entries, the model has {len(tensors)} inputs")
     found = []
     for t, spec in zip(tensors, specs):
         shape = tuple(None if d is None else int(d) for d in _shape_of(spec))
-        if len(shape) != len(t.shape) or any(a is not None and b is not None and a != b for a, b in zip(shape, t.shape)):
+        clash = any(a is not None and b is not None and a != b for a, b in zip(shape, t.shape))
+        if len(shape) != len(t.shape) or clash:
             raise ValueError(f"export: input_signature shape {shape} does not fit the model's input {t.name!r} "
                              f"of shape {t.shape}")
         found.append((t, shape, np.dtype(getattr(spec, "dtype", None) or _input_dtype(t))))
@@ -163,7 +176,8 @@ def run_model(g, model, inputs):
     for node in graph.nodes:
         if isinstance(node.layer, InputLayer):
             continue
-        extra = [t for t in flatten(list(node.args)) + flatten(list(node.kwargs.values())) if isinstance(t, KerasTensor)]
+        others = flatten(list(node.args)) + flatten(list(node.kwargs.values()))
+        extra = [t for t in others if isinstance(t, KerasTensor)]
         if extra:
             raise ExportError(f"export: layer {node.layer.name!r} ({type(node.layer).__name__}) is called with tensor "
                               "arguments besides its inputs (initial_state=, mask=, ...), which export does not "
@@ -178,13 +192,12 @@ def call_layer(g, layer, args, out_tensors):
     """The Values `layer` gives for `args` (a Value or a list of them)."""
     if isinstance(layer, Model):
         return run_model(g, layer, flatten(args))
-    entry = CONVERTERS.get(type(layer))
-    if entry is None:
+    fn = CONVERTERS.get(type(layer))
+    if fn is None:
         supported = sorted({cls.__name__ for cls in CONVERTERS if cls is not InputLayer})
         raise ExportError(f"export: layer {layer.name!r} of class {type(layer).__name__} has no ONNX converter. "
                           f"Layers with one: {', '.join(supported)}. Register one with "
                           "nablanet.export.converter.")
-    fn, decides_mask = entry
     result = fn(g, layer, args)
     first = flatten(args)[0]
     if isinstance(result, Masked):

@@ -140,7 +140,10 @@ def _body(g, layer, rec_bias, masked):
 
 def _gru_step(b, layer, xw, h, recurrent, rec_bias, part):
     cell, units = layer.cell, layer.cell.units
-    sigma = lambda v: activation(b, cell.recurrent_activation, v, layer)  # noqa: E731
+
+    def sigma(v):
+        return activation(b, cell.recurrent_activation, v, layer)
+
     if cell.reset_after:
         inner = b.op("MatMul", [h, b.const(recurrent, "R")])
         if rec_bias is not None:
@@ -159,7 +162,7 @@ def _gru_step(b, layer, xw, h, recurrent, rec_bias, part):
     return b.op("Add", [b.op("Mul", [z, h]), b.op("Mul", [one_minus_z, candidate])])
 
 
-@converter(layers.SimpleRNN, layers.LSTM, layers.GRU, masks=True)
+@converter(layers.SimpleRNN, layers.LSTM, layers.GRU)
 def _recurrent(g, layer, x):
     output, states = run_recurrent(g, layer, x)
     mask = x.mask if layer.return_sequences else None
@@ -171,7 +174,7 @@ def _recurrent(g, layer, x):
 _MERGES = {"sum": "Add", "mul": "Mul"}
 
 
-@converter(layers.Bidirectional, masks=True)
+@converter(layers.Bidirectional)
 def _bidirectional(g, layer, x):
     for direction in (layer.forward_layer, layer.backward_layer):
         if type(direction) not in _ONNX_OP:

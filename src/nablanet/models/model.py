@@ -370,7 +370,7 @@ class Model(Layer):
 
         return load_weights(self, filepath, skip_mismatch=skip_mismatch, names=names, flatten_from=flatten_from)
 
-    export_formats = {}  # format -> fn(model, filepath, verbose, input_signature, **kwargs); nablanet.export fills it
+    export_formats = {}  # noqa: RUF012 -- format -> exporter, one table that nablanet.export fills
 
     def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
         """Export the inference pass for serving elsewhere: `format="onnx"` writes an ONNX file
