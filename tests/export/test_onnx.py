@@ -123,10 +123,21 @@ def test_conv1d(kwargs, tmp_path):
 
 def test_conv1d_same_padding_on_sequences_of_any_length(tmp_path):
     model = sequential((None, 2), layers.Conv1D(3, 4, strides=2, padding="same"),
-                       layers.MaxPooling1D(2, padding="same"))
+                       layers.Conv1D(2, 3, dilation_rate=2, padding="same"), layers.MaxPooling1D(2, padding="same"),
+                       layers.AveragePooling1D(3, strides=2, padding="same"))
     path = check(model, floats(5, 9, 2), tmp_path)
     sess = session(path)  # the same file on another length
     x = floats(2, 6, 2)
+    np.testing.assert_allclose(sess.run(None, {sess.get_inputs()[0].name: x})[0], model.predict(x, verbose=0), **TOL)
+
+
+def test_conv2d_same_padding_on_images_of_any_size(tmp_path):
+    model = sequential((None, None, 2), layers.Conv2D(3, 3, strides=2, dilation_rate=1, padding="same"),
+                       layers.DepthwiseConv2D((2, 3), dilation_rate=(2, 1), padding="same"),
+                       layers.MaxPooling2D(3, strides=2, padding="same"), layers.GlobalAveragePooling2D())
+    path = check(model, floats(5, 7, 6, 2), tmp_path)
+    sess = session(path)
+    x = floats(2, 4, 9, 2)
     np.testing.assert_allclose(sess.run(None, {sess.get_inputs()[0].name: x})[0], model.predict(x, verbose=0), **TOL)
 
 
@@ -224,6 +235,16 @@ def test_merging_two_inputs(merge, tmp_path):
     check(model, [floats(5, 3, 4), floats(5, 3, 4)], tmp_path)
 
 
+@pytest.mark.parametrize("axes, normalize, shapes", [
+    (1, False, [(4,), (4,)]), (1, True, [(4,), (4,)]), ((2, 2), False, [(3, 4), (5, 4)]),
+    ((1, 1), True, [(3, 4), (3, 2)]), (-1, False, [(3, 4), (4,)]),
+], ids=str)
+def test_dot(axes, normalize, shapes, tmp_path):
+    a, b = layers.Input(shape=shapes[0]), layers.Input(shape=shapes[1])
+    model = nablanet.Model([a, b], layers.Dot(axes, normalize=normalize)([a, b]))
+    check(model, [floats(5, *shapes[0]), floats(5, *shapes[1])], tmp_path)
+
+
 def test_three_way_merges_and_two_outputs(tmp_path):
     x = layers.Input(shape=(4,), name="x")
     h = [layers.Dense(3, activation=a)(x) for a in ("relu", "tanh", "sigmoid")]
@@ -299,6 +320,14 @@ def test_recurrent_with_embedding_mask(rnn, return_sequences, go_backwards, tmp_
     check(sequential((6,), *stack), IDS, tmp_path)
 
 
+@pytest.mark.parametrize("cell", [layers.SimpleRNNCell, layers.LSTMCell, layers.GRUCell], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("masked", [False, True])
+def test_generic_rnn_over_builtin_cells(cell, masked, tmp_path):
+    model = sequential((6,), layers.Embedding(8, 3, mask_zero=masked),
+                       layers.RNN(cell(4), return_sequences=True, go_backwards=True), layers.RNN(cell(2)))
+    check(model, IDS, tmp_path)
+
+
 @pytest.mark.parametrize("zero_output", [False, True])
 def test_masked_sequences_keep_the_mask_through_stacked_layers(zero_output, tmp_path):
     model = sequential((6,), layers.Embedding(8, 3, mask_zero=True),
@@ -360,6 +389,21 @@ def test_export_onnx_function_and_the_file(tmp_path, capsys):
     dims = proto.graph.input[0].type.tensor_type.shape.dim
     assert dims[0].dim_param == "batch" and dims[1].dim_value == 3
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("opset", [15, 17, 21])
+def test_opsets(opset, tmp_path):
+    model = sequential((6,), layers.Embedding(8, 4, mask_zero=True), layers.LayerNormalization(),
+                       layers.LSTM(3, return_sequences=True), layers.GlobalAveragePooling1D(),
+                       layers.Dense(2, activation="softmax"))
+    path = check(model, IDS, tmp_path, opset_version=opset)
+    assert onnx.load(str(path)).opset_import[0].version == opset
+
+
+def test_float64_models_are_refused(tmp_path):
+    model = nablanet.Sequential([layers.Input(shape=(3,)), layers.Dense(2, dtype="float64")])
+    with pytest.raises(ExportError, match="float64 weight"):
+        model.export(tmp_path / "m.onnx", format="onnx", verbose=False)
 
 
 def test_input_signature_builds_an_unbuilt_sequential(tmp_path):

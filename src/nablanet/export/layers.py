@@ -238,9 +238,28 @@ def _spatial(layer, x, rank):
     return x.shape[2:] if layer.data_format == "channels_first" else x.shape[1:1 + rank]
 
 
+def _same_pad(g, y, kernel, strides, dilation):
+    """`y` (channels first) zero-padded by TensorFlow's 'same' rule for lengths known only when the
+    model runs (ONNX's SAME_UPPER refuses dilation in onnxruntime)."""
+    begins, ends = [], []
+    for axis, (k, s, d) in enumerate(zip(kernel, strides, dilation), start=2):
+        n = g.dims(y, axis, axis + 1)
+        out = g.op("Div", [g.op("Add", [n, g.const(np.array([s - 1]))]), g.const(np.array([s]))])
+        span = g.op("Add", [g.op("Mul", [g.op("Sub", [out, g.const(np.array([1]))]), g.const(np.array([s]))]),
+                            g.const(np.array([d * (k - 1) + 1]))])
+        total = g.op("Max", [g.op("Sub", [span, n]), g.const(np.array([0]))])
+        begin = g.op("Div", [total, g.const(np.array([2]))])
+        begins.append(begin)
+        ends.append(g.op("Sub", [total, begin]))
+    zeros = g.const(np.zeros(2, np.int64))
+    return g.op("Pad", [y, g.op("Concat", [zeros, *begins, zeros, *ends], axis=0)])
+
+
 def _conv(g, y, weight, bias, pads, strides, dilation, groups, op="Conv", output_padding=None):
-    attributes = {"strides": list(strides), "dilations": list(dilation), "group": int(groups)}
-    attributes.update({"pads": list(pads)} if pads is not None else {"auto_pad": "SAME_UPPER"})
+    if pads is None:
+        y, pads = _same_pad(g, y, weight.shape[2:], strides, dilation), [0] * (2 * len(strides))
+    attributes = {"strides": list(strides), "dilations": list(dilation), "group": int(groups),
+                  "pads": list(pads)}
     if output_padding is not None:
         attributes["output_padding"] = list(output_padding)
     inputs = [y, g.const(weight, "kernel")] + ([g.const(bias, "bias")] if bias is not None else [])
@@ -426,6 +445,33 @@ def _average(g, layer, xs):
     for x in xs[1:]:
         total = g.op("Add", [total, x.name])
     return g.op("Div", [total, g.const(float(len(xs)))])
+
+
+@converter(layers.Dot)
+def _dot(g, layer, xs):
+    a, b = xs
+    axis_a, axis_b = layer._axes(a.ndim, b.ndim)
+    left, right = a.name, b.name
+    if layer.normalize:
+        left, right = _unit(g, left, axis_a), _unit(g, right, axis_b)
+    left = g.transpose(left, _swap(a.ndim, axis_a, a.ndim - 1))  # contract a's last axis with b's second-to-last
+    right = g.transpose(right, _swap(b.ndim, axis_b, 1)) if b.ndim > 2 else g.unsqueeze(right, [-1])
+    out = g.op("MatMul", [left if a.ndim > 2 else g.unsqueeze(left, [1]), right])
+    shape = layer._out_shape(a.shape, b.shape)
+    if sum(d is None for d in shape[1:]) > 1:
+        raise ExportError(f"export: Dot {layer.name!r}: more than one unknown dimension in its output {shape}")
+    return g.reshape(out, [0] + [-1 if d is None else d for d in shape[1:]])
+
+
+def _swap(ndim, i, j):
+    perm = list(range(ndim))
+    perm[i], perm[j] = perm[j], perm[i]
+    return perm
+
+
+def _unit(g, x, axis):
+    norm = g.reduce("ReduceSum", g.op("Mul", [x, x]), [axis])
+    return g.op("Div", [x, g.op("Sqrt", [g.op("Max", [norm, g.const(1e-12)])])])
 
 
 @converter(layers.Concatenate)

@@ -83,6 +83,10 @@ def to_onnx(model, input_signature=None, opset_version=None):
     if not isinstance(model, Model):
         raise TypeError(f"export_onnx: expected a nablanet Model, got {type(model).__name__}")
     symbolic = _model_inputs(model, input_signature)
+    for weight in model.weights:
+        if np.dtype(weight.dtype) != np.float32:
+            raise ExportError(f"export: model {model.name!r} has the {weight.dtype} weight {weight.name!r}; ONNX "
+                              "export writes float32 models (as Keras's does): build the model in float32")
     g = GraphBuilder(onnx, opset)
     inputs, graph_inputs = [], []
     for i, (tensor, shape, dtype) in enumerate(symbolic):

@@ -15,7 +15,7 @@ from nablanet.export.graph import ExportError, GraphBuilder, Masked, converter
 from nablanet.export.layers import activation
 
 _NATIVE = {activations.tanh: "Tanh", activations.sigmoid: "Sigmoid", activations.relu: "Relu"}
-_ONNX_OP = {layers.SimpleRNN: "RNN", layers.LSTM: "LSTM", layers.GRU: "GRU"}
+_ONNX_OP = {layers.SimpleRNNCell: "RNN", layers.LSTMCell: "LSTM", layers.GRUCell: "GRU"}  # by the cell's class
 
 
 def _lstm_order(w, units):
@@ -31,6 +31,9 @@ def _cell_activations(cell):
 
 
 def _check(layer):
+    if type(layer.cell) not in _ONNX_OP:
+        raise ExportError(f"export: {type(layer).__name__} {layer.name!r} runs a {type(layer.cell).__name__}, which "
+                          "has no ONNX form here (SimpleRNNCell, LSTMCell and GRUCell do)")
     if layer.stateful:
         raise ExportError(f"export: {type(layer).__name__} {layer.name!r} is stateful: its state lives between "
                           "calls, which an exported graph cannot keep; export a copy with stateful=False")
@@ -61,7 +64,7 @@ def _native(g, layer, x):
                   "activations": [_NATIVE[fn] for fn in _cell_activations(cell)]}
     if isinstance(cell, layers.GRUCell):
         attributes["linear_before_reset"] = int(cell.reset_after)
-    op = _ONNX_OP[type(layer)]
+    op = _ONNX_OP[type(cell)]
     count = 3 if op == "LSTM" else 2
     outs = g.op(op, inputs, outputs=["Y", "Y_h", "Y_c"][:count], **attributes)
     states = [g.squeeze(name, [0]) for name in outs[1:]]
@@ -162,7 +165,7 @@ def _gru_step(b, layer, xw, h, recurrent, rec_bias, part):
     return b.op("Add", [b.op("Mul", [z, h]), b.op("Mul", [one_minus_z, candidate])])
 
 
-@converter(layers.SimpleRNN, layers.LSTM, layers.GRU)
+@converter(layers.SimpleRNN, layers.LSTM, layers.GRU, layers.RNN)
 def _recurrent(g, layer, x):
     output, states = run_recurrent(g, layer, x)
     mask = x.mask if layer.return_sequences else None
@@ -177,9 +180,9 @@ _MERGES = {"sum": "Add", "mul": "Mul"}
 @converter(layers.Bidirectional)
 def _bidirectional(g, layer, x):
     for direction in (layer.forward_layer, layer.backward_layer):
-        if type(direction) not in _ONNX_OP:
+        if type(direction) not in (layers.SimpleRNN, layers.LSTM, layers.GRU, layers.RNN):
             raise ExportError(f"export: Bidirectional {layer.name!r} wraps a {type(direction).__name__}, which has "
-                              "no ONNX form here (SimpleRNN, LSTM and GRU do)")
+                              "no ONNX form here (SimpleRNN, LSTM, GRU and RNN do)")
     y, states = run_recurrent(g, layer.forward_layer, x)
     y_rev, states_rev = run_recurrent(g, layer.backward_layer, x)
     if layer.return_sequences:
