@@ -6,6 +6,7 @@ names (one, or a list for several outputs), or `Masked(outputs, mask)` when it d
 output mask itself. A new layer family needs one `@converter(LayerClass)` function.
 """
 
+import hashlib
 import itertools
 
 import numpy as np
@@ -93,13 +94,12 @@ class GraphBuilder:
             array = array.astype(np.int64)
         if self.parent is not None:
             return self.parent.const(array, hint)
-        key = (array.dtype.str, array.shape, array.tobytes()) if array.size <= 16 else None
-        if key is not None and key in self._constants:
-            return self._constants[key]  # small constants (axes, shapes, 0, 1) are shared
+        key = (array.dtype.str, array.shape, hashlib.sha256(np.ascontiguousarray(array).tobytes()).digest())
+        if key in self._constants:
+            return self._constants[key]  # one copy of each value: a shared layer's weights, axes, 0 and 1
         name = self.fresh(hint)
         self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(array), name))
-        if key is not None:
-            self._constants[key] = name
+        self._constants[key] = name
         return name
 
     def op(self, op_type, inputs, outputs=1, hint=None, **attributes):
