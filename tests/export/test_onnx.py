@@ -107,6 +107,8 @@ def test_dense_without_bias_on_sequences(tmp_path):
     {"filters": 4, "kernel_size": 3, "dilation_rate": (1, 2)},
     {"filters": 6, "kernel_size": 3, "groups": 2, "use_bias": False, "activation": "sigmoid"},
     {"filters": 4, "kernel_size": 3, "padding": "same", "data_format": "channels_first"},
+    {"filters": 4, "kernel_size": 3, "data_format": "channels_first", "activation": "softmax"},
+    {"filters": 4, "kernel_size": 3, "activation": "log_softmax"},
 ], ids=str)
 def test_conv2d(kwargs, tmp_path):
     shape = (4, 7, 6) if kwargs.get("data_format") == "channels_first" else (7, 6, 4)
@@ -151,9 +153,11 @@ def test_conv2d_same_padding_on_images_of_any_size(tmp_path):
     {"filters": 3, "kernel_size": 3, "strides": 2, "padding": "same", "output_padding": 1},
     {"filters": 3, "kernel_size": 3, "dilation_rate": 2, "activation": "relu"},
     {"filters": 3, "kernel_size": 1, "strides": 3},
+    {"filters": 3, "kernel_size": 3, "strides": 2, "data_format": "channels_first", "activation": "softmax"},
 ], ids=str)
 def test_conv2d_transpose(kwargs, tmp_path):
-    check(sequential((4, 5, 2), layers.Conv2DTranspose(**kwargs)), floats(5, 4, 5, 2), tmp_path)
+    shape = (2, 4, 5) if kwargs.get("data_format") == "channels_first" else (4, 5, 2)
+    check(sequential(shape, layers.Conv2DTranspose(**kwargs)), floats(5, *shape), tmp_path)
 
 
 def test_conv1d_transpose(tmp_path):
@@ -207,11 +211,14 @@ def test_normalization(layer, tmp_path):
     lambda: [layers.Reshape((-1, 2))], lambda: [layers.Reshape((6, 4))], lambda: [layers.Permute((3, 1, 2))],
     lambda: [layers.Flatten(), layers.RepeatVector(3)], lambda: [layers.ZeroPadding2D(((1, 2), (0, 1)))],
     lambda: [layers.Cropping2D(((1, 0), (1, 1)))], lambda: [layers.UpSampling2D((2, 3))],
-    lambda: [layers.Rescaling(1 / 255, offset=-0.5)],
+    lambda: [layers.Rescaling(1 / 255, offset=-0.5)], lambda: [layers.UpSampling2D(2, data_format="channels_first")],
+    lambda: [layers.ZeroPadding2D(1, data_format="channels_first"),
+             layers.Cropping2D((0, 1), data_format="channels_first")],
+    lambda: [layers.SeparableConv2D(3, 2, padding="same", data_format="channels_first")],
     lambda: [layers.Dropout(0.5), layers.SpatialDropout2D(0.3), layers.GaussianNoise(1.0),
              layers.GaussianDropout(0.2), layers.AlphaDropout(0.1), layers.RandomFlip()],
 ], ids=["flatten", "flatten_cf", "reshape", "reshape_fixed", "permute", "repeat", "zero_pad", "crop", "upsample",
-        "rescale", "dropouts"])
+        "rescale", "upsample_cf", "pad_crop_cf", "separable_cf", "dropouts"])
 def test_reshaping_and_inference_identities(stack, tmp_path):
     check(sequential((4, 3, 2), *stack()), floats(5, 4, 3, 2), tmp_path)
 
@@ -219,7 +226,9 @@ def test_reshaping_and_inference_identities(stack, tmp_path):
 @pytest.mark.parametrize("stack", [
     lambda: [layers.ZeroPadding1D(2)], lambda: [layers.Cropping1D((1, 2))], lambda: [layers.UpSampling1D(3)],
     lambda: [layers.SpatialDropout1D(0.5)], lambda: [layers.TimeDistributed(layers.Dense(2, activation="relu"))],
-], ids=["zero_pad", "crop", "upsample", "spatial_dropout", "time_distributed"])
+    lambda: [layers.Conv1D(3, 2, padding="same", data_format="channels_first", dilation_rate=2),
+             layers.MaxPooling1D(2, data_format="channels_first"), layers.GlobalAveragePooling1D("channels_first")],
+], ids=["zero_pad", "crop", "upsample", "spatial_dropout", "time_distributed", "conv1d_cf"])
 def test_sequence_reshaping(stack, tmp_path):
     check(sequential((6, 3), *stack()), floats(5, 6, 3), tmp_path)
 

@@ -10,10 +10,11 @@ exporter in `Model.export_formats`, which this package fills when it is imported
 `nablanet` facade imports it.
 """
 
+from nablanet.export import conv as _conv  # noqa: F401 -- registers the converters
 from nablanet.export import layers as _layers  # noqa: F401 -- registers the converters
 from nablanet.export import recurrent as _recurrent  # noqa: F401 -- registers the converters
+from nablanet.export.activations import ACTIVATIONS
 from nablanet.export.graph import CONVERTERS, ExportError, GraphBuilder, Masked, Value, converter
-from nablanet.export.layers import ACTIVATIONS
 from nablanet.export.onnx import export_onnx, to_onnx
 from nablanet.models import Model
 

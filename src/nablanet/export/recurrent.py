@@ -11,8 +11,8 @@ the state and repeats the previous output (zeros with `zero_output_for_mask`), a
 import numpy as np
 
 from nablanet import activations, layers
+from nablanet.export.activations import activation
 from nablanet.export.graph import ExportError, GraphBuilder, Masked, converter
-from nablanet.export.layers import activation
 
 _NATIVE = {activations.tanh: "Tanh", activations.sigmoid: "Sigmoid", activations.relu: "Relu"}
 _ONNX_OP = {layers.SimpleRNNCell: "RNN", layers.LSTMCell: "LSTM", layers.GRUCell: "GRU"}  # by the cell's class
