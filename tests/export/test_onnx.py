@@ -316,9 +316,16 @@ def test_recurrent_without_mask(rnn, return_sequences, go_backwards, tmp_path):
     lambda: layers.LSTM(3, recurrent_activation="hard_sigmoid", go_backwards=True),  # a Scan: no native form
     lambda: layers.SimpleRNN(3, activation="gelu", return_sequences=True),
     lambda: layers.GRU(3, activation="softsign", reset_after=False),
-], ids=["gru_reset_before", "gru_no_bias", "lstm_relu", "lstm_hard_sigmoid", "rnn_gelu", "gru_softsign"])
-def test_recurrent_variants(make, tmp_path):
-    check(sequential((6, 3), make()), floats(5, 6, 3), tmp_path)
+    lambda: layers.LSTM(3, use_bias=False, unit_forget_bias=False),
+    lambda: layers.SimpleRNN(3, activation="relu", use_bias=False, go_backwards=True, return_sequences=True),
+], ids=["gru_reset_before", "gru_no_bias", "lstm_relu", "lstm_hard_sigmoid", "rnn_gelu", "gru_softsign",
+        "lstm_no_bias", "rnn_relu_no_bias"])
+@pytest.mark.parametrize("masked", [False, True])
+def test_recurrent_variants(make, masked, tmp_path):
+    if masked:
+        check(sequential((6,), layers.Embedding(8, 3, mask_zero=True), make()), IDS, tmp_path)
+    else:
+        check(sequential((6, 3), make()), floats(5, 6, 3), tmp_path)
 
 
 @pytest.mark.parametrize("rnn", RECURRENT, ids=lambda c: c.__name__)
@@ -421,6 +428,12 @@ def test_float64_models_are_refused(tmp_path):
 def test_input_signature_builds_an_unbuilt_sequential(tmp_path):
     model = nablanet.Sequential([layers.Dense(3, activation="relu"), layers.Dense(1)])
     check(model, floats(5, 4), tmp_path, input_signature=[layers.Input(shape=(4,))])
+
+
+def test_unbuilt_sequential_without_a_signature_says_what_to_do(tmp_path):
+    model = nablanet.Sequential([layers.Dense(3)])
+    with pytest.raises(ExportError, match="has no input shape yet.*input_signature"):
+        model.export(tmp_path / "m.onnx", format="onnx")
 
 
 def test_input_signature_can_fix_the_batch(tmp_path):

@@ -14,7 +14,7 @@ import numpy as np
 from nablanet.export.graph import CONVERTERS, ExportError, GraphBuilder, Masked, Value
 from nablanet.layers.base import KerasTensor, flatten, map_structure
 from nablanet.layers.core import InputLayer
-from nablanet.models import Model
+from nablanet.models import Model, Sequential
 
 DEFAULT_OPSET = 18
 MIN_OPSET = 15  # Shape's start/end and Scan's current form
@@ -88,26 +88,29 @@ def to_onnx(model, input_signature=None, opset_version=None):
             raise ExportError(f"export: model {model.name!r} has the {weight.dtype} weight {weight.name!r}; ONNX "
                               "export writes float32 models (as Keras's does): build the model in float32")
     g = GraphBuilder(onnx, opset)
-    inputs, graph_inputs = [], []
-    for i, (tensor, shape, dtype) in enumerate(symbolic):
-        name = tensor.name or f"input_{i}"
-        dims = ["batch" if axis == 0 and d is None else (f"{name}_dim{axis}" if d is None else d)
-                for axis, d in enumerate(shape)]
-        graph_inputs.append(onnx.helper.make_tensor_value_info(name, _onnx_dtype(onnx, dtype), dims))
-        inputs.append(Value(name, shape, dtype))
+    inputs = [Value(tensor.name or f"input_{i}", shape, dtype) for i, (tensor, shape, dtype) in enumerate(symbolic)]
     names = _output_names(model, {v.name for v in inputs})
     g.reserved.update(names + [v.name for v in inputs])
     outputs = run_model(g, model, inputs)
-    graph_outputs = []
     for value, name in zip(outputs, names):
         g.nodes.append(onnx.helper.make_node("Identity", [value.name], [name], name=g.fresh("output")))
-        graph_outputs.append(onnx.helper.make_tensor_value_info(name, _onnx_dtype(onnx, value.dtype),
-                                                                list(value.shape)))
-    graph = onnx.helper.make_graph(g.nodes, model.name, graph_inputs, graph_outputs, initializer=g.initializers)
+    graph = onnx.helper.make_graph(
+        g.nodes, model.name, [_value_info(onnx, v.name, v.shape, v.dtype, dynamic=True) for v in inputs],
+        [_value_info(onnx, name, v.shape, v.dtype) for v, name in zip(outputs, names)], initializer=g.initializers)
     proto = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)],
                                    producer_name="nablanet")
     onnx.checker.check_model(proto)
     return proto
+
+
+def _value_info(onnx, name, shape, dtype, dynamic=False):
+    """A graph input's or output's type; an input's unknown axes get names ("batch" the first),
+    an output's stay unnamed for the runtime to infer."""
+    dims = list(shape)
+    if dynamic:
+        dims = ["batch" if axis == 0 and d is None else (f"{name}_dim{axis}" if d is None else d)
+                for axis, d in enumerate(shape)]
+    return onnx.helper.make_tensor_value_info(name, onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype)), dims)
 
 
 def _output_names(model, taken):
@@ -124,27 +127,23 @@ def _output_names(model, taken):
     return names
 
 
-def _onnx_dtype(onnx, dtype):
-    return onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
-
-
 def _model_inputs(model, input_signature):
     """(KerasTensor, shape, dtype) for each input of the model, the signature's where given."""
-    if getattr(model, "inputs", None) is None and input_signature is not None:
-        specs = input_signature if isinstance(input_signature, (list, tuple)) and not _is_shape_like(
-            input_signature) else [input_signature]
-        model.build(tuple(_shape_of(specs[0])))  # an unbuilt Sequential learns its input shape
-    if getattr(model, "_graph", None) is None and getattr(model, "_symbolic", None) is None:
-        if type(model).__name__ == "Sequential" and getattr(model, "inputs", None) is None:
+    specs = None
+    if input_signature is not None:
+        listed = isinstance(input_signature, (list, tuple)) and not _is_shape_like(input_signature)
+        specs = list(input_signature) if listed else [input_signature]
+    if isinstance(model, Sequential) and getattr(model, "inputs", None) is None:
+        if specs is None:
             raise ExportError(f"export: Sequential model {model.name!r} has no input shape yet; build it (an Input "
                               "first, input_shape= on the first layer, or fit/predict once) or pass input_signature")
+        model.build(tuple(_shape_of(specs[0])))  # as Keras does with the signature
+    if model._graph is None and getattr(model, "_symbolic", None) is None:
         raise ExportError(f"export: model {model.name!r} ({type(model).__name__}) is a subclassed model: it has no "
                           "graph of layers to export. Build it with the functional API or Sequential.")
     tensors = flatten(model.inputs)
-    if input_signature is None:
-        return [(t, t.shape, _input_dtype(t)) for t in tensors]
-    specs = input_signature if isinstance(input_signature, (list, tuple)) and not _is_shape_like(
-        input_signature) else [input_signature]
+    if specs is None:
+        return [(t, t.shape, np.dtype(t.dtype)) for t in tensors]
     if len(specs) != len(tensors):
         raise ValueError(f"export: input_signature has {len(specs)} entries, the model has {len(tensors)} inputs")
     found = []
@@ -154,7 +153,7 @@ def _model_inputs(model, input_signature):
         if len(shape) != len(t.shape) or clash:
             raise ValueError(f"export: input_signature shape {shape} does not fit the model's input {t.name!r} "
                              f"of shape {t.shape}")
-        found.append((t, shape, np.dtype(getattr(spec, "dtype", None) or _input_dtype(t))))
+        found.append((t, shape, np.dtype(getattr(spec, "dtype", None) or t.dtype)))
     return found
 
 
@@ -164,10 +163,6 @@ def _is_shape_like(value):
 
 def _shape_of(spec):
     return spec if _is_shape_like(spec) else tuple(spec.shape)
-
-
-def _input_dtype(tensor):
-    return np.dtype(tensor.dtype)
 
 
 def run_model(g, model, inputs):
