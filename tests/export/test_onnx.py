@@ -347,6 +347,40 @@ def test_generic_rnn_over_builtin_cells(cell, masked, tmp_path):
     check(model, IDS, tmp_path)
 
 
+RIGHT_PADDED = np.array([[3, 4, 5, 0, 0, 0], [1, 2, 3, 4, 5, 6], [0, 0, 0, 0, 0, 0], [2, 0, 0, 0, 0, 0],
+                         [7, 7, 7, 7, 7, 0]], dtype=np.int32)
+
+
+@pytest.mark.parametrize("rnn", RECURRENT, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("zero_output", [False, True])
+def test_sequence_lens_for_right_padded_masks(rnn, return_sequences, go_backwards, zero_output, tmp_path):
+    layer = rnn(4, return_sequences=return_sequences, go_backwards=go_backwards, zero_output_for_mask=zero_output)
+    model = sequential((6,), layers.Embedding(8, 3, mask_zero=True), layer)
+    path = check(model, RIGHT_PADDED, tmp_path, recurrent_masks="sequence_lens")
+    ops = {node.op_type for node in onnx.load(str(path)).graph.node}
+    assert {"RNN", "LSTM", "GRU"} & ops and "Scan" not in ops
+
+
+def test_sequence_lens_bidirectional(tmp_path):
+    model = sequential((6,), layers.Embedding(8, 3, mask_zero=True),
+                       layers.Bidirectional(layers.LSTM(3, return_sequences=True)),
+                       layers.Bidirectional(layers.GRU(2), merge_mode="sum"))
+    check(model, RIGHT_PADDED, tmp_path, recurrent_masks="sequence_lens")
+
+
+def test_sequence_lens_is_wrong_for_holes_and_scan_is_not(tmp_path):
+    model = sequential((6,), layers.Embedding(8, 3, mask_zero=True), layers.LSTM(3))
+    check(model, IDS, tmp_path)  # the default: any mask
+    path = tmp_path / "lens.onnx"
+    model.export(path, format="onnx", verbose=False, recurrent_masks="sequence_lens")
+    sess = session(path)
+    got = sess.run(None, {sess.get_inputs()[0].name: IDS.astype(np.float32)})[0]
+    wrong = ~np.isclose(got, model.predict(IDS, verbose=0), **TOL).all(axis=1)
+    assert wrong.tolist() == [False, False, True, True, False]  # the left-padded and holed rows
+
+
 @pytest.mark.parametrize("zero_output", [False, True])
 def test_masked_sequences_keep_the_mask_through_stacked_layers(zero_output, tmp_path):
     model = sequential((6,), layers.Embedding(8, 3, mask_zero=True),
@@ -478,6 +512,8 @@ def test_formats_and_arguments(tmp_path):
         model.export(tmp_path / "m.onnx", format="onnx", opset_version=9)
     with pytest.raises(TypeError, match="unexpected argument"):
         model.export(tmp_path / "m.onnx", format="onnx", is_static=True)
+    with pytest.raises(ValueError, match="recurrent_masks must be 'scan' or 'sequence_lens'"):
+        model.export(tmp_path / "m.onnx", format="onnx", recurrent_masks="native")
 
 
 def test_missing_onnx_names_the_extra(tmp_path, monkeypatch):

@@ -71,8 +71,9 @@ class GraphBuilder:
     parent's initializers, which ONNX lets a subgraph read.
     """
 
-    def __init__(self, onnx, opset, parent=None):
+    def __init__(self, onnx, opset, parent=None, options=None):
         self.onnx, self.opset, self.parent = onnx, opset, parent
+        self.options = parent.options if parent is not None else dict(options or {})  # export_onnx's choices
         self.nodes, self.initializers = [], []
         self._counter = parent._counter if parent is not None else itertools.count()
         self._constants = parent._constants if parent is not None else {}

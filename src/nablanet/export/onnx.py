@@ -29,7 +29,8 @@ def import_onnx():
     return onnx
 
 
-def export_onnx(model, filepath, verbose=None, input_signature=None, opset_version=None, **kwargs):
+def export_onnx(model, filepath, verbose=None, input_signature=None, opset_version=None, recurrent_masks="scan",
+                **kwargs):
     """Write `model`'s inference pass (`predict`) to `filepath` as an ONNX model.
 
     Args:
@@ -42,6 +43,11 @@ def export_onnx(model, filepath, verbose=None, input_signature=None, opset_versi
             several inputs; None in a shape keeps that axis dynamic. By default the model's own
             input shapes, with a dynamic batch axis. An unbuilt Sequential model needs it.
         opset_version: The ONNX opset (default 18; 15 at least).
+        recurrent_masks: How a recurrent layer with a mask (from `Embedding(mask_zero=True)` or
+            `Masking`) is written: "scan" (the default) steps the cell in a Scan and honours any
+            mask exactly; "sequence_lens" uses ONNX's own RNN/LSTM/GRU ops with the count of kept
+            steps as `sequence_lens`, which runtimes run faster and optimize, but which is right
+            only for right-padded masks (every masked step after every kept one in each row).
 
     Returns:
         The path written.
@@ -55,8 +61,9 @@ def export_onnx(model, filepath, verbose=None, input_signature=None, opset_versi
     """
     if kwargs:
         raise TypeError(f"export_onnx: unexpected argument(s) {sorted(kwargs)}; it takes verbose, "
-                        "input_signature and opset_version")
-    proto = to_onnx(model, input_signature=input_signature, opset_version=opset_version)
+                        "input_signature, opset_version and recurrent_masks")
+    proto = to_onnx(model, input_signature=input_signature, opset_version=opset_version,
+                    recurrent_masks=recurrent_masks)
     filepath = os.fspath(filepath)
     folder = os.path.dirname(os.path.abspath(filepath))
     descriptor, temporary = tempfile.mkstemp(dir=folder, suffix=".onnx.tmp")
@@ -73,8 +80,10 @@ def export_onnx(model, filepath, verbose=None, input_signature=None, opset_versi
     return filepath
 
 
-def to_onnx(model, input_signature=None, opset_version=None):
+def to_onnx(model, input_signature=None, opset_version=None, recurrent_masks="scan"):
     """The ONNX `ModelProto` of `model` (see `export_onnx`), checked by `onnx.checker`."""
+    if recurrent_masks not in ("scan", "sequence_lens"):
+        raise ValueError(f"export_onnx: recurrent_masks must be 'scan' or 'sequence_lens', got {recurrent_masks!r}")
     onnx = import_onnx()
     opset = DEFAULT_OPSET if opset_version is None else int(opset_version)
     newest = onnx.defs.onnx_opset_version()
@@ -87,7 +96,7 @@ def to_onnx(model, input_signature=None, opset_version=None):
         if np.dtype(weight.dtype) != np.float32:
             raise ExportError(f"export: model {model.name!r} has the {weight.dtype} weight {weight.name!r}; ONNX "
                               "export writes float32 models (as Keras's does): build the model in float32")
-    g = GraphBuilder(onnx, opset)
+    g = GraphBuilder(onnx, opset, options={"recurrent_masks": recurrent_masks})
     inputs = [Value(tensor.name or f"input_{i}", shape, dtype) for i, (tensor, shape, dtype) in enumerate(symbolic)]
     names = _output_names(model, {v.name for v in inputs})
     g.reserved.update(names + [v.name for v in inputs])

@@ -6,6 +6,8 @@ match, with `linear_before_reset` = `reset_after`). With a mask, or other activa
 becomes a Scan over the time steps whose body is the cell's math. That form honours any mask,
 not only right padding (which is all ONNX's `sequence_lens` can express): a masked step keeps
 the state and repeats the previous output (zeros with `zero_output_for_mask`), as the layer does.
+`recurrent_masks="sequence_lens"` exports masked layers as the native ops instead, with the
+count of kept steps as `sequence_lens`: faster, and right only for right-padded masks.
 """
 
 import numpy as np
@@ -42,9 +44,10 @@ def _check(layer):
 def run_recurrent(g, layer, x):
     """Run `layer` on `x`; returns (output, [states]) as Keras's layer gives them."""
     _check(layer)
-    cell = layer.cell
-    native = x.mask is None and all(fn in _NATIVE for fn in _cell_activations(cell))
-    return _native(g, layer, x) if native else _scan(g, layer, x)
+    expressible = all(fn in _NATIVE for fn in _cell_activations(layer.cell))
+    if expressible and (x.mask is None or g.options.get("recurrent_masks") == "sequence_lens"):
+        return _native(g, layer, x)
+    return _scan(g, layer, x)
 
 
 def _native(g, layer, x):
@@ -64,16 +67,26 @@ def _native(g, layer, x):
                   "activations": [_NATIVE[fn] for fn in _cell_activations(cell)]}
     if isinstance(cell, layers.GRUCell):
         attributes["linear_before_reset"] = int(cell.reset_after)
+    if x.mask is not None:  # sequence_lens: the count of kept steps, right padding assumed
+        inputs.append(g.reduce("ReduceSum", g.op("Cast", [x.mask], to=g.onnx.TensorProto.INT32), [1], keepdims=False))
     op = _ONNX_OP[type(cell)]
     count = 3 if op == "LSTM" else 2
     outs = g.op(op, inputs, outputs=["Y", "Y_h", "Y_c"][:count], **attributes)
     states = [g.squeeze(name, [0]) for name in outs[1:]]
     if not layer.return_sequences:
+        if x.mask is not None and layer.zero_output_for_mask and not layer.go_backwards:
+            last_kept = g.slice(x.mask, [-1], [np.iinfo(np.int64).max], [1])  # a padded last step outputs 0
+            return g.op("Where", [last_kept, states[0], g.const(np.float32(0.0))]), states
         return states[0], states
     sequence = g.transpose(g.squeeze(outs[0], [1]), (1, 0, 2))
     if layer.go_backwards:  # Keras gives the steps in the order it ran them
         sequence = g.reverse(sequence, 1)
-    return sequence, states
+    if x.mask is None:
+        return sequence, states
+    keep = g.unsqueeze(g.reverse(x.mask, 1) if layer.go_backwards else x.mask, [2])
+    repeat = not (layer.zero_output_for_mask or layer.go_backwards)  # padded steps repeat the last output
+    prior = g.unsqueeze(states[0], [1]) if repeat else g.const(np.float32(0.0))
+    return g.op("Where", [keep, sequence, prior]), states
 
 
 def _scan(g, layer, x):
