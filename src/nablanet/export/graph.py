@@ -69,6 +69,14 @@ class GraphBuilder:
 
     A subgraph (the body of a Scan) shares the parent's names and puts its constants in the
     parent's initializers, which ONNX lets a subgraph read.
+
+    Example:
+        >>> import onnx
+        >>> g = GraphBuilder(onnx, opset=18)
+        >>> g.op("Relu", [g.op("Add", ["x", g.const(np.ones(3))])])
+        'relu_3'
+        >>> [node.op_type for node in g.nodes], len(g.initializers)
+        (['Add', 'Relu'], 1)
     """
 
     def __init__(self, onnx, opset, parent=None, options=None):

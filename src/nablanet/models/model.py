@@ -374,8 +374,18 @@ class Model(Layer):
 
     def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
         """Export the inference pass for serving elsewhere: `format="onnx"` writes an ONNX file
-        (needs `pip install 'nablanet[onnx]'`; see `nablanet.export.export_onnx`, which takes
-        `opset_version=`). Keras's default format, a TensorFlow SavedModel, is not available.
+        (needs `pip install 'nablanet[onnx]'`; see `nablanet.export.export_onnx` for
+        `opset_version=` and `recurrent_masks=`). Keras's default format, a TensorFlow
+        SavedModel, is not available.
+
+        Example:
+            >>> import os, tempfile
+            >>> from nablanet import layers
+            >>> inputs = layers.Input(shape=(3,))
+            >>> model = Model(inputs, layers.Dense(2)(inputs))
+            >>> path = model.export(os.path.join(tempfile.mkdtemp(), "m.onnx"), format="onnx", verbose=False)
+            >>> os.path.exists(path)
+            True
         """
         exporter = self.export_formats.get(format)
         if exporter is None:
