@@ -12,7 +12,7 @@
 __version__ = "0.1.0"
 
 from nablanet import (  # noqa: E402
-    activations, anomaly, applications, backend, callbacks, data, export, initializers, layers, losses, metrics,
+    activations, anomaly, applications, backend, callbacks, data, initializers, layers, losses, metrics,
     ops, optimizers, preprocessing, random, regularizers, utils,
 )
 from nablanet.autodiff import Tensor, Variable, enable_grad, is_grad_enabled, no_grad  # noqa: E402
@@ -22,6 +22,7 @@ from nablanet.calculus import (  # noqa: E402
 )
 from nablanet.layers import Input  # noqa: E402
 from nablanet.models import Model, Sequential  # noqa: E402
+from nablanet import export  # noqa: E402 -- eager even if the rest turns lazy: it fills Model.export_formats
 
 __all__ = [
     "Input", "Model", "Sequential", "Tensor", "Variable", "activations", "anomaly", "applications",

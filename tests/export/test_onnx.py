@@ -532,3 +532,30 @@ def test_models_do_not_import_export():
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
                 assert not any(n.startswith("nablanet.export") for n in names), path
+
+
+def test_import_is_light_and_a_users_converter_wins(tmp_path):
+    """Run in a fresh interpreter: `import nablanet` loads neither onnx nor the built-in
+    converters, and a converter registered before the first export replaces the built-in one."""
+    import os
+    import pathlib
+    import subprocess
+
+    source = str(pathlib.Path(nablanet.__file__).parents[1])  # this checkout's src, first on the path
+    script = f"""
+import sys
+import nablanet
+from nablanet import layers
+assert "onnx" not in sys.modules and "nablanet.export.conv" not in sys.modules
+@nablanet.export.converter(layers.Dense)
+def dense_as_identity(g, layer, x):
+    return g.op("Identity", [x.name])
+model = nablanet.Sequential([layers.Input(shape=(3,)), layers.Dense(3)])
+model.export({str(tmp_path / "m.onnx")!r}, format="onnx", verbose=False)
+import onnx
+print(sorted(node.op_type for node in onnx.load({str(tmp_path / "m.onnx")!r}).graph.node))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": source})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['Identity', 'Identity']"

@@ -7,12 +7,10 @@ only when a model is exported. A layer family without an ONNX form gets one with
 
 `models` must not import this package (it sits above them), so `Model.export` finds the
 exporter in `Model.export_formats`, which this package fills when it is imported; the
-`nablanet` facade imports it.
+`nablanet` facade imports it. Importing it is cheap: the converters of the built-in layers
+load at the first export.
 """
 
-from nablanet.export import conv as _conv  # noqa: F401 -- registers the converters
-from nablanet.export import layers as _layers  # noqa: F401 -- registers the converters
-from nablanet.export import recurrent as _recurrent  # noqa: F401 -- registers the converters
 from nablanet.export.activations import ACTIVATIONS
 from nablanet.export.graph import CONVERTERS, ExportError, GraphBuilder, Masked, Value, converter
 from nablanet.export.onnx import export_onnx, to_onnx

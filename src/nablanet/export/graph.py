@@ -16,8 +16,8 @@ CONVERTERS = {}  # layer class -> fn(g, layer, x)
 
 def converter(*classes):
     """Register `fn(g, layer, x)` as the ONNX form of `classes`, matched exactly (not subclasses,
-    which may change `call`). Without `Masked`, its outputs keep the input's mask when the layer
-    supports masking, as the layer's own outputs do.
+    which may change `call`); it replaces nablanet's own. Without `Masked`, its outputs keep the
+    input's mask when the layer supports masking, as the layer's own outputs do.
 
     Example:
         >>> from nablanet import layers
@@ -32,8 +32,10 @@ def converter(*classes):
     """
 
     def register(fn):
+        builtin = fn.__module__.startswith("nablanet.export.")
         for cls in classes:
-            CONVERTERS[cls] = fn
+            if not (builtin and cls in CONVERTERS):  # a user's converter wins whenever it was registered
+                CONVERTERS[cls] = fn
         return fn
 
     return register

@@ -7,7 +7,6 @@ the model runs. The batch axis, and any axis the model leaves unknown, stays sym
 """
 
 import os
-import tempfile
 
 import numpy as np
 
@@ -27,6 +26,12 @@ def import_onnx():
     except ImportError as error:
         raise ImportError("export(format='onnx') needs the onnx package: pip install 'nablanet[onnx]'") from error
     return onnx
+
+
+def load_converters():
+    """Register the converters of nablanet's own layers (on the first export, which keeps
+    `import nablanet` fast)."""
+    from nablanet.export import conv, layers, recurrent  # noqa: F401 -- importing registers them
 
 
 def export_onnx(model, filepath, verbose=None, input_signature=None, opset_version=None, recurrent_masks="scan",
@@ -64,6 +69,8 @@ def export_onnx(model, filepath, verbose=None, input_signature=None, opset_versi
                         "input_signature, opset_version and recurrent_masks")
     proto = to_onnx(model, input_signature=input_signature, opset_version=opset_version,
                     recurrent_masks=recurrent_masks)
+    import tempfile
+
     filepath = os.fspath(filepath)
     folder = os.path.dirname(os.path.abspath(filepath))
     descriptor, temporary = tempfile.mkstemp(dir=folder, suffix=".onnx.tmp")
@@ -85,6 +92,7 @@ def to_onnx(model, input_signature=None, opset_version=None, recurrent_masks="sc
     if recurrent_masks not in ("scan", "sequence_lens"):
         raise ValueError(f"export_onnx: recurrent_masks must be 'scan' or 'sequence_lens', got {recurrent_masks!r}")
     onnx = import_onnx()
+    load_converters()
     opset = DEFAULT_OPSET if opset_version is None else int(opset_version)
     newest = onnx.defs.onnx_opset_version()
     if not MIN_OPSET <= opset <= newest:
