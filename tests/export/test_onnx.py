@@ -555,7 +555,7 @@ model.export({str(tmp_path / "m.onnx")!r}, format="onnx", verbose=False)
 import onnx
 print(sorted(node.op_type for node in onnx.load({str(tmp_path / "m.onnx")!r}).graph.node))
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+    done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": source})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['Identity', 'Identity']"
