@@ -125,8 +125,8 @@ def _body(g, layer, rec_bias, masked):
     h, xw = inputs["h"], inputs["xw"]
     recurrent = cell.recurrent_kernel.numpy()
 
-    def part(name, k, width=units):
-        return b.slice(name, [k * units], [k * units + width], [1])
+    def part(name, k):  # the k-th gate's block of columns
+        return b.slice(name, [k * units], [(k + 1) * units], [1])
 
     if isinstance(cell, layers.SimpleRNNCell):
         new_h = activation(b, cell.activation, b.op("Add", [xw, b.op("MatMul", [h, b.const(recurrent, "R")])]), layer)
