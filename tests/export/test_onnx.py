@@ -138,6 +138,7 @@ def test_conv1d_same_padding_on_sequences_of_any_length(tmp_path):
 def test_conv2d_same_padding_on_images_of_any_size(tmp_path):
     model = sequential((None, None, 2), layers.Conv2D(3, 3, strides=2, dilation_rate=1, padding="same"),
                        layers.DepthwiseConv2D((2, 3), dilation_rate=(2, 1), padding="same"),
+                       layers.UpSampling2D((2, 3)), layers.ZeroPadding2D(1), layers.Cropping2D((1, 2)),
                        layers.MaxPooling2D(3, strides=2, padding="same"), layers.GlobalAveragePooling2D())
     path = check(model, floats(5, 7, 6, 2), tmp_path)
     sess = session(path)

@@ -72,16 +72,15 @@ def _channels_last_spatial(g, layer, x, rank, fn):
 @converter(layers.ZeroPadding1D, layers.ZeroPadding2D)
 def _zero_padding(g, layer, x):
     rank = 1 if isinstance(layer, layers.ZeroPadding1D) else 2
-    pairs = layer.padding if rank == 2 else (layer.padding,) if isinstance(layer.padding[0], int) else layer.padding
-    pairs = [tuple(p) for p in np.reshape(np.asarray(pairs), (rank, 2))]
-    pads = [0] + [p[0] for p in pairs] + [0] + [0] + [p[1] for p in pairs] + [0]
+    pairs = np.reshape(np.asarray(layer.padding), (rank, 2))
+    pads = [0, *pairs[:, 0], 0, 0, *pairs[:, 1], 0]  # batch and channels unpadded
     return _channels_last_spatial(g, layer, x, rank, lambda y: g.op("Pad", [y, g.const(np.array(pads, np.int64))]))
 
 
 @converter(layers.Cropping1D, layers.Cropping2D)
 def _cropping(g, layer, x):
     rank = 1 if isinstance(layer, layers.Cropping1D) else 2
-    pairs = [tuple(p) for p in np.reshape(np.asarray(layer.cropping), (rank, 2))]
+    pairs = np.reshape(np.asarray(layer.cropping), (rank, 2)).tolist()
     ends = [(-after if after else np.iinfo(np.int64).max) for _, after in pairs]
     return _channels_last_spatial(g, layer, x, rank, lambda y: g.slice(
         y, [before for before, _ in pairs], ends, list(range(1, rank + 1))))
@@ -95,19 +94,13 @@ def _upsampling(g, layer, x):
         raise ExportError(f"export: {type(layer).__name__} {layer.name!r} with interpolation="
                           f"{layer.interpolation!r} has no ONNX form here; use 'nearest'")
 
-    def repeat(y):  # each position `size` times: insert an axis after it, expand, merge
-        shape = x.shape if getattr(layer, "data_format", "channels_last") != "channels_first" else (
-            (x.shape[0],) + tuple(x.shape[2:]) + (x.shape[1],))
+    def repeat(y):  # each position `size` times: insert an axis after it, expand, merge the two
         for axis, size in zip(range(1, rank + 1), sizes):
             expand = [1] * (rank + 3)
             expand[axis + 1] = size
             y = g.op("Expand", [g.unsqueeze(y, [axis + 1]), g.const(np.array(expand, np.int64), "shape")])
-            merged = [0] * (rank + 3)
-            del merged[axis + 1]
-            merged[axis] = -1
-            for later in range(axis + 1, rank + 2):
-                merged[later] = shape[later] if shape[later] is not None else 0
-            y = g.reshape(y, merged)
+            merged = [g.dims(y, 0, axis), g.const(np.array([-1], np.int64)), g.dims(y, axis + 2, rank + 3)]
+            y = g.op("Reshape", [y, g.op("Concat", merged, axis=0)])
         return y
 
     return _channels_last_spatial(g, layer, x, rank, repeat)
