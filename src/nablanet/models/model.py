@@ -383,8 +383,8 @@ class Model(Layer):
             >>> from nablanet import layers
             >>> inputs = layers.Input(shape=(3,))
             >>> model = Model(inputs, layers.Dense(2)(inputs))
-            >>> path = model.export(os.path.join(tempfile.mkdtemp(), "m.onnx"), format="onnx", verbose=False)
-            >>> os.path.exists(path)
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     os.path.exists(model.export(os.path.join(folder, "m.onnx"), format="onnx", verbose=False))
             True
         """
         exporter = self.export_formats.get(format)
