@@ -53,7 +53,8 @@ def main():
         session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         feed = {session.get_inputs()[0].name: x}
         difference = np.abs(session.run(None, feed)[0] - model.predict_on_batch(x)).max()
-        ours, theirs = compare(lambda: model.predict_on_batch(x), lambda: session.run(None, feed), repeats=9)
+        ours, theirs = compare(lambda m=model, x=x: m.predict_on_batch(x),
+                               lambda s=session, f=feed: s.run(None, f), repeats=9)
         print(f"| {name} | {exported * 1e3:.0f} | {ours * 1e3:.2f} | {theirs * 1e3:.2f} | {ours / theirs:.1f}x "
               f"| {difference:.1e} |")
 
