@@ -22,11 +22,12 @@ from nablanet.calculus import (  # noqa: E402
 )
 from nablanet.layers import Input  # noqa: E402
 from nablanet.models import Model, Sequential  # noqa: E402
+from nablanet import export  # noqa: E402 -- eager even if the rest turns lazy: it fills Model.export_formats
 
 __all__ = [
     "Input", "Model", "Sequential", "Tensor", "Variable", "activations", "anomaly", "applications",
     "backend", "callbacks", "data", "derivative", "derivative_table", "elementwise_grad",
-    "enable_grad", "grad", "gradcheck", "hessian", "hvp", "initializers", "integrate",
+    "enable_grad", "export", "grad", "gradcheck", "hessian", "hvp", "initializers", "integrate",
     "is_grad_enabled", "jacobian", "layers", "losses", "metrics", "no_grad", "ops", "optimizers",
     "preprocessing", "random", "regularizers", "saving", "serialization", "utils", "value_and_grad", "vjp",
 ]

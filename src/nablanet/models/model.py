@@ -404,6 +404,29 @@ class Model(Layer):
 
         return load_weights(self, filepath, skip_mismatch=skip_mismatch, names=names, flatten_from=flatten_from)
 
+    export_formats = {}  # noqa: RUF012 -- format -> exporter, one table that nablanet.export fills
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """Export the inference pass for serving elsewhere: `format="onnx"` writes an ONNX file
+        (needs `pip install 'nablanet[onnx]'`; see `nablanet.export.export_onnx` for
+        `opset_version=` and `recurrent_masks=`). Keras's default format, a TensorFlow
+        SavedModel, is not available.
+
+        Example:
+            >>> import os, tempfile
+            >>> from nablanet import layers
+            >>> inputs = layers.Input(shape=(3,))
+            >>> model = Model(inputs, layers.Dense(2)(inputs))
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     os.path.exists(model.export(os.path.join(folder, "m.onnx"), format="onnx", verbose=False))
+            True
+        """
+        exporter = self.export_formats.get(format)
+        if exporter is None:
+            raise ValueError(f"Model.export: unsupported format={format!r}; the supported formats are "
+                             f"{sorted(self.export_formats)} (pass format='onnx')")
+        return exporter(self, filepath, verbose=verbose, input_signature=input_signature, **kwargs)
+
     # -- configuration (Keras 3's schema; see nablanet.serialization) ---------------------------------
 
     @property
