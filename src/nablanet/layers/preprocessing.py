@@ -12,8 +12,9 @@ import math
 
 import numpy as np
 
-from nablanet import backend, ops
+from nablanet import ops
 from nablanet.layers.base import Layer
+from nablanet.layers.seeded import SeededLayer
 from nablanet.layers.reshaping import resize_bilinear
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -90,20 +91,9 @@ class Resizing(Layer):
                 "interpolation": self.interpolation, "crop_to_aspect_ratio": self.crop_to_aspect_ratio}
 
 
-class _Random(Layer):
+class _Random(SeededLayer):
     keeps_shape = True
     fixed_last_axis = False
-
-    def __init__(self, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.seed = seed
-        self._generator = None if seed is None else np.random.default_rng(seed)
-
-    def _rng(self):
-        return self._generator or backend.generator()
-
-    def get_config(self):
-        return {**super().get_config(), "seed": self.seed}
 
 
 class RandomFlip(_Random):

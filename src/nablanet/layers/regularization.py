@@ -3,27 +3,14 @@ alpha dropout (for SELU networks). `Dropout` itself is in core.py."""
 
 import math
 
-import numpy as np
 
-from nablanet import backend
 from nablanet.layers.core import Dropout
-from nablanet.layers.base import Layer
+from nablanet.layers.seeded import SeededLayer
 
 
-class _Noise(Layer):
+class _Noise(SeededLayer):
     keeps_shape = True
     supports_masking = True  # passes the mask on, as Keras
-
-    def __init__(self, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.seed = seed
-        self._generator = None if seed is None else np.random.default_rng(seed)
-
-    def _rng(self):
-        return self._generator or backend.generator()
-
-    def get_config(self):
-        return {**super().get_config(), "seed": self.seed}
 
 
 class SpatialDropout1D(Dropout):

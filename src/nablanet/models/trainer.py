@@ -286,15 +286,9 @@ def evaluate_batches(model, batches, callback_list=None):
 
 def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callbacks, return_dict):
     """`Model.evaluate` (its arguments, by keyword)."""
-    from nablanet import callbacks as callbacks_module
-
     model._assert_compiled("evaluate")
     batches, _ = make_batches(x, y, sample_weight, batch_size, False, "evaluate", steps)
-    verbose = 1 if verbose == "auto" else verbose
-    callback_list = callbacks_module.CallbackList(
-        callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1, steps=batches.n_steps,
-        mode="test",
-    )
+    callback_list = _one_pass_callbacks(model, callbacks, verbose, batches, "test")
     callback_list.on_test_begin()
     logs = evaluate_batches(model, batches, callback_list)
     callback_list.on_test_end(logs)
@@ -306,15 +300,10 @@ def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callback
 
 def predict(model, x, *, batch_size, verbose, steps, callbacks):
     """`Model.predict` (its arguments, by keyword)."""
-    from nablanet import callbacks as callbacks_module
     from nablanet.autodiff import no_grad
 
     batches, _ = make_batches(x, None, None, batch_size, False, "predict", steps)
-    verbose = 1 if verbose == "auto" else verbose
-    callback_list = callbacks_module.CallbackList(
-        callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1, steps=batches.n_steps,
-        mode="predict",
-    )
+    callback_list = _one_pass_callbacks(model, callbacks, verbose, batches, "predict")
     callback_list.on_predict_begin()
     outputs = []
     with no_grad():
@@ -332,3 +321,12 @@ def predict(model, x, *, batch_size, verbose, steps, callbacks):
     if isinstance(first, dict):
         return {k: np.concatenate([o[k] for o in outputs]) for k in first}
     return np.concatenate(outputs)
+
+
+def _one_pass_callbacks(model, callbacks, verbose, batches, mode):
+    """The callbacks of one pass over the data (`evaluate`, `predict`), with a progress bar unless silent."""
+    from nablanet import callbacks as callbacks_module
+
+    verbose = 1 if verbose == "auto" else verbose
+    return callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
+                                         steps=batches.n_steps, mode=mode)

@@ -8,7 +8,19 @@ from nablanet import backend
 from nablanet.optimizers.base import Optimizer
 
 
-class Adam(Optimizer):
+class MomentEstimates(Optimizer):
+    """The base of the Adam family: decay rates of the first and second moment estimates, and
+    the epsilon that keeps the division by the second away from zero."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class Adam(MomentEstimates):
     """Adam (Kingma & Ba, 2014), with Keras's defaults and epsilon placement.
 
     Per variable: `m += (1 - beta_1) * (g - m)`, `v += (1 - beta_2) * (g * g - v)` and
@@ -29,8 +41,8 @@ class Adam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)
+        self.amsgrad = amsgrad
 
     def build(self, variables):
         super().build(variables)
@@ -68,8 +80,7 @@ class Adam(Optimizer):
         w -= tmp
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {**super().get_config(), "amsgrad": self.amsgrad}
 
 
 class AdamW(Adam):
@@ -84,16 +95,12 @@ class AdamW(Adam):
                          epsilon=epsilon, amsgrad=amsgrad, weight_decay=weight_decay, **kwargs)
 
 
-class Adamax(Optimizer):
+class Adamax(MomentEstimates):
     """Adamax, Adam with the infinity norm (Kingma & Ba, 2014, section 7).
 
     `m += (1 - beta_1) * (g - m)`, `u = max(beta_2 * u, |g|)`,
     `w -= learning_rate * m / ((1 - beta_1**t) * (u + epsilon))`.
     """
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
     def build(self, variables):
         super().build(variables)
@@ -109,18 +116,10 @@ class Adamax(Optimizer):
         np.maximum(u, np.abs(gradient), out=u)
         variable.data -= m * learning_rate / ((1 - self.beta_1**t) * (u + self.epsilon))
 
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}
 
-
-class Nadam(Optimizer):
+class Nadam(MomentEstimates):
     """Adam with Nesterov momentum (Dozat, 2016), with its momentum schedule
     `u_t = beta_1 * (1 - 0.5 * 0.96**t)` as Keras implements it."""
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
     def build(self, variables):
         super().build(variables)
@@ -151,7 +150,3 @@ class Nadam(Optimizer):
         m_hat = m * (u_next / (1 - self.u_product * u_next)) + gradient * ((1 - u_t) / (1 - self.u_product))
         v_hat = v / (1 - self.beta_2**t)
         variable.data -= m_hat * learning_rate / (np.sqrt(v_hat) + self.epsilon)
-
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}
