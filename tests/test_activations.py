@@ -76,5 +76,5 @@ def test_tails_are_finite_with_finite_gradients():
     x = np.array([-1000.0, -50.0, 50.0, 1000.0])
     for name in ["elu", "selu", "softplus", "sigmoid", "silu", "mish", "log_sigmoid", "gelu"]:
         value = activations.get(name)(x)
-        g = grad(lambda t: ops.sum(activations.get(name)(t)))(x)
+        g = grad(lambda t, name=name: ops.sum(activations.get(name)(t)))(x)
         assert np.all(np.isfinite(value)) and np.all(np.isfinite(g)), name

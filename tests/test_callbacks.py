@@ -13,6 +13,7 @@ from nablanet import callbacks, layers
 X = np.random.default_rng(0).standard_normal((16, 3)).astype(np.float32)
 Y = np.random.default_rng(1).standard_normal((16, 1)).astype(np.float32)
 SEQUENCE = [1.0, 0.8, 0.81, 0.79, 0.795, 0.9, 0.85, 0.7, 0.75, 0.76, 0.77, 0.78]
+EPOCHS = len(SEQUENCE)
 
 
 def scripted(values, key="val_loss"):
@@ -22,7 +23,7 @@ def scripted(values, key="val_loss"):
     return on_epoch_end
 
 
-def run(framework, extra, epochs=len(SEQUENCE), key="val_loss", values=SEQUENCE, lr=0.01):
+def run(framework, extra, epochs=EPOCHS, key="val_loss", values=SEQUENCE, lr=0.01):
     """Fit a tiny model with the scripted logs; return the history and the per-epoch weights."""
     model = framework.Sequential([framework.Input(shape=(3,)), framework.layers.Dense(1)])
     model.compile(optimizer=framework.optimizers.SGD(learning_rate=lr), loss="mse")

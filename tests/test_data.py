@@ -10,7 +10,8 @@ from nablanet.data import normalize, to_categorical, train_test_split
 def test_split_sizes_follow_scikit_learn():
     sklearn = pytest.importorskip("sklearn.model_selection")
     x = np.arange(103)
-    for kwargs in [{"test_size": 0.2}, {"train_size": 0.5}, {"test_size": 10}, {}, {"test_size": 0.33, "train_size": 0.4}]:
+    sizes = [{"test_size": 0.2}, {"train_size": 0.5}, {"test_size": 10}, {}, {"test_size": 0.33, "train_size": 0.4}]
+    for kwargs in sizes:
         ours = train_test_split(x, **kwargs, random_state=0)
         theirs = sklearn.train_test_split(x, **kwargs, random_state=0)
         assert [len(p) for p in ours] == [len(p) for p in theirs], kwargs

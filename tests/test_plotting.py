@@ -1,6 +1,5 @@
 """plot_model: SVG and DOT without dependencies, PNG through matplotlib."""
 
-import numpy as np
 import pytest
 
 import nablanet as keras

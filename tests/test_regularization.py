@@ -13,7 +13,8 @@ W = np.random.default_rng(0).standard_normal((5, 4))
 def test_penalties_match_keras(name, kwargs):
     keras = pytest.importorskip("keras")
     ours = float(getattr(regularizers, name)(**kwargs)(W))
-    theirs = float(keras.ops.convert_to_numpy(getattr(keras.regularizers, name)(**kwargs)(keras.ops.convert_to_tensor(W))))
+    penalty = getattr(keras.regularizers, name)(**kwargs)
+    theirs = float(keras.ops.convert_to_numpy(penalty(keras.ops.convert_to_tensor(W))))
     assert ours == pytest.approx(theirs, rel=1e-6)
     assert isinstance(regularizers.get(name.lower() if name != "L1L2" else "l1_l2"), getattr(regularizers, name))
 

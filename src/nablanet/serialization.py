@@ -315,8 +315,8 @@ def lookup(name, kind=None, module=None, registered=None):
                 return table[key]
     what = f"{hinted.rstrip('s')} " if hinted else ""
     raise SerializationError(
-        f"deserialize: the config names a {what}{name!r} that is neither built into nablanet nor registered. Pass it in "
-        "custom_objects={...}, use custom_object_scope, or decorate it with "
+        f"deserialize: the config names a {what}{name!r} that is neither built into nablanet nor registered. "
+        "Pass it in custom_objects={...}, use custom_object_scope, or decorate it with "
         "@nablanet.saving.register_keras_serializable(); nablanet never imports code a file names")
 
 

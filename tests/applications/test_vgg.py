@@ -15,7 +15,7 @@ keras = pytest.importorskip("keras")
 torch = pytest.importorskip("torch")
 pytest.importorskip("h5py")
 safetensors_torch = pytest.importorskip("safetensors.torch")
-from torch import nn as tnn
+tnn = torch.nn
 
 # -- torchvision's VGG, rebuilt ------------------------------------------------------------------
 # torchvision cannot be installed beside the pinned torch (PyPI's build fails to import with it;

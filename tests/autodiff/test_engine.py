@@ -154,13 +154,14 @@ def test_matmul_shape_mismatch_names_both_shapes():
 
 
 def test_broadcast_failure_names_op_and_shapes():
-    with pytest.raises(ValueError, match=r"add: cannot apply to inputs of shape/dtype \(2, 3\) float64, \(4,\) float64"):
+    message = r"add: cannot apply to inputs of shape/dtype \(2, 3\) float64, \(4,\) float64"
+    with pytest.raises(ValueError, match=message):
         Tensor(np.ones((2, 3))) + Tensor(np.ones(4))
 
 
 def test_unknown_op_name_suggests_close_ones():
     with pytest.raises(AttributeError, match=r"no op named 'tanhh'.*Did you mean 'tanh'"):
-        ops.tanhh
+        _ = ops.tanhh
 
 
 def test_numpy_ufunc_on_tensor_dispatches_to_the_primitive():

@@ -6,12 +6,12 @@ import sys
 import numpy as np
 import pytest
 
-onnx = pytest.importorskip("onnx")  # the test extra has both; CI fails a skipped reference test
-ort = pytest.importorskip("onnxruntime")
-
 import nablanet
 from nablanet import activations, layers
 from nablanet.export import ExportError, export_onnx
+
+onnx = pytest.importorskip("onnx")  # the test extra has both; CI fails a skipped reference test
+ort = pytest.importorskip("onnxruntime")
 
 rng = np.random.default_rng(0)
 TOL = {"rtol": 1e-5, "atol": 1e-5}

@@ -17,15 +17,18 @@ def data(*shape):
 
 GRADIENT_CASES = [
     (layers.Conv2D, {"filters": 3, "kernel_size": 3}, (2, 6, 5, 2), (2, 4, 3, 3), 2),
-    (layers.Conv2D, {"filters": 4, "kernel_size": (3, 2), "strides": 2, "padding": "same"}, (2, 7, 6, 2), (2, 4, 3, 4), 2),
-    (layers.Conv2D, {"filters": 2, "kernel_size": 2, "dilation_rate": 2, "use_bias": False}, (1, 6, 6, 3), (1, 4, 4, 2), 1),
+    (layers.Conv2D, {"filters": 4, "kernel_size": (3, 2), "strides": 2, "padding": "same"},
+     (2, 7, 6, 2), (2, 4, 3, 4), 2),
+    (layers.Conv2D, {"filters": 2, "kernel_size": 2, "dilation_rate": 2, "use_bias": False},
+     (1, 6, 6, 3), (1, 4, 4, 2), 1),
     (layers.Conv2D, {"filters": 4, "kernel_size": 3, "groups": 2, "padding": "same"}, (2, 5, 5, 4), (2, 5, 5, 4), 2),
     (layers.Conv2D, {"filters": 3, "kernel_size": 3, "data_format": "channels_first"}, (2, 2, 6, 5), (2, 3, 4, 3), 2),
     (layers.Conv1D, {"filters": 3, "kernel_size": 3}, (2, 7, 2), (2, 5, 3), 2),
     (layers.Conv1D, {"filters": 2, "kernel_size": 3, "padding": "causal", "dilation_rate": 2}, (2, 7, 2), (2, 7, 2), 2),
     (layers.Conv1D, {"filters": 2, "kernel_size": 2, "strides": 2, "padding": "same"}, (2, 7, 3), (2, 4, 2), 2),
     (layers.Conv2DTranspose, {"filters": 3, "kernel_size": 3, "strides": 2}, (2, 3, 4, 2), (2, 7, 9, 3), 2),
-    (layers.Conv2DTranspose, {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"}, (1, 3, 3, 2), (1, 6, 6, 2), 2),
+    (layers.Conv2DTranspose, {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"},
+     (1, 3, 3, 2), (1, 6, 6, 2), 2),
     (layers.Conv1DTranspose, {"filters": 2, "kernel_size": 3, "strides": 2}, (2, 4, 3), (2, 9, 2), 2),
     (layers.DepthwiseConv2D, {"kernel_size": 3, "depth_multiplier": 2}, (2, 5, 5, 3), (2, 3, 3, 6), 2),
     (layers.SeparableConv2D, {"filters": 4, "kernel_size": 3, "padding": "same"}, (2, 5, 4, 3), (2, 5, 4, 4), 3),
@@ -76,11 +79,13 @@ def test_conv2d_matches_pytorch(strides, padding, dilation, groups):
     w = data(3, 3, 4 // groups, 8).astype(np.float32)
     g = data(3, *(nn.layers.conv.conv_output_length(n + 2 * padding, 3, "valid", strides, dilation)
                   for n in (9, 8)), 8).astype(np.float32)
-    xt, wt = torch.tensor(nchw(x), requires_grad=True), torch.tensor(np.transpose(w, (3, 2, 0, 1)).copy(), requires_grad=True)
+    xt = torch.tensor(nchw(x), requires_grad=True)
+    wt = torch.tensor(np.transpose(w, (3, 2, 0, 1)).copy(), requires_grad=True)
     out_t = torch.nn.functional.conv2d(xt, wt, stride=strides, padding=padding, dilation=dilation, groups=groups)
     out_t.backward(torch.tensor(nchw(g)))
     xv, wv = nn.Tensor(x, requires_grad=True), nn.Tensor(w, requires_grad=True)
-    out = nn.ops.conv2d(xv, wv, strides=strides, padding=((padding, padding),) * 2, dilation_rate=dilation, groups=groups)
+    out = nn.ops.conv2d(xv, wv, strides=strides, padding=((padding, padding),) * 2, dilation_rate=dilation,
+                        groups=groups)
     out.backward(g)
     np.testing.assert_allclose(nchw(out.numpy()), out_t.detach().numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(nchw(xv.grad), xt.grad.numpy(), rtol=1e-5, atol=1e-5)

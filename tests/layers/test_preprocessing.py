@@ -11,7 +11,8 @@ IMAGES = rng.uniform(0, 255, (6, 8, 10, 3)).astype(np.float32)
 
 
 def test_rescaling_and_resizing():
-    np.testing.assert_allclose(layers.Rescaling(1 / 255, offset=-1)(IMAGES).numpy(), IMAGES / 255 - 1, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(layers.Rescaling(1 / 255, offset=-1)(IMAGES).numpy(), IMAGES / 255 - 1,
+                               rtol=1e-6, atol=1e-6)
     resized = layers.Resizing(4, 5)(IMAGES).numpy()
     assert resized.shape == (6, 4, 5, 3)
     np.testing.assert_allclose(resized, IMAGES.reshape(6, 4, 2, 5, 2, 3).mean(axis=(2, 4)), rtol=1e-5)  # 2x down
@@ -29,7 +30,7 @@ def test_resizing_matches_torch_bilinear():
 
 @pytest.mark.parametrize("layer", [layers.RandomFlip(seed=0), layers.RandomRotation(0.2, seed=0),
                                    layers.RandomTranslation(0.2, 0.1, seed=0), layers.RandomZoom(0.3, seed=0),
-                                   layers.RandomContrast(0.5, seed=0)], ids=lambda l: type(l).__name__)
+                                   layers.RandomContrast(0.5, seed=0)], ids=lambda layer: type(layer).__name__)
 def test_augmentation_only_in_training(layer):
     np.testing.assert_array_equal(layer(IMAGES, training=False).numpy(), IMAGES)
     model = nn.Sequential([nn.Input(IMAGES.shape[1:]), layer])
@@ -47,7 +48,8 @@ def test_flip_is_an_exact_mirror():
 def test_quarter_turn_rotation_and_integer_translation_are_exact():
     square = rng.uniform(0, 1, (2, 5, 5, 1)).astype(np.float32)
     rotate = layers.RandomRotation((0.25, 0.25), fill_mode="constant")
-    counter_clockwise = np.rot90(square[..., 0], k=1, axes=(1, 2))  # positive factors turn counter-clockwise, as in Keras
+    # positive factors turn counter-clockwise, as in Keras
+    counter_clockwise = np.rot90(square[..., 0], k=1, axes=(1, 2))
     np.testing.assert_allclose(rotate(square, training=True).numpy()[..., 0], counter_clockwise, atol=1e-5)
     shift = layers.RandomTranslation((0.2, 0.2), (0.0, 0.0), fill_mode="constant", fill_value=7.0)
     out = shift(square, training=True).numpy()
@@ -76,7 +78,8 @@ def test_random_crop_trains_randomly_and_infers_centered():
     out = crop(IMAGES, training=True).numpy()
     assert out.shape == (6, 4, 6, 3)
     for window, image in zip(out, IMAGES):  # each crop is a window of its own image
-        assert any(np.array_equal(window, image[t:t + 4, l:l + 6]) for t in range(5) for l in range(5))
+        assert any(np.array_equal(window, image[top:top + 4, left:left + 6])
+                   for top in range(5) for left in range(5))
 
 
 def test_gradients_flow_through_geometric_augmentation():
@@ -95,7 +98,7 @@ def test_gradients_flow_through_geometric_augmentation():
 
 @pytest.mark.parametrize("layer", [layers.RandomFlip("horizontal", seed=0), layers.RandomRotation(0.2, seed=0),
                                    layers.RandomContrast(0.5, seed=0), layers.RandomCrop(4, 6, seed=0),
-                                   layers.Resizing(4, 5)], ids=lambda l: type(l).__name__)
+                                   layers.Resizing(4, 5)], ids=lambda layer: type(layer).__name__)
 def test_one_image_without_a_batch_axis(layer):
     image = IMAGES[0]
     out = layer(image).numpy()

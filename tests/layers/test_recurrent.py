@@ -266,7 +266,8 @@ def test_outputs_and_gradients_match_pytorch(name, order):
     np.testing.assert_allclose(got.numpy(), out.detach().numpy(), rtol=1e-10, atol=1e-12)
     ops.sum(got * probe).backward()
     np.testing.assert_allclose(x_ours.grad, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(ours.cell.kernel.grad, _torch_gates(grads["weight_ih_l0"], order).T, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.cell.kernel.grad, _torch_gates(grads["weight_ih_l0"], order).T,
+                               rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(ours.cell.recurrent_kernel.grad, _torch_gates(grads["weight_hh_l0"], order).T,
                                rtol=1e-10, atol=1e-12)
     bias_grad = ours.cell.bias.grad

@@ -8,13 +8,13 @@ the weight-decay factor `1 - wd * lr`, the EMA momentum): those cases agree to 1
 precision of those scalars, and a wrong formula would miss by far more.
 """
 
-FLOAT32_SCALARS = ("schedule", "clipnorm", "global_clipnorm", "clipvalue", "weight_decay", "use_ema")
-
 import numpy as np
 import pytest
 
 from nablanet import Variable, optimizers
 from nablanet.optimizers import schedules
+
+FLOAT32_SCALARS = ("schedule", "clipnorm", "global_clipnorm", "clipvalue", "weight_decay", "use_ema")
 
 keras = pytest.importorskip("keras")
 
@@ -48,11 +48,29 @@ CASES = [
     ("adadelta", "Adadelta", {"learning_rate": 1.0}),
     ("sgd-ema", "SGD", {"use_ema": True, "ema_momentum": 0.9, "ema_overwrite_frequency": 3, "learning_rate": 2**-6}),
     ("adam-accumulation", "Adam", {"gradient_accumulation_steps": 3, "learning_rate": 2**-7}),
-    ("sgd-exponential-decay", "SGD", {"schedule": ("ExponentialDecay", {"initial_learning_rate": 0.1, "decay_steps": 3, "decay_rate": 0.5, "staircase": True})}),
-    ("sgd-inverse-time", "SGD", {"momentum": 0.5, "schedule": ("InverseTimeDecay", {"initial_learning_rate": 0.1, "decay_steps": 2, "decay_rate": 0.7})}),
-    ("adam-piecewise", "Adam", {"schedule": ("PiecewiseConstantDecay", {"boundaries": [2, 5], "values": [0.1, 0.01, 0.001]})}),
-    ("adam-polynomial", "Adam", {"schedule": ("PolynomialDecay", {"initial_learning_rate": 0.05, "decay_steps": 4, "power": 2.0, "cycle": True})}),
-    ("rmsprop-cosine-warmup", "RMSprop", {"weight_decay": 0.1, "schedule": ("CosineDecay", {"initial_learning_rate": 0.0, "decay_steps": 6, "alpha": 0.1, "warmup_target": 0.05, "warmup_steps": 3})}),
+    ("sgd-exponential-decay", "SGD", {
+        "schedule": ("ExponentialDecay", {
+            "initial_learning_rate": 0.1, "decay_steps": 3, "decay_rate": 0.5, "staircase": True,
+        }),
+    }),
+    ("sgd-inverse-time", "SGD", {
+        "momentum": 0.5,
+        "schedule": ("InverseTimeDecay", {"initial_learning_rate": 0.1, "decay_steps": 2, "decay_rate": 0.7}),
+    }),
+    ("adam-piecewise", "Adam", {
+        "schedule": ("PiecewiseConstantDecay", {"boundaries": [2, 5], "values": [0.1, 0.01, 0.001]}),
+    }),
+    ("adam-polynomial", "Adam", {
+        "schedule": ("PolynomialDecay", {
+            "initial_learning_rate": 0.05, "decay_steps": 4, "power": 2.0, "cycle": True,
+        }),
+    }),
+    ("rmsprop-cosine-warmup", "RMSprop", {
+        "weight_decay": 0.1,
+        "schedule": ("CosineDecay", {
+            "initial_learning_rate": 0.0, "decay_steps": 6, "alpha": 0.1, "warmup_target": 0.05, "warmup_steps": 3,
+        }),
+    }),
 ]
 
 

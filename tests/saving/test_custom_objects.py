@@ -172,8 +172,11 @@ def test_registered_layers_cells_and_models_load_without_custom_objects(tmp_path
 
 def test_registered_losses_metrics_activations_and_initializers_round_trip(tmp_path):
     nn.utils.set_random_seed(0)
-    model = nn.Sequential([layers.Input((3,)), layers.Dense(4, activation=scaled_tanh, kernel_initializer=HalfNormal(0.3)),
-                           layers.Dense(2)])
+    model = nn.Sequential([
+        layers.Input((3,)),
+        layers.Dense(4, activation=scaled_tanh, kernel_initializer=HalfNormal(0.3)),
+        layers.Dense(2),
+    ])
     model.compile(optimizer="adam", loss=ScaledMSE(factor=3.0), metrics=[mean_error])
     x, y = SEQ[:, 0], RNG.standard_normal((4, 2)).astype(np.float32)
     model.fit(x, y, epochs=2, verbose=0)

@@ -13,7 +13,8 @@ from nablanet.saving.legacy_h5 import is_legacy_h5
 keras = pytest.importorskip("keras")
 h5py = pytest.importorskip("h5py")
 
-from keras.src.legacy.saving import legacy_h5_format  # Keras's own reader of optimizer_weights
+# Keras's own reader of optimizer_weights
+from keras.src.legacy.saving import legacy_h5_format  # noqa: E402  (needs Keras, so after the skip)
 
 KINDS = ["mlp_dropout", "cnn_batchnorm", "embedding_bilstm", "gru", "nested_functional"]
 DETERMINISTIC = [k for k in KINDS if k != "mlp_dropout"]  # Dropout draws from each library's own generator

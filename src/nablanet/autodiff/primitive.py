@@ -3,11 +3,12 @@
 A primitive pairs a NumPy `forward` with its vector-Jacobian product `vjp(g, out, *inputs,
 **params)`. A rule may return, instead of a cotangent, a function of no arguments that computes
 it: the engine calls it only for an input that needs a gradient (matmul's input gradient is
-never computed for the data fed to a first layer). Calling it on Tensors computes the forward on their arrays and, when a gradient is
-needed and grad mode is on, records a `Node` on the output. Calling it on plain arrays is plain
-NumPy: arrays in, arrays out, nothing recorded. Backprop leans on that: a first-order sweep hands
-the rules raw arrays, so a rule written with these ops runs at NumPy speed, while a recorded
-sweep (`create_graph=True`) hands them Tensors and the same rule builds a differentiable graph.
+never computed for the data fed to a first layer). Calling it on Tensors computes the forward on
+their arrays and, when a gradient is needed and grad mode is on, records a `Node` on the output.
+Calling it on plain arrays is plain NumPy: arrays in, arrays out, nothing recorded. Backprop
+leans on that: a first-order sweep hands the rules raw arrays, so a rule written with these ops
+runs at NumPy speed, while a recorded sweep (`create_graph=True`) hands them Tensors and the
+same rule builds a differentiable graph.
 """
 
 import contextlib

@@ -83,7 +83,8 @@ class ImageDataset:
             cols = np.minimum(((np.arange(width) + 0.5) * array.shape[1] / width).astype(int), array.shape[1] - 1)
             return array[rows][:, cols]
         if self.interpolation == "bilinear":
-            rows, cols = _resize_matrix(array.shape[0], height, array.dtype), _resize_matrix(array.shape[1], width, array.dtype)
+            rows = _resize_matrix(array.shape[0], height, array.dtype)
+            cols = _resize_matrix(array.shape[1], width, array.dtype)
             return np.einsum("hi,ijc,wj->hwc", rows, array, cols, optimize=True)
         return array
 
@@ -119,7 +120,8 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     if color_mode not in ("grayscale", "rgb", "rgba"):
         raise ValueError(f"image_dataset_from_directory: color_mode must be grayscale, rgb or rgba, got {color_mode!r}")
     if label_mode not in ("int", "categorical", "binary", None):
-        raise ValueError(f"image_dataset_from_directory: label_mode must be int, categorical, binary or None, got {label_mode!r}")
+        raise ValueError("image_dataset_from_directory: label_mode must be int, categorical, binary or None, "
+                         f"got {label_mode!r}")
     if labels not in ("inferred", None) and not isinstance(labels, (list, tuple, np.ndarray)):
         raise ValueError(f"image_dataset_from_directory: labels must be 'inferred', None or a list, got {labels!r}")
     if (validation_split is None) != (subset is None):
@@ -142,7 +144,8 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
         labels = label_mode = None
     paths, label_array, names = _index(directory, labels, class_names, follow_links)
     if label_mode == "binary" and len(names) != 2:
-        raise ValueError(f"image_dataset_from_directory: label_mode='binary' needs 2 classes, found {len(names)}: {names}")
+        raise ValueError("image_dataset_from_directory: label_mode='binary' needs 2 classes, "
+                         f"found {len(names)}: {names}")
     channels = {"grayscale": 1, "rgb": 3, "rgba": 4}[color_mode]
     order = np.arange(len(paths))
     if shuffle:  # Keras shuffles the file list once, with the seed, before splitting it
@@ -169,7 +172,8 @@ def _index(directory, labels, class_names, follow_links):
         names = list(class_names) if class_names is not None else subfolders
         missing = set(names) - set(subfolders)
         if missing:
-            raise ValueError(f"image_dataset_from_directory: class_names {sorted(missing)} are not subfolders of {directory}")
+            raise ValueError(f"image_dataset_from_directory: class_names {sorted(missing)} "
+                             f"are not subfolders of {directory}")
         paths, label_list = [], []
         for label, name in enumerate(names):
             for root, _, files in sorted(os.walk(os.path.join(directory, name), followlinks=follow_links)):

@@ -23,8 +23,8 @@ def _sizes(n, test_size, train_size):
     test_size, train_size = _count(test_size, n, "test_size"), _count(train_size, n, "train_size")
     if test_size is None and train_size is None:
         test_size = 0.25
-    n_test = (math.ceil(test_size * n) if isinstance(test_size, float) else test_size) if test_size is not None else None
-    n_train = (math.floor(train_size * n) if isinstance(train_size, float) else train_size) if train_size is not None else None
+    n_test = math.ceil(test_size * n) if isinstance(test_size, float) else test_size  # None stays None
+    n_train = math.floor(train_size * n) if isinstance(train_size, float) else train_size
     n_test = n - n_train if n_test is None else n_test
     n_train = n - n_test if n_train is None else n_train
     if n_train + n_test > n or n_train <= 0 or n_test <= 0:

@@ -102,5 +102,6 @@ __all__ = [
 from nablanet import serialization
 
 serialization.register_table(
-    "layers", {name: value for name, value in globals().items() if isinstance(value, type) and issubclass(value, Layer)},
+    "layers",
+    {name: value for name, value in globals().items() if isinstance(value, type) and issubclass(value, Layer)},
     "keras.layers")

@@ -139,7 +139,10 @@ class Layer:
         """Layers held in attributes (and lists, tuples and dicts of them), in assignment order."""
         found = []
         for value in vars(self).values():
-            items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+            if isinstance(value, dict):
+                items = value.values()
+            else:
+                items = value if isinstance(value, (list, tuple)) else [value]
             found.extend(item for item in items if isinstance(item, Layer) and item is not self)
         unique = []
         for layer in found:

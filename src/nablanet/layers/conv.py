@@ -246,7 +246,8 @@ class _ConvTranspose(_Conv):
         return ops.conv2d(_dilate(x, strides), flipped, strides=1, padding=padding, dilation_rate=dilation)
 
     def get_config(self):
-        return {**super().get_config(), "output_padding": None if self.output_padding is None else list(self.output_padding)}
+        output_padding = None if self.output_padding is None else list(self.output_padding)
+        return {**super().get_config(), "output_padding": output_padding}
 
 
 class Conv2DTranspose(_ConvTranspose):
@@ -367,4 +368,5 @@ class SeparableConv2D(Layer):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "depth_multiplier": self.depth_multiplier,
-                "data_format": self.data_format, **{k: list(v) if isinstance(v, tuple) else v for k, v in self._init.items()}}
+                "data_format": self.data_format,
+                **{k: list(v) if isinstance(v, tuple) else v for k, v in self._init.items()}}

@@ -359,7 +359,8 @@ class Lambda(Layer):
             elif isinstance(function, dict):
                 config["function"] = serialization.deserialize(function)
             else:  # Keras 2 stored the function's bytecode
-                raise serialization.SerializationError("the function is stored as Python code, which nablanet never runs")
+                raise serialization.SerializationError(
+                    "the function is stored as Python code, which nablanet never runs")
         except serialization.SerializationError as error:
             raise serialization.SerializationError(
                 f"Lambda layer {config.get('name')!r} refused: {error}") from None

@@ -40,7 +40,8 @@ class _Merge(Layer):
             batch = [s[0] for s in input_shape]
             rest = np.broadcast_shapes(*[tuple(1 if d is None else d for d in s[1:]) for s in input_shape])
         except ValueError:
-            raise ValueError(f"{type(self).__name__} {self.name!r}: input shapes {input_shape} do not broadcast") from None
+            raise ValueError(
+                f"{type(self).__name__} {self.name!r}: input shapes {input_shape} do not broadcast") from None
         return (batch[0],) + tuple(rest)
 
 

@@ -82,7 +82,9 @@ class _GlobalPooling(Layer):
         self.data_format, self.keepdims = data_format or "channels_last", keepdims
 
     def _axes(self):
-        return tuple(range(2, self.rank + 2)) if self.data_format == "channels_first" else tuple(range(1, self.rank + 1))
+        if self.data_format == "channels_first":
+            return tuple(range(2, self.rank + 2))
+        return tuple(range(1, self.rank + 1))
 
     def call(self, inputs):
         return self._reduce(inputs, axis=self._axes(), keepdims=self.keepdims)

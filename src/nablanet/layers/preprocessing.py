@@ -162,7 +162,8 @@ def affine_sample(x, matrices, fill_mode="reflect", interpolation="bilinear", fi
                 if fill_mode == "constant":
                     weight = weight * (in_x & in_y)
                 valid_total += weight
-                term = flat[(base + iy.astype(int) * w + ix.astype(int)).ravel()] * weight.reshape(-1, 1).astype(x.dtype)
+                index = (base + iy.astype(int) * w + ix.astype(int)).ravel()
+                term = flat[index] * weight.reshape(-1, 1).astype(x.dtype)
                 out = term if out is None else out + term
         weights = [valid_total]
     if fill_mode == "constant" and fill_value:

@@ -68,7 +68,8 @@ class UpSampling2D(Layer):
         times = lambda d, s: None if d is None else d * s  # noqa: E731
         if self.data_format == "channels_first":
             return input_shape[:2] + (times(input_shape[2], self.size[0]), times(input_shape[3], self.size[1]))
-        return (input_shape[0], times(input_shape[1], self.size[0]), times(input_shape[2], self.size[1]), input_shape[3])
+        return (input_shape[0], times(input_shape[1], self.size[0]), times(input_shape[2], self.size[1]),
+                input_shape[3])
 
     def get_config(self):
         return {**super().get_config(), "size": list(self.size), "data_format": self.data_format,
@@ -152,9 +153,9 @@ class Cropping2D(Layer):
         self.data_format = data_format or "channels_last"
 
     def call(self, inputs):
-        (t, b), (l, r) = self.cropping
-        rows = slice(t, inputs.shape[-3 if self.data_format == "channels_last" else -2] - b)
-        cols = slice(l, inputs.shape[-2 if self.data_format == "channels_last" else -1] - r)
+        (top, bottom), (left, right) = self.cropping
+        rows = slice(top, inputs.shape[-3 if self.data_format == "channels_last" else -2] - bottom)
+        cols = slice(left, inputs.shape[-2 if self.data_format == "channels_last" else -1] - right)
         if self.data_format == "channels_first":
             return inputs[:, :, rows, cols]
         return inputs[:, rows, cols, :]

@@ -148,7 +148,8 @@ def unpack(batch, where):
     if isinstance(batch, (np.ndarray, Tensor, dict)):  # inputs alone, as for predict
         batch = (batch,)
     if not isinstance(batch, (tuple, list)) or not 1 <= len(batch) <= 3:
-        raise DataError(f"{where}: each batch must be (x,), (x, y) or (x, y, sample_weight), got {type(batch).__name__}")
+        raise DataError(f"{where}: each batch must be (x,), (x, y) or (x, y, sample_weight), "
+                        f"got {type(batch).__name__}")
     x = standardize(batch[0], where)
     y = standardize(batch[1], where, "y") if len(batch) > 1 and batch[1] is not None else None
     sw = np.asarray(batch[2], dtype=backend.floatx()) if len(batch) > 2 and batch[2] is not None else None

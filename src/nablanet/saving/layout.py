@@ -175,7 +175,8 @@ def _restore_optimizer(model, opt, arrays, extra, source):
                           f"{type(opt).__name__} on this model needs {expected} of these shapes")
     for k, i in enumerate(order):
         opt._slots[i][...] = arrays[1 + has_lr + k]
-    state = {"iterations": np.array(int(np.reshape(arrays[0], -1)[0]) * (opt.gradient_accumulation_steps or 1), dtype=np.int64)}
+    iterations = int(np.reshape(arrays[0], -1)[0]) * (opt.gradient_accumulation_steps or 1)
+    state = {"iterations": np.array(iterations, dtype=np.int64)}
     state.update({f"slot/{i:05d}": slot for i, slot in enumerate(opt._slots)})
     opt.set_state(state, extra if extra is not None else {})
 

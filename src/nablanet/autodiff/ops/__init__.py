@@ -25,14 +25,14 @@ from nablanet.autodiff.ops.shape import (
 )
 
 __all__ = [
-    "abs", "add", "average_pool", "broadcast_to", "cast", "clip", "concatenate", "conv2d", "cos", "dense",
-    "divide", "equal", "erf", "exp", "expm1", "expand_dims", "gather", "getitem", "greater", "greater_equal", "isfinite", "isnan", "leaky_relu",
-    "less", "less_equal", "log", "log1p", "log_softmax", "logical_and", "logical_not", "logical_or",
-    "logsumexp", "matmul", "max", "max_pool", "maximum", "mean", "mean_squared_error", "min", "minimum", "multiply", "negative",
-    "not_equal", "one_hot", "ones_like", "pad", "power", "prod", "relu", "reshape", "sigmoid",
-    "sign", "sin", "softmax", "softplus", "split", "sqrt", "square", "squeeze", "stack", "std",
-    "subtract", "sum", "swapaxes", "take", "take_along_axis", "tanh", "transpose", "var", "where",
-    "zeros_like",
+    "abs", "add", "average_pool", "broadcast_to", "cast", "clip", "concatenate", "conv2d", "cos",
+    "dense", "divide", "equal", "erf", "exp", "expm1", "expand_dims", "gather", "getitem", "greater",
+    "greater_equal", "isfinite", "isnan", "leaky_relu", "less", "less_equal", "log", "log1p",
+    "log_softmax", "logical_and", "logical_not", "logical_or", "logsumexp", "matmul", "max", "max_pool",
+    "maximum", "mean", "mean_squared_error", "min", "minimum", "multiply", "negative", "not_equal",
+    "one_hot", "ones_like", "pad", "power", "prod", "relu", "reshape", "sigmoid", "sign", "sin",
+    "softmax", "softplus", "split", "sqrt", "square", "squeeze", "stack", "std", "subtract", "sum",
+    "swapaxes", "take", "take_along_axis", "tanh", "transpose", "var", "where", "zeros_like",
 ]
 
 _tensor.UFUNCS.update({

@@ -131,7 +131,9 @@ def _conv2d_vjp(g, out, x, w, b=None, *, strides, padding, dilation, groups, rel
         (sh, sw), (dh, dw) = strides, dilation
         for i in range(kh):  # fold the patches back: one strided add per kernel position
             for j in range(kw):
-                dx[:, i * dh:i * dh + (oh - 1) * sh + 1:sh, j * dw:j * dw + (ow - 1) * sw + 1:sw] += dcols[:, :, :, i, j]
+                rows = slice(i * dh, i * dh + (oh - 1) * sh + 1, sh)
+                cols = slice(j * dw, j * dw + (ow - 1) * sw + 1, sw)
+                dx[:, rows, cols] += dcols[:, :, :, i, j]
         return dx[:, top:top + h, left:left + wd]
 
     if b is None:
