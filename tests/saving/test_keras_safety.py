@@ -144,3 +144,28 @@ def test_a_keras_file_with_a_wrong_weight_shape_names_the_layer(tmp_path):
     with pytest.raises(SavingError, match=r"mixed.keras.*layer 'dense\w*' weight .* has shape \(6, 5\) in the file, "
                                           r"\(6, 4\) in the model"):
         nn.models.load_model(hostile)
+
+
+def test_load_weights_checks_the_checksum_nablanet_wrote(tmp_path):
+    import h5py
+
+    model, path = saved(tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        contents = {name: archive.read(name) for name in archive.namelist()}
+    weights = io.BytesIO(contents["model.weights.h5"])
+    with h5py.File(weights, "r+") as f:
+        kernel = [name for name in _datasets(f) if name.startswith("layers/dense/vars/0")][0]
+        f[kernel][0, 0] = 1234.0  # one weight changed, the manifest left as it was
+    contents["model.weights.h5"] = weights.getvalue()
+    with zipfile.ZipFile(tmp_path / "edited.keras", "w") as archive:
+        for name, data in contents.items():
+            archive.writestr(name, data)
+    with pytest.raises(SavingError, match=r"load_weights: .*edited\.keras is corrupted: the checksum of model\.weights"):
+        model.load_weights(tmp_path / "edited.keras")
+    assert model.layers[0].kernel.numpy()[0, 0] != 1234.0
+
+
+def _datasets(f):
+    found = []
+    f.visit(lambda name: found.append(name))
+    return found

@@ -90,9 +90,13 @@ def import_weights(model, path, names=None, skip_mismatch=False, flatten_from=No
             raise SavingError(f"load_weights: {path} is a PyTorch pickle archive (torch.save's "
                               f"format). {PICKLE_ADVICE}")
     if kind in ("hdf5", "zip"):
+        from nablanet.saving import keras_format
         from nablanet.saving.h5 import open_keras
 
         _refuse_torch_options(torch_only, path, "a Keras file")
+        if kind == "zip" and "nablanet.json" in archive and keras_format.WEIGHTS in archive:
+            entries, _ = keras_format.read_entries(path, blob, [keras_format.WEIGHTS], "load_weights")
+            blob = entries[keras_format.WEIGHTS]  # checked against the digest nablanet wrote beside it
         with open_keras(path, blob, floor=_honest_size(model)) as weights:
             return load_keras(model, weights, skip_mismatch)
     try:

@@ -63,10 +63,10 @@ def is_keras_archive(names):
     return "config.json" in names and (WEIGHTS in names or "model.weights.json" in names)
 
 
-def read_entries(path, blob, members=None):
+def read_entries(path, blob, members=None, where="load_model"):
     """The entries of a `.keras` archive (`members`: only those), each size-checked before it is
     inflated and, when nablanet wrote the file, checked against its SHA-256."""
-    source = f"load_model: {path}"
+    source = f"{where}: {path}"
     try:
         with zipfile.ZipFile(io.BytesIO(blob)) as zf:
             names = set(zf.namelist())
