@@ -239,9 +239,12 @@ def _deserialize(config, kind):
                                  "never runs code from a file. Define the function in your program, register it "
                                  "with @register_keras_serializable() and save it by name")
     if class_name in ("__tensor__", "__numpy__"):
-        import numpy as np  # a literal array written in the JSON itself: its size is the file's
+        import numpy as np  # a literal array written in the JSON itself: its size is the file's, unless its dtype lies
 
-        return np.array(inner["value"], dtype=inner.get("dtype"))
+        dtype = np.dtype(inner.get("dtype") or "float32")
+        if dtype.kind not in "biuf" or dtype.itemsize > 8:
+            raise SerializationError(f"deserialize: a literal array of dtype {dtype} is not a number array")
+        return np.array(inner["value"], dtype=dtype)
     module, registered = config.get("module"), config.get("registered_name")
     if class_name == "function":
         return lookup(inner, kind, module=module, registered=registered)

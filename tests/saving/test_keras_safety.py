@@ -169,3 +169,64 @@ def _datasets(f):
     found = []
     f.visit(lambda name: found.append(name))
     return found
+
+
+def _peak_while_refused(path, match):
+    tracemalloc.start()
+    try:
+        with pytest.raises(SavingError, match=match):
+            nn.models.load_model(path)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_an_older_nablanet_archive_declaring_absurd_sizes_is_refused_before_allocating(tmp_path):
+    import hashlib
+
+    source = os.path.join(os.path.dirname(__file__), "data", "old_sequential.nbz")
+    with zipfile.ZipFile(source) as archive:
+        contents = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(contents["config.json"])
+    config["model"]["config"]["layers"][0]["config"]["units"] = 2_000_000
+    contents["config.json"] = json.dumps(config).encode()
+    manifest = json.loads(contents["nablanet.json"])  # a consistent file: the checksum matches the edit
+    manifest["sha256"]["config.json"] = hashlib.sha256(contents["config.json"]).hexdigest()
+    contents["nablanet.json"] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(tmp_path / "huge.nbz", "w") as archive:
+        for name, data in contents.items():
+            archive.writestr(name, data)
+    peak = _peak_while_refused(tmp_path / "huge.nbz", r"huge\.nbz.*declares a weight 'kernel' of shape \(6, 2000000\)")
+    assert peak < 20 << 20
+
+
+def test_a_literal_array_of_a_huge_non_numeric_dtype_is_refused(tmp_path):
+    _, path = saved(tmp_path)
+
+    literal = {"class_name": "__numpy__", "config": {"value": ["x"], "dtype": "S60000000"}}
+    hostile = rewritten(path, tmp_path / "literal.keras", entries={"config.json": json.dumps(literal).encode()})
+    peak = _peak_while_refused(hostile, r"literal\.keras.*literal array of dtype \|S60000000 is not a number array")
+    assert peak < 20 << 20
+
+
+@pytest.mark.parametrize("where", ["input_shape", "build_config"])
+def test_an_absurd_input_shape_declared_anywhere_is_refused(tmp_path, where):
+    _, path = saved(tmp_path)
+
+    def mutate(config):
+        if where == "input_shape":
+            dense(config)["config"]["input_shape"] = [6000, 6000]
+        else:
+            dense(config)["build_config"] = {"input_shape": [None, 6000, 6000]}
+
+    hostile = rewritten(path, tmp_path / "wide.keras", mutate)
+    peak = _peak_while_refused(hostile, r"wide\.keras.*declares shape \[(None, )?6000, 6000\] \(144000000 bytes")
+    assert peak < 20 << 20
+
+
+def test_a_config_that_is_not_a_model_is_named(tmp_path):
+    _, path = saved(tmp_path)
+    hostile = rewritten(path, tmp_path / "layer.keras", entries={"config.json": json.dumps(
+        {"module": "keras.layers", "class_name": "Dense", "config": {"units": 2}, "registered_name": None}).encode()})
+    with pytest.raises(SavingError, match=r"layer\.keras: config\.json describes a Dense, not a model"):
+        nn.models.load_model(hostile)

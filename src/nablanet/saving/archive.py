@@ -271,11 +271,13 @@ def _load_legacy(path, blob, custom_objects, compile):
     from nablanet import backend
 
     entries = read_archive(path, blob)
+    budget = 2 * len(entries["weights.safetensors"]) + (1 << 16)  # every weight the config creates is in the file
     generator = backend.generator()
     random_state = generator.bit_generator.state  # building layers draws initial weights: undo that
     try:
         config = json.loads(entries["config.json"])
-        with serialization.custom_object_scope(custom_objects or {}):
+        check_input_shapes(config, budget, path)
+        with serialization.allocation_budget(budget, path), serialization.custom_object_scope(custom_objects or {}):
             model = serialization.deserialize(config["model"], kind="models")
             shape = config["model"].get("build_input_shape")
             if shape is not None and not model.built:
@@ -325,6 +327,44 @@ def restore_training_state(model, entries, path, optimizer=True):
         state, metadata = safetensors.loads(entries["optimizer.safetensors"], source=f"{path}:optimizer")
         model.optimizer.build(model.trainable_weights)
         model.optimizer.set_state(state, json.loads(metadata.get("extra", "{}")))
+
+
+def check_input_shapes(config, budget, path):
+    """Refuse an input whose one sample alone would be larger than the budget (a layer runs on
+    zeros of that shape to learn its output shape), wherever a config declares one: an input's
+    `batch_shape`, a layer's `input_shape` or `batch_input_shape`, a `build_config`."""
+    limit = max(budget, 64 << 20)
+
+    def check(shape, node, batched):
+        if shape and all(isinstance(s, list) for s in shape):  # one shape per input
+            for each in shape:
+                check(each, node, batched)
+            return
+        size = 1
+        for d in shape[1:] if batched else shape:
+            if not (d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0)):
+                raise SavingError(f"load_model: {path}: {node.get('name')!r} has a malformed shape {shape}")
+            size *= d or 1
+        if 4 * size > limit:
+            raise SavingError(f"load_model: {path}: input {node.get('name')!r} declares shape {shape} "
+                              f"({4 * size} bytes a sample), more than the file can back")
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, batched in (("batch_shape", True), ("batch_input_shape", True), ("build_input_shape", True),
+                                 ("input_shape", False)):
+                if isinstance(node.get(key), list):
+                    check(node[key], node, batched)
+            build = node.get("build_config")
+            if isinstance(build, dict) and isinstance(build.get("input_shape"), list):
+                check(build["input_shape"], node.get("config") if isinstance(node.get("config"), dict) else node, True)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(config)
 
 
 def save_weights(model, path, overwrite=True):

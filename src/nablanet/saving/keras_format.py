@@ -119,12 +119,14 @@ def load_model(path, blob, custom_objects=None, compile=True):
         raise SavingError(f"load_model: {path} has a malformed config.json (no class_name at the top)")
     compile_config = config.pop("compile_config", None)
     budget = 2 * len(entries[WEIGHTS]) + (1 << 16)  # every weight the config creates is stored in the file
-    _check_input_shapes(config, budget, path)
+    archive.check_input_shapes(config, budget, path)
     generator = backend.generator()
     random_state = generator.bit_generator.state  # building layers draws initial weights: undo that
     try:
         with serialization.allocation_budget(budget, path), serialization.custom_object_scope(custom_objects or {}):
             model = serialization.deserialize(config, kind="models")
+            if not layout.is_model(model):
+                raise SavingError(f"load_model: {path}: config.json describes a {type(model).__name__}, not a model")
             if compile and compile_config:
                 model.compile_from_config(compile_config)
     except serialization.SerializationError as error:
@@ -137,29 +139,3 @@ def load_model(path, blob, custom_objects=None, compile=True):
     layout.load_weights_h5(model, entries[WEIGHTS], path, optimizer=compile and getattr(model, "compiled", False),
                            optimizer_extra=extra)
     return model
-
-
-def _check_input_shapes(config, budget, path):
-    """Refuse an input whose one sample alone would be larger than the budget (a layer runs on
-    zeros of that shape to learn its output shape)."""
-    def walk(node):
-        if isinstance(node, dict):
-            for key in ("batch_shape", "batch_input_shape"):
-                shape = node.get(key)
-                if isinstance(shape, list) and shape:
-                    size = 1
-                    for d in shape[1:]:
-                        if not (d is None or (isinstance(d, int) and d >= 0)):
-                            raise SavingError(f"load_model: {path}: input {node.get('name')!r} has a malformed "
-                                              f"shape {shape}")
-                        size *= d or 1
-                    if 4 * size > max(budget, 64 << 20):
-                        raise SavingError(f"load_model: {path}: input {node.get('name')!r} declares shape "
-                                          f"{shape} ({4 * size} bytes a sample), more than the file can back")
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(config)

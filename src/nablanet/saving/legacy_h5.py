@@ -26,7 +26,7 @@ import numpy as np
 
 from nablanet import serialization
 from nablanet.saving import h5
-from nablanet.saving.archive import SavingError, atomic_write, weight_names
+from nablanet.saving.archive import SavingError, atomic_write, check_input_shapes, weight_names
 
 BACKEND = "numpy"  # Keras 3's name for a NumPy-array backend; Keras only records it
 KERAS_VERSION = "3.0.0"  # the Keras file-format generation this layout follows
@@ -258,8 +258,10 @@ def _load(f, path, size, custom_objects, compile, h5py):
     _refuse_code(config, path)
     generator = backend.generator()
     random_state = generator.bit_generator.state  # building layers draws initial weights: undo that
+    budget = 2 * size + (1 << 16)  # every weight the config creates is stored in the file
+    check_input_shapes(config, budget, path)
     try:
-        with serialization.allocation_budget(2 * size + (1 << 16), path):  # every weight is stored in the file
+        with serialization.allocation_budget(budget, path):
             model = _model_from_config_json(text, custom_objects)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
         raise SavingError(f"load_model: {path} has an architecture nablanet cannot build: {error}") from None
