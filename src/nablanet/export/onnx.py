@@ -11,9 +11,11 @@ import os
 import numpy as np
 
 from nablanet.export.graph import CONVERTERS, ExportError, GraphBuilder, Masked, Value
-from nablanet.layers.base import KerasTensor, flatten, map_structure
+from nablanet.symbolic import KerasTensor
+from nablanet.tree import flatten, map_structure
 from nablanet.layers.core import InputLayer
 from nablanet.models import Model, Sequential
+from nablanet.saving import atomic_write
 
 DEFAULT_OPSET = 18
 MIN_OPSET = 15  # Shape's start/end and Scan's current form
@@ -69,19 +71,9 @@ def export_onnx(model, filepath, verbose=None, input_signature=None, opset_versi
                         "input_signature, opset_version and recurrent_masks")
     proto = to_onnx(model, input_signature=input_signature, opset_version=opset_version,
                     recurrent_masks=recurrent_masks)
-    import tempfile
-
     filepath = os.fspath(filepath)
-    folder = os.path.dirname(os.path.abspath(filepath))
-    descriptor, temporary = tempfile.mkstemp(dir=folder, suffix=".onnx.tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(proto.SerializeToString())
-        os.replace(temporary, filepath)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    with atomic_write(filepath) as handle:
+        handle.write(proto.SerializeToString())
     if verbose is None or verbose:
         print(f"Saved artifact at '{filepath}'.")
     return filepath
@@ -155,7 +147,7 @@ def _model_inputs(model, input_signature):
             raise ExportError(f"export: Sequential model {model.name!r} has no input shape yet; build it (an Input "
                               "first, input_shape= on the first layer, or fit/predict once) or pass input_signature")
         model.build(tuple(_shape_of(specs[0])))  # as Keras does with the signature
-    if model._graph is None and getattr(model, "_symbolic", None) is None:
+    if model._graph is None:
         raise ExportError(f"export: model {model.name!r} ({type(model).__name__}) is a subclassed model: it has no "
                           "graph of layers to export. Build it with the functional API or Sequential.")
     tensors = flatten(model.inputs)
@@ -184,7 +176,7 @@ def _shape_of(spec):
 
 def run_model(g, model, inputs):
     """Add `model`'s nodes to `g`, reading `inputs` (Values); returns its outputs (Values)."""
-    graph = model._graph if model._graph is not None else getattr(model, "_symbolic", None)
+    graph = model._graph
     if graph is None:
         raise ExportError(f"export: model {model.name!r} ({type(model).__name__}) has no graph of layers to export "
                           "(a subclassed model); build it with the functional API or Sequential")

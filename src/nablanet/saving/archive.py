@@ -205,7 +205,7 @@ def read_archive(path, blob=None, members=None):
                     raise SavingError(f"load_model: {path} is a PyTorch pickle archive; nablanet never "
                                       "unpickles: convert it to .safetensors")
                 raise SavingError(f"load_model: {path} is a zip file but not a nablanet model archive")
-            manifest = _manifest(read_member(archive, "nablanet.json", f"load_model: {path}"), path)
+            manifest = read_manifest(read_member(archive, "nablanet.json", f"load_model: {path}"), path)
             digests = manifest.get("sha256", {})
             wanted = list(digests) if members is None else list(members)
             required = ("config.json", "weights.safetensors") if members is None else members
@@ -223,17 +223,18 @@ def read_archive(path, blob=None, members=None):
     return entries
 
 
-def _manifest(data, path):
+def read_manifest(data, path, format=FORMAT, version=FORMAT_VERSION):
+    """The `nablanet.json` of an archive nablanet wrote: its format, version and SHA-256 digests."""
     try:
         manifest = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise SavingError(f"load_model: {path} has a corrupted manifest ({error})") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("sha256", {}), dict):
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("sha256"), dict):
         raise SavingError(f"load_model: {path} has a corrupted manifest (not a JSON object with sha256 digests)")
-    if manifest.get("format") != FORMAT or not isinstance(manifest.get("format_version", 0), int) or \
-            manifest.get("format_version", 0) > FORMAT_VERSION:
+    if manifest.get("format") != format or not isinstance(manifest.get("format_version", 0), int) or \
+            manifest.get("format_version", 0) > version:
         raise SavingError(f"load_model: {path} is format {manifest.get('format')!r} version "
-                          f"{manifest.get('format_version')}; this nablanet reads {FORMAT} up to {FORMAT_VERSION}")
+                          f"{manifest.get('format_version')}; this nablanet reads {format} up to {version}")
     return manifest
 
 

@@ -77,7 +77,8 @@ def read_entries(path, blob, members=None, where="load_model"):
             wanted += [n for n in ("metadata.json", "training.json") if n in names and members is None]
             manifest = None
             if "nablanet.json" in names:
-                manifest = _manifest(archive.read_member(zf, "nablanet.json", source), path)
+                manifest = archive.read_member(zf, "nablanet.json", source)
+                manifest = archive.read_manifest(manifest, path, FORMAT, FORMAT_VERSION)
                 if members is None:
                     wanted += [n for n in manifest["sha256"] if n not in wanted]
             missing = [n for n in wanted if n not in names]
@@ -94,16 +95,6 @@ def read_entries(path, blob, members=None, where="load_model"):
             if digest is None or hashlib.sha256(entries[name]).hexdigest() != digest:
                 raise SavingError(f"{source} is corrupted: the checksum of {name} does not match")
     return entries, manifest
-
-
-def _manifest(data, path):
-    try:
-        manifest = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise SavingError(f"load_model: {path} has a corrupted manifest ({error})") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("sha256"), dict):
-        raise SavingError(f"load_model: {path} has a corrupted manifest (not a JSON object with sha256 digests)")
-    return manifest
 
 
 def load_model(path, blob, custom_objects=None, compile=True):

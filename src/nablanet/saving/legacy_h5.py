@@ -255,7 +255,6 @@ def _load(f, path, size, custom_objects, compile, h5py):
         raise SavingError(f"load_model: {path} is an HDF5 file without a model_config: a weights file, not "
                           "a model. Build the model and call model.load_weights(path)")
     config = _parse(text, "model_config", path)
-    _refuse_code(config, path)
     generator = backend.generator()
     random_state = generator.bit_generator.state  # building layers draws initial weights: undo that
     budget = 2 * size + (1 << 16)  # every weight the config creates is stored in the file
@@ -300,21 +299,6 @@ def _parse(text, what, path):
         return json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise SavingError(f"load_model: {path} has a corrupted {what} ({error})") from None
-
-
-def _refuse_code(config, path):
-    """Refuse a Lambda layer that carries code (Keras stores its bytecode): nablanet never runs it."""
-    if isinstance(config, dict):
-        if config.get("class_name") in ("Lambda", "__lambda__") and not isinstance(
-                (config.get("config") or {}).get("function", ""), str):
-            raise SavingError(f"load_model: {path} has a Lambda layer holding Python code; nablanet never runs "
-                              "code from a file. Rebuild the model in code and load its weights with "
-                              "model.load_weights(path)")
-        for value in config.values():
-            _refuse_code(value, path)
-    elif isinstance(config, list):
-        for value in config:
-            _refuse_code(value, path)
 
 
 def _text_attr(obj, name, path, h5py):
