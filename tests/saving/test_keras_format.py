@@ -273,3 +273,44 @@ def test_a_keras_layer_nablanet_lacks_is_named(tmp_path):
     model.save(tmp_path / "unit.keras")
     with pytest.raises(nn.saving.SavingError, match="unit.keras.*'UnitNormalization' that is neither built into"):
         nn.models.load_model(tmp_path / "unit.keras")
+
+
+def _nadam_model(lib):
+    model = lib.Sequential([lib.Input((6,)), lib.layers.Dense(8, activation="tanh"), lib.layers.Dense(3)])
+    model.compile(optimizer=lib.optimizers.Nadam(learning_rate=0.01), loss="mse")
+    return model
+
+
+def test_nadam_state_from_keras_continues_training_as_keras_does(tmp_path):
+    """Keras's Nadam keeps `u_product` after its slots: nablanet reads all seven variables and its
+    next steps match Keras's own continuation."""
+    x, y = data(mlp), RNG.standard_normal((16, 3)).astype("float32")
+    keras.utils.set_random_seed(0)
+    theirs = _nadam_model(keras)
+    theirs.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    theirs.save(tmp_path / "nadam.keras")
+    ours = nn.models.load_model(tmp_path / "nadam.keras")
+    assert ours.optimizer.iterations == int(theirs.optimizer.iterations.numpy()) == 4
+    assert ours.optimizer.u_product == pytest.approx(float(theirs.optimizer._u_product.numpy()), rel=1e-6)
+    assert len(our_slots(ours.optimizer)) == len(keras_slots(theirs.optimizer)) == 1 + 1 + 2 * 4 + 1
+    theirs.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    ours.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), np.asarray(theirs.predict(x, verbose=0)),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_keras_restores_nablanet_nadam_state(tmp_path, recwarn):
+    x, y = data(mlp), RNG.standard_normal((16, 3)).astype("float32")
+    nn.backend.set_random_seed(0)
+    ours = _nadam_model(nn)
+    ours.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    theirs = keras.saving.load_model(ours.save(tmp_path / "nadam.keras"))
+    assert not [w for w in recwarn if "Skipping variable loading" in str(w.message)]
+    assert int(theirs.optimizer.iterations.numpy()) == ours.optimizer.iterations == 4
+    assert float(theirs.optimizer._u_product.numpy()) == pytest.approx(ours.optimizer.u_product, rel=1e-6)
+    for a, b in zip(our_slots(ours.optimizer), keras_slots(theirs.optimizer), strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+    ours.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    theirs.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(np.asarray(theirs.predict(x, verbose=0)), ours.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-5)

@@ -230,3 +230,41 @@ def test_a_config_that_is_not_a_model_is_named(tmp_path):
         {"module": "keras.layers", "class_name": "Dense", "config": {"units": 2}, "registered_name": None}).encode()})
     with pytest.raises(SavingError, match=r"layer\.keras: config\.json describes a Dense, not a model"):
         nn.models.load_model(hostile)
+
+
+def test_an_oversized_optimizer_variable_is_refused_before_reading_it(tmp_path):
+    """`optimizer/vars/2` declaring 20,000,000 floats (in a small file: HDF5 need not store an
+    unwritten dataset) is refused from its declared shape; its data is never read."""
+    import h5py
+
+    _, path = saved(tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        weights = io.BytesIO(archive.read("model.weights.h5"))
+    with h5py.File(weights, "a") as f:
+        del f["optimizer/vars/2"]
+        f["optimizer/vars"].create_dataset("2", shape=(20_000_000,), dtype="float32")
+    assert len(weights.getvalue()) < 64 << 10
+    hostile = rewritten(path, tmp_path / "slot.keras", entries={"model.weights.h5": weights.getvalue()})
+    tracemalloc.start()
+    try:
+        with pytest.raises(SavingError, match=r"slot.keras:model.weights.h5: optimizer variable 2 \(2\) has shape "
+                                              r"\(20000000,\) .*expects slot_0 of shape \(6, 4\)"):
+            nn.models.load_model(hostile)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 << 20  # the declared 80 MB was never allocated
+
+
+def test_an_optimizer_variable_of_the_wrong_dtype_is_refused(tmp_path):
+    import h5py
+
+    _, path = saved(tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        weights = io.BytesIO(archive.read("model.weights.h5"))
+    with h5py.File(weights, "a") as f:
+        del f["optimizer/vars/3"]
+        f["optimizer/vars"].create_dataset("3", data=np.zeros((6, 4), np.int32))
+    hostile = rewritten(path, tmp_path / "ints.keras", entries={"model.weights.h5": weights.getvalue()})
+    with pytest.raises(SavingError, match=r"ints.keras.*optimizer variable 3 \(3\) has shape \(6, 4\) and dtype int32"):
+        nn.models.load_model(hostile)

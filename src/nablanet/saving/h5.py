@@ -51,11 +51,12 @@ class KerasWeights:
         self.entries, self.legacy, self.source = entries, legacy, source
 
 
-def _h5py(source):
+def _h5py(where):
+    """h5py, imported on first use (importing nablanet never does); `where` starts the error."""
     try:
         import h5py
     except ImportError:
-        raise SavingError(f"load_weights: {source} is a Keras HDF5 file; reading it needs h5py: "
+        raise SavingError(f"{where}: reading or writing Keras's HDF5 files needs h5py: "
                           "pip install 'nablanet[h5]'") from None
     return h5py
 
@@ -92,7 +93,7 @@ def open_keras(path, blob, floor=None):
 
 @contextlib.contextmanager
 def read_hdf5(handle, source):
-    h5py = _h5py(source)
+    h5py = _h5py(f"load_weights: {source}")
     try:
         f = h5py.File(handle, "r")
     except (OSError, ValueError) as error:

@@ -2,8 +2,8 @@
 and read by walking the model as Keras does: a model's own variables under `vars/0, 1, ...`,
 a Sequential's or functional model's layers under `layers/<class in snake case>[_k]`, a layer's
 sublayers under the attribute that holds them (`cell`, `forward_layer`, `layer`), and the
-optimizer's variables under `optimizer/vars` (iterations, the learning rate, then its slots in
-Keras's order). Models are walked by their public attributes only (no import of models).
+optimizer's variables under `optimizer/vars` (`optimizer_variables`: the one statement of Keras's
+order, which legacy `.h5` files use too). Models are walked by their public attributes only (no import of models).
 """
 
 import collections
@@ -13,9 +13,13 @@ import numpy as np
 
 from nablanet.layers.base import Layer
 from nablanet.names import snake_case
+from nablanet.saving import h5
 from nablanet.saving.archive import SavingError
 
-INTERLEAVED = {"Adam": 2, "AdamW": 2, "Adamax": 2, "Nadam": 2, "Adadelta": 2}  # slots Keras makes in one call
+# Keras creates the first `k` slot kinds of these optimizers interleaved (per variable: momentum,
+# velocity, ...), nablanet one kind after another; the other kinds are in the same order in both.
+INTERLEAVED = {"Adam": 2, "AdamW": 2, "Adamax": 2, "Nadam": 2, "Adadelta": 2}
+SCALARS = ("u_product",)  # extra state Keras keeps as variables after the slots (Nadam's momentum product)
 
 
 def keras_class_name(layer):
@@ -74,25 +78,77 @@ def own_variables(layer):
     return list(layer._weights)
 
 
+def optimizer_variables(optimizer, where="save"):
+    """`(label, array)` for each of a built optimizer's variables in Keras's order: iterations
+    (every apply call, as Keras counts), the learning rate unless it is a schedule, the slots (EMA
+    averages, gradient accumulators, then the optimizer's own, those Keras makes together
+    interleaved per variable), then Nadam's `u_product`.
+
+    >>> import nablanet as keras
+    >>> opt = keras.optimizers.Nadam()
+    >>> opt.build([keras.Variable(np.zeros(2, "float32"))])
+    >>> [label for label, _ in optimizer_variables(opt)]
+    ['iteration', 'learning_rate', 'slot_0', 'slot_1', 'u_product']
+    """
+    state, extras = optimizer.get_state()
+    found = [("iteration", np.array(state["iterations"], dtype=np.int64))]
+    if "learning_rate" in extras:  # Keras keeps a float rate as a variable, a schedule not
+        found.append(("learning_rate", np.array(extras["learning_rate"], dtype=np.float32)))
+    found += [(f"slot_{k}", optimizer._slots[i]) for k, i in enumerate(_slot_order(optimizer, where))]
+    return found + [(name, np.array(extras[name], dtype=np.float32)) for name in SCALARS if name in extras]
+
+
 def optimizer_arrays(optimizer):
-    """The optimizer's variables in Keras's order: iterations, the learning rate (unless it is a
-    schedule), then the slots, those Keras makes together interleaved per variable."""
-    arrays = [np.array(optimizer.iterations, dtype=np.int64)]
-    if isinstance(optimizer._learning_rate, float):
-        arrays.append(np.array(optimizer._learning_rate, dtype=np.float32))
-    return arrays + [optimizer._slots[i] for i in _slot_order(optimizer)]
+    """The arrays of `optimizer_variables`, as Keras's `optimizer.variables` holds them."""
+    return [array for _, array in optimizer_variables(optimizer)]
 
 
-def _slot_order(optimizer):
+def _slot_order(optimizer, where):
     """Indices into `optimizer._slots` in Keras's order."""
     n, total = len(optimizer._variables), len(optimizer._slots)
-    base = n * (bool(optimizer.use_ema) + bool(optimizer.gradient_accumulation_steps))
-    order = list(range(base))
-    together = INTERLEAVED.get(type(optimizer).__name__, 1) if n else 1
-    if together > 1 and total >= base + together * n:
-        order += [base + g * n + i for i in range(n) for g in range(together)]
-        base += together * n
-    return order + list(range(base, total))
+    if not total:
+        return []
+    if n == 0 or total % n:
+        raise SavingError(f"{where}: {type(optimizer).__name__} has {total} state arrays for {n} variables; "
+                          "they cannot be laid out as Keras does")
+    first = n * (bool(optimizer.use_ema) + bool(optimizer.gradient_accumulation_steps))
+    together = min(INTERLEAVED.get(type(optimizer).__name__, 1), (total - first) // n)
+    order = list(range(first))
+    order += [first + g * n + i for i in range(n) for g in range(together)]
+    return order + list(range(first + together * n, total))
+
+
+def restore_optimizer(model, optimizer, stored, source, extras=None):
+    """Set `optimizer`'s state from `stored`, `(label, h5py dataset)` in Keras's order (as
+    `optimizer_variables` lists them), every dataset's shape and dtype checked before any is read;
+    `extras` (nablanet's own record of the scalars, exact) override the file's float32 copies."""
+    if not optimizer.built:
+        optimizer.build(model.trainable_weights)
+    expected = optimizer_variables(optimizer, f"load_model: {source}")
+    if len(stored) != len(expected):
+        raise SavingError(f"load_model: {source}: the optimizer state has {len(stored)} variables, "
+                          f"{type(optimizer).__name__} on this model keeps {len(expected)} "
+                          f"({', '.join(label for label, _ in expected)}); load with compile=False to skip it")
+    for k, ((name, data), (label, array)) in enumerate(zip(stored, expected)):
+        shape, want = tuple(data.shape), tuple(array.shape)
+        fits = shape == want or (want == () and shape == (1,))  # Keras's older files keep scalars as (1,)
+        kind = np.dtype(data.dtype).kind
+        if not fits or kind not in ("iuf" if label == "iteration" else "f"):
+            raise SavingError(f"load_model: {source}: optimizer variable {k} ({name}) has shape {shape} and "
+                              f"dtype {data.dtype} in the file; {type(optimizer).__name__} expects {label} of "
+                              f"shape {want} and dtype {array.dtype}")
+    order = _slot_order(optimizer, f"load_model: {source}")
+    try:
+        values = [np.asarray(data) for _, data in stored]
+    except (OSError, ValueError, TypeError) as error:
+        raise SavingError(f"load_model: {source} is corrupted: its optimizer state cannot be read ({error})") from None
+    head = len(expected) - len(order) - sum(name in SCALARS for name, _ in expected)
+    state = {"iterations": np.array(int(values[0].reshape(-1)[0]), dtype=np.int64)}
+    state.update({f"slot/{i:05d}": values[head + k].astype(optimizer._slots[i].dtype, copy=False)
+                  for k, i in enumerate(order)})
+    scalars = {label: float(value.reshape(-1)[0]) for (label, _), value in zip(expected, values)
+               if label == "learning_rate" or label in SCALARS}
+    optimizer.set_state(state, {**scalars, **(extras or {})})
 
 
 def weights_h5(model):
@@ -119,10 +175,8 @@ def load_weights_h5(model, data, path, optimizer=True, optimizer_extra=None):
     """Assign the weights in `data` (a `model.weights.h5`) to `model`, every array checked
     (present, stored in the file, numeric, the right shape) before the first is assigned; then
     the optimizer's state when `optimizer` and the file has it."""
-    from nablanet.saving.h5 import _h5py, _member, dataset
-
     source = f"{path}:model.weights.h5"
-    h5py = _h5py(source)
+    h5py = h5._h5py(f"load_model: {source}")
     try:
         f = h5py.File(io.BytesIO(data), "r")
     except (OSError, ValueError) as error:
@@ -132,7 +186,7 @@ def load_weights_h5(model, data, path, optimizer=True, optimizer_extra=None):
             ready = []
             for where, layer in walk(model):
                 variables = own_variables(layer)
-                group = _member(f, f"{where}/vars", source, h5py, optional=True)
+                group = h5._member(f, f"{where}/vars", source, h5py, optional=True)
                 if group is None:
                     if variables:
                         raise SavingError(f"load_model: {source} has no weights for layer {layer.name!r} "
@@ -143,7 +197,7 @@ def load_weights_h5(model, data, path, optimizer=True, optimizer_extra=None):
                     raise SavingError(f"load_model: {source}: layer {layer.name!r} has {len(variables)} weights, "
                                       f"the file {len(stored)} at {where.strip('/')}/vars")
                 for v, key in zip(variables, stored):
-                    array = dataset(group, key, source, h5py)
+                    array = h5.dataset(group, key, source, h5py)
                     if tuple(array.shape) != tuple(v.shape):
                         raise SavingError(f"load_model: {source}: layer {layer.name!r} weight {v.name!r} has shape "
                                           f"{tuple(array.shape)} in the file, {tuple(v.shape)} in the model")
@@ -151,32 +205,15 @@ def load_weights_h5(model, data, path, optimizer=True, optimizer_extra=None):
             opt = getattr(model, "optimizer", None)
             slots = None
             if optimizer and opt is not None and "optimizer" in f:
-                group = _member(f, "optimizer/vars", source, h5py, optional=True)
+                group = h5._member(f, "optimizer/vars", source, h5py, optional=True)
                 if group is not None and len(group):
-                    slots = [np.asarray(dataset(group, k, source, h5py)) for k in sorted(group, key=int)]
+                    stored = sorted(group, key=lambda k: int(k) if k.isdigit() else -1)
+                    slots = [(key, h5.dataset(group, key, source, h5py)) for key in stored]
         except (OSError, KeyError, ValueError, TypeError) as error:
             if isinstance(error, SavingError):
                 raise
             raise SavingError(f"load_model: {source} is corrupted ({error})") from None
-    for v, array in ready:
-        v.assign(array)
-    if slots is not None:
-        _restore_optimizer(model, opt, slots, optimizer_extra, source)
-
-
-def _restore_optimizer(model, opt, arrays, extra, source):
-    opt.build(model.trainable_weights)
-    order = _slot_order(opt)
-    has_lr = isinstance(opt._learning_rate, float)
-    expected = 1 + has_lr + len(order)
-    if len(arrays) != expected or any(arrays[1 + has_lr + k].shape != opt._slots[i].shape
-                                      for k, i in enumerate(order)):
-        raise SavingError(f"load_model: {source}: the optimizer state has {len(arrays)} variables, "
-                          f"{type(opt).__name__} on this model needs {expected} of these shapes")
-    for k, i in enumerate(order):
-        opt._slots[i][...] = arrays[1 + has_lr + k]
-    iterations = int(np.reshape(arrays[0], -1)[0]) * (opt.gradient_accumulation_steps or 1)
-    state = {"iterations": np.array(iterations, dtype=np.int64)}
-    state.update({f"slot/{i:05d}": slot for i, slot in enumerate(opt._slots)})
-    opt.set_state(state, extra if extra is not None else {})
-
+        for v, array in ready:
+            v.assign(array)
+        if slots is not None:  # inside `with f`: the datasets are read after their shapes are checked
+            restore_optimizer(model, opt, slots, source, optimizer_extra)

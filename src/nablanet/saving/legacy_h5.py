@@ -25,16 +25,12 @@ import os
 import numpy as np
 
 from nablanet import serialization
-from nablanet.saving import h5
+from nablanet.saving import h5, layout
 from nablanet.saving.archive import SavingError, atomic_write, check_input_shapes, weight_names
 
 BACKEND = "numpy"  # Keras 3's name for a NumPy-array backend; Keras only records it
 KERAS_VERSION = "3.0.0"  # the Keras file-format generation this layout follows
 EXTENSIONS = (".h5", ".hdf5")
-
-# Keras creates the first `k` slot kinds of these optimizers interleaved (per variable: momentum,
-# velocity, ...), nablanet one kind after another; the other kinds are in the same order in both.
-_INTERLEAVED = {"Adam": 2, "AdamW": 2, "Adamax": 2, "Nadam": 2, "Adadelta": 2}
 
 
 def is_legacy_h5(path):
@@ -45,14 +41,6 @@ def is_legacy_h5(path):
     """
     name = os.fspath(path).lower()
     return name.endswith(EXTENSIONS) and not name.endswith(".weights.h5")
-
-
-def _h5py(where):
-    try:
-        import h5py
-    except ImportError:
-        raise SavingError(f"{where}: Keras's HDF5 model format needs h5py: pip install 'nablanet[h5]'") from None
-    return h5py
 
 
 # -- configs: the one place that turns models into JSON and back --------------------------------
@@ -124,7 +112,7 @@ def save_model(model, path, overwrite=True, include_optimizer=True):
         >>> load_model(path).layers[0].units
         2
     """
-    h5py = _h5py("save")
+    h5py = h5._h5py("save")
     path = os.fspath(path)
     if not overwrite and os.path.exists(path):
         raise SavingError(f"save: {path} exists and overwrite=False")
@@ -140,7 +128,7 @@ def save_model(model, path, overwrite=True, include_optimizer=True):
         _write_weights(f.create_group("model_weights"), model)
         optimizer = getattr(model, "optimizer", None)
         if include_optimizer and optimizer is not None and optimizer.built:
-            _write_optimizer(f, optimizer, model)
+            _write_optimizer(f, optimizer)
         f.attrs["nablanet_sha256"] = _digest(f, path, h5py).encode("utf-8")  # Keras ignores it; bit flips don't
     with atomic_write(path) as handle:
         handle.write(buffer.getbuffer())
@@ -169,47 +157,13 @@ def _write_weights(group, model):
     _write_subset(group.create_group("top_level_model_weights"), [], model.name)
 
 
-def _keras_order(count, kinds, first, interleaved):
-    """Keras's order of nablanet's slots, as indices: nablanet keeps `kinds` kinds of `count`
-    slots, one kind after another; Keras too, except that the `interleaved` kinds from kind
-    `first` on go variable by variable (momentum 0, velocity 0, momentum 1, ...)."""
-    order = list(range(first * count))
-    order += [(first + j) * count + i for i in range(count) for j in range(interleaved)]
-    return order + list(range((first + interleaved) * count, kinds * count))
-
-
-def _slot_layout(optimizer, model, where):
-    """Keras's order of the optimizer's slots, as indices into nablanet's `variables`."""
-    slots = optimizer.variables
-    count = len(model.trainable_weights)
-    if not slots:
-        return []
-    if count == 0 or len(slots) % count:
-        raise SavingError(f"{where}: {type(optimizer).__name__} has {len(slots)} state arrays for {count} "
-                          "trainable weights; they cannot be laid out as Keras does")
-    first = int(bool(optimizer.use_ema)) + int(bool(optimizer.gradient_accumulation_steps))
-    interleaved = min(_INTERLEAVED.get(type(optimizer).__name__, 1), len(slots) // count - first)
-    return _keras_order(count, len(slots) // count, first, interleaved)
-
-
-def _write_optimizer(f, optimizer, model):
-    state, extras = optimizer.get_state()
-    slots = [state[key] for key in sorted(k for k in state if k.startswith("slot/"))]
-    order = _slot_layout(optimizer, model, "save")
-    values = [np.array(state["iterations"], dtype=np.int64)]
-    names = [f"{optimizer.name}/iteration"]
-    if "learning_rate" in extras:  # Keras keeps a float rate as a variable, a schedule not
-        values.append(np.array(extras["learning_rate"], dtype=np.float32))
-        names.append(f"{optimizer.name}/learning_rate")
-    values += [slots[i] for i in order]
-    names += [f"{optimizer.name}/slot_{i}" for i in range(len(order))]
-    if "u_product" in extras:  # Nadam's running momentum product, a variable after the slots in Keras
-        values.append(np.array(extras["u_product"], dtype=np.float32))
-        names.append(f"{optimizer.name}/u_product")
+def _write_optimizer(f, optimizer):
+    found = layout.optimizer_variables(optimizer)
+    names = [f"{optimizer.name}/{label}" for label, _ in found]
     group = f.create_group("optimizer_weights")
     group.attrs["weight_names"] = _names(names)
-    for name, value in zip(names, values):
-        group.create_dataset(name, data=value)
+    for name, (_, value) in zip(names, found):
+        group.create_dataset(name, data=np.asarray(value))
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -224,7 +178,7 @@ def load_model(path, custom_objects=None, compile=True, blob=None):
     Raises:
         SavingError: naming the file and what is wrong with it.
     """
-    h5py = _h5py("load_model")
+    h5py = h5._h5py("load_model")
     path = os.fspath(path)
     if blob is None:
         with open(path, "rb") as handle:
@@ -336,36 +290,7 @@ def _read_weights(f, model, path, h5py):
 
 def _read_optimizer(f, model, path, h5py):
     """Set the optimizer's state from `optimizer_weights` (Keras's order), shapes checked first."""
-    optimizer = model.optimizer
     group = h5._member(f, "optimizer_weights", path, h5py, kind=h5py.Group)
     names = [h5._text(n) for n in group.attrs.get("weight_names", [])]
-    datasets = [h5.dataset(group, name, path, h5py) for name in names]
-    optimizer.build(model.trainable_weights)
-    state, extras = optimizer.get_state()
-    order = _slot_layout(optimizer, model, f"load_model: {path}")
-    slots = [state[key] for key in sorted(k for k in state if k.startswith("slot/"))]
-    head = 2 if "learning_rate" in extras else 1
-    tail = 1 if "u_product" in extras else 0
-    if len(datasets) != head + len(order) + tail:
-        raise SavingError(f"load_model: {path}: optimizer_weights holds {len(datasets)} arrays, but "
-                          f"{type(optimizer).__name__} on this model keeps {head + len(order) + tail}; "
-                          "load with compile=False to skip the optimizer's state")
-    for k, i in enumerate(order):
-        if tuple(datasets[head + k].shape) != slots[i].shape:
-            raise SavingError(f"load_model: {path}: optimizer state {names[head + k]} has shape "
-                              f"{tuple(datasets[head + k].shape)}, the optimizer expects {slots[i].shape}")
-    for k in [0, *range(1, head), *range(head + len(order), len(datasets))]:
-        if datasets[k].shape not in ((), (1,)):
-            raise SavingError(f"load_model: {path}: optimizer state {names[k]} should be a scalar, "
-                              f"got shape {datasets[k].shape}")
-    try:
-        arrays = {"iterations": np.asarray(datasets[0]).reshape(())}
-        for k, i in enumerate(order):
-            arrays[f"slot/{i:05d}"] = np.asarray(datasets[head + k]).astype(slots[i].dtype, copy=False)
-        if head == 2:
-            extras["learning_rate"] = float(np.asarray(datasets[1]).reshape(()))
-        if tail:
-            extras["u_product"] = float(np.asarray(datasets[-1]).reshape(()))
-    except (OSError, ValueError, TypeError) as error:
-        raise SavingError(f"load_model: {path} is corrupted: its optimizer state cannot be read ({error})") from None
-    optimizer.set_state(arrays, extras)
+    layout.restore_optimizer(model, model.optimizer, [(name, h5.dataset(group, name, path, h5py)) for name in names],
+                             path)
