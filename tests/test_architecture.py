@@ -112,6 +112,18 @@ def test_no_import_cycle_between_parts():
     assert not problems, "\n".join(problems)
 
 
+def test_names_imported_across_parts_are_public():
+    """A name another part imports is part of the package's seams, so it has no leading underscore."""
+    private = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        source = part_of(_module_name(path))
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and part_of(node.module) not in (None, source):
+                private += [f"{path.relative_to(PACKAGE.parent)}:{node.lineno} imports {node.module}.{alias.name}"
+                            for alias in node.names if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert not private, "\n".join(private)
+
+
 @pytest.mark.parametrize("graph, expected", [
     ({"a": {"b": 1}, "b": {"a": 1}, "c": {"a": 1}}, [["a", "b"]]),
     ({"a": {"b": 1}, "b": {"c": 1}, "c": {"a": 1}}, [["a", "b", "c"]]),

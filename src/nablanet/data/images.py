@@ -13,7 +13,7 @@ import numpy as np
 
 from nablanet import backend
 from nablanet.layers.preprocessing import aspect_crop
-from nablanet.layers.reshaping import _resize_matrix
+from nablanet.layers.reshaping import resize_matrix
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5")
@@ -83,8 +83,8 @@ class ImageDataset:
             cols = np.minimum(((np.arange(width) + 0.5) * array.shape[1] / width).astype(int), array.shape[1] - 1)
             return array[rows][:, cols]
         if self.interpolation == "bilinear":
-            rows = _resize_matrix(array.shape[0], height, array.dtype)
-            cols = _resize_matrix(array.shape[1], width, array.dtype)
+            rows = resize_matrix(array.shape[0], height, array.dtype)
+            cols = resize_matrix(array.shape[1], width, array.dtype)
             return np.einsum("hi,ijc,wj->hwc", rows, array, cols, optimize=True)
         return array
 

@@ -96,7 +96,7 @@ def _convolution_transpose(g, layer, x):
     weight = np.transpose(kernel, (rank + 1, rank) + tuple(range(rank)))
     begins, ends, extras = [], [], []
     for i, (k, s, d) in enumerate(zip(layer.kernel_size, layer.strides, layer.dilation_rate)):
-        before, after = conv_module._transpose_padding(
+        before, after = conv_module.transpose_padding(
             k, s, d, layer.padding, None if layer.output_padding is None else layer.output_padding[i])
         effective = d * (k - 1) + 1
         extra = max(after - (effective - 1), 0)  # ONNX's pads crop; output_padding grows the end

@@ -9,7 +9,7 @@ import numpy as np
 
 from nablanet import activations, constraints, initializers, ops, regularizers
 from nablanet.autodiff.ops.nn import same_padding
-from nablanet.autodiff.ops.shape import _scatter
+from nablanet.autodiff.ops.shape import scatter_add
 from nablanet.layers.base import Layer
 from nablanet.layers.core import set_weight_options, weight_options_config
 
@@ -177,7 +177,7 @@ class Conv1D(_Conv):
         return self._finish(ops.squeeze(x, 1))
 
 
-def _transpose_padding(kernel, stride, dilation, padding, output_padding):
+def transpose_padding(kernel, stride, dilation, padding, output_padding):
     """Padding `(before, after)` for the stride-1 convolution of the zero-dilated input that a
     transposed convolution is; the output lengths are Keras's."""
     effective = dilation * (kernel - 1) + 1
@@ -197,7 +197,7 @@ def _dilate(x, strides):
     if sh == 1 and sw == 1:
         return x
     index = (slice(None), slice(None, None, sh), slice(None, None, sw), slice(None))
-    return _scatter(x, shape=(n, (h - 1) * sh + 1, (w - 1) * sw + 1, c), index=index)
+    return scatter_add(x, shape=(n, (h - 1) * sh + 1, (w - 1) * sw + 1, c), index=index)
 
 
 class _ConvTranspose(_Conv):
@@ -221,7 +221,7 @@ class _ConvTranspose(_Conv):
         return self.kernel.shape[-1]
 
     def _pads(self, spatial):
-        return tuple(_transpose_padding(k, st, d, self.padding,
+        return tuple(transpose_padding(k, st, d, self.padding,
                                         None if self.output_padding is None else self.output_padding[i])
                      for i, (k, st, d) in enumerate(zip(self.kernel_size, self.strides, self.dilation_rate)))
 

@@ -18,7 +18,7 @@ def _pairs(value, n, name, layer):
     raise ValueError(f"{layer}: {name} must be an int, {n} ints or {n} pairs, got {value!r}")
 
 
-def _resize_matrix(n_in, n_out, dtype):
+def resize_matrix(n_in, n_out, dtype):
     """Bilinear interpolation weights (half-pixel centers), as `(n_out, n_in)`."""
     scale = n_in / n_out
     source = np.clip((np.arange(n_out) + 0.5) * scale - 0.5, 0, n_in - 1)
@@ -34,7 +34,7 @@ def _resize_matrix(n_in, n_out, dtype):
 def resize_bilinear(x, height, width):
     """Bilinear resizing of NHWC `x` as two matrix products (differentiable)."""
     n, h, w, c = x.shape
-    rows, cols = _resize_matrix(h, height, x.dtype), _resize_matrix(w, width, x.dtype)
+    rows, cols = resize_matrix(h, height, x.dtype), resize_matrix(w, width, x.dtype)
     x = ops.matmul(rows, ops.reshape(ops.transpose(x, (1, 0, 2, 3)), (h, -1)))
     x = ops.transpose(ops.reshape(x, (height, n, w, c)), (1, 0, 2, 3))
     x = ops.matmul(cols, ops.reshape(ops.transpose(x, (2, 0, 1, 3)), (w, -1)))

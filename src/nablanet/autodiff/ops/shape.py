@@ -71,8 +71,8 @@ _broadcast   = primitive("broadcast_to", lambda x, *, shape: np.broadcast_to(x, 
 _concatenate = primitive("concatenate",  lambda *xs, axis: np.concatenate(xs, axis=axis),
                          _concatenate_vjp)
 _getitem     = primitive("getitem",      lambda x, *, index: x[index],
-                         lambda g, out, x, *, index: (_scatter(g, shape=np.shape(x), index=index),))
-_scatter     = primitive("scatter_add",  _scatter_add,
+                         lambda g, out, x, *, index: (scatter_add(g, shape=np.shape(x), index=index),))
+scatter_add  = primitive("scatter_add",  _scatter_add,
                          lambda g, out, x, *, shape, index: (_getitem(g, index=index),))
 _pad         = primitive("pad",          lambda x, *, pad_width, constant_values:
                          np.pad(x, pad_width, constant_values=constant_values), _pad_vjp)
