@@ -19,8 +19,8 @@ def layer_graph(model):
     from nablanet.layers.core import InputLayer
 
     model_layers = list(model.layers)
-    if type(model).__name__ == "Sequential" and getattr(model, "_input", None) is not None:
-        model_layers = [model._input.history[0].layer] + model_layers
+    if type(model).__name__ == "Sequential" and getattr(model, "inputs", None) is not None:
+        model_layers = [model.inputs.history[0].layer] + model_layers  # a Sequential lists no InputLayer
     index = {id(layer): i for i, layer in enumerate(model_layers)}
     edges = set()
     if type(model).__name__ == "Sequential":
