@@ -18,7 +18,7 @@ from nablanet.autodiff.tensor import Tensor
 from nablanet.compat import warn_ignored
 from nablanet.layers.base import Layer
 from nablanet.layers.core import InputLayer
-from nablanet.models import trainer
+from nablanet.models import compile_utils, trainer
 from nablanet.models.functional import Graph, functional_config, functional_from_config
 from nablanet.symbolic import KerasTensor
 from nablanet.tree import flatten, map_shape_structure, map_structure
@@ -184,42 +184,12 @@ class Model(Layer):
         outputs = flatten(self.outputs) if self._graph is not None else []
         return [t.name for t in outputs] if len(outputs) > 1 else None
 
-    def _per_output(self, spec, n, names, what):
-        if isinstance(spec, dict):
-            if names is None:
-                return [spec] if n == 1 else [spec.get(i) for i in range(n)]
-            unknown = set(spec) - set(names)
-            if unknown:
-                raise ValueError(f"compile: {what} names unknown outputs {sorted(unknown)}; outputs are {names}")
-            return [spec.get(name) for name in names]
-        if isinstance(spec, (list, tuple)) and n > 1 and what == "loss":
-            if len(spec) != n:
-                raise ValueError(f"compile: {n} outputs need {n} losses, got {len(spec)}")
-            return list(spec)
-        if what != "loss" and isinstance(spec, (list, tuple)) and n > 1 and spec and all(
-                isinstance(s, (list, tuple)) or s is None for s in spec):
-            return list(spec)
-        return [spec] * n
-
     def _resolve(self, y, y_pred):
         ys, preds = flatten(y), flatten(y_pred)
         names = self._output_names()
-        losses = self._per_output(self.loss, len(preds), names, "loss")
-        self._compiled_losses = [None if spec is None else losses_module.get(spec) for spec in losses]
-        weights = self.loss_weights
-        if weights is None:
-            weights = [1.0] * len(preds)
-        elif isinstance(weights, dict):
-            weights = [weights.get(name, 1.0) for name in names or []]
-        self._loss_weight_values = list(weights)
-        metric_specs = self._per_output(self._metric_spec, len(preds), names, "metrics")
-        self._compiled_metrics = []
-        for i, (spec, y_true, p) in enumerate(zip(metric_specs, ys, preds)):
-            for identifier in (spec if isinstance(spec, (list, tuple)) else [spec] if spec else []):
-                metric = metrics_module.resolve(identifier, np.shape(y_true), tuple(p.shape))
-                if names is not None:
-                    metric.name = f"{names[i]}_{metric.name}"
-                self._compiled_metrics.append((i, metric))
+        self._compiled_losses, self._loss_weight_values = compile_utils.losses_per_output(
+            self.loss, self.loss_weights, len(preds), names)
+        self._compiled_metrics = compile_utils.metrics_per_output(self._metric_spec, ys, preds, names)
 
     def compiled_metrics_list(self):
         return [m for _, m in self._compiled_metrics or []]
@@ -461,20 +431,9 @@ class Model(Layer):
     def compile_from_config(self, config):
         """`compile` with what `get_compile_config` wrote (names stay names)."""
         self.compile(optimizer=serialization.deserialize(config.get("optimizer") or "rmsprop", kind="optimizers"),
-                     loss=_revive(config.get("loss"), "losses"), loss_weights=config.get("loss_weights"),
-                     metrics=_revive(config.get("metrics"), "metrics"),
-                     weighted_metrics=_revive(config.get("weighted_metrics"), "metrics"))
-
-
-def _revive(spec, kind):
-    """A compile argument from its config: names stay names (they are the metrics' log keys)."""
-    if isinstance(spec, dict) and "class_name" in spec:
-        return serialization.deserialize(spec, kind=kind)
-    if isinstance(spec, dict):
-        return {k: _revive(v, kind) for k, v in spec.items()}
-    if isinstance(spec, list):
-        return [_revive(s, kind) for s in spec]
-    return spec
+                     loss=compile_utils.revive(config.get("loss"), "losses"), loss_weights=config.get("loss_weights"),
+                     metrics=compile_utils.revive(config.get("metrics"), "metrics"),
+                     weighted_metrics=compile_utils.revive(config.get("weighted_metrics"), "metrics"))
 
 
 class _FitCache:

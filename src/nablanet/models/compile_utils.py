@@ -1,0 +1,64 @@
+"""What `compile`'s arguments mean for a model's outputs: one loss, loss weight and list of
+metrics per output, from a single spec, a list (one per output) or a dict (by output name), and
+compile arguments rebuilt from their saved configs."""
+
+import numpy as np
+
+from nablanet import losses as losses_module
+from nablanet import metrics as metrics_module
+from nablanet import serialization
+
+
+def per_output(spec, n, names, what):
+    """`spec` spread over `n` outputs named `names` (None for a model with one output)."""
+    if isinstance(spec, dict):
+        if names is None:
+            return [spec] if n == 1 else [spec.get(i) for i in range(n)]
+        unknown = set(spec) - set(names)
+        if unknown:
+            raise ValueError(f"compile: {what} names unknown outputs {sorted(unknown)}; outputs are {names}")
+        return [spec.get(name) for name in names]
+    if isinstance(spec, (list, tuple)) and n > 1 and what == "loss":
+        if len(spec) != n:
+            raise ValueError(f"compile: {n} outputs need {n} losses, got {len(spec)}")
+        return list(spec)
+    if what != "loss" and isinstance(spec, (list, tuple)) and n > 1 and spec and all(
+            isinstance(s, (list, tuple)) or s is None for s in spec):
+        return list(spec)
+    return [spec] * n
+
+
+def losses_per_output(loss, loss_weights, n, names):
+    """`(losses, weights)`: each output's loss (None: no loss) and its weight in the total."""
+    losses = [None if spec is None else losses_module.get(spec) for spec in per_output(loss, n, names, "loss")]
+    if loss_weights is None:
+        weights = [1.0] * n
+    elif isinstance(loss_weights, dict):
+        weights = [loss_weights.get(name, 1.0) for name in names or []]
+    else:
+        weights = list(loss_weights)
+    return losses, weights
+
+
+def metrics_per_output(metrics, ys, preds, names):
+    """`[(output index, Metric)]`, each metric resolved for its output's shapes and, with several
+    outputs, named after its output as Keras names it."""
+    found = []
+    for i, (spec, y_true, prediction) in enumerate(zip(per_output(metrics, len(preds), names, "metrics"), ys, preds)):
+        for identifier in (spec if isinstance(spec, (list, tuple)) else [spec] if spec else []):
+            metric = metrics_module.resolve(identifier, np.shape(y_true), tuple(prediction.shape))
+            if names is not None:
+                metric.name = f"{names[i]}_{metric.name}"
+            found.append((i, metric))
+    return found
+
+
+def revive(spec, kind):
+    """A compile argument from its config: names stay names (they are the metrics' log keys)."""
+    if isinstance(spec, dict) and "class_name" in spec:
+        return serialization.deserialize(spec, kind=kind)
+    if isinstance(spec, dict):
+        return {k: revive(v, kind) for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [revive(s, kind) for s in spec]
+    return spec
