@@ -75,12 +75,18 @@ def set_weight_options(layer, activation, use_bias, kernel_initializer, bias_ini
     Dense or convolution layer, each resolved from its Keras identifier."""
     layer.activation = activations.get(activation)
     layer.use_bias = use_bias
-    layer.kernel_initializer = initializers.get(kernel_initializer)
-    layer.bias_initializer = initializers.get(bias_initializer)
-    layer.kernel_regularizer = regularizers.get(kernel_regularizer)
-    layer.bias_regularizer = regularizers.get(bias_regularizer)
-    layer.kernel_constraint = constraints.get(kernel_constraint)
-    layer.bias_constraint = constraints.get(bias_constraint)
+    set_weight_roles(layer, kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+                     bias=(bias_initializer, bias_regularizer, bias_constraint))
+
+
+def set_weight_roles(layer, **roles):
+    """For each weight role (`kernel=(initializer, regularizer, constraint)`), the attributes
+    `<role>_initializer`, `<role>_regularizer` and `<role>_constraint`, each resolved from its
+    Keras identifier."""
+    for role, (initializer, regularizer, constraint) in roles.items():
+        setattr(layer, f"{role}_initializer", initializers.get(initializer))
+        setattr(layer, f"{role}_regularizer", regularizers.get(regularizer))
+        setattr(layer, f"{role}_constraint", constraints.get(constraint))
 
 
 def weight_options_config(layer):

@@ -5,6 +5,7 @@ defaults: epsilon 1e-3; BatchNormalization's momentum 0.99 weights the old stati
 from nablanet import constraints, initializers, ops, regularizers
 from nablanet.compat import warn_ignored
 from nablanet.layers.base import Layer
+from nablanet.layers.core import set_weight_roles
 
 
 class _Normalization(Layer):
@@ -17,12 +18,8 @@ class _Normalization(Layer):
         super().__init__(**kwargs)
         self.axis = axis if isinstance(axis, int) else list(axis)
         self.epsilon, self.center, self.scale = epsilon, center, scale
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        set_weight_roles(self, beta=(beta_initializer, beta_regularizer, beta_constraint),
+                         gamma=(gamma_initializer, gamma_regularizer, gamma_constraint))
 
     def _axes(self, ndim):
         axes = [self.axis] if isinstance(self.axis, int) else self.axis
