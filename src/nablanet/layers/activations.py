@@ -2,6 +2,7 @@
 
 from nablanet import activations, constraints, initializers, ops, regularizers
 from nablanet.layers.base import Layer
+from nablanet.layers.core import set_weight_roles
 
 
 class ReLU(Layer):
@@ -52,9 +53,7 @@ class PReLU(Layer):
     def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None,
                  shared_axes=None, **kwargs):
         super().__init__(**kwargs)
-        self.alpha_initializer = initializers.get(alpha_initializer)
-        self.alpha_regularizer = regularizers.get(alpha_regularizer)
-        self.alpha_constraint = constraints.get(alpha_constraint)
+        set_weight_roles(self, alpha=(alpha_initializer, alpha_regularizer, alpha_constraint))
         self.shared_axes = None if shared_axes is None else (
             [shared_axes] if isinstance(shared_axes, int) else list(shared_axes))
 

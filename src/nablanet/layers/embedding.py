@@ -6,6 +6,7 @@ from nablanet import constraints, initializers, ops, regularizers
 from nablanet.autodiff.tensor import Tensor
 from nablanet.compat import warn_ignored
 from nablanet.layers.base import Layer
+from nablanet.layers.core import set_weight_roles
 
 
 class Embedding(Layer):
@@ -36,9 +37,7 @@ class Embedding(Layer):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"Embedding: {name} must be a positive integer, got {value!r}")
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
-        self.embeddings_initializer = initializers.get(embeddings_initializer)
-        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
-        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        set_weight_roles(self, embeddings=(embeddings_initializer, embeddings_regularizer, embeddings_constraint))
         self.mask_zero = bool(mask_zero)
         warn_ignored("Embedding", "input_length", input_length, "shapes come from the data")
         self.input_length = input_length  # accepted for old Keras programs; shapes come from the data

@@ -13,7 +13,7 @@ import numpy as np
 
 from nablanet import activations, backend, constraints, initializers, ops, regularizers
 from nablanet.layers.base import Layer
-from nablanet.layers.core import set_weight_options, weight_options_config
+from nablanet.layers.core import set_weight_options, set_weight_roles, weight_options_config
 
 
 def _positive_units(name, units):
@@ -43,9 +43,7 @@ class _Cell(Layer):
         self.units = _positive_units(name, units)
         set_weight_options(self, activation, bool(use_bias), kernel_initializer, bias_initializer, kernel_regularizer,
                            bias_regularizer, kernel_constraint, bias_constraint)  # as Dense's
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        set_weight_roles(self, recurrent=(recurrent_initializer, recurrent_regularizer, recurrent_constraint))
         self.dropout = _rate(name, "dropout", dropout)
         self.recurrent_dropout = _rate(name, "recurrent_dropout", recurrent_dropout)
         self.seed = seed
