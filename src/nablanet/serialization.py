@@ -203,7 +203,7 @@ def _serialize_function(fn):
 
 # -- deserialize ------------------------------------------------------------------------------------
 
-def deserialize(config, custom_objects=None, kind=None, safe_mode=True):
+def deserialize(config, custom_objects=None, safe_mode=True, *, kind=None):
     """Build what `serialize` wrote, from the allowlist only.
 
     Args:

@@ -123,14 +123,16 @@ def _order(metadata):
 
 # -- the archive --------------------------------------------------------------------------------
 
-def save_model(model, path, overwrite=True, extra=None):
-    """Write `model` to `path` as a Keras 3 `.keras` archive (see `nablanet.saving.keras_format`);
-    `extra` adds named byte entries (BackupAndRestore's training state)."""
+def save_model(model, filepath, overwrite=True, zipped=None, extra=None):
+    """Write `model` to `filepath` as a Keras 3 `.keras` archive (see `nablanet.saving.keras_format`);
+    `extra` adds named byte entries (BackupAndRestore's training state). For a name ending in `.h5`
+    or `.hdf5`, Keras's legacy HDF5 model format instead (`nablanet.saving.legacy_h5`)."""
+    warn_ignored("save_model", "zipped", zipped, "a .keras file is always one zip archive", honoured=(True,))
     from nablanet.saving import keras_format, legacy_h5
 
-    if extra is None and legacy_h5.is_legacy_h5(path):  # `.h5` means Keras's HDF5 model format, as in Keras
-        return legacy_h5.save_model(model, os.fspath(path), overwrite=overwrite)
-    return keras_format.save_model(model, path, overwrite=overwrite, extra=extra)
+    if extra is None and legacy_h5.is_legacy_h5(filepath):  # `.h5` means Keras's HDF5 model format, as in Keras
+        return legacy_h5.save_model(model, os.fspath(filepath), overwrite=overwrite)
+    return keras_format.save_model(model, filepath, overwrite=overwrite, extra=extra)
 
 
 def _kind_of(head, path):
@@ -238,7 +240,7 @@ def read_manifest(data, path, format=FORMAT, version=FORMAT_VERSION):
     return manifest
 
 
-def load_model(path, custom_objects=None, compile=True, safe_mode=True):
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Load a model from a Keras 3 `.keras` archive (written by Keras or nablanet) or from
     nablanet's older archive: architecture, weights, and (with `compile`) its optimizer, loss,
     metrics and optimizer state, so that `fit` continues exactly.
@@ -247,7 +249,7 @@ def load_model(path, custom_objects=None, compile=True, safe_mode=True):
     no code is ever loaded from a file, so `safe_mode` has nothing to unlock.
     """
     warn_ignored("load_model", "safe_mode", safe_mode, "no code is ever loaded from a file", default=True)
-    path = os.fspath(path)
+    path = os.fspath(filepath)
     blob = _read_bytes(path, "load_model")
     if blob.startswith(HDF5_MAGIC):  # a Keras (or nablanet) legacy HDF5 model
         from nablanet.saving import legacy_h5
