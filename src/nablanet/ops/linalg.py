@@ -1,0 +1,3 @@
+"""`keras.ops.linalg`: decompositions, solves, inverses and norms, each differentiable."""
+
+__all__ = []
