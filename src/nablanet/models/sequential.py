@@ -23,7 +23,7 @@ class Sequential(Model):
         (None, 1)
     """
 
-    def __init__(self, layers=None, name=None, trainable=True):
+    def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(name=name, trainable=trainable)
         self._stack = []
         self._input = None
