@@ -482,8 +482,8 @@ def serialize(loss):
     return serialization.serialize(loss)
 
 
-def deserialize(config, custom_objects=None):
+def deserialize(name, custom_objects=None):
     """A loss from a name or a config (either schema), from the allowlist."""
-    if isinstance(config, str):
-        return get(config)
-    return serialization.deserialize(config, custom_objects, kind="losses")
+    if isinstance(name, str):
+        return get(name)
+    return serialization.deserialize(name, custom_objects, kind="losses")
