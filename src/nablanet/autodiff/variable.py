@@ -77,12 +77,12 @@ class Variable(Tensor):
         """Set the value in place (shape must match)."""
         np.copyto(self.data, self._checked(value, "assign"), casting="same_kind")
 
-    def assign_add(self, delta):
-        np.add(self.data, self._checked(delta, "assign_add"), out=self.data, casting="same_kind")
+    def assign_add(self, value):
+        np.add(self.data, self._checked(value, "assign_add"), out=self.data, casting="same_kind")
 
-    def assign_sub(self, delta):
+    def assign_sub(self, value):
         np.subtract(
-            self.data, self._checked(delta, "assign_sub"), out=self.data, casting="same_kind"
+            self.data, self._checked(value, "assign_sub"), out=self.data, casting="same_kind"
         )
 
     def _checked(self, value, what):

@@ -80,9 +80,12 @@ class CallbackList:
 
 
 def _make_hook(name, with_step):
-    if with_step:
-        def hook(self, step, logs=None):
-            self._call(name, step, logs)
+    if with_step == "epoch":
+        def hook(self, epoch, logs=None):
+            self._call(name, epoch, logs)
+    elif with_step:
+        def hook(self, batch, logs=None):
+            self._call(name, batch, logs)
     else:
         def hook(self, logs=None):
             self._call(name, logs)
@@ -93,7 +96,7 @@ def _make_hook(name, with_step):
 for _name in _HOOKS:
     setattr(CallbackList, _name, _make_hook(_name, False))
 for _name in _STEP_HOOKS:
-    setattr(CallbackList, _name, _make_hook(_name, True))
+    setattr(CallbackList, _name, _make_hook(_name, "epoch" if "epoch" in _name else "batch"))
 
 
 class History(Callback):

@@ -365,16 +365,18 @@ class Lambda(Layer):
                 "output_shape": output_shape, "arguments": self.arguments}
 
     @classmethod
-    def from_config(cls, config):
-        """Rebuild with the function found by name in the allowlist; a function stored as code
-        (Keras's `__lambda__`) is refused, as Keras's safe_mode refuses it."""
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
+        """Rebuild with the function found by name in the allowlist or `custom_objects`; a function
+        stored as code (Keras's `__lambda__`) is refused whatever `safe_mode` says, as nablanet
+        never runs code from a file."""
         config = dict(config)
         function = config.get("function")
         try:
             if isinstance(function, str):
-                config["function"] = serialization.lookup(function)
+                with serialization.custom_object_scope(custom_objects or {}):
+                    config["function"] = serialization.lookup(function)
             elif isinstance(function, dict):
-                config["function"] = serialization.deserialize(function)
+                config["function"] = serialization.deserialize(function, custom_objects)
             else:  # Keras 2 stored the function's bytecode
                 raise serialization.SerializationError(
                     "the function is stored as Python code, which nablanet never runs")

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from nablanet import ops
+from nablanet import ops, serialization
 from nablanet.layers.base import Layer
 from nablanet.layers.seeded import SeededLayer
 from nablanet.layers.reshaping import resize_bilinear
@@ -74,6 +74,15 @@ class Rescaling(Layer):
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale, "offset": self.offset}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Also a per-channel `scale`/`offset` that Keras stored as a serialized array."""
+        config = dict(config)
+        for key in ("scale", "offset"):
+            if isinstance(config.get(key), dict):
+                config[key] = serialization.deserialize(config[key], custom_objects)
+        return cls(**config)
 
 
 class Resizing(Layer):

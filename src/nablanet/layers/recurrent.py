@@ -199,9 +199,10 @@ class RNN(Layer):
                 "zero_output_for_mask": self.zero_output_for_mask}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        config["cell"] = serialization.deserialize(config["cell"], kind="layers")
+        with serialization.custom_object_scope(custom_objects or {}):
+            config["cell"] = serialization.deserialize(config["cell"], kind="layers")
         return cls(**config)
 
 
@@ -246,8 +247,9 @@ class _BuiltinRNN(RNN):
                 "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
 
     @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+    def from_config(cls, config, custom_objects=None):
+        with serialization.custom_object_scope(custom_objects or {}):
+            return cls(**config)
 
 
 class SimpleRNN(_BuiltinRNN):

@@ -9,7 +9,7 @@
 
 import numpy as np
 
-from nablanet import losses
+from nablanet import backend, losses
 from nablanet.autodiff.tensor import as_array
 from nablanet.names import snake_case
 
@@ -26,7 +26,7 @@ class Metric:
 
     def __init__(self, dtype=None, name=None):
         self.name = name or snake_case(type(self).__name__)
-        self.dtype = dtype
+        self.dtype = np.dtype(dtype or backend.floatx()).name  # the results' dtype, floatx by default as in Keras
 
     def __call__(self, *args, **kwargs):
         self.update_state(*args, **kwargs)

@@ -151,10 +151,10 @@ class Optimizer:
             self._accumulated = self.add_optimizer_variables(self._variables, "gradient_accumulator")
         self.built = True
 
-    def add_optimizer_variables(self, variables, name, initializer="zeros"):
+    def add_optimizer_variables(self, trainable_variables, name, initializer="zeros"):
         """One state array per variable, shaped and typed like it (zeros, or a constant)."""
         fill = 0.0 if initializer == "zeros" else float(initializer)
-        arrays = [np.full(v.data.shape, fill, dtype=v.data.dtype) for v in variables]
+        arrays = [np.full(v.data.shape, fill, dtype=v.data.dtype) for v in trainable_variables]
         self._slots.extend(arrays)
         return arrays
 
@@ -363,10 +363,10 @@ class Optimizer:
         }
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
-            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects)
         return cls(**config)
 
     def __repr__(self):
