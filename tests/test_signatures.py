@@ -209,11 +209,12 @@ POSITIONAL_CALLS = [
 def test_positional_arguments_mean_what_they_mean_in_keras(qualified, args):
     theirs = _resolve(keras, qualified)(*args).get_config()
     mine = _resolve(nablanet, qualified)(*args).get_config()
-    shared = sorted(set(theirs) & set(mine) - {"name"} if qualified.startswith("layers.") else set(theirs) & set(mine))
+    shared = sorted(set(theirs) & set(mine))
     assert len(shared) >= 2
     for key in shared:
         a, b = _plain(theirs[key]), _plain(mine[key])
-        same = math.isclose(a, b, rel_tol=1e-6) if isinstance(a, float) and isinstance(b, float) else _same_default(a, b)
+        floats = isinstance(a, float) and isinstance(b, float)
+        same = math.isclose(a, b, rel_tol=1e-6) if floats else _same_default(a, b)
         assert same, f"{qualified}{args}: {key} is {theirs[key]!r} in Keras, {mine[key]!r} here"
 
 

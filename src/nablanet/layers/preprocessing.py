@@ -100,7 +100,8 @@ class Resizing(Layer):
         if crop_to_aspect_ratio and pad_to_aspect_ratio:
             raise ValueError("Resizing: crop_to_aspect_ratio and pad_to_aspect_ratio cannot both be True")
         if fill_mode != "constant":
-            raise ValueError(f"Resizing: fill_mode must be 'constant' (the only mode Keras pads with), got {fill_mode!r}")
+            raise ValueError(f"Resizing: fill_mode must be 'constant' (the only mode Keras pads with), "
+                             f"got {fill_mode!r}")
         if antialias:  # an error, not a warning: downsampled images would differ from Keras's
             raise NotImplementedError("Resizing: antialias=True is not available in nablanet; use antialias=False")
         self.height, self.width, self.interpolation = int(height), int(width), interpolation
