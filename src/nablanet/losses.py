@@ -348,6 +348,8 @@ def reduce_weighted(values, sample_weight=None, reduction="sum_over_batch_size")
 class LossFunctionWrapper(Loss):
     """A `Loss` around a per-sample function and its keyword arguments."""
 
+    function_arguments_first = True  # Keras's loss classes: `Huber(delta, reduction, name, dtype)`
+
     def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.fn, self._fn_kwargs = fn, kwargs
@@ -359,11 +361,16 @@ class LossFunctionWrapper(Loss):
         return {**super().get_config(), **self._fn_kwargs}
 
 
-def wrapper_class(base, class_name, fn, doc, name=None, attributes=None, **defaults):
+def wrapper_class(base, class_name, fn, doc, name=None, attributes=None, order=None, **defaults):
     """A class around the per-sample function `fn`, as Keras's `MeanSquaredError` wraps
     `mean_squared_error`: a subclass of `base` (`LossFunctionWrapper`, or metrics'
     `MeanMetricWrapper`) whose constructor takes `base`'s own arguments and `fn`'s keyword
     arguments `defaults`, and names instances `name` (`fn`'s name by default).
+
+    The constructor's parameters come in Keras's order, so positional calls mean what they mean
+    in Keras: `order` when given, else a loss's function arguments before its own (`Huber(delta,
+    reduction, name, dtype)`) and a metric's own arguments first (`BinaryAccuracy(name, dtype,
+    threshold)`), as `base.function_arguments_first` says.
 
     Args:
         base: The wrapper class, constructed as `base(fn, *own_arguments, **fn_kwargs)`.
@@ -372,32 +379,41 @@ def wrapper_class(base, class_name, fn, doc, name=None, attributes=None, **defau
         doc: The new class's docstring.
         name: The default name of instances.
         attributes: Class attributes of the new class (a metric's `direction`).
+        order: Every constructor parameter's name, in Keras's order, when it is neither convention.
         **defaults: `fn`'s keyword arguments the constructor accepts, with their defaults.
 
     >>> Scaled = wrapper_class(LossFunctionWrapper, "Scaled", lambda t, p, k=2.0: k * (p - t), "k(p - t)",
     ...                        name="scaled", k=2.0)
-    >>> loss = Scaled(k=3.0)
+    >>> loss = Scaled(3.0)
     >>> loss.name, float(loss(np.zeros(2), np.ones(2)))
     ('scaled', 3.0)
     """
     parameters = list(inspect.signature(base.__init__).parameters.values())[2:]  # after self and fn
-    own = [p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD]
+    own = {p.name: p.default for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD}
     default_name = name or fn.__name__
+    own["name"] = default_name
+    if order is None:
+        order = [*defaults, *own] if base.function_arguments_first else [*own, *defaults]
+    if sorted(order) != sorted({**own, **defaults}):
+        raise ValueError(f"wrapper_class: {class_name}'s order {order} must name each of {sorted({**own, **defaults})}")
 
     def __init__(self, *args, **kwargs):
-        if len(args) > len(own):
-            raise TypeError(f"{class_name}: expected at most {len(own)} positional arguments ({', '.join(own)}), "
+        if len(args) > len(order):
+            raise TypeError(f"{class_name}: expected at most {len(order)} positional arguments ({', '.join(order)}), "
                             f"got {len(args)}")
-        kwargs.update(zip(own, args))
-        unexpected = set(kwargs) - set(own) - set(defaults)
+        for key, value in zip(order, args):
+            if key in kwargs:
+                raise TypeError(f"{class_name}: got multiple values for argument {key!r}")
+            kwargs[key] = value
+        unexpected = set(kwargs) - set(order)
         if unexpected:
-            raise TypeError(f"{class_name}: unexpected argument(s) {sorted(unexpected)}")
+            raise TypeError(f"{class_name}: unexpected argument(s) {sorted(unexpected)}; it takes {', '.join(order)}")
         kwargs["name"] = kwargs.get("name") or default_name
         base.__init__(self, fn, **{**defaults, **kwargs})
 
-    shown = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)]  # what help() shows
-    shown += [p.replace(default=default_name) if p.name == "name" else p for p in parameters if p.name in own]
-    shown += [inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=value) for key, value in defaults.items()]
+    shown = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)]  # what help() and inspect show
+    shown += [inspect.Parameter(key, inspect.Parameter.POSITIONAL_OR_KEYWORD, default={**own, **defaults}[key])
+              for key in order]
     __init__.__signature__ = inspect.Signature(shown)
     return type(class_name, (base,), {"__init__": __init__, "__doc__": doc, **(attributes or {})})
 
@@ -419,7 +435,9 @@ CategoricalCrossentropy = wrapper_class(_W, "CategoricalCrossentropy", categoric
                                         label_smoothing=0.0, axis=-1)
 SparseCategoricalCrossentropy = wrapper_class(_W, "SparseCategoricalCrossentropy", sparse_categorical_crossentropy,
                                               "Cross-entropy for integer labels.", from_logits=False,
-                                              ignore_class=None, axis=-1)
+                                              ignore_class=None, axis=-1,
+                                              order=("from_logits", "ignore_class", "reduction", "axis", "name",
+                                                     "dtype"))
 KLDivergence = wrapper_class(_W, "KLDivergence", kl_divergence, "Kullback-Leibler divergence.")
 Poisson = wrapper_class(_W, "Poisson", poisson, "Poisson negative log-likelihood (up to a constant).")
 Hinge = wrapper_class(_W, "Hinge", hinge, "Hinge loss.")
@@ -464,8 +482,8 @@ def serialize(loss):
     return serialization.serialize(loss)
 
 
-def deserialize(config, custom_objects=None):
+def deserialize(name, custom_objects=None):
     """A loss from a name or a config (either schema), from the allowlist."""
-    if isinstance(config, str):
-        return get(config)
-    return serialization.deserialize(config, custom_objects, kind="losses")
+    if isinstance(name, str):
+        return get(name)
+    return serialization.deserialize(name, custom_objects, kind="losses")

@@ -1,13 +1,15 @@
 """Drawing a model's layer graph: SVG and DOT with no dependency, PNG through matplotlib.
 
 Graphviz is not needed. Layers are placed in rows by their depth (the longest path from an
-input), a box per layer with its name, type and, optionally, output shape and dtype.
+input), a box per layer with its type and, optionally, its name, output shape, dtype, activation and
+whether it is trainable.
 """
 
 import os
 import warnings
 from html import escape
 
+from nablanet.compat import warn_ignored
 from nablanet.symbolic import KerasTensor
 from nablanet.tree import flatten
 
@@ -35,9 +37,15 @@ def layer_graph(model):
     return model_layers, sorted(edges)
 
 
-def _labels(layer, show_shapes, show_dtype, show_layer_names):
+def _labels(layer, show_shapes=False, show_dtype=False, show_layer_names=True, show_layer_activations=False,
+            show_trainable=False):
     title = f"{layer.name} ({type(layer).__name__})" if show_layer_names else type(layer).__name__
     lines = [title]
+    activation = getattr(layer, "activation", None)
+    if show_layer_activations and callable(activation):
+        lines.append("activation: " + getattr(activation, "__name__", type(activation).__name__))
+    if show_trainable:
+        lines.append(f"trainable: {layer.trainable}")
     if show_shapes or show_dtype:
         out = layer._inbound_nodes[-1].outputs if layer._inbound_nodes else None
         tensors = [t for t in flatten(out) if isinstance(t, KerasTensor)] if out is not None else []
@@ -66,8 +74,8 @@ def _layout(n, edges):
     return positions, width, height
 
 
-def to_svg(model, show_shapes=False, show_dtype=False, show_layer_names=True):
-    """The layer graph as an SVG document (a string)."""
+def to_svg(model, **options):
+    """The layer graph as an SVG document (a string); `options` are `plot_model`'s `show_*` flags."""
     model_layers, edges = layer_graph(model)
     positions, width, height = _layout(len(model_layers), edges)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
@@ -82,7 +90,7 @@ def to_svg(model, show_shapes=False, show_dtype=False, show_layer_names=True):
         x, y = positions[i]
         parts.append(f'<rect x="{x:.0f}" y="{y:.0f}" width="{BOX_W}" height="{BOX_H}" rx="6" '
                      f'fill="#eef3fb" stroke="#345"/>')
-        lines = _labels(layer, show_shapes, show_dtype, show_layer_names)
+        lines = _labels(layer, **options)
         for k, text in enumerate(lines):
             ty = y + BOX_H / 2 + (k - (len(lines) - 1) / 2) * 15 + 4
             parts.append(f'<text x="{x + BOX_W / 2:.0f}" y="{ty:.0f}" text-anchor="middle">{escape(text)}</text>')
@@ -90,12 +98,13 @@ def to_svg(model, show_shapes=False, show_dtype=False, show_layer_names=True):
     return "\n".join(parts)
 
 
-def to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=True, rankdir="TB"):
-    """The layer graph in Graphviz's DOT language (a string)."""
+def to_dot(model, rankdir="TB", splines="ortho", **options):
+    """The layer graph in Graphviz's DOT language (a string); `options` are `plot_model`'s `show_*` flags."""
     model_layers, edges = layer_graph(model)
-    lines = [f'digraph "{model.name}" {{', f"  rankdir={rankdir};", '  node [shape=box, fontname="monospace"];']
+    lines = [f'digraph "{model.name}" {{', f"  rankdir={rankdir};", f"  splines={splines};",
+             '  node [shape=box, fontname="monospace"];']
     for i, layer in enumerate(model_layers):
-        label = "\\n".join(_labels(layer, show_shapes, show_dtype, show_layer_names)).replace('"', "'")
+        label = "\\n".join(_labels(layer, **options)).replace('"', "'")
         lines.append(f'  n{i} [label="{label}"];')
     lines.extend(f"  n{a} -> n{b};" for a, b in edges)
     lines.append("}")
@@ -130,19 +139,23 @@ def _to_png(model, path, dpi, **options):
     plt.close(figure)
 
 
-def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, show_layer_names=True,
-               rankdir="TB", dpi=200):
+def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, show_layer_names=False,
+               rankdir="TB", expand_nested=False, dpi=200, show_layer_activations=False, show_trainable=False,
+               splines="ortho"):
     """Draw the model's layer graph to `to_file`: .svg and .dot need nothing, .png needs
     matplotlib (the `plot` extra); without it a .dot file is written beside and a warning says so.
+    `splines` shapes the edges Graphviz draws from a .dot file.
 
     Returns the path written.
     """
-    options = {"show_shapes": show_shapes, "show_dtype": show_dtype, "show_layer_names": show_layer_names}
+    warn_ignored("plot_model", "expand_nested", expand_nested, "a nested model is drawn as one box", default=False)
+    options = {"show_shapes": show_shapes, "show_dtype": show_dtype, "show_layer_names": show_layer_names,
+               "show_layer_activations": show_layer_activations, "show_trainable": show_trainable}
     extension = os.path.splitext(to_file)[1].lower()
     if extension == ".svg":
         content = to_svg(model, **options)
     elif extension in (".dot", ".gv"):
-        content = to_dot(model, rankdir=rankdir, **options)
+        content = to_dot(model, rankdir=rankdir, splines=splines, **options)
     elif extension == ".png":
         try:
             _to_png(model, to_file, dpi, **options)
@@ -153,7 +166,7 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, 
                 f"plot_model: matplotlib is not installed (pip install 'nablanet[plot]'), so no PNG was "
                 f"drawn; wrote the graph as DOT to {dot_file} instead (render it with Graphviz, or "
                 "ask for an .svg file)", stacklevel=2)
-            to_file, content = dot_file, to_dot(model, rankdir=rankdir, **options)
+            to_file, content = dot_file, to_dot(model, rankdir=rankdir, splines=splines, **options)
     else:
         raise ValueError(f"plot_model: to_file must end in .png, .svg or .dot, got {to_file!r}")
     with open(to_file, "w", encoding="utf-8") as handle:

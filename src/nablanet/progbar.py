@@ -34,12 +34,21 @@ class Progbar:
         width: The bar's width in characters.
         verbose: 1 for the bar, 2 for one line when done, 0 for nothing.
         interval: The least number of seconds between redraws.
+        stateful_metrics: Names whose values are shown as given; every other name is averaged
+            over the steps (weighted by the steps each update covers).
+        stateless_metrics: Names to average; every other name is shown as given. Give at most
+            one of the two; with neither, every name is averaged, as in Keras.
         unit_name: What a step is called ("step", "sample").
         stream: Where to write (stdout by default).
     """
 
-    def __init__(self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None,
+    def __init__(self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None, stateless_metrics=None,
                  unit_name="step", stream=None):
+        if stateful_metrics is not None and stateless_metrics is not None:
+            raise ValueError("Progbar: give stateful_metrics or stateless_metrics, not both")
+        self.stateful_metrics = None if stateful_metrics is None and stateless_metrics is not None else set(
+            stateful_metrics or ())
+        self.stateless_metrics = None if stateless_metrics is None else set(stateless_metrics)
         self.target, self.width, self.verbose, self.interval = target, width, verbose, interval
         self.unit_name = unit_name
         self.stream = stream or sys.stdout
@@ -50,13 +59,28 @@ class Progbar:
         self.last_update = 0.0
         self.previous_width = 0
         self.values = {}
+        self._sums = {}  # name -> [weighted sum, steps] of an averaged metric
+        self._seen = 0
+
+    def _averaged(self, name):
+        if self.stateful_metrics is not None:
+            return name not in self.stateful_metrics
+        return name in self.stateless_metrics
 
     def update(self, current, values=None, finalize=None):
         """Show step `current` with the given `(name, value)` pairs."""
         if finalize is None:
             finalize = self.target is not None and current >= self.target
+        steps = max(current - self._seen, 1)
         for name, value in values or []:
-            self.values[name] = value
+            if finalize or not self._averaged(name):  # Keras shows the final update's values as given
+                self.values[name] = value
+                continue
+            total = self._sums.setdefault(name, [0.0, 0])
+            total[0] += float(value) * steps
+            total[1] += steps
+            self.values[name] = total[0] / total[1]
+        self._seen = current
         now = time.time()
         if self.verbose == 1 and (self.dynamic or finalize):
             if not finalize and now - self.last_update < self.interval:

@@ -31,8 +31,9 @@ class SeedGenerator:
         self.seed, self.name = seed, name or "seed_generator"
         self.generator = np.random.default_rng(seed if seed is not None else backend.generator().integers(2**63))
 
-    def next(self):
-        """A fresh integer seed from this stream (Keras returns its state; a seed serves the same use)."""
+    def next(self, ordered=True):
+        """A fresh integer seed from this stream (Keras returns its state; a seed serves the same use).
+        Every draw advances the stream, so `ordered` (Keras's choice of how to advance it) changes nothing."""
         return int(self.generator.integers(2**31))
 
     def get_config(self):

@@ -123,10 +123,11 @@ class CustomObjectScope:
     True
     """
 
-    def __init__(self, *objects):
-        self.objects = {}
-        for table in objects:
-            self.objects.update(table or {})
+    def __init__(self, custom_objects):
+        if custom_objects is not None and not isinstance(custom_objects, dict):
+            raise TypeError(f"CustomObjectScope: custom_objects must be a dict of names to objects, "
+                            f"got {type(custom_objects).__name__}")
+        self.objects = dict(custom_objects or {})
 
     def __enter__(self):
         _stack().append(self.objects)

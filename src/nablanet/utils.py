@@ -12,10 +12,12 @@ __all__ = [
 ]
 
 
-def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, show_layer_names=True,
-               rankdir="TB", dpi=200, **kwargs):
+def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, show_layer_names=False,
+               rankdir="TB", expand_nested=False, dpi=200, show_layer_activations=False, show_trainable=False,
+               splines="ortho", **kwargs):
     """Draw the model's layer graph (see `nablanet.plotting.plot_model`)."""
     from nablanet.plotting import plot_model as draw
 
     return draw(model, to_file=to_file, show_shapes=show_shapes, show_dtype=show_dtype,
-                show_layer_names=show_layer_names, rankdir=rankdir, dpi=dpi)
+                show_layer_names=show_layer_names, rankdir=rankdir, expand_nested=expand_nested, dpi=dpi,
+                show_layer_activations=show_layer_activations, show_trainable=show_trainable, splines=splines)

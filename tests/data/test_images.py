@@ -122,3 +122,24 @@ def test_resizing_is_the_resizing_layer_s(folder, interpolation):
     first = np.asarray(PIL.open(data.file_paths[0]).convert("RGB"), dtype=np.float32)[None]
     expected = nn.layers.Resizing(6, 5, interpolation=interpolation, crop_to_aspect_ratio=True)(first).numpy()[0]
     np.testing.assert_allclose(next(iter(data))[0][0], expected, rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+def test_padding_to_the_aspect_ratio_is_the_resizing_layer_s(folder, interpolation):
+    data = nn.data.image_dataset_from_directory(folder, image_size=(6, 9), shuffle=False, verbose=False,
+                                                interpolation=interpolation, pad_to_aspect_ratio=True)
+    first = np.asarray(PIL.open(data.file_paths[0]).convert("RGB"), dtype=np.float32)[None]
+    expected = nn.layers.Resizing(6, 9, interpolation=interpolation, pad_to_aspect_ratio=True)(first).numpy()[0]
+    np.testing.assert_allclose(next(iter(data))[0][0], expected, rtol=1e-5, atol=1e-3)
+    plain = nn.layers.Resizing(6, 9, interpolation=interpolation)(first).numpy()[0]
+    assert not np.allclose(expected, plain)  # 10x12 was padded to 10x15 before resizing
+
+
+def test_channels_first_and_keras_s_messages(folder, capsys):
+    data = nn.data.image_dataset_from_directory(folder, image_size=(4, 5), data_format="channels_first",
+                                                validation_split=0.25, subset="both", seed=1)
+    assert next(iter(data[0]))[0].shape[1:] == (3, 4, 5)
+    assert capsys.readouterr().out.splitlines() == [
+        "Found 12 files belonging to 2 classes.", "Using 9 files for training.", "Using 3 files for validation."]
+    with pytest.raises(ValueError, match="cannot both be True"):
+        nn.data.image_dataset_from_directory(folder, crop_to_aspect_ratio=True, pad_to_aspect_ratio=True)

@@ -500,8 +500,10 @@ def test_keras_positional_and_numpy_arguments():
     assert layers.LSTM(4, "relu", "hard_sigmoid").cell.recurrent_activation is nn.activations.hard_sigmoid
     assert layers.SimpleRNN(4, "relu").cell.activation is nn.activations.relu
     assert layers.GRU(3, dropout=np.float32(0.25)).cell.dropout == pytest.approx(0.25)
-    with pytest.raises(TypeError, match="by name"):
-        layers.SimpleRNN(4, "relu", False)
+    assert layers.SimpleRNN(4, "relu", False).cell.use_bias is False  # Keras's third parameter
+    assert layers.GRU(3, "tanh", "sigmoid", True, "zeros").cell.kernel_initializer.__class__.__name__ == "Zeros"
+    with pytest.raises(TypeError):
+        layers.SimpleRNN(4, *([None] * 30))
 
 
 def test_embedding_masking_and_time_distributed_gradients(check_layer):

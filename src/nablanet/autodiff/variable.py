@@ -3,7 +3,10 @@
 import numpy as np
 
 from nablanet.autodiff.tensor import Tensor
+from nablanet.compat import warn_ignored
 from nablanet.names import unique_name
+
+AGGREGATIONS = ("none", "mean", "sum", "only_first_replica")  # Keras's: how replicas' values combine
 
 
 class Variable(Tensor):
@@ -17,7 +20,11 @@ class Variable(Tensor):
         shape: Required when `initializer` is callable.
         dtype: The dtype; defaults to the initial value's (float64 for Python floats).
         trainable: Whether optimizers update it, i.e. whether it requires a gradient.
+        autocast: Kept for Keras; a layer computes in its own dtype either way.
+        aggregation: How data-parallel replicas combine the value (Keras's names), kept for them.
+        synchronization: Kept for Keras's distribution API.
         name: A readable name; a unique one is made when omitted.
+        layout: Keras's sharding layout; nablanet keeps every variable whole, and warns if given.
 
     Example:
         >>> v = Variable([1.0, 2.0], name="w")
@@ -25,9 +32,17 @@ class Variable(Tensor):
         array([0.5, 1.5])
     """
 
-    __slots__ = ("name", "_trainable", "regularizer", "constraint", "_layer_trainable")
+    __slots__ = ("name", "_trainable", "regularizer", "constraint", "_layer_trainable", "autocast", "aggregation",
+                 "synchronization")
 
-    def __init__(self, initializer, shape=None, dtype=None, trainable=True, name=None):
+    def __init__(self, initializer, shape=None, dtype=None, trainable=True, autocast=True, aggregation="none",
+                 synchronization="auto", name=None, layout=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"Variable: unexpected argument(s) {sorted(kwargs)}")
+        if aggregation not in AGGREGATIONS:
+            raise ValueError(f"Variable: aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
+        warn_ignored("Variable", "layout", layout, "a variable lives whole in one process")
+        self.autocast, self.aggregation, self.synchronization = autocast, aggregation, synchronization
         if callable(initializer):
             if shape is None:
                 raise ValueError("Variable: shape is required when the initializer is callable")
@@ -62,12 +77,12 @@ class Variable(Tensor):
         """Set the value in place (shape must match)."""
         np.copyto(self.data, self._checked(value, "assign"), casting="same_kind")
 
-    def assign_add(self, delta):
-        np.add(self.data, self._checked(delta, "assign_add"), out=self.data, casting="same_kind")
+    def assign_add(self, value):
+        np.add(self.data, self._checked(value, "assign_add"), out=self.data, casting="same_kind")
 
-    def assign_sub(self, delta):
+    def assign_sub(self, value):
         np.subtract(
-            self.data, self._checked(delta, "assign_sub"), out=self.data, casting="same_kind"
+            self.data, self._checked(value, "assign_sub"), out=self.data, casting="same_kind"
         )
 
     def _checked(self, value, what):

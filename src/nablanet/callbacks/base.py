@@ -48,25 +48,31 @@ _STEP_HOOKS = [
 
 
 class CallbackList:
-    """Calls every hook on a list of callbacks, adding `History` and `ProgbarLogger` as fit does."""
+    """Calls every hook on a list of callbacks, adding `History` and `ProgbarLogger` as fit does.
 
-    def __init__(self, callbacks=None, add_history=None, add_progbar=False, model=None, **params):
+    `add_history=True` adds a `History` unless the list has one; `self.history` is the list's
+    History (or None), and becomes `model.history`.
+    """
+
+    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
         self.callbacks = list(callbacks or [])
         for c in self.callbacks:
             if not isinstance(c, Callback):
                 raise TypeError(f"callbacks: expected Callback instances, got {c!r}")
         if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
             self.callbacks.append(ProgbarLogger())
-        if add_history is not None:
-            self.callbacks.append(add_history)
+        self.history = next((c for c in self.callbacks if isinstance(c, History)), None)
+        if add_history and self.history is None:
+            self.history = History()
+            self.callbacks.append(self.history)
         self.params = {"verbose": params.get("verbose", 1), "epochs": params.get("epochs", 1),
                        "steps": params.get("steps")}
         self.mode = params.get("mode", "train")
         for c in self.callbacks:
             c.set_model(model)
             c.set_params(dict(self.params, mode=self.mode) if isinstance(c, ProgbarLogger) else dict(self.params))
-        if model is not None:
-            model.history = add_history if add_history is not None else model.history
+        if model is not None and self.history is not None:
+            model.history = self.history
 
     def _call(self, hook, *args):
         for c in self.callbacks:
@@ -74,9 +80,12 @@ class CallbackList:
 
 
 def _make_hook(name, with_step):
-    if with_step:
-        def hook(self, step, logs=None):
-            self._call(name, step, logs)
+    if with_step == "epoch":
+        def hook(self, epoch, logs=None):
+            self._call(name, epoch, logs)
+    elif with_step:
+        def hook(self, batch, logs=None):
+            self._call(name, batch, logs)
     else:
         def hook(self, logs=None):
             self._call(name, logs)
@@ -87,7 +96,7 @@ def _make_hook(name, with_step):
 for _name in _HOOKS:
     setattr(CallbackList, _name, _make_hook(_name, False))
 for _name in _STEP_HOOKS:
-    setattr(CallbackList, _name, _make_hook(_name, True))
+    setattr(CallbackList, _name, _make_hook(_name, "epoch" if "epoch" in _name else "batch"))
 
 
 class History(Callback):
@@ -159,7 +168,8 @@ class ProgbarLogger(Callback):
         self.progbar = None
 
     def _start(self):
-        self.progbar = Progbar(self.params.get("steps"), verbose=self.params.get("verbose", 1))
+        # fit's logs are already running means: shown as given
+        self.progbar = Progbar(self.params.get("steps"), verbose=self.params.get("verbose", 1), stateless_metrics=())
         self.seen = 0
 
     def on_epoch_begin(self, epoch, logs=None):

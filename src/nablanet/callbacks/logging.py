@@ -11,10 +11,12 @@ from nablanet.callbacks.base import Callback
 
 class TerminateOnNaN(Callback):
     """Stop training when the loss becomes NaN or infinite, and put back the weights from
-    before the step that produced it, so the model keeps its last finite weights."""
+    before the step that produced it, so the model keeps its last finite weights; with
+    `raise_error=True`, raise a RuntimeError there instead."""
 
-    def __init__(self):
+    def __init__(self, raise_error=False):
         super().__init__()
+        self.raise_error = raise_error
         self._saved = None
 
     def on_train_batch_begin(self, batch, logs=None):
@@ -28,6 +30,9 @@ class TerminateOnNaN(Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
+            if self.raise_error:
+                raise RuntimeError(f"TerminateOnNaN: the loss is {loss} at batch {batch}; training stops here "
+                                   "(raise_error=True)")
             print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
             for saved, w in zip(self._saved, self.model.weights):
@@ -68,9 +73,14 @@ class CSVLogger(Callback):
 class LambdaCallback(Callback):
     """A callback from functions: `LambdaCallback(on_epoch_end=lambda epoch, logs: ...)`."""
 
-    def __init__(self, **hooks):
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
+                 on_train_batch_begin=None, on_train_batch_end=None, **hooks):
         super().__init__()
+        hooks.update(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end, on_train_begin=on_train_begin,
+                     on_train_end=on_train_end, on_train_batch_begin=on_train_batch_begin,
+                     on_train_batch_end=on_train_batch_end)
         for name, fn in hooks.items():
             if not name.startswith("on_") or not hasattr(Callback, name):
                 raise TypeError(f"LambdaCallback: {name!r} is not a callback hook")
-            setattr(self, name, fn)
+            if fn is not None:
+                setattr(self, name, fn)

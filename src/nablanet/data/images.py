@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from nablanet import backend
-from nablanet.layers.preprocessing import aspect_crop
+from nablanet.layers.preprocessing import aspect_crop, aspect_pad
 from nablanet.layers.reshaping import resize_matrix
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -28,7 +28,9 @@ class ImageDataset:
     """
 
     def __init__(self, paths, labels, class_names, label_mode, batch_size, image_size, channels,
-                 interpolation, shuffle, seed, crop_to_aspect_ratio):
+                 interpolation, shuffle, seed, crop_to_aspect_ratio, pad_to_aspect_ratio=False,
+                 data_format="channels_last"):
+        self.pad_to_aspect_ratio, self.data_format = pad_to_aspect_ratio, data_format
         self.file_paths, self.labels = list(paths), labels
         self.class_names, self.label_mode = class_names, label_mode
         self.batch_size, self.image_size, self.channels = batch_size, tuple(image_size), channels
@@ -69,6 +71,11 @@ class ImageDataset:
                 if self.crop_to_aspect_ratio:
                     top, left, rows, cols = aspect_crop(image.height, image.width, height, width)
                     image = image.crop((left, top, left + cols, top + rows))
+                if self.pad_to_aspect_ratio:
+                    top, left, rows, cols = aspect_pad(image.height, image.width, height, width)
+                    canvas = Image.new(mode, (cols, rows))  # zeros, as Keras pads
+                    canvas.paste(image, (left, top))
+                    image = canvas
                 if self.interpolation in ("bilinear", "nearest"):
                     array = np.asarray(image, dtype=backend.floatx())
                 else:
@@ -78,6 +85,10 @@ class ImageDataset:
         except (UnidentifiedImageError, OSError, SyntaxError) as error:
             raise ValueError(f"image_dataset_from_directory: cannot decode {path}: {error}") from None
         array = array[..., None] if array.ndim == 2 else array
+        array = self._resized(array, height, width)
+        return np.transpose(array, (2, 0, 1)) if self.data_format == "channels_first" else array
+
+    def _resized(self, array, height, width):
         if self.interpolation == "nearest":
             rows = np.minimum(((np.arange(height) + 0.5) * array.shape[0] / height).astype(int), array.shape[0] - 1)
             cols = np.minimum(((np.arange(width) + 0.5) * array.shape[1] / width).astype(int), array.shape[1] - 1)
@@ -92,7 +103,8 @@ class ImageDataset:
 def image_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None,
                                  color_mode="rgb", batch_size=32, image_size=(256, 256), shuffle=True,
                                  seed=None, validation_split=None, subset=None, interpolation="bilinear",
-                                 follow_links=False, crop_to_aspect_ratio=False):
+                                 follow_links=False, crop_to_aspect_ratio=False, pad_to_aspect_ratio=False,
+                                 data_format=None, format="tf", verbose=True):
     """Images from `directory/<class>/<file>` as batches of `(images, labels)`.
 
     Args:
@@ -104,7 +116,12 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
             folders whose names start with "." are skipped).
         batch_size: Images per batch, or None for single images.
         color_mode: "grayscale", "rgb" or "rgba".
-        image_size: Every image is resized to this `(height, width)`.
+        image_size: Every image is resized to this `(height, width)`, after `crop_to_aspect_ratio`
+            (the largest centered window of that aspect ratio) or `pad_to_aspect_ratio` (zeros around).
+        data_format: "channels_last" (the default) or "channels_first" for the images' axes.
+        format: Keras's choice of dataset library ("tf" or "grain"); nablanet always returns its own
+            `ImageDataset`, which `fit` takes like either.
+        verbose: Print how many files and classes were found, as Keras does.
         validation_split, subset: Hold out a fraction: subset "training", "validation" or "both"
             (which returns both datasets). Use the same `seed` for both halves.
 
@@ -140,12 +157,24 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size <= 0):
         raise ValueError(f"image_dataset_from_directory: batch_size must be a positive integer or None, "
                          f"got {batch_size!r}")
+    if crop_to_aspect_ratio and pad_to_aspect_ratio:
+        raise ValueError("image_dataset_from_directory: crop_to_aspect_ratio and pad_to_aspect_ratio cannot both "
+                         "be True")
+    data_format = data_format or "channels_last"
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"image_dataset_from_directory: data_format must be channels_last or channels_first, "
+                         f"got {data_format!r}")
+    if format not in ("tf", "grain"):
+        raise ValueError(f"image_dataset_from_directory: format must be 'tf' or 'grain', got {format!r}")
     if labels is None or label_mode is None:  # images alone, as Keras yields them
         labels = label_mode = None
     paths, label_array, names = _index(directory, labels, class_names, follow_links)
     if label_mode == "binary" and len(names) != 2:
         raise ValueError("image_dataset_from_directory: label_mode='binary' needs 2 classes, "
                          f"found {len(names)}: {names}")
+    if verbose:
+        print(f"Found {len(paths)} files belonging to {len(names)} classes." if labels == "inferred"
+              else f"Found {len(paths)} files.")
     channels = {"grayscale": 1, "rgb": 3, "rgba": 4}[color_mode]
     order = np.arange(len(paths))
     if shuffle:  # Keras shuffles the file list once, with the seed, before splitting it
@@ -158,8 +187,13 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     def make(index, shuffled=shuffle):
         return ImageDataset([paths[i] for i in index], None if label_array is None else label_array[index], names,
                             label_mode, batch_size, image_size, channels, interpolation, shuffled, seed,
-                            crop_to_aspect_ratio)
+                            crop_to_aspect_ratio, pad_to_aspect_ratio, data_format)
 
+    if verbose and validation_split is not None:
+        if subset in ("training", "both"):
+            print(f"Using {len(parts['training'])} files for training.")
+        if subset in ("validation", "both"):
+            print(f"Using {len(parts['validation'])} files for validation.")
     if subset == "both":
         return make(parts["training"]), make(parts["validation"], shuffled=False)
     return make(parts[subset])

@@ -196,7 +196,8 @@ class TimeseriesDataset:
 
 
 def timeseries_dataset_from_array(data, targets, sequence_length, sequence_stride=1, sampling_rate=1,
-                                  batch_size=128, shuffle=False, seed=None, start_index=None, end_index=None):
+                                  batch_size=128, shuffle=False, seed=None, start_index=None, end_index=None,
+                                  format="tf"):
     """Sliding windows over a timeseries (axis 0 is time), in batches, as Keras makes them.
 
     Window `i` holds the steps `s, s + sampling_rate, ..., s + (sequence_length - 1) *
@@ -217,6 +218,8 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
         shuffle: Whether to shuffle the windows each epoch.
         seed: Seed of the shuffle.
         start_index, end_index: Use only steps `start_index <= t < end_index`.
+        format: Keras's choice of dataset library ("tf" or "grain"); nablanet always returns its
+            own `TimeseriesDataset`, which `fit` takes like either.
 
     Returns:
         A `TimeseriesDataset`: an iterable of `(windows, targets)` batches that `fit` takes.
@@ -234,6 +237,8 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
         array([ 0, 20])
     """
     where = "timeseries_dataset_from_array"
+    if format not in ("tf", "grain"):
+        raise ValueError(f"{where}: format must be 'tf' or 'grain', got {format!r}")
     data = np.asarray(data)
     if data.ndim == 0:
         raise ValueError(f"{where}: data must be an array with time on axis 0, got a scalar")

@@ -50,7 +50,7 @@ class PReLU(Layer):
     keeps_shape = True
     supports_masking = True  # passes the mask on, as Keras
 
-    def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None,
+    def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None,
                  shared_axes=None, **kwargs):
         super().__init__(**kwargs)
         set_weight_roles(self, alpha=(alpha_initializer, alpha_regularizer, alpha_constraint))

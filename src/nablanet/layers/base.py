@@ -14,6 +14,7 @@ import numpy as np
 from nablanet import backend, initializers, serialization
 from nablanet.autodiff.tensor import Tensor
 from nablanet.autodiff.variable import Variable
+from nablanet.compat import warn_ignored
 from nablanet.layers.probe import probe_outputs
 from nablanet.names import snake_case, unique_name
 from nablanet.symbolic import KerasTensor, Node
@@ -75,8 +76,8 @@ class Layer:
     keeps_shape = False
     output_dtype = None
 
-    def __init__(self, trainable=True, name=None, dtype=None, input_shape=None, input_dim=None,
-                 batch_input_shape=None, batch_size=None, activity_regularizer=None, **kwargs):
+    def __init__(self, activity_regularizer=None, trainable=True, dtype=None, autocast=True, name=None,
+                 input_shape=None, input_dim=None, batch_input_shape=None, batch_size=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected argument(s) {sorted(kwargs)}")
         self.name = name or unique_name(snake_case(type(self).__name__))
@@ -100,6 +101,10 @@ class Layer:
             from nablanet import regularizers
 
             self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.autocast = autocast
+        if not autocast:
+            warn_ignored(f"{type(self).__name__}", "autocast", autocast,
+                         "inputs are always computed in the layer's dtype", default=True)
         self._accepts_training = _accepts(self.call, "training")
         self._needs_training = _required(self.call, "training")  # Keras then passes None
         self._accepts_mask = _accepts(self.call, "mask")

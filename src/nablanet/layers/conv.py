@@ -202,9 +202,16 @@ def _dilate(x, strides):
 
 class _ConvTranspose(_Conv):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None,
-                 data_format=None, dilation_rate=1, **kwargs):
+                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
         super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
-                         dilation_rate=dilation_rate, **kwargs)
+                         dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                         bias_constraint=bias_constraint, **kwargs)
         self.output_padding = None if output_padding is None else tuple_of(
             output_padding, self.rank, "output_padding", type(self).__name__) if output_padding else (0,) * self.rank
         if self.output_padding is not None:
@@ -327,15 +334,22 @@ class SeparableConv2D(Layer):
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True,
                  depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
-        super().__init__(**{k: v for k, v in kwargs.items() if k in ("name", "dtype", "trainable", "input_shape")})
+                 bias_initializer="zeros", depthwise_regularizer=None, pointwise_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, depthwise_constraint=None,
+                 pointwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer,
+                         **{k: v for k, v in kwargs.items() if k in ("name", "dtype", "trainable", "input_shape")})
         self.filters, self.depth_multiplier = filters, depth_multiplier
         self.depthwise = DepthwiseConv2D(kernel_size, strides=strides, padding=padding,
                                          depth_multiplier=depth_multiplier, data_format="channels_last",
                                          dilation_rate=dilation_rate, use_bias=False,
-                                         depthwise_initializer=depthwise_initializer, dtype=self.dtype)
+                                         depthwise_initializer=depthwise_initializer,
+                                         depthwise_regularizer=depthwise_regularizer,
+                                         depthwise_constraint=depthwise_constraint, dtype=self.dtype)
         self.pointwise = Conv2D(filters, 1, activation=activation, use_bias=use_bias,
                                 kernel_initializer=pointwise_initializer, bias_initializer=bias_initializer,
+                                kernel_regularizer=pointwise_regularizer, bias_regularizer=bias_regularizer,
+                                kernel_constraint=pointwise_constraint, bias_constraint=bias_constraint,
                                 dtype=self.dtype)
         self.data_format = data_format or "channels_last"
         self._init = {"kernel_size": self.depthwise.kernel_size, "strides": self.depthwise.strides,

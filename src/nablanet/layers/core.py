@@ -103,6 +103,15 @@ def weight_options_config(layer):
     }
 
 
+def refuse_unavailable(where, **arguments):
+    """Refuse LoRA and quantization arguments: a layer that silently ignored them would train or
+    predict differently from Keras's, so an explicit error is the honest answer."""
+    for name, value in arguments.items():
+        if value is not None:
+            raise NotImplementedError(f"{where}: {name}={value!r} (LoRA / quantization) is not available in nablanet; "
+                                      f"leave {name}=None")
+
+
 class Dense(Layer):
     """A densely connected layer: `activation(inputs @ kernel + bias)`.
 
@@ -127,10 +136,12 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None,
+                 lora_alpha=None, quantization_config=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
+        refuse_unavailable("Dense", lora_rank=lora_rank, quantization_config=quantization_config)
         self.units = int(units)
         set_weight_options(self, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
                            bias_regularizer, kernel_constraint, bias_constraint)
@@ -354,16 +365,18 @@ class Lambda(Layer):
                 "output_shape": output_shape, "arguments": self.arguments}
 
     @classmethod
-    def from_config(cls, config):
-        """Rebuild with the function found by name in the allowlist; a function stored as code
-        (Keras's `__lambda__`) is refused, as Keras's safe_mode refuses it."""
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
+        """Rebuild with the function found by name in the allowlist or `custom_objects`; a function
+        stored as code (Keras's `__lambda__`) is refused whatever `safe_mode` says, as nablanet
+        never runs code from a file."""
         config = dict(config)
         function = config.get("function")
         try:
             if isinstance(function, str):
-                config["function"] = serialization.lookup(function)
+                with serialization.custom_object_scope(custom_objects or {}):
+                    config["function"] = serialization.lookup(function)
             elif isinstance(function, dict):
-                config["function"] = serialization.deserialize(function)
+                config["function"] = serialization.deserialize(function, custom_objects)
             else:  # Keras 2 stored the function's bytecode
                 raise serialization.SerializationError(
                     "the function is stored as Python code, which nablanet never runs")

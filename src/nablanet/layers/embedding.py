@@ -6,7 +6,7 @@ from nablanet import constraints, initializers, ops, regularizers
 from nablanet.autodiff.tensor import Tensor
 from nablanet.compat import warn_ignored
 from nablanet.layers.base import Layer
-from nablanet.layers.core import set_weight_roles
+from nablanet.layers.core import refuse_unavailable, set_weight_roles
 
 
 class Embedding(Layer):
@@ -31,8 +31,10 @@ class Embedding(Layer):
     supports_masking = property(lambda self: self.mask_zero)
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
-                 embeddings_constraint=None, mask_zero=False, input_length=None, **kwargs):
+                 embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, lora_alpha=None,
+                 quantization_config=None, input_length=None, **kwargs):
         super().__init__(**kwargs)
+        refuse_unavailable("Embedding", lora_rank=lora_rank, quantization_config=quantization_config)
         for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"Embedding: {name} must be a positive integer, got {value!r}")
@@ -41,6 +43,13 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         warn_ignored("Embedding", "input_length", input_length, "shapes come from the data")
         self.input_length = input_length  # accepted for old Keras programs; shapes come from the data
+        if weights is not None:  # Keras builds at once and starts from the given table
+            weights = np.asarray(weights[0] if isinstance(weights, (list, tuple)) else weights)
+            if weights.shape != (self.input_dim, self.output_dim):
+                raise ValueError(f"Embedding: weights must have shape ({self.input_dim}, {self.output_dim}), "
+                                 f"got {weights.shape}")
+            self._build_once((None,))
+            self.embeddings.assign(weights)
 
     def build(self, input_shape):
         self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),

@@ -193,6 +193,6 @@ def concatenate(inputs, axis=-1, **kwargs):
     return Concatenate(axis=axis, **kwargs)(inputs)
 
 
-def dot(inputs, axes, normalize=False, **kwargs):
+def dot(inputs, axes=-1, normalize=False, **kwargs):
     """Functional form of `Dot`."""
     return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)

@@ -73,11 +73,15 @@ class BatchNormalization(_Normalization):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
                  moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
-                 beta_constraint=None, gamma_constraint=None, synchronized=False, **kwargs):
+                 beta_constraint=None, gamma_constraint=None, renorm=False, renorm_clipping=None,
+                 renorm_momentum=0.99, synchronized=False, **kwargs):
         super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer,
                          beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint, **kwargs)
         if not isinstance(axis, int):
             raise ValueError(f"BatchNormalization: axis must be an int, got {axis!r}")
+        if renorm:  # an error, not a warning: the layer would train to other weights than asked
+            raise NotImplementedError("BatchNormalization: renorm=True (batch renormalization) is not available "
+                                      "in nablanet; use renorm=False")
         warn_ignored("BatchNormalization", "synchronized", synchronized,
                      "one process trains the model: there are no replicas to synchronize", default=False)
         self.momentum = momentum
@@ -120,8 +124,11 @@ class BatchNormalization(_Normalization):
 class LayerNormalization(_Normalization):
     """Normalize each sample over `axis` (the features by default), then scale and shift."""
 
-    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False, **kwargs):
-        super().__init__(axis, epsilon, center, scale, **kwargs)
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, rms_scaling=False, **kwargs):
+        super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                         gamma_regularizer, beta_constraint, gamma_constraint, **kwargs)
         self.rms_scaling = rms_scaling
 
     def build(self, input_shape):
@@ -143,8 +150,11 @@ class LayerNormalization(_Normalization):
 class GroupNormalization(_Normalization):
     """Normalize each sample over groups of channels (and every other axis) (Wu & He, 2018)."""
 
-    def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True, **kwargs):
-        super().__init__(axis, epsilon, center, scale, **kwargs)
+    def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
+        super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                         gamma_regularizer, beta_constraint, gamma_constraint, **kwargs)
         self.groups = groups
 
     def build(self, input_shape):

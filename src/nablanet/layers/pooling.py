@@ -12,8 +12,8 @@ class _Pooling(Layer):
 
     fixed_last_axis = False
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
         name = type(self).__name__
         self.pool_size = tuple_of(pool_size, self.rank, "pool_size", name)
         self.strides = self.pool_size if strides is None else tuple_of(strides, self.rank, "strides", name)

@@ -1,4 +1,4 @@
-"""Image preprocessing and augmentation layers (channels last).
+"""Image preprocessing and augmentation layers (channels last, or channels first by `data_format`).
 
 Rescaling and Resizing always apply. The Random* layers are the identity when `training` is
 False (in `predict` and `evaluate`) and transform otherwise, a direct call included, as Keras 3's
@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from nablanet import ops
+from nablanet import ops, serialization
 from nablanet.layers.base import Layer
 from nablanet.layers.seeded import SeededLayer
 from nablanet.layers.reshaping import resize_bilinear
@@ -21,16 +21,35 @@ FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 
 
 def _one_or_batch(call):
-    """Let `call` take one (H, W, C) image as well as a batch, and refuse other ranks."""
+    """Let `call` (written for channels-last batches) take one image as well as a batch, in the
+    layer's `data_format`, and refuse other ranks."""
     @functools.wraps(call)  # keeps the signature, so the layer still sees whether `training` is taken
     def wrapped(self, inputs, *args, **kwargs):
-        if inputs.ndim == 3:
-            return call(self, inputs[None], *args, **kwargs)[0]
-        if inputs.ndim != 4:
-            raise ValueError(f"{type(self).__name__} {self.name!r}: expected images of shape (batch, height, "
-                             f"width, channels) or (height, width, channels), got shape {tuple(inputs.shape)}")
-        return call(self, inputs, *args, **kwargs)
+        first = getattr(self, "data_format", "channels_last") == "channels_first"
+        if inputs.ndim not in (3, 4):
+            layout = "channels, height, width" if first else "height, width, channels"
+            raise ValueError(f"{type(self).__name__} {self.name!r}: expected images of shape (batch, {layout}) "
+                             f"or ({layout}), got shape {tuple(inputs.shape)}")
+        x = inputs[None] if inputs.ndim == 3 else inputs
+        x = ops.transpose(x, (0, 2, 3, 1)) if first else x
+        out = call(self, x, *args, **kwargs)
+        out = ops.transpose(out, (0, 3, 1, 2)) if first else out
+        return out[0] if inputs.ndim == 3 else out
     return wrapped
+
+
+def _data_format(value, name):
+    value = value or "channels_last"
+    if value not in ("channels_last", "channels_first"):
+        raise ValueError(f"{name}: data_format must be 'channels_last' or 'channels_first', got {value!r}")
+    return value
+
+
+def _image_shape(layer, input_shape, height, width):
+    """`input_shape` with its spatial size replaced, in the layer's data format."""
+    if layer.data_format == "channels_first":
+        return tuple(input_shape[:-2]) + (height, width)
+    return tuple(input_shape[:-3]) + (height, width, input_shape[-1])
 
 
 def aspect_crop(h, w, height, width):
@@ -56,6 +75,15 @@ class Rescaling(Layer):
     def get_config(self):
         return {**super().get_config(), "scale": self.scale, "offset": self.offset}
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Also a per-channel `scale`/`offset` that Keras stored as a serialized array."""
+        config = dict(config)
+        for key in ("scale", "offset"):
+            if isinstance(config.get(key), dict):
+                config[key] = serialization.deserialize(config[key], custom_objects)
+        return cls(**config)
+
 
 class Resizing(Layer):
     """Resize images to `(height, width)` ("bilinear" with half-pixel centers, or "nearest");
@@ -63,12 +91,23 @@ class Resizing(Layer):
 
     fixed_last_axis = False
 
-    def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False, **kwargs):
+    def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
+                 pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, antialias=False, data_format=None,
+                 **kwargs):
         super().__init__(**kwargs)
         if interpolation not in ("bilinear", "nearest"):
             raise ValueError(f"Resizing: interpolation must be 'bilinear' or 'nearest', got {interpolation!r}")
+        if crop_to_aspect_ratio and pad_to_aspect_ratio:
+            raise ValueError("Resizing: crop_to_aspect_ratio and pad_to_aspect_ratio cannot both be True")
+        if fill_mode != "constant":
+            raise ValueError(f"Resizing: fill_mode must be 'constant' (the only mode Keras pads with), "
+                             f"got {fill_mode!r}")
+        if antialias:  # an error, not a warning: downsampled images would differ from Keras's
+            raise NotImplementedError("Resizing: antialias=True is not available in nablanet; use antialias=False")
         self.height, self.width, self.interpolation = int(height), int(width), interpolation
-        self.crop_to_aspect_ratio = crop_to_aspect_ratio
+        self.crop_to_aspect_ratio, self.pad_to_aspect_ratio = crop_to_aspect_ratio, pad_to_aspect_ratio
+        self.fill_mode, self.fill_value, self.antialias = fill_mode, fill_value, antialias
+        self.data_format = _data_format(data_format, "Resizing")
 
     @_one_or_batch
     def call(self, inputs):
@@ -76,6 +115,8 @@ class Resizing(Layer):
         if self.crop_to_aspect_ratio:
             top, left, rows, cols = aspect_crop(*x.shape[1:3], self.height, self.width)
             x = x[:, top:top + rows, left:left + cols, :]
+        if self.pad_to_aspect_ratio:
+            x = _pad_to_aspect(x, self.height, self.width, self.fill_value)
         if self.interpolation == "nearest":
             h, w = x.shape[1:3]
             rows = np.minimum(((np.arange(self.height) + 0.5) * h / self.height).astype(int), h - 1)
@@ -84,11 +125,29 @@ class Resizing(Layer):
         return resize_bilinear(x, self.height, self.width)
 
     def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-3]) + (self.height, self.width, input_shape[-1])
+        return _image_shape(self, input_shape, self.height, self.width)
 
     def get_config(self):
         return {**super().get_config(), "height": self.height, "width": self.width,
-                "interpolation": self.interpolation, "crop_to_aspect_ratio": self.crop_to_aspect_ratio}
+                "interpolation": self.interpolation, "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
+                "pad_to_aspect_ratio": self.pad_to_aspect_ratio, "fill_mode": self.fill_mode,
+                "fill_value": self.fill_value, "antialias": self.antialias, "data_format": self.data_format}
+
+
+def aspect_pad(h, w, height, width):
+    """The smallest canvas of the aspect ratio `width / height` around an `h` x `w` image, centered:
+    (top, left, rows, cols), sizes truncated to integers as Keras does."""
+    rows, cols = max(h, int(w * height / width)), max(w, int(h * width / height))
+    return (rows - h) // 2, (cols - w) // 2, rows, cols
+
+
+def _pad_to_aspect(x, height, width, value):
+    """Pad NHWC `x` evenly with `value` to the aspect ratio `width / height`."""
+    h, w = x.shape[1:3]
+    top, left, rows, cols = aspect_pad(h, w, height, width)
+    if rows == h and cols == w:
+        return x
+    return ops.pad(x, ((0, 0), (top, rows - h - top), (left, cols - w - left), (0, 0)), constant_values=value)
 
 
 class _Random(SeededLayer):
@@ -99,8 +158,9 @@ class _Random(SeededLayer):
 class RandomFlip(_Random):
     """Flip each image left-right and/or up-down with probability 1/2, in training."""
 
-    def __init__(self, mode="horizontal_and_vertical", seed=None, **kwargs):
+    def __init__(self, mode="horizontal_and_vertical", seed=None, data_format=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
+        self.data_format = _data_format(data_format, "RandomFlip")
         if mode not in ("horizontal", "vertical", "horizontal_and_vertical"):
             raise ValueError(f"RandomFlip: mode must be horizontal, vertical or horizontal_and_vertical, got {mode!r}")
         self.mode = mode
@@ -118,7 +178,7 @@ class RandomFlip(_Random):
         return x
 
     def get_config(self):
-        return {**super().get_config(), "mode": self.mode}
+        return {**super().get_config(), "mode": self.mode, "data_format": self.data_format}
 
 
 def _fill_index(coordinate, size, mode):
@@ -189,8 +249,10 @@ def _range(factor, name, bound=None):
 
 
 class _Affine(_Random):
-    def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0, **kwargs):
+    def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
+                 **kwargs):
         super().__init__(seed=seed, **kwargs)
+        self.data_format = _data_format(data_format, type(self).__name__)
         if fill_mode not in FILL_MODES:
             raise ValueError(f"{type(self).__name__}: fill_mode must be one of {FILL_MODES}, got {fill_mode!r}")
         if interpolation not in ("bilinear", "nearest"):
@@ -207,14 +269,15 @@ class _Affine(_Random):
 
     def get_config(self):
         return {**super().get_config(), "fill_mode": self.fill_mode, "interpolation": self.interpolation,
-                "fill_value": self.fill_value}
+                "fill_value": self.fill_value, "data_format": self.data_format}
 
 
 class RandomRotation(_Affine):
     """Rotate by a random angle in `factor * [-2 pi, 2 pi]` (or `[low, high] * 2 pi`)."""
 
-    def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0, **kwargs):
-        super().__init__(fill_mode, interpolation, seed, fill_value, **kwargs)
+    def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0,
+                 data_format=None, **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         self.factor = factor
         self._low, self._high = _range(factor, "RandomRotation")
 
@@ -231,8 +294,8 @@ class RandomTranslation(_Affine):
     """Shift by random fractions of the height and width."""
 
     def __init__(self, height_factor, width_factor, fill_mode="reflect", interpolation="bilinear", seed=None,
-                 fill_value=0.0, **kwargs):
-        super().__init__(fill_mode, interpolation, seed, fill_value, **kwargs)
+                 fill_value=0.0, data_format=None, **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         self.height_factor, self.width_factor = height_factor, width_factor
         self._h, self._w = _range(height_factor, "RandomTranslation", 1), _range(width_factor, "RandomTranslation", 1)
 
@@ -248,8 +311,8 @@ class RandomZoom(_Affine):
     """Zoom by random factors: a positive `height_factor` zooms out, a negative one in (Keras)."""
 
     def __init__(self, height_factor, width_factor=None, fill_mode="reflect", interpolation="bilinear",
-                 seed=None, fill_value=0.0, **kwargs):
-        super().__init__(fill_mode, interpolation, seed, fill_value, **kwargs)
+                 seed=None, fill_value=0.0, data_format=None, **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         self.height_factor, self.width_factor = height_factor, width_factor
         self._h = _range(height_factor, "RandomZoom", 1)
         self._w = None if width_factor is None else _range(width_factor, "RandomZoom", 1)
@@ -291,9 +354,10 @@ class RandomContrast(_Random):
 class RandomCrop(_Random):
     """A random `(height, width)` window of each image in training; the center one otherwise."""
 
-    def __init__(self, height, width, seed=None, **kwargs):
-        super().__init__(seed=seed, **kwargs)
+    def __init__(self, height, width, seed=None, data_format=None, name=None, **kwargs):
+        super().__init__(seed=seed, name=name, **kwargs)
         self.height, self.width = int(height), int(width)
+        self.data_format = _data_format(data_format, "RandomCrop")
 
     @_one_or_batch
     def call(self, inputs, training=True):
@@ -310,7 +374,7 @@ class RandomCrop(_Random):
         return inputs[np.arange(n)[:, None, None], rows, cols]
 
     def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-3]) + (self.height, self.width, input_shape[-1])
+        return _image_shape(self, input_shape, self.height, self.width)
 
     def get_config(self):
-        return {**super().get_config(), "height": self.height, "width": self.width}
+        return {**super().get_config(), "height": self.height, "width": self.width, "data_format": self.data_format}

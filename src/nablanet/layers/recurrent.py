@@ -199,47 +199,33 @@ class RNN(Layer):
                 "zero_output_for_mask": self.zero_output_for_mask}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        config["cell"] = serialization.deserialize(config["cell"], kind="layers")
+        with serialization.custom_object_scope(custom_objects or {}):
+            config["cell"] = serialization.deserialize(config["cell"], kind="layers")
         return cls(**config)
 
-
-_CELL_ARGS = ("use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer",
-              "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "kernel_constraint",
-              "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout", "seed")
 
 
 class _BuiltinRNN(RNN):
     """SimpleRNN, LSTM and GRU: Keras's flat arguments, the cell made inside, the fused kernel."""
 
     cell_class = None
-    positional = ("activation", "recurrent_activation")  # what Keras's signature takes after units
 
-    def __init__(self, units, *args, activity_regularizer=None, return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False, name=None,
-                 dtype=None, trainable=True, input_shape=None, input_dim=None, batch_input_shape=None,
-                 batch_size=None, **cell_kwargs):
-        cell_kwargs.pop("implementation", None)  # Keras's choice of kernel, with the same results
-        warn_ignored(type(self).__name__, "use_cudnn", cell_kwargs.pop("use_cudnn", "auto"),
-                     "there is no cuDNN: NumPy runs it", default="auto", honoured=(False,))
-        warn_ignored(type(self).__name__, "time_major", cell_kwargs.pop("time_major", False),
+    def __init__(self, units, cell_arguments, activity_regularizer=None, return_sequences=False,
+                 return_state=False, go_backwards=False, stateful=False, unroll=False, use_cudnn="auto",
+                 zero_output_for_mask=False, name=None, dtype=None, trainable=True, **kwargs):
+        kwargs.pop("implementation", None)  # Keras's choice of kernel, with the same results
+        warn_ignored(type(self).__name__, "use_cudnn", use_cudnn, "there is no cuDNN: NumPy runs it",
+                     default="auto", honoured=(False,))
+        warn_ignored(type(self).__name__, "time_major", kwargs.pop("time_major", False),
                      "inputs are always (batch, time, features)", default=False)
-        if len(args) > len(self.positional):
-            raise TypeError(f"{type(self).__name__}: pass the arguments after {', '.join(self.positional)} by name, "
-                            f"got {len(args) + 1} positional arguments")
-        for name, value in zip(self.positional, args):
-            if name in cell_kwargs:
-                raise TypeError(f"{type(self).__name__}: got {name!r} both by position and by name")
-            cell_kwargs[name] = value
         cell = self.cell_class(units, dtype=dtype, trainable=trainable,
-                               name=f"{snake_case(type(self).__name__)}_cell", **cell_kwargs)
+                               name=f"{snake_case(type(self).__name__)}_cell", **cell_arguments)
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll,
-                         zero_output_for_mask=zero_output_for_mask, name=name, dtype=dtype,
-                         trainable=trainable, input_shape=input_shape, input_dim=input_dim,
-                         batch_input_shape=batch_input_shape, batch_size=batch_size,
-                         activity_regularizer=activity_regularizer)
+                         zero_output_for_mask=zero_output_for_mask, name=name, dtype=dtype, trainable=trainable,
+                         activity_regularizer=activity_regularizer, **kwargs)
 
     def __getattr__(self, name):  # Keras exposes the cell's settings on the layer (layer.units, ...)
         cell = self.__dict__.get("cell")
@@ -261,8 +247,9 @@ class _BuiltinRNN(RNN):
                 "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
 
     @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+    def from_config(cls, config, custom_objects=None):
+        with serialization.custom_object_scope(custom_objects or {}):
+            return cls(**config)
 
 
 class SimpleRNN(_BuiltinRNN):
@@ -274,7 +261,23 @@ class SimpleRNN(_BuiltinRNN):
     """
 
     cell_class = SimpleRNNCell
-    positional = ("activation",)
+
+    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0,
+                 return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
+                 seed=None, **kwargs):
+        cell_arguments = dict(
+            activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint, dropout=dropout,
+            recurrent_dropout=recurrent_dropout, seed=seed)
+        super().__init__(units, cell_arguments, activity_regularizer=activity_regularizer,
+                         return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
+                         stateful=stateful, unroll=unroll, **kwargs)
 
     def _fused_kernel(self, training):
         cell = self.cell
@@ -297,6 +300,24 @@ class LSTM(_BuiltinRNN):
 
     cell_class = LSTMCell
 
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
+                 dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, use_cudnn="auto", **kwargs):
+        cell_arguments = dict(
+            activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
+            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,
+            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint, dropout=dropout,
+            recurrent_dropout=recurrent_dropout, seed=seed)
+        super().__init__(units, cell_arguments, activity_regularizer=activity_regularizer,
+                         return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
+                         stateful=stateful, unroll=unroll, use_cudnn=use_cudnn, **kwargs)
+
     def _fused_kernel(self, training):
         return (lstm_op, {}) if self._standard(training) else None
 
@@ -311,6 +332,24 @@ class GRU(_BuiltinRNN):
     """
 
     cell_class = GRUCell
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False, go_backwards=False,
+                 stateful=False, unroll=False, reset_after=True, use_cudnn="auto", **kwargs):
+        cell_arguments = dict(
+            activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
+            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout,
+            reset_after=reset_after, seed=seed)
+        super().__init__(units, cell_arguments, activity_regularizer=activity_regularizer,
+                         return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
+                         stateful=stateful, unroll=unroll, use_cudnn=use_cudnn, **kwargs)
 
     def _fused_kernel(self, training):
         return (gru_op, {"reset_after": self.cell.reset_after}) if self._standard(training) else None

@@ -17,6 +17,9 @@ class SpatialDropout1D(Dropout):
     """Dropout of whole channels of `(batch, steps, channels)` inputs (one mask per sample and
     channel, shared along the steps)."""
 
+    def __init__(self, rate, seed=None, name=None, dtype=None, **kwargs):
+        super().__init__(rate, seed=seed, name=name, dtype=dtype, **kwargs)
+
     def call(self, inputs, training=None):
         self.noise_shape = (inputs.shape[0], 1, inputs.shape[2])
         return super().call(inputs, training=training)
@@ -30,8 +33,8 @@ class SpatialDropout1D(Dropout):
 class SpatialDropout2D(Dropout):
     """Dropout of whole feature maps of images (one mask per sample and channel)."""
 
-    def __init__(self, rate, data_format=None, seed=None, **kwargs):
-        super().__init__(rate, seed=seed, **kwargs)
+    def __init__(self, rate, data_format=None, seed=None, name=None, dtype=None, **kwargs):
+        super().__init__(rate, seed=seed, name=name, dtype=dtype, **kwargs)
         self.data_format = data_format or "channels_last"
 
     def call(self, inputs, training=None):

@@ -127,19 +127,30 @@ class ZeroPadding1D(Layer):
 
     fixed_last_axis = False
 
-    def __init__(self, padding=1, **kwargs):
+    def __init__(self, padding=1, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.padding = _pairs((padding,) if isinstance(padding, (int, np.integer)) else (tuple(padding),), 1,
                               "padding", "ZeroPadding1D")[0]
+        self.data_format = data_format or "channels_last"
+        if self.data_format not in ("channels_last", "channels_first"):
+            raise ValueError(f"ZeroPadding1D: data_format must be 'channels_last' or 'channels_first', "
+                             f"got {data_format!r}")
+
+    def _steps_axis(self):
+        return 2 if self.data_format == "channels_first" else 1
 
     def call(self, inputs):
-        return ops.pad(inputs, ((0, 0), self.padding, (0, 0)))
+        pads = [(0, 0)] * 3
+        pads[self._steps_axis()] = self.padding
+        return ops.pad(inputs, tuple(pads))
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], None if input_shape[1] is None else input_shape[1] + sum(self.padding), input_shape[2])
+        shape, axis = list(input_shape), self._steps_axis()
+        shape[axis] = None if shape[axis] is None else shape[axis] + sum(self.padding)
+        return tuple(shape)
 
     def get_config(self):
-        return {**super().get_config(), "padding": list(self.padding)}
+        return {**super().get_config(), "padding": list(self.padding), "data_format": self.data_format}
 
 
 class Cropping2D(Layer):

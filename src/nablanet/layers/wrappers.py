@@ -113,11 +113,12 @@ class Bidirectional(Layer):
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        config["layer"] = serialization.deserialize(config["layer"], kind="layers")
-        if config.get("backward_layer") is not None:
-            config["backward_layer"] = serialization.deserialize(config["backward_layer"], kind="layers")
+        with serialization.custom_object_scope(custom_objects or {}):
+            config["layer"] = serialization.deserialize(config["layer"], kind="layers")
+            if config.get("backward_layer") is not None:
+                config["backward_layer"] = serialization.deserialize(config["backward_layer"], kind="layers")
         return cls(**config)
 
 
@@ -199,8 +200,9 @@ class TimeDistributed(Layer):
         return {**super().get_config(), "layer": serialization.serialize(self.layer)}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        config["layer"] = serialization.deserialize(config["layer"], kind="layers")
+        with serialization.custom_object_scope(custom_objects or {}):
+            config["layer"] = serialization.deserialize(config["layer"], kind="layers")
         return cls(**config)
 

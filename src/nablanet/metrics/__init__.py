@@ -64,10 +64,15 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
     return _in_top_k(labels, as_array(y_pred), k).reshape(labels.shape)
 
 
-def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
-    """1 where the integer label is among the `k` top scores."""
-    labels = _labels(y_true, y_pred)
-    return _in_top_k(labels, as_array(y_pred), k).reshape(labels.shape)
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
+    """1 where the integer label is among the `k` top scores; with `from_sorted_ids`, `y_pred`
+    holds the predicted class ids, best first, and the label must be among its first `k`."""
+    if not from_sorted_ids:
+        labels = _labels(y_true, y_pred)
+        return _in_top_k(labels, as_array(y_pred), k).reshape(labels.shape)
+    ids = as_array(y_pred)
+    labels = as_array(y_true).reshape(ids.shape[:-1])
+    return np.any(ids[..., :k] == labels[..., None], axis=-1).astype(np.float64)
 
 
 _W, _UP = MeanMetricWrapper, {"direction": "up"}
@@ -79,9 +84,11 @@ CategoricalAccuracy = wrapper_class(_W, "CategoricalAccuracy", categorical_accur
 SparseCategoricalAccuracy = wrapper_class(_W, "SparseCategoricalAccuracy", sparse_categorical_accuracy,
                                           "How often the arg-max matches integer labels.", attributes=_UP)
 TopKCategoricalAccuracy = wrapper_class(_W, "TopKCategoricalAccuracy", top_k_categorical_accuracy,
-                                        "How often one-hot labels are in the top k.", attributes=_UP, k=5)
+                                        "How often one-hot labels are in the top k.", attributes=_UP, k=5,
+                                        order=("k", "name", "dtype"))
 SparseTopKCategoricalAccuracy = wrapper_class(_W, "SparseTopKCategoricalAccuracy", sparse_top_k_categorical_accuracy,
-                                              "How often integer labels are in the top k.", attributes=_UP, k=5)
+                                              "How often integer labels are in the top k.", attributes=_UP, k=5,
+                                              from_sorted_ids=False, order=("k", "name", "dtype", "from_sorted_ids"))
 MeanSquaredError = wrapper_class(_W, "MeanSquaredError", losses.mean_squared_error, "Mean squared error.")
 MeanAbsoluteError = wrapper_class(_W, "MeanAbsoluteError", losses.mean_absolute_error, "Mean absolute error.")
 MeanAbsolutePercentageError = wrapper_class(_W, "MeanAbsolutePercentageError", losses.mean_absolute_percentage_error,
@@ -92,12 +99,14 @@ CosineSimilarity = wrapper_class(_W, "CosineSimilarity", lambda t, p, axis=-1: -
                                  "Cosine similarity (1 is best).", name="cosine_similarity", attributes=_UP, axis=-1)
 LogCoshError = wrapper_class(_W, "LogCoshError", losses.log_cosh, "Log-cosh error.", name="logcosh")
 BinaryCrossentropy = wrapper_class(_W, "BinaryCrossentropy", losses.binary_crossentropy, "Binary cross-entropy.",
-                                   from_logits=False, label_smoothing=0.0)
+                                   from_logits=False, label_smoothing=0)
 CategoricalCrossentropy = wrapper_class(_W, "CategoricalCrossentropy", losses.categorical_crossentropy,
-                                        "Categorical cross-entropy.", from_logits=False, label_smoothing=0.0)
+                                        "Categorical cross-entropy.", from_logits=False, label_smoothing=0,
+                                        axis=-1)
 SparseCategoricalCrossentropy = wrapper_class(_W, "SparseCategoricalCrossentropy",
                                               losses.sparse_categorical_crossentropy,
-                                              "Sparse categorical cross-entropy.", from_logits=False)
+                                              "Sparse categorical cross-entropy.", from_logits=False,
+                                              ignore_class=None, axis=-1)
 KLDivergence = wrapper_class(_W, "KLDivergence", losses.kl_divergence, "KL divergence.")
 Poisson = wrapper_class(_W, "Poisson", losses.poisson, "Poisson metric.")
 Hinge = wrapper_class(_W, "Hinge", losses.hinge, "Hinge metric.")
@@ -109,7 +118,7 @@ class RootMeanSquaredError(Mean):
     """`sqrt(mean((y_true - y_pred) ** 2))` over every element seen."""
 
     def __init__(self, name="root_mean_squared_error", dtype=None):
-        super().__init__(name, dtype)
+        super().__init__(name=name, dtype=dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true, y_pred = pair(y_true, y_pred)

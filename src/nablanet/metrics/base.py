@@ -9,7 +9,7 @@
 
 import numpy as np
 
-from nablanet import losses
+from nablanet import backend, losses
 from nablanet.autodiff.tensor import as_array
 from nablanet.names import snake_case
 
@@ -24,9 +24,9 @@ class Metric:
 
     direction = "down"
 
-    def __init__(self, name=None, dtype=None):
+    def __init__(self, dtype=None, name=None):
         self.name = name or snake_case(type(self).__name__)
-        self.dtype = dtype
+        self.dtype = np.dtype(dtype or backend.floatx()).name  # the results' dtype, floatx by default as in Keras
 
     def __call__(self, *args, **kwargs):
         self.update_state(*args, **kwargs)
@@ -73,7 +73,7 @@ class Sum(Metric):
     """The (weighted) sum of the values seen."""
 
     def __init__(self, name="sum", dtype=None):
-        super().__init__(name, dtype)
+        super().__init__(name=name, dtype=dtype)
         self.reset_state()
 
     def update_state(self, values, sample_weight=None):
@@ -91,7 +91,7 @@ class Mean(Metric):
     """The (weighted) mean of the values seen."""
 
     def __init__(self, name="mean", dtype=None):
-        super().__init__(name, dtype)
+        super().__init__(name=name, dtype=dtype)
         self.reset_state()
 
     def update_state(self, values, sample_weight=None):
@@ -109,6 +109,8 @@ class Mean(Metric):
 
 class MeanMetricWrapper(Mean):
     """Averages a per-sample function `fn(y_true, y_pred, **kwargs)` over every sample seen."""
+
+    function_arguments_first = False  # Keras's metric classes: `BinaryAccuracy(name, dtype, threshold)`
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
         super().__init__(name=name or getattr(fn, "__name__", "mean_metric_wrapper"), dtype=dtype)

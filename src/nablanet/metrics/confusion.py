@@ -51,7 +51,7 @@ class _Thresholded(Metric):
     direction = "up"
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
-        super().__init__(name, dtype)
+        super().__init__(name=name, dtype=dtype)
         self.init_thresholds = thresholds
         default = 0.5 if top_k is None else -np.inf  # with top_k, every kept score counts
         self.thresholds = np.atleast_1d(default if thresholds is None else thresholds).astype(np.float64)
@@ -115,7 +115,7 @@ class AUC(Metric):
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name=None,
                  dtype=None, thresholds=None, multi_label=False, num_labels=None, label_weights=None,
                  from_logits=False):
-        super().__init__(name or "auc", dtype)
+        super().__init__(name=name or "auc", dtype=dtype)
         curve, summation_method = str(curve).upper(), str(summation_method).lower()
         if curve not in ("ROC", "PR"):
             raise ValueError(f"AUC: curve must be 'ROC' or 'PR', got {curve!r}")

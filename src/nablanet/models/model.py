@@ -344,11 +344,11 @@ class Model(Layer):
         warn_ignored("Model.save", "zipped", zipped, "a .keras file is always one zip archive", honoured=(True,))
         return save_model(self, filepath, overwrite=overwrite)
 
-    def save_weights(self, filepath, overwrite=True):
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
         """Save the weights (atomically): Keras's layout for `*.weights.h5`, else safetensors by name."""
         from nablanet.saving import save_weights
 
-        return save_weights(self, filepath, overwrite=overwrite)
+        return save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
 
     def load_weights(self, filepath, skip_mismatch=False, names=None, flatten_from=None):
         """Load weights from a file, which may come from nablanet, Keras or PyTorch.

@@ -23,7 +23,7 @@ class Sequential(Model):
         (None, 1)
     """
 
-    def __init__(self, layers=None, name=None, trainable=True):
+    def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(name=name, trainable=trainable)
         self._stack = []
         self._input = None
@@ -43,8 +43,9 @@ class Sequential(Model):
         (not for an Embedding of token ids or a pooling layer, say)."""
         return self.layers[0].fixed_last_axis if self.layers else True
 
-    def add(self, layer):
-        """Append a layer (or an `Input`, which sets the input shape)."""
+    def add(self, layer, rebuild=True):
+        """Append a layer (or an `Input`, which sets the input shape); `rebuild=False` leaves the
+        graph to be rebuilt later (by the next `add`, `build` or call), as when adding many layers."""
         if isinstance(layer, KerasTensor):
             layer = layer.history[0].layer
         if not isinstance(layer, Layer):
@@ -57,15 +58,22 @@ class Sequential(Model):
             self._input = Input(shape=layer._input_shape_arg, batch_size=layer._batch_size_arg)
         self._stack.append(layer)
         if self._input is not None:
-            self._build_graph()
+            self._rebuild(rebuild)
 
-    def pop(self):
-        """Remove the last layer."""
+    def pop(self, rebuild=True):
+        """Remove and return the last layer; `rebuild=False` leaves the graph to be rebuilt later."""
         if not self.layers:
             raise ValueError("Sequential.pop: the model has no layers")
-        self._stack.pop()
+        layer = self._stack.pop()
         if self._input is not None and self.layers:
+            self._rebuild(rebuild)
+        return layer
+
+    def _rebuild(self, now):
+        if now:
             self._build_graph()
+        else:
+            self.built = False  # the next build or call rebuilds the graph
 
     def _build_graph(self):
         """The model's one functional graph, from its input through every layer; `call` runs
@@ -78,10 +86,12 @@ class Sequential(Model):
         self.built = True
         self._build_shape = self._input.shape
 
-    def build(self, input_shape):
+    def build(self, input_shape=None):
         if self._input is None:
+            if input_shape is None:
+                raise ValueError("Sequential.build: the model has no Input yet; pass input_shape, e.g. (None, 784)")
             self._input = Input(shape=tuple(input_shape[1:]), batch_size=None)
-            self._build_graph()
+        self._build_graph()
 
     def call(self, inputs, training=None):
         x = inputs

@@ -217,11 +217,11 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         val_batches, _ = make_batches(val_x, val_y, val_sw, validation_batch_size or batch_size, False,
                                       "fit (validation_data)", validation_steps)
     verbose = 1 if verbose == "auto" else verbose
-    history = callbacks_module.History()
     callback_list = callbacks_module.CallbackList(
-        callbacks, add_history=history, add_progbar=verbose != 0, model=model, verbose=verbose,
+        callbacks, add_history=True, add_progbar=verbose != 0, model=model, verbose=verbose,
         epochs=epochs, steps=batches.n_steps,
     )
+    history = callback_list.history
     model.stop_training = False
     with model._fixed_structure():
         return _fit_epochs(model, batches, val_batches, callback_list, history, epochs, initial_epoch,

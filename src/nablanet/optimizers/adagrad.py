@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from nablanet.optimizers.base import Optimizer
+from nablanet.optimizers.base import Optimizer, with_base_parameters
 
 
+@with_base_parameters
 class Adagrad(Optimizer):
     """Per-parameter rates shrinking with the sum of squared gradients.
 
@@ -32,6 +33,7 @@ class Adagrad(Optimizer):
                 "epsilon": self.epsilon}
 
 
+@with_base_parameters
 class Adadelta(Optimizer):
     """Steps scaled by the ratio of running RMS of updates to running RMS of gradients.
 

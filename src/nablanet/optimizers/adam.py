@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from nablanet import backend
-from nablanet.optimizers.base import Optimizer
+from nablanet.optimizers.base import Optimizer, with_base_parameters
 
 
 class MomentEstimates(Optimizer):
@@ -20,6 +20,7 @@ class MomentEstimates(Optimizer):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
+@with_base_parameters
 class Adam(MomentEstimates):
     """Adam (Kingma & Ba, 2014), with Keras's defaults and epsilon placement.
 
@@ -83,6 +84,7 @@ class Adam(MomentEstimates):
         return {**super().get_config(), "amsgrad": self.amsgrad}
 
 
+@with_base_parameters
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): before each step,
     `w -= learning_rate * weight_decay * w`, outside the adaptive scaling."""
@@ -95,6 +97,7 @@ class AdamW(Adam):
                          epsilon=epsilon, amsgrad=amsgrad, weight_decay=weight_decay, **kwargs)
 
 
+@with_base_parameters
 class Adamax(MomentEstimates):
     """Adamax, Adam with the infinity norm (Kingma & Ba, 2014, section 7).
 
@@ -117,6 +120,7 @@ class Adamax(MomentEstimates):
         variable.data -= m * learning_rate / ((1 - self.beta_1**t) * (u + self.epsilon))
 
 
+@with_base_parameters
 class Nadam(MomentEstimates):
     """Adam with Nesterov momentum (Dozat, 2016), with its momentum schedule
     `u_t = beta_1 * (1 - 0.5 * 0.96**t)` as Keras implements it."""

@@ -6,6 +6,8 @@ A subclass implements `build(variables)` (its state, made with `add_optimizer_va
 NumPy. Names, defaults and formulas are Keras 3's.
 """
 
+import functools
+import inspect
 import re
 
 import numpy as np
@@ -13,6 +15,43 @@ import numpy as np
 from nablanet.autodiff.tensor import Tensor
 from nablanet.names import snake_case, unique_name
 from nablanet.optimizers import schedules
+
+
+def with_base_parameters(cls):
+    """Give a built-in optimizer Keras's parameter list: its own parameters, then the base class's
+    (`weight_decay`, `clipnorm`, ..., `name`) in Keras's order, positionally too, so that
+    `Adam(0.01, 0.9, 0.999, 1e-7, False, 0.004)` sets `weight_decay` as in Keras.
+
+    >>> @with_base_parameters
+    ... class Plain(Optimizer):
+    ...     def __init__(self, learning_rate=0.1, **kwargs):
+    ...         super().__init__(learning_rate, **kwargs)
+    >>> Plain(0.1, 0.5).weight_decay
+    0.5
+    """
+    init = cls.__init__
+    own = [p for p in inspect.signature(init).parameters.values()
+           if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "self"]
+    base = [p for p in inspect.signature(Optimizer.__init__).parameters.values()
+            if p.kind is p.POSITIONAL_OR_KEYWORD and p.name not in ("self", "learning_rate")
+            and p.name not in {q.name for q in own}]
+    names = [p.name for p in own + base]
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        if len(args) > len(names):
+            raise TypeError(f"{cls.__name__}: expected at most {len(names)} positional arguments, got {len(args)}")
+        for name, value in zip(names[len(own):], args[len(own):]):
+            if name in kwargs:
+                raise TypeError(f"{cls.__name__}: got multiple values for argument {name!r}")
+            kwargs[name] = value
+        init(self, *args[:len(own)], **kwargs)
+
+    self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    kwargs_parameter = inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)
+    __init__.__signature__ = inspect.Signature([self_parameter, *own, *base, kwargs_parameter])
+    cls.__init__ = __init__
+    return cls
 
 
 class Optimizer:
@@ -112,10 +151,10 @@ class Optimizer:
             self._accumulated = self.add_optimizer_variables(self._variables, "gradient_accumulator")
         self.built = True
 
-    def add_optimizer_variables(self, variables, name, initializer="zeros"):
+    def add_optimizer_variables(self, trainable_variables, name, initializer="zeros"):
         """One state array per variable, shaped and typed like it (zeros, or a constant)."""
         fill = 0.0 if initializer == "zeros" else float(initializer)
-        arrays = [np.full(v.data.shape, fill, dtype=v.data.dtype) for v in variables]
+        arrays = [np.full(v.data.shape, fill, dtype=v.data.dtype) for v in trainable_variables]
         self._slots.extend(arrays)
         return arrays
 
@@ -324,10 +363,10 @@ class Optimizer:
         }
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
-            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects)
         return cls(**config)
 
     def __repr__(self):

@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from nablanet.optimizers.base import Optimizer
+from nablanet.optimizers.base import Optimizer, with_base_parameters
 
 
+@with_base_parameters
 class RMSprop(Optimizer):
     """Divide the gradient by a running RMS of recent gradients.
 

@@ -150,9 +150,9 @@ _SCHEDULES = {c.__name__: c for c in (ExponentialDecay, InverseTimeDecay, Piecew
 serialization.register_table("schedules", _SCHEDULES, "keras.optimizers.schedules")
 
 
-def serialize(schedule):
+def serialize(learning_rate_schedule):
     """The schedule's config in Keras 3's schema."""
-    return serialization.serialize(schedule)
+    return serialization.serialize(learning_rate_schedule)
 
 
 def deserialize(config, custom_objects=None):

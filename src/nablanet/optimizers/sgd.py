@@ -1,8 +1,9 @@
 """Stochastic gradient descent, with optional (Nesterov) momentum."""
 
-from nablanet.optimizers.base import Optimizer, _check_unit_interval
+from nablanet.optimizers.base import Optimizer, _check_unit_interval, with_base_parameters
 
 
+@with_base_parameters
 class SGD(Optimizer):
     """Gradient descent with momentum, in Keras's form.
 

@@ -370,10 +370,13 @@ def check_input_shapes(config, budget, path):
     walk(config)
 
 
-def save_weights(model, path, overwrite=True):
-    """Write the weights to `path`, atomically: Keras's `.weights.h5` layout for such a name
+def save_weights(model, filepath, overwrite=True, max_shard_size=None, **kwargs):
+    """Write the weights to `filepath`, atomically: Keras's `.weights.h5` layout for such a name
     (Keras reads it), else nablanet's safetensors, by name."""
-    path = os.fspath(path)
+    if kwargs:
+        raise TypeError(f"save_weights: unexpected argument(s) {sorted(kwargs)}")
+    warn_ignored("save_weights", "max_shard_size", max_shard_size, "the weights are written to one file")
+    path = os.fspath(filepath)
     if not overwrite and os.path.exists(path):
         raise SavingError(f"save_weights: {path} exists and overwrite=False")
     if path.endswith(".keras"):
@@ -390,11 +393,11 @@ def save_weights(model, path, overwrite=True):
     return path
 
 
-def load_weights(model, path, skip_mismatch=False, names=None, flatten_from=None):
+def load_weights(model, filepath, skip_mismatch=False, names=None, flatten_from=None):
     """Set `model`'s weights from a file: nablanet's safetensors weights or model archive, a Keras
     `.weights.h5`/`.h5`/`.keras` file, or a PyTorch state dict saved as safetensors (`names=`
     and `flatten_from=` apply to those; see `nablanet.saving.interop.import_weights`). Returns
     the problems skipped with `skip_mismatch`."""
     from nablanet.saving.interop import import_weights
 
-    return import_weights(model, path, names=names, skip_mismatch=skip_mismatch, flatten_from=flatten_from)
+    return import_weights(model, filepath, names=names, skip_mismatch=skip_mismatch, flatten_from=flatten_from)
