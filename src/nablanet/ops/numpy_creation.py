@@ -42,6 +42,14 @@ def _like(x, array):
     return Tensor._wrap(array) if isinstance(x, Tensor) else array
 
 
+def _data(x):
+    """The array behind `x`; Python lists and numbers in Keras's dtypes (int32, floatx)."""
+    if isinstance(x, (Tensor, np.ndarray, np.generic)):
+        return np.asarray(as_array(x))
+    data = np.asarray(x)
+    return data.astype(_value_dtype(data)) if data.dtype.kind in "biuf" else data
+
+
 def _shape(name, shape):
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     if not all(isinstance(n, (int, np.integer)) and n >= 0 for n in shape):
@@ -65,43 +73,41 @@ def empty(shape, dtype=None):
 
 
 def full(shape, fill_value, dtype=None):
-    """An array filled with `fill_value`, in `dtype` or the value's own (int32, floatx, bool).
+    """An array filled with `fill_value` (floatx unless `dtype`, as in Keras, even for integers).
 
     >>> ops.full((2,), 7)
-    array([7, 7], dtype=int32)
+    array([7., 7.], dtype=float32)
     """
-    return np.full(_shape("full", shape), as_array(fill_value), _dtype(dtype, _value_dtype(fill_value)))
+    return np.full(_shape("full", shape), as_array(fill_value), _dtype(dtype))
 
 
 def zeros_like(x, dtype=None):
     """Zeros with the shape of `x`, in its dtype unless `dtype`."""
-    array = as_array(x) if isinstance(x, Tensor) else np.asarray(x)
+    array = _data(x)
     return _like(x, np.zeros_like(array, dtype=None if dtype is None else _dtype(dtype)))
 
 
 def ones_like(x, dtype=None):
     """Ones with the shape of `x`, in its dtype unless `dtype`."""
-    array = as_array(x) if isinstance(x, Tensor) else np.asarray(x)
+    array = _data(x)
     return _like(x, np.ones_like(array, dtype=None if dtype is None else _dtype(dtype)))
 
 
 def empty_like(x, dtype=None):
     """An uninitialised array with the shape of `x`, in its dtype unless `dtype`."""
-    array = as_array(x) if isinstance(x, Tensor) else np.asarray(x)
+    array = _data(x)
     return _like(x, np.empty_like(array, dtype=None if dtype is None else _dtype(dtype)))
 
 
 def full_like(x, fill_value, dtype=None):
     """`fill_value` with the shape of `x`, in its dtype unless `dtype`."""
-    array = as_array(x) if isinstance(x, Tensor) else np.asarray(x)
+    array = _data(x)
     return _like(x, np.full_like(array, as_array(fill_value), dtype=None if dtype is None else _dtype(dtype)))
 
 
 def array(x, dtype=None):
     """`x` as an array; Python ints become int32 and floats floatx, as in Keras."""
-    data = np.array(as_array(x))
-    if dtype is None and not isinstance(x, (np.ndarray, np.generic, Tensor)):
-        dtype = _value_dtype(data) if data.dtype.kind in "biufc" else None
+    data = np.array(_data(x))
     return data if dtype is None else data.astype(_dtype(dtype))
 
 

@@ -59,9 +59,9 @@ def _convert(x):
     if isinstance(x, (Tensor, np.ndarray)):
         return x
     array = np.asarray(x)
-    if isinstance(x, np.generic):
-        return array
-    if array.dtype == np.int64:
+    if isinstance(x, np.generic) and not isinstance(x, np.float64):
+        return array  # NumPy scalars keep their dtype, except float64 ones, which Keras reads as floats
+    if array.dtype == np.int64 and not isinstance(x, np.generic):
         return array.astype(np.int32)
     if array.dtype == np.float64:
         return array.astype(backend.floatx())
@@ -72,8 +72,10 @@ def _convert(x):
 
 def _kind(x):
     """The dtype of `x`, or the Python type `int`/`float` for a weak Python number."""
-    if isinstance(x, (Tensor, np.ndarray, np.generic)):
+    if isinstance(x, (Tensor, np.ndarray)):
         return x.dtype.name
+    if isinstance(x, np.generic):
+        return float if isinstance(x, np.float64) else x.dtype.name
     if isinstance(x, bool):
         return "bool"
     if isinstance(x, int):
@@ -94,7 +96,7 @@ def _to(x, dtype):
     if isinstance(x, (Tensor, np.ndarray)):
         return x if x.dtype == dtype else cast(x, dtype)
     if isinstance(x, (bool, int, float, np.generic)):
-        return np.dtype(dtype).type(x)  # a NumPy scalar: a constant to the derivative rules
+        return np.asarray(x).astype(dtype)[()]  # a NumPy scalar: a constant to the derivative rules
     return np.asarray(x, dtype)
 
 
