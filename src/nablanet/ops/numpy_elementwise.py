@@ -12,7 +12,7 @@ nablanet keeps float64, so float64 gradient checks see no rounding.
 
 >>> ops.divide(np.array([1, 2], "int32"), 4)
 array([0.25, 0.5 ], dtype=float32)
->>> ops.arctan2(np.float64(1.0), -1.0).item() == 3 * np.pi / 4
+>>> ops.arctan2(np.array(1.0), np.array(-1.0)).item() == 3 * np.pi / 4
 True
 """
 
