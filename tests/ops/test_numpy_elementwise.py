@@ -173,7 +173,7 @@ EXTRA = [
     ("nan_to_num", (np.array([np.nan, np.inf, -np.inf, 1.0], "float16"),)),
     ("divide", (7, 2)),
     ("add", ([1, 2], [0.5, 1.5])),
-    ("multiply", (np.float64(2.0), np.array([1, 2], "int8"))),
+    ("multiply", (np.float32(2.0), np.array([1, 2], "int8"))),
     ("power", (np.array([-2, -1, 0, 1, 2], "int32"), np.array([-1, -2, 3, -3, 2], "int32"))),
     ("sin", ([0, 1, 2],)),
     ("sqrt", (4,)),
@@ -342,3 +342,9 @@ ERRORS = [
 def test_bad_input_is_named(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_numpy_scalars_keep_their_dtype():
+    # Keras reads np.float64(2.0) as a Python float (float32 here); nablanet keeps float64
+    assert ops.multiply(np.float64(2.0), np.array([1, 2], "int8")).dtype == np.float64
+    assert ops.sin(np.float64(0.5)).dtype == np.float64 and ops.sin(0.5).dtype == np.float32

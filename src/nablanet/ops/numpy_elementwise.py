@@ -6,13 +6,17 @@ Dtypes are those `keras.ops` gives on the torch backend. Two inputs promote by K
 (`backend.result_type`, Python numbers weak), except that 64-bit inputs stay 64-bit, as PyTorch
 keeps them: `int32` with `float16` is float16, `uint8` with `3` stays uint8, `float64` stays
 float64. Math that needs a float (`sin`, `log`, `divide`, ...) turns integers and booleans into
-`floatx()`. Python numbers and lists become int32 or float32 arrays, as Keras converts them. One
-deliberate difference: Keras rounds `floor`, `ceil`, `fmax` and `fmin` of float64 to float32;
-nablanet keeps float64, so float64 gradient checks see no rounding.
+`floatx()`. Python numbers and lists become int32 or float32 arrays, as Keras converts them.
+
+Deliberate differences from Keras: where Keras's `result_type` narrows a 64-bit input's result
+to 32 bits (`maximum`, `hypot`, `floor`, `fmax`, `logaddexp`, ...), nablanet keeps 64 bits, so
+float64 gradient checks see no rounding; and `nextafter` steps in its inputs' own dtype (Keras
+steps in float64 and rounds back, returning `x1` unchanged for float32); NumPy scalars keep
+their dtype (Keras reads a `np.float64` scalar as a Python float).
 
 >>> ops.divide(np.array([1, 2], "int32"), 4)
 array([0.25, 0.5 ], dtype=float32)
->>> ops.arctan2(np.array(1.0), np.array(-1.0)).item() == 3 * np.pi / 4
+>>> ops.arctan2(np.float64(1.0), -1.0).item() == 3 * np.pi / 4
 True
 """
 
@@ -59,9 +63,9 @@ def _convert(x):
     if isinstance(x, (Tensor, np.ndarray)):
         return x
     array = np.asarray(x)
-    if isinstance(x, np.generic) and not isinstance(x, np.float64):
-        return array  # NumPy scalars keep their dtype, except float64 ones, which Keras reads as floats
-    if array.dtype == np.int64 and not isinstance(x, np.generic):
+    if isinstance(x, np.generic):
+        return array
+    if array.dtype == np.int64:
         return array.astype(np.int32)
     if array.dtype == np.float64:
         return array.astype(backend.floatx())
@@ -75,7 +79,7 @@ def _kind(x):
     if isinstance(x, (Tensor, np.ndarray)):
         return x.dtype.name
     if isinstance(x, np.generic):
-        return float if isinstance(x, np.float64) else x.dtype.name
+        return x.dtype.name
     if isinstance(x, bool):
         return "bool"
     if isinstance(x, int):
