@@ -174,8 +174,8 @@ def test_numpy_ufunc_on_tensor_dispatches_to_the_primitive():
 
 def test_numpy_ufunc_without_primitive_refuses_to_drop_the_graph():
     x = Tensor([0.5], requires_grad=True)
-    with pytest.raises(TypeError, match="ufunc 'arctan' has no nablanet primitive"):
-        np.arctan(x)
+    with pytest.raises(TypeError, match="ufunc 'spacing' has no nablanet primitive"):
+        np.spacing(x)
 
 
 def test_numpy_functions_dispatch_or_refuse():
@@ -293,7 +293,7 @@ def test_clip_accepts_tensor_bounds():
 
 def test_numpy_errors_with_unusual_constructors_are_still_explained():
     with pytest.raises(TypeError, match="sign: cannot apply to inputs of shape/dtype"):
-        ops.sign(Tensor(np.array([True])))
+        np.sign(Tensor(np.array([True])))  # the primitive itself: ops.sign accepts booleans
 
 
 def test_an_op_with_thousands_of_inputs():

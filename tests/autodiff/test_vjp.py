@@ -28,11 +28,20 @@ def away(*shape):
     return rng.uniform(0.2, 1.5, shape) * rng.choice([-1.0, 1.0], shape)  # away from kinks at 0
 
 
+def inside(*shape):
+    return rng.uniform(-0.8, 0.8, shape)  # the domain of arcsin, arccos and arctanh
+
+
+def off_integers(*shape):
+    return rng.integers(-3, 4, shape) + rng.uniform(0.1, 0.4, shape)  # away from rounding's jumps
+
+
 def distinct(*shape):
     return rng.permutation(int(np.prod(shape))).reshape(shape) * 0.37 + 0.1  # no ties for max
 
 
 MASK = rng.random((3, 4)) > 0.5
+EXPONENTS = rng.integers(-3, 4, (3, 4))
 SCATTER = REGISTRY["scatter_add"]
 MASK_OP = REGISTRY["mask"]
 DENSE = REGISTRY["dense"]
@@ -80,6 +89,37 @@ CASES = [
     ("mask", lambda g: MASK_OP(g, MASK), (normal(3, 4),)),
     ("clip", lambda x: ops.clip(x, -0.5, 0.5), (np.array([-1.2, -0.3, 0.1, 0.4, 0.9]),)),
     ("clip", lambda x: ops.clip(x, None, 0.5), (np.array([-1.2, 0.1, 0.9]),)),
+    ("tan", ops.tan, (inside(3, 4),)),
+    ("sinh", ops.sinh, (normal(3, 4),)),
+    ("cosh", ops.cosh, (normal(3, 4),)),
+    ("arcsin", ops.arcsin, (inside(3, 4),)),
+    ("arccos", ops.arccos, (inside(3, 4),)),
+    ("arctan", ops.arctan, (normal(3, 4),)),
+    ("arcsinh", ops.arcsinh, (normal(3, 4),)),
+    ("arccosh", ops.arccosh, (1 + positive(3, 4),)),
+    ("arctanh", ops.arctanh, (inside(3, 4),)),
+    ("arctan2", ops.arctan2, (normal(3, 4), normal(4))),
+    ("cbrt", ops.cbrt, (away(3, 4),)),
+    ("exp2", ops.exp2, (normal(3, 4),)),
+    ("multiply", lambda x: ops.ldexp(x, EXPONENTS), (normal(3, 4),)),
+    ("log2", ops.log2, (positive(3, 4),)),
+    ("log10", ops.log10, (positive(3, 4),)),
+    ("logaddexp", ops.logaddexp, (5 * normal(3, 4), 5 * normal(4))),
+    ("logaddexp2", ops.logaddexp2, (5 * normal(3, 1), 5 * normal(1, 4))),
+    ("hypot", ops.hypot, (away(3, 4), away(3, 4))),
+    ("sinc", ops.sinc, (away(3, 4),)),
+    ("sinc", ops.sinc, (np.array([0.0, 0.5, -1.5]),)),
+    ("i0", ops.i0, (3 * normal(3, 4),)),
+    ("i1", REGISTRY["i1"], (3 * normal(3, 4),)),
+    ("i1", REGISTRY["i1"], (np.array([0.0, 1e-3, 6.0, -9.0]),)),
+    ("floor", ops.floor, (off_integers(3, 4),)),
+    ("ceil", ops.ceil, (off_integers(3, 4),)),
+    ("trunc", ops.trunc, (off_integers(3, 4),)),
+    ("round", lambda x: ops.round(x, 1) * x, (off_integers(3, 4) + 0.02,)),
+    ("mod", ops.mod, (off_integers(3, 4), away(4))),
+    ("fmod", ops.fmod, (off_integers(3, 4), away(4))),
+    ("nextafter", ops.nextafter, (normal(3, 4), normal(4))),
+    ("copy", ops.copy, (normal(3, 4),)),
     ("sum", ops.sum, (normal(3, 4),)),
     ("sum", lambda x: ops.sum(x, axis=1), (normal(3, 4),)),
     ("sum", lambda x: ops.sum(x, axis=(0, 2), keepdims=True), (normal(2, 3, 4),)),
