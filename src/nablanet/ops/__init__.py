@@ -12,14 +12,15 @@ array([3., 3.])
 
 import difflib
 
-# Names nablanet's own layers use that Keras does not have (fused kernels, an indexing helper).
-from nablanet.autodiff.ops import conv2d, dense, gather, getitem, mean_squared_error  # noqa: F401,E402
 from nablanet.ops import core, image, linalg, math, nn, numpy
 from nablanet.ops.core import *  # noqa: F401,F403
 from nablanet.ops.linalg import *  # noqa: F401,F403
 from nablanet.ops.math import *  # noqa: F401,F403
 from nablanet.ops.nn import *  # noqa: F401,F403
 from nablanet.ops.numpy import *  # noqa: F401,F403
+
+# Names nablanet's own layers use that Keras does not have (fused kernels, an indexing helper).
+from nablanet.autodiff.ops import conv2d, dense, gather, getitem, mean_squared_error  # noqa: F401,E402
 
 __all__ = [
     "conv2d", "dense", "gather", "getitem", "mean_squared_error", "image", "linalg", "nn", "numpy",
