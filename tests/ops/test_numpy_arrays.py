@@ -104,6 +104,8 @@ CASES = [
     ("ravel", (X,), {}), ("moveaxis", (X3, 0, -1), {}), ("moveaxis", (X3, (0, 1), (2, 0)), {}),
     ("concatenate", ([X, N],), {"axis": 0}), ("concatenate", ([X, X],), {"axis": -1}),
     ("concatenate", ([N, N.astype(np.int8)],), {"axis": 1}),
+    ("append", (N.astype(np.int64), N), {}), ("stack", ([N.astype(np.int8), N.astype(np.uint8)],), {}),
+    ("hstack", ([N.astype(np.float16), N],), {}), ("vstack", ([B, N.astype(np.int16)],), {}),
     ("stack", ([X, X],), {"axis": -1}), ("stack", ([V, V, V],), {}),
     ("append", (X, X), {}), ("append", (X, N), {"axis": 0}),
     ("hstack", ([X, X],), {}), ("hstack", ([V, V],), {}), ("vstack", ([V, V],), {}), ("vstack", ([X, N],), {}),

@@ -34,10 +34,15 @@ def untracked(result, *inputs):
 
 
 def result_type(*dtypes):
-    """Keras's promotion where NumPy's differs: an integer meets a float as that float."""
+    """The dtype `keras.ops` gives mixed inputs on the torch backend: integers promote as NumPy's do
+    (int64 stays int64), a float wins over integers as `backend.result_type` says, and a float64
+    input keeps the result float64, as the gradient checks need."""
     dtypes = [np.dtype(d) for d in dtypes]
-    floats = [d for d in dtypes if d.kind in "fc"]
-    return np.result_type(*floats) if floats else np.result_type(*dtypes)
+    if builtins.any(d == np.float64 for d in dtypes):
+        return np.dtype(np.float64)
+    if builtins.all(d.kind in "biu" for d in dtypes):
+        return np.result_type(*dtypes)
+    return np.dtype(backend.result_type(*dtypes))
 
 
 def cast_to(x, dtype):
