@@ -1,4 +1,5 @@
-"""Reductions: sum, max, min, prod, logsumexp and softmax as primitives; mean and var composed.
+"""Reductions: sum, max, min, prod, logsumexp, softmax and the running sums and products
+(cumsum, cumprod) as primitives; mean and var composed.
 
 Each takes `axis` (None, an int or a tuple) and `keepdims` as NumPy does. The public functions
 normalize `axis` to a tuple of non-negative ints, so the rules can put reduced axes back.
@@ -6,7 +7,7 @@ normalize `axis` to a tuple of non-negative ints, so the rules can put reduced a
 
 import numpy as np
 
-from nablanet.autodiff.ops.shape import broadcast_to, cast, expand_dims, reshape, transpose
+from nablanet.autodiff.ops.shape import broadcast_to, cast, expand_dims, getitem, reshape, transpose
 from nablanet.autodiff.ops.math import exp, mask, sqrt, where
 from nablanet.autodiff.primitive import primitive, save_for_backward
 from nablanet.autodiff.tensor import as_array
@@ -97,6 +98,29 @@ def _softmax_vjp(g, out, x, *, axis):
     return (out * (g - _sum(g * out, axis=axis, keepdims=True)),)
 
 
+def _reversed(x, axis):
+    return getitem(x, (slice(None),) * axis + (slice(None, None, -1),))
+
+
+def _cumsum_vjp(g, out, x, *, axis):
+    return (_reversed(_cumsum(_reversed(g, axis), axis=axis), axis),)  # sums over later positions
+
+
+def _cumprod_vjp(g, out, x, *, axis):
+    if not np.any(as_array(x) == 0):
+        return (_reversed(_cumsum(_reversed(g * out, axis), axis=axis), axis) / x,)
+    # out_i = prod_j L_ij with L_ij = x_j for j <= i and 1 above: exact with zeros, at n times the memory
+    ndim = np.ndim(as_array(x))
+    order = tuple(a for a in range(ndim) if a != axis) + (axis,)
+    n = np.shape(as_array(x))[axis]
+    lower = np.tril(np.ones((n, n), dtype=bool))
+    rows = where(lower, expand_dims(transpose(x, order), -2), 1.0)
+    others = _product_of_others(rows, (ndim,))  # d out_i / d x_j for j <= i
+    moved_g = expand_dims(transpose(g, order), -1)
+    cotangent = _sum(moved_g * where(lower, others, 0.0), axis=(ndim - 1,), keepdims=False)
+    return (transpose(cotangent, tuple(np.argsort(order))),)
+
+
 def _reduction(numpy_function):
     return lambda x, *, axis, keepdims: numpy_function(x, axis=axis, keepdims=keepdims)
 
@@ -108,6 +132,8 @@ _min       = primitive("min",       _reduction(np.min),  _extremum_vjp)
 _prod      = primitive("prod",      _reduction(np.prod), _prod_vjp)
 _lse       = primitive("logsumexp", _logsumexp,          _logsumexp_vjp)
 _softmax_op = primitive("softmax",  _softmax,            _softmax_vjp)
+_cumsum    = primitive("cumsum",    lambda x, *, axis: np.cumsum(x, axis=axis),  _cumsum_vjp)
+_cumprod   = primitive("cumprod",   lambda x, *, axis: np.cumprod(x, axis=axis), _cumprod_vjp)
 # fmt: on
 
 
@@ -160,3 +186,25 @@ def var(x, axis=None, keepdims=False):
 def std(x, axis=None, keepdims=False):
     """Population standard deviation over `axis`."""
     return sqrt(var(x, axis=axis, keepdims=keepdims))
+
+
+def _running(op, x, axis):
+    if axis is None:
+        return op(reshape(x, (-1,)), axis=0)
+    return op(x, axis=_normalize_axis(axis, np.ndim(as_array(x)), op.name)[0])
+
+
+def cumsum(x, axis=None):
+    """Running sum along `axis` (over the flattened input when None).
+
+    >>> cumsum(np.array([[1, 2], [3, 4]]), axis=1)
+    array([[1, 3],
+           [3, 7]])
+    """
+    return _running(_cumsum, x, axis)
+
+
+def cumprod(x, axis=None):
+    """Running product along `axis` (over the flattened input when None); the gradient is
+    exact with zeros present."""
+    return _running(_cumprod, x, axis)
