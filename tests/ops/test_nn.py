@@ -204,7 +204,9 @@ def test_values_match_keras(name, args, kwargs):
 
 @pytest.mark.parametrize("name, args, kwargs", CASES[::7], ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES[::7])])
 def test_tensors_in_tensors_out(name, args, kwargs):
-    out = getattr(nn, name)(*[Tensor(a) if isinstance(a, np.ndarray) else a for a in args], **kwargs)
+    finite = all(np.isfinite(a).all() for a in args if isinstance(a, np.ndarray) and a.dtype.kind == "f")
+    with np.errstate(all="warn" if finite else "ignore"):
+        out = getattr(nn, name)(*[Tensor(a) if isinstance(a, np.ndarray) else a for a in args], **kwargs)
     for piece in out if isinstance(out, tuple) else (out,):
         assert isinstance(piece, Tensor), name
 

@@ -255,7 +255,8 @@ def _replicate_pad(x, axis, before, after):
     """Pad `axis` by repeating its first and last entries."""
     head = (slice(None),) * axis
     n = _shape(x)[axis]
-    pieces = [_ops.getitem(x, head + (slice(0, 1),))] * before + [x] + [_ops.getitem(x, head + (slice(n - 1, n),))] * after
+    first, last = _ops.getitem(x, head + (slice(0, 1),)), _ops.getitem(x, head + (slice(n - 1, n),))
+    pieces = [first] * before + [x] + [last] * after
     return _ops.concatenate(pieces, axis=axis) if before or after else x
 
 

@@ -112,6 +112,15 @@ def _greedy(scores, lengths, merge_repeated, blank):
     return decoded[None], -np.sum(total, axis=1, keepdims=True)
 
 
+def _accumulator(table):
+    """`add(prefix, emit, rest)`: log-add both scores into `table[prefix]`."""
+    def add(prefix, emit, rest):
+        old_emit, old_rest = table.get(prefix, (-np.inf, -np.inf))
+        table[prefix] = (np.logaddexp(old_emit, emit), np.logaddexp(old_rest, rest))
+
+    return add
+
+
 def _beam_one(log_probs, length, beam_width, top_paths, blank):
     """Prefix beam search for one sequence: each prefix keeps the log-probability of its alignments that end
     in a label (`emit`) and in a blank (`rest`)."""
@@ -119,10 +128,7 @@ def _beam_one(log_probs, length, beam_width, top_paths, blank):
     for t in range(length):
         y = log_probs[t]
         grown = {}
-
-        def add(prefix, emit, rest):
-            old_emit, old_rest = grown.get(prefix, (-np.inf, -np.inf))
-            grown[prefix] = (np.logaddexp(old_emit, emit), np.logaddexp(old_rest, rest))
+        add = _accumulator(grown)
 
         for prefix, (emit, rest) in beams.items():
             total = np.logaddexp(emit, rest)
@@ -158,10 +164,18 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
         raise ValueError(f"ctc_decode: expected inputs (batch, frames, classes) and one length per sample, got "
                          f"shapes {scores.shape} and {lengths.shape}")
     blank = scores.shape[2] - 1 if mask_index is None else int(mask_index)
-    if strategy == "greedy":
-        return _greedy(scores, lengths, merge_repeated, blank)
-    if strategy != "beam_search":
+    if strategy not in ("greedy", "beam_search"):
         raise ValueError(f"ctc_decode: strategy must be 'greedy' or 'beam_search', got {strategy!r}")
+    if strategy == "greedy":
+        decoded, totals = _greedy(scores, lengths, merge_repeated, blank)
+    else:
+        decoded, totals = _beam_search(scores, lengths, beam_width, top_paths, blank)
+    if isinstance(inputs, Tensor):
+        return Tensor._wrap(decoded), Tensor._wrap(totals)
+    return decoded, totals
+
+
+def _beam_search(scores, lengths, beam_width, top_paths, blank):
     shift = np.max(scores, axis=-1, keepdims=True)
     log_probs = scores - shift - np.log(np.sum(np.exp(scores - shift), axis=-1, keepdims=True))
     batch, frames, _ = scores.shape

@@ -65,6 +65,12 @@ def _ctc_loss(log_probs, *, labels, label_lengths, input_lengths, blank):
     return loss
 
 
+def _ahead(a, n):
+    out = np.full_like(a, -np.inf)
+    out[:, :-n] = a[:, n:]
+    return out
+
+
 def _betas(emissions, skip, label_lengths, input_lengths):
     frames, batch = emissions.shape[1], emissions.shape[0]
     rows = np.arange(batch)
@@ -73,8 +79,7 @@ def _betas(emissions, skip, label_lengths, input_lengths):
     skip_from = np.zeros(skip.shape, dtype=bool)
     skip_from[:, :-2] = skip[:, 2:]  # position s may jump to s + 2 when s + 2 may be reached by a skip
     for t in range(frames - 1, -1, -1):
-        ahead = lambda n: np.concatenate([beta[:, n:], np.full((batch, n), -np.inf, beta.dtype)], axis=1)  # noqa: E731
-        beta = _logsumexp3(beta, ahead(1), np.where(skip_from, ahead(2), -np.inf)) + emissions[:, t]
+        beta = _logsumexp3(beta, _ahead(beta, 1), np.where(skip_from, _ahead(beta, 2), -np.inf)) + emissions[:, t]
         starting = input_lengths - 1 == t  # each sequence's last frame starts its recursion
         if starting.any():
             init = np.full(skip.shape, -np.inf, dtype=emissions.dtype)
