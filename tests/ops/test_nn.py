@@ -409,6 +409,7 @@ def test_ctc_loss_of_an_impossible_target_is_infinite():
     (lambda: nn.dot_product_attention(np.ones((2, 3, 4)), np.ones((2, 3, 4)), np.ones((2, 3, 4))), "4-D"),
     (lambda: nn.ctc_loss(np.ones((2, 3)), np.ones((2, 4, 5)), np.array([3, 3]), np.array([5, 4])), "output_length"),
     (lambda: nn.ctc_decode(np.ones((2, 4, 5)), np.array([4, 4]), strategy="best"), "ctc_decode: strategy"),
+    (lambda: nn.one_hot(np.array([0, 3]), 3), "one_hot: labels must lie in [0, 3)"),
     (lambda: nn.depth_to_space(np.ones((1, 2, 2, 3)), 2), "depth_to_space: expected channels divisible by 4"),
 ])
 def test_bad_input_names_the_op(call, message):

@@ -406,7 +406,7 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 
 def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
-    """One-hot encode class indices along a new `axis`; indices outside `[0, num_classes)` give zero rows.
+    """One-hot encode class indices along a new `axis`; negative indices give zero rows.
 
     Float indices are truncated toward zero, as Keras casts them. The result carries no gradient.
 
@@ -420,6 +420,9 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     if not (np.issubdtype(labels.dtype, np.number) or labels.dtype == bool):
         raise TypeError(f"one_hot: expected numeric class indices, got dtype {labels.dtype}")
     labels = labels.astype(np.int64)
+    if labels.size and labels.max() >= num_classes:  # an error on torch; a negative index gives zeros there too
+        raise ValueError(f"one_hot: labels must lie in [0, {num_classes}) (negative ones give zero rows), got "
+                         f"{labels.max()}")
     out = (labels[..., None] == np.arange(num_classes)).astype(dtype or backend.floatx())
     ndim = out.ndim
     if not -ndim <= axis < ndim:
