@@ -164,6 +164,7 @@ CASES = [
     ("ctc_decode", (probabilities(3, 7, 5), np.array([7, 5, 3])), {}),
     ("ctc_decode", (probabilities(3, 7, 5), np.array([7, 5, 3])), {"merge_repeated": False, "mask_index": 2}),
     ("ctc_decode", (normal(3, 7, 5), np.array([7, 5, 3])), {"strategy": "beam_search", "beam_width": 4}),
+    ("ctc_decode", (probabilities(2, 6, 4), np.array([6, 4])), {"mask_index": None}),
     ("ctc_decode", (normal(3, 7, 5), np.array([7, 5, 3])), {"strategy": "beam_search", "top_paths": 3}),
 ]
 
@@ -209,6 +210,15 @@ def test_tensors_in_tensors_out(name, args, kwargs):
         out = getattr(nn, name)(*[Tensor(a) if isinstance(a, np.ndarray) else a for a in args], **kwargs)
     for piece in out if isinstance(out, tuple) else (out,):
         assert isinstance(piece, Tensor), name
+
+
+def test_layer_normalization_rms_scaling_warns_and_matches_keras():
+    x, gamma = normal(2, 3, 4), normal(4)
+    with pytest.warns(UserWarning, match="rms_scaling"):
+        theirs = _numpy(knn.layer_normalization(x, gamma, rms_scaling=True))
+    with pytest.warns(UserWarning, match="layer_normalization: rms_scaling"):
+        ours = nn.layer_normalization(x, gamma, rms_scaling=True)
+    _compare(ours, theirs, "layer_normalization")
 
 
 def test_every_keras_nn_name_exists_with_keras_signature():

@@ -11,6 +11,7 @@ array([0., 3., 6.])
 """
 
 import math
+import warnings
 
 import numpy as np
 
@@ -300,6 +301,9 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwarg
     rms_scaling = kwargs.pop("rms_scaling", False)
     if kwargs:
         raise TypeError(f"layer_normalization: unexpected keyword arguments {sorted(kwargs)}")
+    if rms_scaling:
+        warnings.warn("layer_normalization: rms_scaling=True is deprecated in Keras (it divides by the standard "
+                      "deviation, not the root mean square); use rms_normalization", UserWarning, stacklevel=2)
     epsilon = backend.epsilon() if epsilon is None else epsilon
     x = _floating(x)
     axes = _axes(axis, np.ndim(as_array(x)), "layer_normalization")
