@@ -18,6 +18,7 @@ import numpy as np
 from nablanet import backend
 from nablanet.autodiff import ops as _ops
 from nablanet.autodiff.ops import crossentropy as _xent
+from nablanet.autodiff.primitive import in_transform
 from nablanet.autodiff.tensor import Tensor, as_array
 from nablanet.ops.nn_conv import (
     adaptive_average_pool, adaptive_max_pool, average_pool, conv, conv_transpose, depth_to_space, depthwise_conv,
@@ -398,8 +399,8 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     if labels.size and (labels.min() < 0 or labels.max() >= out_shape[axis]):
         raise ValueError(f"sparse_categorical_crossentropy: expected class indices in [0, {out_shape[axis]}), got "
                          f"values from {labels.min()} to {labels.max()}")
-    if from_logits and axis in (-1, len(out_shape) - 1) and len(out_shape) >= 1:
-        return _xent.sparse_softmax_cross_entropy_op(output, labels=labels)  # the fused kernel
+    if from_logits and axis in (-1, len(out_shape) - 1) and not in_transform():  # the fused first-order kernel
+        return _xent.sparse_softmax_cross_entropy_op(output, labels=labels)
     if from_logits:
         log_p = _ops.log_softmax(output, axis=axis)
     else:
