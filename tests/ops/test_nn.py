@@ -285,7 +285,8 @@ def test_gradient_matches_central_differences(name, args, kwargs):
 
 
 SECOND_ORDER = ["sparse_categorical_crossentropy", "elu", "gelu", "silu", "softsign", "glu", "log_sigmoid",
-                "squareplus", "tanh_shrink", "layer_normalization", "rms_normalization", "normalize", "softmax", "dot_product_attention"]
+                "squareplus", "tanh_shrink", "layer_normalization", "rms_normalization", "normalize", "softmax",
+                "dot_product_attention"]
 
 
 @pytest.mark.parametrize("name, args, kwargs", [c for c in GRADIENTS if c[0] in SECOND_ORDER],
