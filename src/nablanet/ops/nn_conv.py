@@ -251,35 +251,13 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
     return _pool(inputs, pool_size, strides, padding, data_format, "max_pool", _kernels.max_pool)
 
 
-def _replicate_pad(x, axis, before, after):
-    """Pad `axis` by repeating its first and last entries."""
-    head = (slice(None),) * axis
-    n = _shape(x)[axis]
-    first, last = _ops.getitem(x, head + (slice(0, 1),)), _ops.getitem(x, head + (slice(n - 1, n),))
-    pieces = [first] * before + [x] + [last] * after
-    return _ops.concatenate(pieces, axis=axis) if before or after else x
-
-
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
-    """Average pooling (N = 1, 2, 3).
+    """Average pooling (N = 1, 2, 3); padded positions are left out of the averages (TensorFlow's and JAX's rule).
 
-    With `padding="same"`, padded positions are left out of the averages when every axis is padded
-    equally on both sides; otherwise the edge values are repeated into the padding and counted, as
-    Keras computes it on torch.
+    Keras on torch agrees when "same" pads every axis equally on both sides; otherwise it repeats the
+    edge values into the padding and counts them.
     """
     x = _float(inputs)
-    if padding == "same":
-        rank = _spatial_rank(x, "average_pool")
-        fmt = _data_format(data_format, "average_pool")
-        pool = _tuple(pool_size, rank, "average_pool", "pool_size")
-        steps = pool if strides is None else _tuple(strides, rank, "average_pool", "strides")
-        sizes = _shape(x)[1:-1] if fmt == "channels_last" else _shape(x)[2:]
-        pads = _paddings(sizes, pool, steps, (1,) * rank, "same", "average_pool")
-        if any(lo != hi for lo, hi in pads):
-            first = 1 if fmt == "channels_last" else 2
-            for a, (lo, hi) in enumerate(pads):
-                x = _replicate_pad(x, first + a, lo, hi)
-            padding, strides = "valid", steps
     return _pool(x, pool_size, strides, padding, data_format, "average_pool", _kernels.average_pool)
 
 
