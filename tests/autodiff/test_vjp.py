@@ -48,6 +48,9 @@ DENSE = REGISTRY["dense"]
 MSE = REGISTRY["mean_squared_error"]
 LSTM, GRU, SIMPLE_RNN = REGISTRY["lstm"], REGISTRY["gru"], REGISTRY["simple_rnn"]
 SPARSE_XENT, XENT = REGISTRY["sparse_softmax_cross_entropy"], REGISTRY["softmax_cross_entropy"]
+CTC = REGISTRY["ctc_loss"]
+CTC_PARAMS = {"labels": np.array([[1, 2, 2], [3, 1, 0]]), "label_lengths": np.array([3, 2]),
+              "input_lengths": np.array([7, 5]), "blank": 0}
 LABELS = np.array([[0, 3, 1], [2, 2, 4]])
 SOFT = rng.dirichlet(np.ones(5), size=4) * np.array([[1.0], [0.5], [2.0], [1.0]])  # rows need not sum to 1
 STEPS_MASK = np.array([[True, True, False, True], [False, True, True, False], [True, False, False, False]])
@@ -191,6 +194,8 @@ CASES = [
     ("avg_pool", lambda x: ops.average_pool(x, (2, 3), strides=1, padding="same"), (normal(1, 5, 4, 2),)),
     ("sparse_softmax_cross_entropy", lambda z: SPARSE_XENT(z, labels=LABELS[0]), (3 * normal(3, 5),)),
     ("sparse_softmax_cross_entropy", lambda z: SPARSE_XENT(z, labels=LABELS), (normal(2, 3, 5),)),
+    ("ctc_loss", lambda z: CTC(ops.log_softmax(z), **CTC_PARAMS), (normal(2, 7, 4),)),
+    ("ctc_loss", lambda lp: CTC(lp, **CTC_PARAMS), (normal(2, 7, 4),)),  # not normalized: still its gradient
     ("softmax_cross_entropy", lambda z: XENT(z, SOFT), (3 * normal(4, 5),)),
     # recurrent kernels: x (3, 4, 2), kernel, recurrent kernel, bias, initial states; units 3
     ("lstm", LSTM, (normal(3, 4, 2), normal(2, 12), normal(3, 12), normal(12), normal(3, 3), normal(3, 3))),
