@@ -17,6 +17,7 @@ from nablanet.autodiff.ops.math import (
     negative, not_equal, power, relu, sigmoid, sign, sin, softplus, sqrt, subtract, tanh, where,
 )
 from nablanet.autodiff.ops import crossentropy as _crossentropy, rnn as _rnn  # noqa: F401 -- register them
+from nablanet.autodiff.ops import fft as _fft, special as _special  # noqa: F401,E402 -- register them (ops-core)
 from nablanet.autodiff.ops.nn import average_pool, conv2d, dense, max_pool, mean_squared_error
 from nablanet.autodiff.ops.reduce import logsumexp, max, mean, min, prod, softmax, std, sum, var
 from nablanet.autodiff.ops.shape import (
