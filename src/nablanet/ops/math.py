@@ -17,12 +17,13 @@ import re
 import numpy as np
 
 from nablanet.autodiff.ops import (
-    cast, erf, getitem, logsumexp, pad, reshape, sqrt, stack, sum, take_along_axis, transpose,
+    cast, getitem, logsumexp, pad, reshape, sqrt, stack, sum, take_along_axis, transpose,
 )
 from nablanet.autodiff.ops import max as reduce_max, min as reduce_min, prod as reduce_prod
 from nablanet.autodiff.ops.fft import fft as _fft
 from nablanet.autodiff.ops.shape import scatter_add
-from nablanet.autodiff.ops.special import erfc, erfinv, logdet as _logdet
+from nablanet.autodiff.ops import erf as _erf
+from nablanet.autodiff.ops.special import erfc as _erfc, erfinv as _erfinv, logdet as _logdet
 from nablanet.autodiff.tensor import Tensor, as_array
 
 __all__ = [
@@ -47,6 +48,25 @@ def rsqrt(x):
     array([0.5, 2. ])
     """
     return 1.0 / sqrt(_to_float(x))
+
+
+def erf(x):
+    """The error function, `2 / sqrt(pi)` times the integral of `exp(-t**2)` from 0 to `x`."""
+    return _erf(_to_float(x))
+
+
+def erfc(x):
+    """`1 - erf(x)`, accurate where erf(x) is close to 1.
+
+    >>> print(f"{float(erfc(np.array(6.0))):.4e}")
+    2.1520e-17
+    """
+    return _erfc(_to_float(x))
+
+
+def erfinv(x):
+    """The inverse of `erf` on [-1, 1] (±inf at ±1, nan outside)."""
+    return _erfinv(_to_float(x))
 
 
 def logdet(x):
