@@ -291,6 +291,13 @@ def test_custom_gradient_errors_name_the_function():
     with pytest.raises(ValueError, match=r"custom_gradient\(two_for_one\): grad_fn returned 2 gradient"):
         grad(lambda t: ops.sum(two_for_one(t)))(X)
 
+    @ops.custom_gradient
+    def pair(x):
+        return (x, x), lambda upstream: upstream
+
+    with pytest.raises(TypeError, match="custom_gradient: 'pair' must return one output tensor"):
+        pair(Tensor(X))
+
 
 # -- errors name the op, what it expected and what it got -------------------------------------------
 

@@ -66,7 +66,7 @@ VALUE_CASES = [
     ("segment_min", (normal(6, 2), IDS), {"num_segments": 5}),
     ("segment_prod", (normal(6, 2), IDS), {"num_segments": 5}),
     ("segment_prod", (normal(6), IDS), {"sorted": True}),
-    ("rsqrt", (np.array([4.0, 2.0, np.inf]),), {}),
+    ("rsqrt", (np.array([4.0, 2.0, np.inf, 0.0]),), {}),
     ("rsqrt", (np.array([4, 2]),), {}),
     ("rsqrt", (normal(3, dtype="float32") ** 2,), {}),
     ("erf", (np.array([-1.0, 0.0, 0.5, np.nan]),), {}),

@@ -158,6 +158,11 @@ def custom_gradient(f):
                 f"got {type(result).__name__}"
             )
         output, grad_fn = result
+        if isinstance(output, (tuple, list, dict)):
+            raise TypeError(
+                f"custom_gradient: {getattr(f, '__name__', f)!r} must return one output tensor with its "
+                f"grad_fn, got a {type(output).__name__} of outputs"
+            )
         if not any(isinstance(a, Tensor) for a in args):
             return output
         data = as_array(output)

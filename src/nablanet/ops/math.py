@@ -47,7 +47,8 @@ def rsqrt(x):
     >>> rsqrt(np.array([4.0, 0.25]))
     array([0.5, 2. ])
     """
-    return 1.0 / sqrt(_to_float(x))
+    with np.errstate(divide="ignore"):  # rsqrt(0) is inf, as in Keras, without a warning
+        return 1.0 / sqrt(_to_float(x))
 
 
 def erf(x):
