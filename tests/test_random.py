@@ -108,3 +108,62 @@ def test_probing_keeps_training_dtypes_structure_and_randomness():
     np.testing.assert_array_equal(random.normal((4,)).numpy(), expected)  # the probe drew nothing
     assert set(out) == {"ids", "both"} and out["ids"].shape == (None, 4) and out["both"].shape == (None, 8)
     assert out["both"].dtype == np.int32
+
+
+# -- beta, binomial, categorical, gamma: Keras's signatures, seeds and moments ----------------------
+
+N = 200_000  # draws per moment check: the sample mean's standard error is then about 0.2% of sigma
+
+
+@pytest.mark.parametrize("draw, mean, var", [
+    (lambda seed: random.gamma((N,), 2.5, seed=seed), 2.5, 2.5),
+    (lambda seed: random.gamma((N,), 0.5, dtype="float64", seed=seed), 0.5, 0.5),
+    (lambda seed: random.beta((N,), 2.0, 3.0, seed=seed), 2 / 5, 2 * 3 / (5**2 * 6)),
+    (lambda seed: random.beta((N,), 0.5, 0.5, seed=seed), 0.5, 0.25 / 2),
+    (lambda seed: random.binomial((N,), 10, 0.3, seed=seed), 3.0, 10 * 0.3 * 0.7),
+    (lambda seed: random.binomial((N,), 1, 0.9, seed=seed), 0.9, 0.09),
+])
+def test_distributions_have_their_moments(draw, mean, var):
+    x = draw(1).numpy().astype(np.float64)
+    stderr = np.sqrt(var / N)
+    assert abs(x.mean() - mean) < 5 * stderr
+    assert abs(x.var() - var) < 0.02 * var
+
+
+def test_categorical_draws_classes_with_softmax_probabilities():
+    probs = np.array([[0.1, 0.2, 0.7], [0.5, 0.5, 0.0]])
+    with np.errstate(divide="ignore"):
+        logits = np.log(probs)
+    draws = random.categorical(logits + 3.0, 50_000, seed=2).numpy()  # shifting logits changes nothing
+    assert draws.shape == (2, 50_000) and draws.dtype == np.int32
+    for row, p in zip(draws, probs):
+        freq = np.bincount(row, minlength=3) / row.size
+        np.testing.assert_allclose(freq, p, atol=5 * np.sqrt(0.25 / row.size))
+    assert random.categorical(logits, 3, dtype="int64", seed=0).dtype == np.int64
+
+
+def test_new_draws_follow_keras_seed_semantics_and_dtypes():
+    import keras
+
+    for name, args in [("gamma", ((3,), 2.0)), ("beta", ((3,), 2.0, 3.0)), ("binomial", ((3,), 5, 0.5)),
+                       ("categorical", (np.zeros((2, 3)), 4))]:
+        ours, theirs = getattr(random, name), getattr(keras.random, name)
+        assert np.array_equal(ours(*args, seed=7).numpy(), ours(*args, seed=7).numpy()), name
+        generator = random.SeedGenerator(3)
+        assert not np.array_equal(ours(*args, seed=generator).numpy(), ours(*args, seed=generator).numpy()), name
+        assert str(ours(*args, seed=1).dtype) == keras.ops.dtype(theirs(*args, seed=1)), name
+    assert random.gamma((2, 3), np.array([1.0, 2.0, 3.0]), seed=0).shape == (2, 3)  # alpha broadcasts
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: random.gamma((2,), -1.0), r"gamma: alpha must be positive"),
+    (lambda: random.beta((2,), 1.0, 0.0), r"beta: alpha and beta must be positive"),
+    (lambda: random.binomial((2,), 2.5, 0.5), r"binomial: counts must be non-negative integers"),
+    (lambda: random.binomial((2,), 3, 1.5), r"binomial: .*probabilities in \[0, 1\]"),
+    (lambda: random.categorical(np.zeros(3), 2), r"categorical: logits must be 2-D .* got shape \(3,\)"),
+    (lambda: random.categorical(np.zeros((1, 3)), 2, dtype="float32"), "categorical: dtype must be an integer"),
+    (lambda: random.gamma((2,), 1.0, dtype="int32"), "gamma: dtype must be a floating-point type, got int32"),
+])
+def test_new_draws_name_bad_input(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

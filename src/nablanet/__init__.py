@@ -15,6 +15,7 @@ from nablanet import (  # noqa: E402
     activations, anomaly, applications, backend, callbacks, data, initializers, layers, losses, metrics,
     ops, optimizers, preprocessing, random, regularizers, saving, serialization, utils,
 )
+from nablanet import config  # noqa: E402
 from nablanet.autodiff import Tensor, Variable, enable_grad, is_grad_enabled, no_grad  # noqa: E402
 from nablanet.calculus import (  # noqa: E402
     derivative, derivative_table, elementwise_grad, grad, gradcheck, hessian, hvp, integrate,
@@ -26,7 +27,7 @@ from nablanet import export  # noqa: E402 -- eager even if the rest turns lazy: 
 
 __all__ = [
     "Input", "Model", "Sequential", "Tensor", "Variable", "activations", "anomaly", "applications",
-    "backend", "callbacks", "data", "derivative", "derivative_table", "elementwise_grad",
+    "backend", "callbacks", "config", "data", "derivative", "derivative_table", "elementwise_grad",
     "enable_grad", "export", "grad", "gradcheck", "hessian", "hvp", "initializers", "integrate",
     "is_grad_enabled", "jacobian", "layers", "losses", "metrics", "no_grad", "ops", "optimizers",
     "preprocessing", "random", "regularizers", "saving", "serialization", "utils", "value_and_grad", "vjp",

@@ -273,3 +273,149 @@ def parallel_chunks(fn, arrays, min_chunk=1 << 17):
     fn(*pieces[0])
     for future in futures:
         future.result()
+
+
+# -- session state behind `nablanet.config` and Keras's `backend` names ---------------------------
+
+_settings = {
+    "image_data_format": "channels_last",
+    "interactive_logging": True,
+    "max_epochs": None,
+    "max_steps_per_epoch": None,
+    "flash_attention": None,  # Keras's default: decide per call
+    "traceback_filtering": True,
+}
+_uids = {}  # prefix -> the last number get_uid gave it
+
+
+def backend():
+    """The name of the backend, as Keras programs compare it: `"numpy"`.
+
+    nablanet's tensors are NumPy arrays underneath, so a program's branch for Keras's numpy backend
+    (NumPy functions applied to tensors) runs here; a branch for "tensorflow", "jax" or "torch"
+    calls that framework on its own tensors, which nablanet's are not.
+
+    >>> backend()
+    'numpy'
+    """
+    return "numpy"
+
+
+def image_data_format():
+    """Where images keep their channels: `"channels_last"` (Keras's default) or `"channels_first"`."""
+    return _settings["image_data_format"]
+
+
+def set_image_data_format(data_format):
+    """Set the value returned by `image_data_format()`."""
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(
+            f"set_image_data_format: expected 'channels_last' or 'channels_first', got {data_format!r}"
+        )
+    _settings["image_data_format"] = str(data_format)
+
+
+def get_uid(prefix=""):
+    """1 the first time a prefix is asked for, then 2, 3, ... until `clear_session()`.
+
+    >>> get_uid("doctest_uid"), get_uid("doctest_uid")
+    (1, 2)
+    """
+    _uids[prefix] = _uids.get(prefix, 0) + 1
+    return _uids[prefix]
+
+
+def clear_session(free_memory=True):
+    """Start afresh: default names count from the start again (`dense`, not `dense_7`), as do
+    `get_uid`'s counters; with `free_memory`, unreachable arrays are collected now."""
+    from nablanet import names
+
+    _uids.clear()
+    names.reset()
+    if free_memory:
+        import gc
+
+        gc.collect()
+
+
+def is_keras_tensor(x):
+    """Whether `x` is a symbolic tensor of the functional API (`nablanet.symbolic.KerasTensor`).
+
+    Looked up in `sys.modules`, not imported: `symbolic` sits above this leaf, and no KerasTensor
+    exists until that module has been imported.
+    """
+    symbolic = sys.modules.get("nablanet.symbolic")
+    return symbolic is not None and isinstance(x, symbolic.KerasTensor)
+
+
+def is_interactive_logging_enabled():
+    """Whether `fit`, `evaluate` and `predict` write their progress to stdout (else to the
+    `nablanet` logger, at INFO level)."""
+    return _settings["interactive_logging"]
+
+
+def set_interactive_logging(enabled):
+    """Write progress to stdout (True) or to the `nablanet` logger (False)."""
+    _settings["interactive_logging"] = bool(enabled)
+
+
+def max_epochs():
+    """The cap `fit` puts on its `epochs` (None: no cap)."""
+    return _settings["max_epochs"]
+
+
+def set_max_epochs(max_epochs):
+    """Cap the epochs of every `fit` (None removes the cap)."""
+    _settings["max_epochs"] = _positive_or_none(max_epochs, "set_max_epochs")
+
+
+def max_steps_per_epoch():
+    """The cap `fit` puts on the steps of an epoch (None: no cap)."""
+    return _settings["max_steps_per_epoch"]
+
+
+def set_max_steps_per_epoch(max_steps_per_epoch):
+    """Cap the steps of every epoch of `fit` (None removes the cap)."""
+    _settings["max_steps_per_epoch"] = _positive_or_none(max_steps_per_epoch, "set_max_steps_per_epoch")
+
+
+def _positive_or_none(value, where):
+    if value is not None and (not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1):
+        raise ValueError(f"{where}: expected a positive integer or None, got {value!r}")
+    return None if value is None else int(value)
+
+
+def fit_limits(epochs, steps_per_epoch):
+    """`epochs` and `steps_per_epoch` as `fit` runs them under `max_epochs()` and
+    `max_steps_per_epoch()`, warning when a cap applies, as Keras does."""
+    import warnings
+
+    cap = _settings["max_epochs"]
+    if cap and cap < epochs:
+        warnings.warn(f"fit: limiting epochs to {cap} (nablanet.config.max_epochs)", stacklevel=3)
+        epochs = cap
+    cap = _settings["max_steps_per_epoch"]
+    if cap and (not steps_per_epoch or cap < steps_per_epoch):
+        warnings.warn(f"fit: limiting steps_per_epoch to {cap} (nablanet.config.max_steps_per_epoch)", stacklevel=3)
+        steps_per_epoch = cap
+    return epochs, steps_per_epoch
+
+
+def flash_attention():
+    """Keras's flash-attention switch: True, False or None (decide per call). Stored only."""
+    return _settings["flash_attention"]
+
+
+def set_flash_attention(enabled):
+    """Store the flash-attention switch; nablanet's attention has one NumPy kernel either way."""
+    _settings["flash_attention"] = enabled
+
+
+def traceback_filtering():
+    """Keras's traceback-filtering switch. Stored only: nablanet never filters tracebacks."""
+    return _settings["traceback_filtering"]
+
+
+def set_traceback_filtering(enabled):
+    """Store the traceback-filtering switch (nothing else changes)."""
+    _settings["traceback_filtering"] = bool(enabled)

@@ -57,3 +57,9 @@ def lookup(identifier, table, where, kind, listed=None):
     if callable(identifier):
         return identifier
     raise TypeError(f"{where}: expected a name, a dict or a callable, got {identifier!r}")
+
+
+def reset():
+    """Forget every name given so far: the next `unique_name(prefix)` is `prefix` again
+    (`nablanet.backend.clear_session`)."""
+    _uses.clear()

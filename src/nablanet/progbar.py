@@ -4,13 +4,26 @@ In a terminal it redraws one line in place; written to a pipe or a file it print
 only when a bar is finished, with no carriage returns and no colour codes.
 """
 
+import logging
 import os
 import sys
 import time
 
+from nablanet import backend
+
 
 def _dynamic(stream):
     return (hasattr(stream, "isatty") and stream.isatty()) or "ipykernel" in sys.modules
+
+
+def print_msg(message, line_break=True):
+    """Write a progress message: to stdout, or to the `nablanet` logger at INFO level when
+    `nablanet.config.disable_interactive_logging()` is in force (as Keras's `print_msg` does)."""
+    if backend.is_interactive_logging_enabled():
+        sys.stdout.write(message + ("\n" if line_break else ""))
+        sys.stdout.flush()
+    else:
+        logging.getLogger("nablanet").info(message)
 
 
 def format_time_per_unit(seconds, unit_name="step"):
@@ -52,7 +65,8 @@ class Progbar:
         self.target, self.width, self.verbose, self.interval = target, width, verbose, interval
         self.unit_name = unit_name
         self.stream = stream or sys.stdout
-        self.dynamic = _dynamic(self.stream) and os.environ.get("TERM") != "dumb"
+        self.interactive = backend.is_interactive_logging_enabled()
+        self.dynamic = self.interactive and _dynamic(self.stream) and os.environ.get("TERM") != "dumb"
         encoding = getattr(self.stream, "encoding", None) or "ascii"
         self.fill = "━" if "utf" in encoding.lower() else "="
         self.start = time.time()
@@ -90,8 +104,7 @@ class Progbar:
             count = f"{current}/{self.target}" if self.target else f"{current}"
             per_unit = (now - self.start) / max(current, 1)
             line = f"{count} - {now - self.start:.0f}s - {format_time_per_unit(per_unit, self.unit_name)}"
-            self.stream.write(line + self._metrics() + "\n")
-            self.stream.flush()
+            self._emit(line + self._metrics() + "\n")
         self.last_update = now
 
     def _metrics(self):
@@ -118,8 +131,14 @@ class Progbar:
         line = bar + info
         if self.dynamic:
             padding = " " * max(self.previous_width - plain_width, 0)
-            self.stream.write("\r" + line + padding + ("\n" if finalize else ""))
+            self._emit("\r" + line + padding + ("\n" if finalize else ""))
         else:
-            self.stream.write(line + "\n")
+            self._emit(line + "\n")
         self.previous_width = plain_width
+
+    def _emit(self, text):
+        if not self.interactive:  # interactive logging disabled: the logger gets the finished lines
+            logging.getLogger("nablanet").info(text.strip("\r\n"))
+            return
+        self.stream.write(text)
         self.stream.flush()

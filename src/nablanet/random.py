@@ -19,7 +19,10 @@ import numpy as np
 from nablanet import backend
 from nablanet.autodiff.tensor import Tensor
 
-__all__ = ["SeedGenerator", "dropout", "normal", "randint", "shuffle", "truncated_normal", "uniform"]
+__all__ = [
+    "SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma", "normal", "randint", "shuffle",
+    "truncated_normal", "uniform",
+]
 
 
 class SeedGenerator:
@@ -120,3 +123,54 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
     shape = inputs.shape if noise_shape is None else tuple(d or s for d, s in zip(noise_shape, inputs.shape))
     keep = _generator(seed, "dropout").random(shape) >= rate
     return ops.multiply(inputs, (keep / (1 - rate)).astype(inputs.dtype))
+
+
+def _parameter(value):
+    return np.asarray(value.data if isinstance(value, Tensor) else value, dtype=np.float64)
+
+
+def gamma(shape, alpha, dtype=None, seed=None):
+    """Samples of Gamma(alpha, 1): shape `alpha`, scale 1 (mean `alpha`, variance `alpha`)."""
+    alpha = _parameter(alpha)
+    if (alpha <= 0).any():
+        raise ValueError(f"gamma: alpha must be positive, got {alpha}")
+    draws = _generator(seed, "gamma").gamma(alpha, 1.0, _shape(shape, "gamma"))
+    return Tensor(draws.astype(_float(dtype, "gamma")))
+
+
+def beta(shape, alpha, beta, dtype=None, seed=None):
+    """Samples of Beta(alpha, beta) on [0, 1]; `alpha` and `beta` broadcast with `shape`."""
+    a, b = _parameter(alpha), _parameter(beta)
+    if (a <= 0).any() or (b <= 0).any():
+        raise ValueError(f"beta: alpha and beta must be positive, got alpha={a}, beta={b}")
+    draws = _generator(seed, "beta").beta(a, b, _shape(shape, "beta"))
+    return Tensor(draws.astype(_float(dtype, "beta")))
+
+
+def binomial(shape, counts, probabilities, dtype=None, seed=None):
+    """Samples of Binomial(counts, probabilities): successes in `counts` trials, as floats (Keras's
+    default dtype is floatx); `counts` and `probabilities` broadcast with `shape`."""
+    n, p = _parameter(counts), _parameter(probabilities)
+    if (n < 0).any() or (n != np.round(n)).any() or (p < 0).any() or (p > 1).any():
+        raise ValueError(
+            f"binomial: counts must be non-negative integers and probabilities in [0, 1], got counts={n}, "
+            f"probabilities={p}"
+        )
+    draws = _generator(seed, "binomial").binomial(n.astype(np.int64), p, _shape(shape, "binomial"))
+    return Tensor(draws.astype(_float(dtype, "binomial")))
+
+
+def categorical(logits, num_samples, dtype="int32", seed=None):
+    """`num_samples` class indices per row of `logits` (batch, classes), drawn with probabilities
+    `softmax(logits)`: shape (batch, num_samples)."""
+    logits = _parameter(logits)
+    if logits.ndim != 2:
+        raise ValueError(f"categorical: logits must be 2-D (batch_size, num_classes), got shape {logits.shape}")
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iu":
+        raise ValueError(f"categorical: dtype must be an integer type, got {dtype.name}")
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    cumulative = np.cumsum(np.exp(shifted), axis=1)
+    u = _generator(seed, "categorical").random((logits.shape[0], int(num_samples))) * cumulative[:, -1:]
+    draws = np.stack([np.searchsorted(row, draw, side="right") for row, draw in zip(cumulative, u)])
+    return Tensor(np.minimum(draws, logits.shape[1] - 1).reshape(logits.shape[0], int(num_samples)).astype(dtype))

@@ -225,6 +225,13 @@ CASES = [
      (normal(3, 4, 2), normal(2, 3), normal(3, 3), normal(3, 3))),
     ("simple_rnn", lambda x, w, r, b, h: SIMPLE_RNN(x, w, r, b, h, activation="relu"),
      (normal(3, 4, 2), normal(2, 3), 0.5 * normal(3, 3), normal(3), normal(3, 3))),
+    ("fft", lambda a, b: REGISTRY["fft"](a, b, axes=(-1,), inverse=False), (normal(2, 5), normal(2, 5))),
+    ("fft", lambda a, b: REGISTRY["fft"](a, b, axes=(-2, -1), inverse=True), (normal(3, 4), normal(3, 4))),
+    ("fft", lambda a: REGISTRY["fft"](a, 0.0, axes=(0,), inverse=False), (normal(4, 2),)),
+    ("erfc", ops.erfc, (normal(3, 4),)),
+    ("erfinv", ops.erfinv, (rng.uniform(-0.9, 0.9, (3, 4)),)),
+    ("logdet", ops.logdet, (normal(3, 3) + 4 * np.eye(3),)),
+    ("logdet", ops.logdet, (normal(2, 3, 3) + 4 * np.eye(3),)),
 ]
 
 IDS = [f"{name}-{i}" for i, (name, _, _) in enumerate(CASES)]

@@ -5,7 +5,7 @@ A callback overrides any of `on_train_begin/end`, `on_epoch_begin/end`,
 `self.model` and `self.params` and stop training with `self.model.stop_training = True`.
 """
 
-from nablanet.progbar import Progbar
+from nablanet.progbar import Progbar, print_msg
 
 
 class Callback:
@@ -175,7 +175,7 @@ class ProgbarLogger(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         if self.params.get("verbose"):
             epochs = self.params.get("epochs")
-            print(f"Epoch {epoch + 1}/{epochs}", flush=True)
+            print_msg(f"Epoch {epoch + 1}/{epochs}")
         self._start()
 
     def on_train_batch_end(self, batch, logs=None):

@@ -210,6 +210,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     model._assert_compiled(where)
     if validation_split and validation_data is None:
         (x, y, sample_weight), validation_data = split_validation(x, y, sample_weight, validation_split, where)
+    epochs, steps_per_epoch = backend.fit_limits(epochs, steps_per_epoch)  # nablanet.config's caps
     batches, _ = make_batches(x, y, sample_weight, batch_size, shuffle, where, steps_per_epoch, class_weight)
     val_batches = None
     if validation_data is not None:

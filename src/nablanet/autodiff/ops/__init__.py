@@ -16,7 +16,9 @@ from nablanet.autodiff.ops.math import (
     leaky_relu, less_equal, log, log1p, logical_and, logical_not, logical_or, maximum, minimum, multiply,
     negative, not_equal, power, relu, sigmoid, sign, sin, softplus, sqrt, subtract, tanh, where,
 )
-from nablanet.autodiff.ops import crossentropy as _crossentropy, ctc as _ctc, rnn as _rnn  # noqa: F401 -- register them
+from nablanet.autodiff.ops import (  # noqa: F401 -- register their primitives
+    crossentropy as _crossentropy, ctc as _ctc, fft as _fft, rnn as _rnn, special as _special,
+)
 from nablanet.autodiff.ops.nn import average_pool, conv2d, dense, max_pool, mean_squared_error
 from nablanet.autodiff.ops.reduce import logsumexp, max, mean, min, prod, softmax, std, sum, var
 from nablanet.autodiff.ops.shape import (
