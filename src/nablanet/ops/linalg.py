@@ -309,15 +309,25 @@ def _matrix_norm(x, ord, axis, keepdims):
 
 def norm(x, ord=None, axis=None, keepdims=False):
     """Vector norm (over one axis) or matrix norm (over two), as `numpy.linalg.norm`. With `ord=None`
-    and `axis=None`, the 2-norm of everything flattened. A zero 2-norm has a zero gradient.
+    and `axis=None`, the 2-norm of everything flattened. A zero 2-norm has a zero gradient. As in
+    Keras, the result is float32 unless `x` is float16 (computed in `x`'s precision, then cast).
 
     >>> norm(np.array([3.0, 4.0]))
-    np.float64(5.0)
+    np.float32(5.0)
     """
     if not isinstance(x, Tensor):
         x = np.asarray(x)
+    # Keras promotes with a Python float, which lands on float32 for every dtype but float16
+    dtype = x.dtype if x.dtype in (np.float16, np.float32) else np.dtype(backend.floatx())
     if not np.issubdtype(x.dtype, np.floating):
-        x = cast(x, backend.floatx())
+        x = cast(x, dtype)
+    result = _norm(x, ord, axis, keepdims)
+    if as_array(result).dtype != dtype:
+        result = cast(result, dtype)
+    return result if isinstance(result, Tensor) else np.asarray(result)[()]
+
+
+def _norm(x, ord, axis, keepdims):
     if axis is None:
         if ord is None:
             return _safe_sqrt(_sum(x * x, axis=None, keepdims=keepdims))

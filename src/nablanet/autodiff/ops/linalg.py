@@ -218,14 +218,19 @@ def _svd(x, *, full_matrices):
 def _svd_vjp(g, out, x, *, full_matrices):
     m, n = np.shape(x)[-2:]
     k = min(m, n)
-    if full_matrices and m != n:
-        raise NotImplementedError(
-            f"svd: gradients with full_matrices=True need a square matrix, got shape {np.shape(x)}; "
-            "use full_matrices=False"
-        )
     shapes = _svd_shapes(np.shape(x), full_matrices)
     u, s, vh = _unpack(out, shapes)
     gu, gs, gvh = _unpack(g, shapes)
+    if full_matrices and m != n:
+        # the extra columns of u (rows of vh) are any orthonormal completion: no gradient through them
+        extra_u, extra_vh = as_array(gu)[..., k:], as_array(gvh)[..., k:, :]
+        if np.any(extra_u) or np.any(extra_vh):
+            raise NotImplementedError(
+                f"svd: gradients through the completed bases of full_matrices=True need a square matrix, "
+                f"got shape {np.shape(x)}; use full_matrices=False"
+            )
+        u, gu = getitem(u, (Ellipsis, slice(0, k))), getitem(gu, (Ellipsis, slice(0, k)))
+        vh, gvh = getitem(vh, (Ellipsis, slice(0, k), slice(None))), getitem(gvh, (Ellipsis, slice(0, k), slice(None)))
     v, gv = _mT(vh), _mT(gvh)
     uhgu = matmul(_mT(u), gu)
     vhgv = matmul(_mT(v), gv)
