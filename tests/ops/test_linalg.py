@@ -248,6 +248,10 @@ def test_jvp_matches_keras():
                                    (np.eye(3),), has_aux=True)
     np.testing.assert_allclose(tangent, -out @ out, atol=1e-12)
     assert aux == "aux"
+    x, t = normal(3), normal(3)
+    (square, constant), (square_tangent, constant_tangent) = linalg.jvp(lambda x: (x * x, np.ones(2)), (x,), (t,))
+    np.testing.assert_allclose(square_tangent, 2 * x * t)
+    np.testing.assert_array_equal(constant_tangent, np.zeros(2))
 
 
 def test_jvp_is_differentiable():

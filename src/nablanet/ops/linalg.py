@@ -350,7 +350,8 @@ def jvp(fun, primals, tangents, has_aux=False):
     """Forward-mode product: `(fun(*primals), J @ tangents)`, and `aux` when `has_aux`.
 
     Built on reverse mode: the pullback `u -> u @ J` is linear in `u`, so differentiating
-    `<pullback(u), tangents>` with respect to `u` gives `J @ tangents`. `fun` returns one array.
+    `<pullback(u), tangents>` with respect to `u` gives `J @ tangents`. `fun` returns an array or a
+    tuple or list of arrays.
 
     >>> out, tangent = jvp(lambda x: x * x, (np.array([1.0, 2.0]),), (np.array([1.0, 0.0]),))
     >>> tangent
@@ -369,20 +370,36 @@ def jvp(fun, primals, tangents, has_aux=False):
     with transform_scope(), enable_grad():
         result = fun(*variables)
         out, aux = result if has_aux else (result, None)
-        data = as_array(out)
-        if not (isinstance(out, Tensor) and out.requires_grad):
-            tangent_out = np.zeros_like(data)
-        else:
-            u = Tensor(np.zeros_like(data), requires_grad=True)
-            cotangents = backprop(out, variables, u, create_graph=True)
-            contract = _total([_sum(c * t) for c, t in zip(cotangents, tangents) if c is not None])
-            tangent_out = (backprop(contract, [u], np.ones((), data.dtype), create_graph=nested)[0]
-                           if isinstance(contract, Tensor) and contract.requires_grad else np.zeros_like(data))
+        several = isinstance(out, (tuple, list))
+        outs = list(out) if several else [out]
+        tangents_out = _forward_tangents(outs, variables, tangents, nested)
     if any(isinstance(x, Tensor) for x in primals) or nested:
-        wrap = (lambda v: v if isinstance(v, Tensor) else Tensor._wrap(np.asarray(v)))
-        return (wrap(out), wrap(tangent_out), aux) if has_aux else (wrap(out), wrap(tangent_out))
-    out, tangent_out = np.asarray(as_array(out)), np.asarray(as_array(tangent_out))
-    return (out, tangent_out, aux) if has_aux else (out, tangent_out)
+        def convert(v):
+            return v if isinstance(v, Tensor) else Tensor._wrap(np.asarray(v))
+    else:
+        def convert(v):
+            return np.asarray(as_array(v))
+    outs, tangents_out = [convert(o) for o in outs], [convert(t) for t in tangents_out]
+    out, tangent = (type(out)(outs), type(out)(tangents_out)) if several else (outs[0], tangents_out[0])
+    return (out, tangent, aux) if has_aux else (out, tangent)
+
+
+def _forward_tangents(outs, variables, tangents, nested):
+    """`J @ tangents` for each output: the gradient, with respect to seeds `u`, of `<pullback(u), tangents>`."""
+    live = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
+    seeds = [Tensor(np.zeros_like(as_array(outs[i])), requires_grad=True) for i in live]
+    terms = []
+    for i, u in zip(live, seeds):
+        cotangents = backprop(outs[i], variables, u, create_graph=True)
+        terms += [_sum(c * t) for c, t in zip(cotangents, tangents) if c is not None]
+    result = [np.zeros_like(as_array(o)) for o in outs]
+    contract = _total(terms)
+    if isinstance(contract, Tensor) and contract.requires_grad:
+        grads = backprop(contract, seeds, np.ones((), contract.dtype), create_graph=nested)
+        for i, g in zip(live, grads):
+            if g is not None:
+                result[i] = g
+    return result
 
 
 def _variable(x):

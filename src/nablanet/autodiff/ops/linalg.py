@@ -136,7 +136,8 @@ def _logabsdet_vjp(g, out, x):
 # -- Cholesky ---------------------------------------------------------------------------------------
 
 def _cholesky(x, *, upper):
-    return np.linalg.cholesky(x, upper=upper)
+    lower_factor = np.linalg.cholesky(x)  # `upper=` needs NumPy 2
+    return np.swapaxes(lower_factor, -1, -2).copy() if upper else lower_factor
 
 
 def _cholesky_vjp(g, out, x, *, upper):
