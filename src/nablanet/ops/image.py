@@ -24,8 +24,10 @@ import numpy as np
 from nablanet import backend
 from nablanet.autodiff import Tensor, as_array
 from nablanet.autodiff.ops import (
-    abs, cast, clip, expand_dims, getitem, matmul, maximum, mean, minimum, pad, reshape, stack, transpose, where,
+    abs, broadcast_to, cast, clip, expand_dims, getitem, matmul, maximum, mean, minimum, pad, reshape, stack,
+    transpose, where,
 )
+from nablanet.autodiff.ops.linalg import solve
 
 __all__ = [
     "affine_transform", "crop_images", "elastic_transform", "extract_patches", "extract_patches_3d",
@@ -381,16 +383,17 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
     if fill_mode not in _FILL_MODES:
         raise ValueError(f"affine_transform: expected fill_mode in {_FILL_MODES}, got {fill_mode!r}")
     images = _images(images, "affine_transform")
-    transform = np.asarray(as_array(transform))
+    transform = _float(_array(transform), "float32")
     if transform.ndim not in (1, 2) or transform.shape[-1] != 8:
-        raise ValueError(f"affine_transform: expected transform of shape (8,) or (batch, 8), got {transform.shape}")
+        raise ValueError(f"affine_transform: expected transform of shape (8,) or (batch, 8), got "
+                         f"{tuple(transform.shape)}")
     x, unbatched = _to_nhwc(images, data_format)
     n, h, w, c = x.shape
-    t = np.broadcast_to(transform.reshape(-1, 8), (n, 8)).astype(np.result_type(transform.dtype, np.float32))
-    t = t.reshape(n, 8, 1, 1, 1)
-    y_grid, x_grid, c_grid = np.meshgrid(np.arange(h), np.arange(w), np.arange(c), indexing="ij")
-    rows = t[:, 3] * x_grid + t[:, 4] * y_grid + t[:, 5] + t[:, 6] * c_grid
-    cols = t[:, 0] * x_grid + t[:, 1] * y_grid + t[:, 2] + t[:, 7] * c_grid
+    t = reshape(broadcast_to(reshape(transform, (-1, 8)), (n, 8)), (n, 8, 1, 1, 1))
+    a = [getitem(t, (slice(None), i)) for i in range(8)]
+    y_grid, x_grid, c_grid = np.meshgrid(*(np.arange(k, dtype=transform.dtype) for k in (h, w, c)), indexing="ij")
+    rows = a[3] * x_grid + a[4] * y_grid + a[5] + a[6] * c_grid
+    cols = a[0] * x_grid + a[1] * y_grid + a[2] + a[7] * c_grid
     out = _sample_images(x, rows, cols, order, fill_mode, fill_value)
     return _from_nhwc(_restore_dtype(out, images.dtype), data_format, unbatched)
 
@@ -399,12 +402,13 @@ def _homography(start_points, end_points):
     """The 8 coefficients mapping each output (end) point to its input (start) point."""
     rows, targets = [], []
     for k in range(4):
-        (sx, sy), (ex, ey) = start_points[:, k].T, end_points[:, k].T
-        zero, one = np.zeros_like(ex), np.ones_like(ex)
-        rows.append(np.stack([ex, ey, one, zero, zero, zero, -sx * ex, -sx * ey], axis=-1))
-        rows.append(np.stack([zero, zero, zero, ex, ey, one, -sy * ex, -sy * ey], axis=-1))
+        sx, sy = (getitem(start_points, (slice(None), k, i)) for i in (0, 1))
+        ex, ey = (getitem(end_points, (slice(None), k, i)) for i in (0, 1))
+        zero, one = np.zeros(ex.shape, ex.dtype), np.ones(ex.shape, ex.dtype)
+        rows.append(stack([ex, ey, one, zero, zero, zero, -sx * ex, -sx * ey], axis=-1))
+        rows.append(stack([zero, zero, zero, ex, ey, one, -sy * ex, -sy * ey], axis=-1))
         targets.extend([sx, sy])
-    return np.linalg.solve(np.stack(rows, axis=1), np.stack(targets, axis=-1)[..., None])[..., 0]
+    return solve(stack(rows, axis=1), stack(targets, axis=-1))
 
 
 def perspective_transform(images, start_points, end_points, interpolation="bilinear", fill_value=0,
@@ -422,25 +426,27 @@ def perspective_transform(images, start_points, end_points, interpolation="bilin
     dtype = images.dtype if np.issubdtype(images.dtype, np.floating) else np.dtype(backend.floatx())
     points = []
     for name, p in (("start_points", start_points), ("end_points", end_points)):
-        p = np.asarray(as_array(p), dtype=dtype)
+        p = _array(p)
+        compute = np.result_type(dtype, np.float32)  # NumPy's solve has no float16
+        p = p if p.dtype == compute else cast(p, compute)
         if p.ndim not in (2, 3) or p.shape[-2:] != (4, 2):
             raise ValueError(f"perspective_transform: expected {name} of shape (4, 2) or (batch, 4, 2), got "
-                             f"{p.shape}")
-        points.append(p.reshape(-1, 4, 2))
-    if np.shape(start_points) != np.shape(end_points):
+                             f"{tuple(p.shape)}")
+        points.append(reshape(p, (-1, 4, 2)))
+    if np.shape(as_array(start_points)) != np.shape(as_array(end_points)):
         raise ValueError(f"perspective_transform: start_points and end_points must have one shape, got "
-                         f"{np.shape(start_points)} and {np.shape(end_points)}")
+                         f"{np.shape(as_array(start_points))} and {np.shape(as_array(end_points))}")
     x, unbatched = _to_nhwc(images, data_format)
     n, h, w, c = x.shape
-    compute = np.result_type(dtype, np.float32)
-    coefficients = _homography(*(p.astype(compute) for p in points)).astype(dtype)
-    coefficients = np.broadcast_to(coefficients, (n, 8)).reshape(n, 8, 1, 1)
+    coefficients = _homography(*points)
+    coefficients = coefficients if coefficients.dtype == dtype else cast(coefficients, dtype)
+    coefficients = reshape(broadcast_to(coefficients, (n, 8)), (n, 8, 1, 1))
     y_grid, x_grid = np.meshgrid(np.arange(h, dtype=dtype), np.arange(w, dtype=dtype), indexing="ij")
-    a = [coefficients[:, i] for i in range(8)]
+    a = [getitem(coefficients, (slice(None), i)) for i in range(8)]
     denominator = a[6] * x_grid + a[7] * y_grid + 1.0
     cols = (a[0] * x_grid + a[1] * y_grid + a[2]) / denominator
     rows = (a[3] * x_grid + a[4] * y_grid + a[5]) / denominator
-    rows, cols = (np.broadcast_to(v[..., None], (n, h, w, c)) for v in (rows, cols))
+    rows, cols = (broadcast_to(expand_dims(v, -1), (n, h, w, c)) for v in (rows, cols))
     out = _sample_images(x, rows, cols, order, "constant", fill_value)
     return _from_nhwc(_restore_dtype(out, images.dtype), data_format, unbatched)
 
