@@ -51,6 +51,8 @@ CASES = [
     ("resize", ((pictures(5, 6, 3) * 255).astype("uint8"), (7, 4)), {}),
     ("resize", ((pictures(5, 6, 3) * 255).astype("uint8"), (7, 4)), {"interpolation": "bicubic"}),
     ("resize", (pictures(2, 5, 6, 3, dtype="float64"), (3, 8)), {}),
+    ("resize", (pictures(2, 5, 6, 3, dtype="float16"), (7, 4)), {}),
+    ("resize", ((pictures(2, 5, 6, 3) * 100).astype("int32"), (7, 4)), {"interpolation": "nearest"}),
     *[("affine_transform", (pictures(2, 6, 7, 3), TRANSFORMS), {"interpolation": i, "fill_mode": f})
       for i in ["bilinear", "nearest"] for f in ["constant", "nearest", "wrap", "mirror", "reflect"]],
     ("affine_transform", (pictures(6, 7, 3), TRANSFORMS[0]), {"fill_value": 0.5}),

@@ -259,7 +259,8 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
         raise ValueError(f"resize: expected size (height, width), got {size!r}")
     images = _images(images, "resize")
     dtype = images.dtype
-    x, unbatched = _to_nhwc(_float(images, "float32"), data_format)
+    working = images if dtype in (np.float32, np.float64) else cast(images, "float32")  # as torch's interpolate
+    x, unbatched = _to_nhwc(working, data_format)
     height, width = x.shape[1:3]
     target_height, target_width = int(size[0]), int(size[1])
     if crop_to_aspect_ratio:
