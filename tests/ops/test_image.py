@@ -119,7 +119,8 @@ def test_values_match_keras(name, args, kwargs):
     if np.issubdtype(expected.dtype, np.integer):
         assert np.abs(got.astype(int) - expected.astype(int)).max(initial=0) <= 1  # rounding of float32 sums
     else:
-        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=2e-5)
+        tolerance = 1e-3 if expected.dtype == np.float16 else 2e-5  # one float16 step when rounding a float32 result
+        np.testing.assert_allclose(got, expected, rtol=tolerance / 2, atol=tolerance)
 
 
 def test_elastic_transform_is_seeded_and_keeps_images_at_alpha_zero():
