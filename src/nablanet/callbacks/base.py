@@ -25,8 +25,17 @@ class Callback:
     def on_train_end(self, logs=None): ...
     def on_epoch_begin(self, epoch, logs=None): ...
     def on_epoch_end(self, epoch, logs=None): ...
-    def on_train_batch_begin(self, batch, logs=None): ...
-    def on_train_batch_end(self, batch, logs=None): ...
+    def on_batch_begin(self, batch, logs=None): ...
+    def on_batch_end(self, batch, logs=None): ...
+
+    def on_train_batch_begin(self, batch, logs=None):
+        """Calls `on_batch_begin`, Keras's older name for this hook."""
+        self.on_batch_begin(batch, logs=logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        """Calls `on_batch_end`, Keras's older name for this hook."""
+        self.on_batch_end(batch, logs=logs)
+
     def on_test_begin(self, logs=None): ...
     def on_test_end(self, logs=None): ...
     def on_test_batch_begin(self, batch, logs=None): ...
@@ -74,12 +83,18 @@ class CallbackList:
 
 
 def _make_hook(name, with_step):
-    if with_step:
+    # as Keras calls them: a dict (empty for a begin hook) every time, by keyword for the batch hooks
+    if "batch" in name:
         def hook(self, step, logs=None):
-            self._call(name, step, logs)
+            logs = {} if logs is None else logs
+            for c in self.callbacks:
+                getattr(c, name)(step, logs=logs)
+    elif with_step:
+        def hook(self, step, logs=None):
+            self._call(name, step, {} if logs is None else logs)
     else:
         def hook(self, logs=None):
-            self._call(name, logs)
+            self._call(name, {} if logs is None else logs)
     hook.__name__ = name
     return hook
 

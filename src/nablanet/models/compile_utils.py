@@ -40,17 +40,34 @@ def losses_per_output(loss, loss_weights, n, names):
     return losses, weights
 
 
-def metrics_per_output(metrics, ys, preds, names):
-    """`[(output index, Metric)]`, each metric resolved for its output's shapes and, with several
-    outputs, named after its output as Keras names it."""
-    found = []
-    for i, (spec, y_true, prediction) in enumerate(zip(per_output(metrics, len(preds), names, "metrics"), ys, preds)):
-        for identifier in (spec if isinstance(spec, (list, tuple)) else [spec] if spec else []):
-            metric = metrics_module.resolve(identifier, np.shape(y_true), tuple(prediction.shape))
-            if names is not None:
-                metric.name = f"{names[i]}_{metric.name}"
-            found.append((i, metric))
+def metrics_per_output(metrics, weighted_metrics, ys, preds, names):
+    """`[(output index, Metric, weighted)]`: each metric resolved for its output's shapes and, with
+    several outputs, named after its output as Keras names it. Only the `weighted_metrics` see
+    sample weights; one that shares a name with a plain metric logs as `weighted_<name>`."""
+    found, taken = [], set()
+    for weighted, spec_all in ((False, metrics), (True, weighted_metrics)):
+        for i, (spec, y_true, prediction) in enumerate(
+                zip(per_output(spec_all, len(preds), names, "metrics"), ys, preds)):
+            for identifier in (spec if isinstance(spec, (list, tuple)) else [spec] if spec else []):
+                metric = metrics_module.resolve(identifier, np.shape(y_true), tuple(prediction.shape))
+                prefix = f"{names[i]}_" if names is not None else ""
+                name = prefix + metric.name
+                if weighted and name in taken:
+                    name = f"{prefix}weighted_{metric.name}"
+                metric.name = _unique(name, taken)
+                taken.add(metric.name)
+                found.append((i, metric, weighted))
     return found
+
+
+def _unique(name, taken):
+    """`name`, or `name_1`, `name_2`, ... when it is taken (Keras's rule for repeated metrics)."""
+    if name not in taken:
+        return name
+    index = 1
+    while f"{name}_{index}" in taken:
+        index += 1
+    return f"{name}_{index}"
 
 
 def revive(spec, kind):

@@ -6,6 +6,7 @@ Keras.
 """
 
 import contextlib
+import inspect
 
 import numpy as np
 
@@ -184,20 +185,30 @@ class Model(Layer):
         outputs = flatten(self.outputs) if self._graph is not None else []
         return [t.name for t in outputs] if len(outputs) > 1 else None
 
-    def _resolve(self, y, y_pred):
-        ys, preds = flatten(y), flatten(y_pred)
+    def _resolve_losses(self, y_pred):
         names = self._output_names()
         self._compiled_losses, self._loss_weight_values = compile_utils.losses_per_output(
-            self.loss, self.loss_weights, len(preds), names)
-        self._compiled_metrics = compile_utils.metrics_per_output(self._metric_spec, ys, preds, names)
+            self.loss, self.loss_weights, len(flatten(y_pred)), names)
+
+    def _resolve_metrics(self, y, y_pred):
+        """The compiled metrics for outputs shaped like `y_pred` (Keras builds them before the first
+        step, so an overridden `compute_loss` or `train_step` that skips the base methods has them)."""
+        ys, preds, names = flatten(y), flatten(y_pred), self._output_names()
+        self._compiled_metrics = compile_utils.metrics_per_output(
+            self._metric_spec, self._weighted_metric_spec, ys, preds, names)
 
     def compiled_metrics_list(self):
-        return [m for _, m in self._compiled_metrics or []]
+        return [m for _, m, _ in self._compiled_metrics or []]
 
     @property
     def metrics(self):
-        """The loss tracker and the compiled metrics (built by the first batch)."""
-        return ([self._loss_tracker] if self.compiled else []) + self.compiled_metrics_list()
+        """The loss tracker, the compiled metrics (built before the first step) and, as Keras
+        tracks them, the metrics held in the model's attributes."""
+        found = ([self._loss_tracker] if self.compiled else []) + self.compiled_metrics_list()
+        for value in vars(self).values():
+            if isinstance(value, metrics_module.Metric) and not any(value is m for m in found):
+                found.append(value)
+        return found
 
     @property
     def metrics_names(self):
@@ -212,7 +223,7 @@ class Model(Layer):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The compiled loss (weighted over outputs) plus every loss the layers added."""
         if self._compiled_losses is None:
-            self._resolve(y, y_pred)
+            self._resolve_losses(y_pred)
         total = None
         for fn, weight, y_true, prediction in zip(self._compiled_losses, self._loss_weight_values,
                                                   flatten(y), flatten(y_pred)):
@@ -233,40 +244,62 @@ class Model(Layer):
         return total
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Update the compiled metrics with a batch; returns every metric's result by name."""
+        del x  # as in Keras, the base method does not use the inputs
+        if self._compiled_metrics is None:
+            self._resolve_metrics(y, y_pred)
         ys, preds = flatten(y), flatten(y_pred)
-        for i, metric in self._compiled_metrics:
-            metric.update_state(ys[i], preds[i], sample_weight=sample_weight)
+        for i, metric, weighted in self._compiled_metrics:
+            metric.update_state(ys[i], preds[i], sample_weight=sample_weight if weighted else None)
         return self.get_metrics_result()
 
     def get_metrics_result(self):
         logs = {m.name: float(m.result()) for m in self.metrics}
         return dict(sorted(logs.items()))  # Keras orders the logs by name
 
+    def _compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """`compute_loss`, given `training=` only when it takes it (overrides written for Keras
+        before 3.3 do not), as Keras calls it."""
+        if _takes_training(type(self).compute_loss):
+            return self.compute_loss(x, y, y_pred, sample_weight, training=training)
+        return self.compute_loss(x, y, y_pred, sample_weight)
+
+    def _track_loss(self, loss, x):
+        """Keras's loss tracker: the mean over batches, weighted by batch size, of what
+        `compute_loss` returned."""
+        batch_size = len(next(a for a in flatten(x) if a is not None))
+        self._loss_tracker.update_state(np.asarray(loss.data if isinstance(loss, Tensor) else loss),
+                                        sample_weight=batch_size)
+
     def train_step(self, data):
-        """One optimizer step on a batch `(x, y, sample_weight)`; returns the running logs."""
-        x, y, sample_weight = (tuple(data) + (None, None))[:3]
+        """One optimizer step on a batch (`x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`);
+        returns the running logs."""
+        x, y, sample_weight = trainer.unpack_x_y_sample_weight(data)
         y_pred = self(x, training=True)
-        loss = self.compute_loss(x, y, y_pred, sample_weight)
+        loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+        if not isinstance(loss, Tensor):
+            loss = self._convert(loss)
+        self._track_loss(loss, x)
         weights = self.trainable_weights
         grads = backprop(loss, weights, np.ones(loss.shape, loss.dtype), free=True) if loss.requires_grad else []
         self.last_gradients = grads
         if grads:
             self.optimizer.apply(grads, weights)
-        self._loss_tracker.update_state(loss.data, sample_weight=len(flatten(x)[0]))
-        return self.compute_metrics(x, y, y_pred, sample_weight)
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def test_step(self, data):
         """Loss and metrics on a batch, without updating anything."""
-        x, y, sample_weight = (tuple(data) + (None, None))[:3]
+        x, y, sample_weight = trainer.unpack_x_y_sample_weight(data)
         with no_grad():
             y_pred = self(x, training=False)
-            loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
-        self._loss_tracker.update_state(np.asarray(loss.data if isinstance(loss, Tensor) else loss),
-                                        sample_weight=len(flatten(x)[0]))
-        return self.compute_metrics(x, y, y_pred, sample_weight)
+            loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
+        self._track_loss(loss, x)
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def predict_step(self, data):
-        return self(data, training=False)
+        """The model's outputs for a batch (its `x`, alone or in a tuple)."""
+        x, _, _ = trainer.unpack_x_y_sample_weight(data)
+        return self(x, training=False)
 
     # -- the training API ------------------------------------------------------------------------
 
@@ -320,7 +353,11 @@ class Model(Layer):
         return map_structure(lambda t: t.data if isinstance(t, Tensor) else t, out)
 
     def _as_list(self, logs):
-        values = [logs["loss"]] + [logs[m.name] for m in self.compiled_metrics_list()]
+        """The logs as `evaluate` returns them without `return_dict`: in the order of `metrics`,
+        then any other keys by name; one value alone is returned bare (Keras's rule)."""
+        names = [m.name for m in self.metrics]
+        values = [logs[n] for n in dict.fromkeys(names) if n in logs] + [logs[k] for k in sorted(logs)
+                                                                        if k not in names]
         return values[0] if len(values) == 1 else values
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
@@ -434,6 +471,12 @@ class Model(Layer):
                      loss=compile_utils.revive(config.get("loss"), "losses"), loss_weights=config.get("loss_weights"),
                      metrics=compile_utils.revive(config.get("metrics"), "metrics"),
                      weighted_metrics=compile_utils.revive(config.get("weighted_metrics"), "metrics"))
+
+
+def _takes_training(method):
+    """Whether a `compute_loss` names a `training` parameter (Keras checks the name only)."""
+    parameters = inspect.signature(method).parameters
+    return "training" in parameters
 
 
 class _FitCache:

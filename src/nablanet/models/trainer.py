@@ -110,8 +110,8 @@ class ArrayBatches:
         for start in range(0, self.n, self.batch_size):
             index = slice(start, start + self.batch_size) if order is None else order[start:start + self.batch_size]
             x = take(self.x, index)
-            yield x, x if self.y is self.x else take(self.y, index), (
-                None if self.sample_weight is None else self.sample_weight[index])
+            y = x if self.y is self.x else take(self.y, index)
+            yield pack_x_y_sample_weight(x, y, None if self.sample_weight is None else self.sample_weight[index])
 
 
 class IterableBatches:
@@ -140,20 +140,41 @@ class IterableBatches:
                     raise DataError(f"{self.where}: the data iterator is exhausted") from None
                 self._iterator = None
                 return
-            yield unpack(batch, self.where)
+            yield standardize_batch(batch, self.where)
             count += 1
 
 
-def unpack(batch, where):
+def standardize_batch(batch, where):
+    """A batch as the iterable gave it -- `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)` -- with
+    its arrays converted, the form the steps receive (as in Keras)."""
     if isinstance(batch, (np.ndarray, Tensor, dict)):  # inputs alone, as for predict
-        batch = (batch,)
+        return standardize(batch, where)
     if not isinstance(batch, (tuple, list)) or not 1 <= len(batch) <= 3:
         raise DataError(f"{where}: each batch must be (x,), (x, y) or (x, y, sample_weight), "
                         f"got {type(batch).__name__}")
     x = standardize(batch[0], where)
     y = standardize(batch[1], where, "y") if len(batch) > 1 and batch[1] is not None else None
     sw = np.asarray(batch[2], dtype=backend.floatx()) if len(batch) > 2 and batch[2] is not None else None
-    return x, y, sw
+    return type(batch)((x, y, sw)[:len(batch)]) if isinstance(batch, tuple) else [x, y, sw][:len(batch)]
+
+
+def unpack_x_y_sample_weight(data):
+    """`(x, y, sample_weight)` from a batch as the steps receive it (missing parts are None)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if not 1 <= len(data) <= 3:
+        raise DataError(f"unpack_x_y_sample_weight: expected x, (x,), (x, y) or (x, y, sample_weight), "
+                        f"got a tuple of {len(data)}")
+    return (data + (None, None))[:3]
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """The batch the steps receive: `x` alone, `(x, y)` or `(x, y, sample_weight)`, as Keras packs it."""
+    if y is None:
+        return x if sample_weight is None else (x, None, sample_weight)
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
 
 
 def is_iterable_data(x):
@@ -223,9 +244,28 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         epochs=epochs, steps=batches.n_steps,
     )
     model.stop_training = False
+    build_metrics(model, batches)
     with model._fixed_structure():
         return _fit_epochs(model, batches, val_batches, callback_list, history, epochs, initial_epoch,
                            validation_freq)
+
+
+def build_metrics(model, batches):
+    """Build the compiled metrics before the first step, as Keras does, so that an overridden
+    `train_step`/`test_step` that walks `model.metrics` sees them (array data only: an iterator
+    cannot be peeked without consuming a batch; the first `compute_metrics` builds them then)."""
+    if model._compiled_metrics is not None or not isinstance(batches, ArrayBatches) or batches.y is None:
+        return
+    if not (model._metric_spec or model._weighted_metric_spec):
+        return
+    if model._graph is not None:
+        y_pred = model.outputs
+    else:
+        from nablanet.autodiff import no_grad
+
+        with no_grad():
+            y_pred = model(take(batches.x, slice(0, 1)), training=False)
+    model._resolve_metrics(batches.y, y_pred)
 
 
 def _fit_epochs(model, batches, val_batches, callback_list, history, epochs, initial_epoch, validation_freq):
@@ -238,15 +278,17 @@ def _fit_epochs(model, batches, val_batches, callback_list, history, epochs, ini
         model.reset_metrics()
         callback_list.on_epoch_begin(epoch)
         logs = {}
-        for step, (bx, by, bsw) in enumerate(batches.epoch()):
+        for step, data in enumerate(batches.epoch()):
             callback_list.on_train_batch_begin(step)
-            logs = model.train_step((bx, by, bsw))
+            logs = model.train_step(data)
             callback_list.on_train_batch_end(step, logs)
             if model.stop_training:
                 break
         epoch_logs = dict(logs)
         if val_batches is not None and _due(epoch, validation_freq):
-            val_logs = evaluate_batches(model, val_batches, callback_list=None)
+            callback_list.on_test_begin()  # validation runs the test hooks, as in Keras
+            val_logs = evaluate_batches(model, val_batches, callback_list)
+            callback_list.on_test_end(val_logs)
             epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
         callback_list.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
@@ -276,10 +318,10 @@ def evaluate_batches(model, batches, callback_list=None):
     """Run `test_step` over every batch with fresh metrics; return the final logs."""
     model.reset_metrics()
     logs = {}
-    for step, (bx, by, bsw) in enumerate(batches.epoch()):
+    for step, data in enumerate(batches.epoch()):
         if callback_list is not None:
             callback_list.on_test_batch_begin(step)
-        logs = model.test_step((bx, by, bsw))
+        logs = model.test_step(data)
         if callback_list is not None:
             callback_list.on_test_batch_end(step, logs)
     return logs
@@ -289,14 +331,12 @@ def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callback
     """`Model.evaluate` (its arguments, by keyword)."""
     model._assert_compiled("evaluate")
     batches, _ = make_batches(x, y, sample_weight, batch_size, False, "evaluate", steps)
+    build_metrics(model, batches)
     callback_list = _one_pass_callbacks(model, callbacks, verbose, batches, "test")
     callback_list.on_test_begin()
     logs = evaluate_batches(model, batches, callback_list)
     callback_list.on_test_end(logs)
-    if return_dict:
-        return logs
-    values = [logs["loss"]] + [logs[m.name] for m in model.compiled_metrics_list() if m.name in logs]
-    return values[0] if len(values) == 1 else values
+    return logs if return_dict else model._as_list(logs)
 
 
 def predict(model, x, *, batch_size, verbose, steps, callbacks):
@@ -308,9 +348,9 @@ def predict(model, x, *, batch_size, verbose, steps, callbacks):
     callback_list.on_predict_begin()
     outputs = []
     with no_grad():
-        for step, (bx, _, _) in enumerate(batches.epoch()):
+        for step, data in enumerate(batches.epoch()):
             callback_list.on_predict_batch_begin(step)
-            out = model.predict_step(bx)
+            out = model.predict_step(data)
             outputs.append(map_structure(lambda t: t.data if isinstance(t, Tensor) else np.asarray(t), out))
             callback_list.on_predict_batch_end(step, {"outputs": out})
     callback_list.on_predict_end()
