@@ -318,8 +318,10 @@ class Model(Layer):
         )
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
-                 callbacks=None, return_dict=False):
+                 callbacks=None, return_dict=False, **kwargs):
         """The loss (and metrics) on data: a float, a list `[loss, metrics...]`, or a dict."""
+        if kwargs:  # Keras's signature keeps **kwargs for its own internal flags
+            raise TypeError(f"Model.evaluate: unexpected arguments {sorted(kwargs)}")
         return trainer.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
                                 steps=steps, callbacks=callbacks, return_dict=return_dict)
 

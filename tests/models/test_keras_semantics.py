@@ -1,0 +1,312 @@
+"""Keras 3's model contract, side by side: the same small programs run on Keras (torch backend) and
+on nablanet from the same initial weights, and what users see must agree -- `History.history` keys
+and values (float32 tolerance), what each overridable hook receives (`train_step`, `test_step`,
+`predict_step`, `compute_loss`, `compute_metrics`, callbacks' hooks) and printed summaries."""
+
+import inspect
+
+import numpy as np
+import pytest
+
+import nablanet
+
+K = pytest.importorskip("keras")
+
+TOL = {"rtol": 2e-5, "atol": 2e-6}  # float32 rounding, accumulated over a few steps
+
+
+def to_numpy(value):
+    if hasattr(value, "detach"):  # a torch tensor (or Keras variable on torch)
+        return value.detach().cpu().numpy()
+    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+        return np.asarray(value.numpy())
+    return np.asarray(getattr(value, "data", value))
+
+
+def real_calls(calls):
+    """The calls made with data: Keras also traces `compute_loss` and `compute_metrics` once with
+    symbolic tensors to build the compiled metrics, which nablanet builds from shapes instead."""
+    return [call for call in calls if "symbolic" not in str(call)]
+
+
+def describe(value):
+    """A structure of arrays as kinds and shapes, framework-neutral: 'tuple(array(4, 3), None)'."""
+    if isinstance(value, (tuple, list)):
+        return f"{type(value).__name__}({', '.join(describe(v) for v in value)})"
+    if isinstance(value, dict):
+        return "dict(" + ", ".join(f"{k}={describe(v)}" for k, v in sorted(value.items())) + ")"
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return repr(value)
+    if isinstance(value, K.KerasTensor) or str(getattr(value, "device", "")) == "meta":
+        return "symbolic"  # Keras on torch traces shapes with tensors on the "meta" device
+    return f"array{tuple(value.shape)}"
+
+
+def dense_net(lib, units=(8, 3), inputs=5, name=None, **dense_kwargs):
+    return lib.Sequential([lib.Input(shape=(inputs,))] + [lib.layers.Dense(u, **dense_kwargs) for u in units],
+                          name=name)
+
+
+def copy_weights(source, target):
+    target.set_weights([to_numpy(w) for w in source.weights])
+
+
+def data(n=24, inputs=5, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, inputs)).astype(np.float32), rng.integers(0, classes, n)
+
+
+def assert_same_history(ours, theirs):
+    assert list(ours) == list(theirs)
+    for key in theirs:
+        np.testing.assert_allclose(ours[key], theirs[key], **TOL, err_msg=key)
+
+
+# -- compute_loss ------------------------------------------------------------------------------
+
+def hooked_model(lib, calls, loss_signature):
+    """A Sequential subclass whose compute_loss (with or without `training`) records its arguments
+    and adds a term of its own to the compiled loss."""
+
+    class WithTraining(lib.Sequential):
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            calls.append(("compute_loss", describe((x, y, y_pred, sample_weight)), training))
+            return super().compute_loss(x, y, y_pred, sample_weight, training=training) + 0.5
+
+    class WithoutTraining(lib.Sequential):  # written for Keras before 3.3: no `training`
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
+            calls.append(("compute_loss", describe((x, y, y_pred, sample_weight)), "absent"))
+            return super().compute_loss(x, y, y_pred, sample_weight) + 0.5
+
+    cls = WithTraining if loss_signature == "training" else WithoutTraining
+    return cls([lib.Input(shape=(5,)), lib.layers.Dense(4, activation="relu"), lib.layers.Dense(3)])
+
+
+@pytest.mark.parametrize("loss_signature", ["training", "no training"])
+def test_overridden_compute_loss_gets_what_keras_passes_and_its_value_is_logged(loss_signature):
+    x, y = data()
+    results, calls = {}, {K: [], nablanet: []}
+    models = {lib: hooked_model(lib, calls[lib], loss_signature) for lib in (K, nablanet)}
+    copy_weights(models[K], models[nablanet])
+    for lib, model in models.items():
+        model.compile(optimizer=lib.optimizers.SGD(0.1), metrics=["accuracy"],
+                      loss=lib.losses.SparseCategoricalCrossentropy(from_logits=True))
+        history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0, validation_data=(x, y)).history
+        evaluated = model.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)
+        results[lib] = (history, evaluated, model, real_calls(calls[lib]))
+    (h_ours, e_ours, _, c_ours), (h_theirs, e_theirs, _, c_theirs) = results[nablanet], results[K]
+    assert_same_history(h_ours, h_theirs)
+    assert sorted(e_ours) == sorted(e_theirs)
+    for key in e_theirs:
+        np.testing.assert_allclose(e_ours[key], e_theirs[key], **TOL, err_msg=key)
+    assert c_ours == c_theirs
+    assert {training for _, _, training in c_ours} == ({True, False} if loss_signature == "training" else {"absent"})
+
+
+def test_compute_loss_without_super_trains_with_compiled_metrics_and_logs_its_own_mean():
+    x, y = data()
+
+    def build(lib):
+        ops = lib.ops
+
+        class OwnLoss(lib.Sequential):
+            def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+                one_hot = ops.one_hot(ops.cast(y, "int32"), 3)
+                return ops.mean((ops.softmax(y_pred) - one_hot) ** 2) + sum(self.losses)
+
+        return OwnLoss([lib.Input(shape=(5,)),
+                        lib.layers.Dense(4, activation="tanh", kernel_regularizer=lib.regularizers.L2(0.01)),
+                        lib.layers.Dense(3)])
+
+    models = {lib: build(lib) for lib in (K, nablanet)}
+    copy_weights(models[K], models[nablanet])
+    histories = {}
+    for lib, model in models.items():
+        model.compile(optimizer=lib.optimizers.Adam(0.01), metrics=["accuracy"])
+        histories[lib] = model.fit(x, y, batch_size=7, epochs=3, shuffle=False, verbose=0).history
+    assert list(histories[nablanet]) == ["accuracy", "loss"]
+    assert_same_history(histories[nablanet], histories[K])
+
+
+# -- knowledge distillation ----------------------------------------------------------------------
+
+def distiller(lib, student, teacher):
+    """A student trained on a teacher's temperature-softened outputs plus the labels."""
+    ops = lib.ops
+
+    class Distiller(lib.Model):
+        def __init__(self, student, teacher):
+            super().__init__()
+            self.teacher, self.student = teacher, student
+
+        def compile(self, optimizer, metrics, student_loss_fn, distillation_loss_fn, alpha, temperature):
+            super().compile(optimizer=optimizer, metrics=metrics)
+            self.student_loss_fn, self.distillation_loss_fn = student_loss_fn, distillation_loss_fn
+            self.alpha, self.temperature = alpha, temperature
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, allow_empty=False):
+            teacher_pred = self.teacher(x, training=False)
+            hard = self.student_loss_fn(y, y_pred)
+            soft = self.distillation_loss_fn(ops.softmax(teacher_pred / self.temperature, axis=1),
+                                             ops.softmax(y_pred / self.temperature, axis=1))
+            return self.alpha * hard + (1 - self.alpha) * soft * self.temperature ** 2
+
+        def call(self, x):
+            return self.student(x)
+
+    return Distiller(student, teacher)
+
+
+def test_distillation_logs_and_trains_as_in_keras():
+    x, y = data(n=64, inputs=6, classes=4, seed=1)
+    results, nets = {}, {}
+    for lib in (K, nablanet):
+        nets[lib] = (dense_net(lib, (16, 4), inputs=6, name="teacher", activation=None),
+                     dense_net(lib, (8, 4), inputs=6, name="student", activation=None))
+    copy_weights(nets[K][0], nets[nablanet][0])
+    copy_weights(nets[K][1], nets[nablanet][1])
+    for lib in (K, nablanet):
+        teacher, student = nets[lib]
+        model = distiller(lib, student, teacher)
+        model.compile(optimizer=lib.optimizers.Adam(0.01), metrics=[lib.metrics.SparseCategoricalAccuracy()],
+                      student_loss_fn=lib.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      distillation_loss_fn=lib.losses.KLDivergence(), alpha=0.1, temperature=5)
+        history = model.fit(x, y, batch_size=16, epochs=4, shuffle=False, verbose=0).history
+        evaluated = model.evaluate(x, y, batch_size=16, verbose=0)  # no `training` in the override
+        results[lib] = (history, teacher, student, evaluated)
+    assert_same_history(results[nablanet][0], results[K][0])
+    np.testing.assert_allclose(results[nablanet][3], results[K][3], **TOL)
+    # the distillation term reaches the teacher through its outputs, so Keras trains it too
+    for ours, theirs in zip(results[nablanet][1].get_weights(), results[K][1].get_weights()):
+        np.testing.assert_allclose(ours, to_numpy(theirs), **TOL)
+
+
+# -- the steps' arguments ------------------------------------------------------------------------
+
+def recording_model(lib, calls):
+    class Recording(lib.Sequential):
+        def train_step(self, data):
+            calls.append(("train_step", describe(data)))
+            return super().train_step(data)
+
+        def test_step(self, data):
+            calls.append(("test_step", describe(data)))
+            return super().test_step(data)
+
+        def predict_step(self, data):
+            calls.append(("predict_step", describe(data)))
+            return super().predict_step(data)
+
+        def compute_metrics(self, x, y, y_pred, sample_weight=None):
+            calls.append(("compute_metrics", describe((x, y, y_pred, sample_weight))))
+            return super().compute_metrics(x, y, y_pred, sample_weight)
+
+    return Recording([lib.Input(shape=(5,)), lib.layers.Dense(3)])
+
+
+def test_steps_receive_the_data_as_keras_packs_it():
+    x, y = data(n=8)
+    y = y.astype(np.float32)[:, None]
+    weights = np.linspace(0.5, 1.5, 8).astype(np.float32)
+    seen = {}
+    for lib in (K, nablanet):
+        calls = seen[lib] = []
+        model = recording_model(lib, calls)
+        model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        for kwargs in ({"y": y}, {"y": y, "sample_weight": weights}):
+            model.fit(x, batch_size=4, epochs=1, verbose=0, **kwargs)
+            model.evaluate(x, batch_size=4, verbose=0, **kwargs)
+        model.predict(x, batch_size=4, verbose=0)
+    assert seen[nablanet] == real_calls(seen[K])
+    assert ("train_step", "tuple(array(4, 5), array(4, 1))") in seen[nablanet]
+    assert ("predict_step", "array(4, 5)") in seen[nablanet]
+
+
+def test_train_step_gets_inputs_alone_when_fit_has_no_targets():
+    x, _ = data(n=8)
+
+    def build(lib, calls):
+        class Autoencoder(lib.Sequential):
+            def train_step(self, data):
+                calls.append(describe(data))
+                return {"seen": 1.0}
+
+        return Autoencoder([lib.Input(shape=(5,)), lib.layers.Dense(5)])
+
+    for lib in (K, nablanet):
+        calls = []
+        model = build(lib, calls)
+        model.compile(optimizer="sgd")
+        history = model.fit(x, batch_size=4, epochs=1, verbose=0).history
+        assert calls == ["array(4, 5)", "array(4, 5)"], lib.__name__
+        assert history == {"seen": [1.0]}
+
+
+# -- callbacks -----------------------------------------------------------------------------------
+
+HOOKS = [name for name in dir(K.callbacks.Callback) if name.startswith("on_") and "batch_" in name
+         or name in ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_test_begin",
+                     "on_test_end", "on_predict_begin", "on_predict_end")]
+
+
+def recorder(lib, calls):
+    def make(name):
+        def hook(self, *args, **kwargs):
+            calls.append((name, [describe_log(a) for a in args], {k: describe_log(v) for k, v in kwargs.items()}))
+        return hook
+
+    return type("Recorder", (lib.callbacks.Callback,), {name: make(name) for name in HOOKS})()
+
+
+def describe_log(value):
+    return sorted(value) if isinstance(value, dict) else value
+
+
+def test_callbacks_get_the_hooks_and_logs_keras_gives_them():
+    x, y = data(n=8)
+    seen = {}
+    for lib in (K, nablanet):
+        calls = seen[lib] = []
+        model = dense_net(lib, (3,))
+        model.compile(optimizer="sgd", loss=lib.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=["accuracy"])
+        model.fit(x, y, batch_size=4, epochs=2, validation_data=(x, y), callbacks=[recorder(lib, calls)], verbose=0)
+        model.evaluate(x, y, batch_size=4, callbacks=[recorder(lib, calls)], verbose=0)
+        model.predict(x, batch_size=4, callbacks=[recorder(lib, calls)], verbose=0)
+    assert seen[nablanet] == seen[K]
+    assert ("on_test_end", [["accuracy", "loss"]], {}) in seen[nablanet]  # validation runs the test hooks
+
+
+# -- weighting -----------------------------------------------------------------------------------
+
+def test_sample_weight_class_weight_and_weighted_metrics_as_keras_weighs_them():
+    x, y = data(n=30, seed=3)
+    weights = np.random.default_rng(4).uniform(0.1, 2.0, 30).astype(np.float32)
+    results, models = {}, {lib: dense_net(lib, (6, 3), activation="sigmoid") for lib in (K, nablanet)}
+    copy_weights(models[K], models[nablanet])
+    for lib, model in models.items():
+        model.compile(optimizer=lib.optimizers.SGD(0.2), metrics=["accuracy"],
+                      loss=lib.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      weighted_metrics=["accuracy", "sparse_categorical_crossentropy"])
+        runs = [model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0, sample_weight=weights).history,
+                model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0,
+                          class_weight={0: 0.5, 1: 2.0, 2: 1.0}).history,
+                model.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)]
+        results[lib] = (model, runs)
+    assert list(results[nablanet][1][0]) == ["accuracy", "loss", "sparse_categorical_crossentropy",
+                                             "weighted_accuracy"]
+    for ours, theirs in zip(results[nablanet][1], results[K][1]):
+        assert_same_history({k: np.atleast_1d(v) for k, v in ours.items()},
+                            {k: np.atleast_1d(v) for k, v in theirs.items()})
+
+
+# -- signatures of the contract ------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["compute_loss", "compute_metrics", "train_step", "test_step", "predict_step",
+                                  "get_metrics_result", "get_compile_config", "compile_from_config", "summary",
+                                  "compile", "fit", "evaluate", "predict"])
+def test_the_hooks_have_keras_signatures(name):
+    ours = inspect.signature(getattr(nablanet.Model, name))
+    theirs = inspect.signature(getattr(K.Model, name))
+    assert [(p.name, p.default) for p in ours.parameters.values()] == \
+        [(p.name, p.default) for p in theirs.parameters.values()]
