@@ -310,3 +310,57 @@ def test_the_hooks_have_keras_signatures(name):
     theirs = inspect.signature(getattr(K.Model, name))
     assert [(p.name, p.default) for p in ours.parameters.values()] == \
         [(p.name, p.default) for p in theirs.parameters.values()]
+
+
+# -- summary -------------------------------------------------------------------------------------
+
+def summary_models(lib):
+    """A chain with a nested model and a frozen layer, a graph with two inputs and two outputs,
+    and a compiled, trained Sequential (its optimizer's parameters count)."""
+    layers = lib.layers
+    inner = lib.Sequential([lib.Input((4,)), layers.Dense(3, name="inner_dense")], name="inner")
+    x = lib.Input((5,), name="x")
+    chain = lib.Model(x, layers.Dense(2, name="frozen", trainable=False)(inner(layers.Dense(4, name="d1")(x))),
+                      name="chain")
+    a, b = lib.Input((5,), name="a"), lib.Input((3,), name="b")
+    joined = layers.Concatenate(name="cat")([layers.Dense(4, name="da")(a), b])
+    graph = lib.Model([a, b], [layers.Dense(2, name="o1")(joined), layers.Dense(1, name="o2")(joined)], name="graph")
+    trained = lib.Sequential([lib.Input((5,)), layers.Dense(4, name="a_rather_long_layer_name_that_wraps"),
+                              layers.Dense(1, name="out")], name="trained")
+    trained.compile(optimizer="adam", loss="mse")
+    trained.fit(np.ones((4, 5), np.float32), np.ones((4, 1), np.float32), verbose=0)
+    return [chain, graph, trained]
+
+
+@pytest.mark.parametrize("options", [{}, {"show_trainable": True}, {"expand_nested": True}, {"line_length": 60},
+                                     {"line_length": 40, "show_trainable": True, "expand_nested": True},
+                                     {"positions": [0.5, 0.8, 1.0]}, {"layer_range": ["d1", "inner"]}],
+                         ids=str)
+def test_summary_prints_what_keras_prints(options):
+    printed = {}
+    for lib in (K, nablanet):
+        printed[lib] = []
+        for model in summary_models(lib):
+            if "layer_range" in options and model.name != "chain":
+                continue
+            if "positions" in options and model.name == "graph":
+                continue  # a graph has four columns
+            model.summary(print_fn=printed[lib].append, **options)
+    assert printed[nablanet] == printed[K]
+    assert all(text.endswith("\n") for text in printed[nablanet])  # print_fn gets the table as one string
+
+
+def test_summary_without_print_fn_prints_the_same_lines(capsys):
+    outputs = {}
+    for lib in (K, nablanet):
+        summary_models(lib)[0].summary()
+        outputs[lib] = capsys.readouterr().out
+    assert outputs[nablanet] == outputs[K]
+
+
+def test_summary_layer_range_must_name_layers():
+    model = summary_models(nablanet)[0]
+    with pytest.raises(ValueError, match="layer_range .* matches no layer; the layers are"):
+        model.summary(layer_range=["nothing", "here"])
+    with pytest.raises(ValueError, match="layer_range must be two layer names"):
+        model.summary(layer_range=["d1"])

@@ -364,14 +364,12 @@ class Model(Layer):
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
-        """Print a table of the layers, their output shapes and parameter counts."""
+        """Print a table of the layers, their output shapes and parameter counts, as Keras lays it
+        out (`print_fn` gets the whole table as one string)."""
         from nablanet.models.summary import print_summary
 
-        for name, value, default in (("line_length", line_length, None), ("positions", positions, None),
-                                     ("expand_nested", expand_nested, False),
-                                     ("show_trainable", show_trainable, False), ("layer_range", layer_range, None)):
-            warn_ignored("Model.summary", name, value, "the table has one fixed layout", default=default)
-        print_summary(self, line_length=line_length, print_fn=print_fn, show_trainable=show_trainable)
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
 
     def save(self, filepath, overwrite=True, zipped=None):
         """Save architecture, weights, compile settings and optimizer state to one file, written
