@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import nablanet
+from nablanet.autodiff.tensor import Tensor
 
 K = pytest.importorskip("keras")
 
@@ -16,11 +17,9 @@ TOL = {"rtol": 2e-5, "atol": 2e-6}  # float32 rounding, accumulated over a few s
 
 
 def to_numpy(value):
-    if hasattr(value, "detach"):  # a torch tensor (or Keras variable on torch)
-        return value.detach().cpu().numpy()
-    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
-        return np.asarray(value.numpy())
-    return np.asarray(getattr(value, "data", value))
+    if isinstance(value, Tensor):
+        return np.asarray(value.data)
+    return np.asarray(K.ops.convert_to_numpy(value))
 
 
 def real_calls(calls):
@@ -364,3 +363,49 @@ def test_summary_layer_range_must_name_layers():
         model.summary(layer_range=["nothing", "here"])
     with pytest.raises(ValueError, match="layer_range must be two layer names"):
         model.summary(layer_range=["d1"])
+
+
+# -- metrics with state variables ----------------------------------------------------------------
+
+def true_positives(lib):
+    """A metric in Keras 3's style: state made by add_variable/add_weight, the default or its own reset."""
+    ops = lib.ops
+
+    class TruePositives(lib.metrics.Metric):
+        def __init__(self, name="true_positives", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.true_positives = self.add_variable(shape=(), name="ctp", initializer="zeros")
+            self.seen = self.add_weight(shape=(2,), initializer="ones", name="seen")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            top = ops.max(y_pred, axis=1, keepdims=True)
+            hit = ops.sum(ops.cast(ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), 3), "float32")
+                          * ops.cast(y_pred >= top, "float32"), axis=1)
+            if sample_weight is not None:
+                hit = ops.multiply(hit, ops.cast(sample_weight, "float32"))
+            self.true_positives.assign_add(ops.sum(hit))
+            self.seen.assign_add(np.ones(2, np.float32))
+
+        def result(self):
+            return self.true_positives.value + 0.0 * ops.sum(self.seen.value)
+
+    return TruePositives()
+
+
+def test_a_metric_built_with_add_variable_logs_as_in_keras():
+    x, y = data(n=20, seed=5)
+    models = {lib: dense_net(lib, (3,)) for lib in (K, nablanet)}
+    copy_weights(models[K], models[nablanet])
+    histories, metrics = {}, {}
+    for lib, model in models.items():
+        metrics[lib] = true_positives(lib)
+        model.compile(optimizer=lib.optimizers.SGD(0.1), metrics=[metrics[lib]],
+                      loss=lib.losses.SparseCategoricalCrossentropy(from_logits=True))
+        histories[lib] = model.fit(x, y[:, None], batch_size=6, epochs=2, shuffle=False, verbose=0).history
+    assert_same_history(histories[nablanet], histories[K])
+    ours, theirs = metrics[nablanet], metrics[K]
+    assert [v.name for v in ours.variables] == [v.name for v in theirs.variables] == ["ctp", "seen"]
+    assert all(not v.trainable for v in ours.variables)
+    ours.reset_state()
+    theirs.reset_state()
+    np.testing.assert_array_equal(to_numpy(ours.variables[1]), to_numpy(theirs.variables[1]))  # zeroed

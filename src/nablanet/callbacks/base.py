@@ -84,14 +84,14 @@ class CallbackList:
 
 def _make_hook(name, with_step):
     # as Keras calls them: a dict (empty for a begin hook) every time, by keyword for the batch hooks
-    if "batch" in name:
-        def hook(self, step, logs=None):
+    if with_step == "epoch":
+        def hook(self, epoch, logs=None):
+            self._call(name, epoch, {} if logs is None else logs)
+    elif with_step:
+        def hook(self, batch, logs=None):
             logs = {} if logs is None else logs
             for c in self.callbacks:
-                getattr(c, name)(step, logs=logs)
-    elif with_step:
-        def hook(self, step, logs=None):
-            self._call(name, step, {} if logs is None else logs)
+                getattr(c, name)(batch, logs=logs)
     else:
         def hook(self, logs=None):
             self._call(name, {} if logs is None else logs)
@@ -102,7 +102,7 @@ def _make_hook(name, with_step):
 for _name in _HOOKS:
     setattr(CallbackList, _name, _make_hook(_name, False))
 for _name in _STEP_HOOKS:
-    setattr(CallbackList, _name, _make_hook(_name, True))
+    setattr(CallbackList, _name, _make_hook(_name, "epoch" if "epoch" in _name else "batch"))
 
 
 class History(Callback):

@@ -254,7 +254,14 @@ class Model(Layer):
         return self.get_metrics_result()
 
     def get_metrics_result(self):
-        logs = {m.name: float(m.result()) for m in self.metrics}
+        """Every metric's current result by name; a metric whose result is a dict adds its entries."""
+        logs = {}
+        for metric in self.metrics:
+            result = metric.result()
+            if isinstance(result, dict):
+                logs.update({name: _scalar(value) for name, value in result.items()})
+            else:
+                logs[metric.name] = _scalar(result)
         return dict(sorted(logs.items()))  # Keras orders the logs by name
 
     def _compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -471,6 +478,10 @@ class Model(Layer):
                      loss=compile_utils.revive(config.get("loss"), "losses"), loss_weights=config.get("loss_weights"),
                      metrics=compile_utils.revive(config.get("metrics"), "metrics"),
                      weighted_metrics=compile_utils.revive(config.get("weighted_metrics"), "metrics"))
+
+
+def _scalar(value):
+    return float(np.asarray(value.data if isinstance(value, Tensor) else value))
 
 
 def _takes_training(method):
