@@ -409,3 +409,34 @@ def test_a_metric_built_with_add_variable_logs_as_in_keras():
     ours.reset_state()
     theirs.reset_state()
     np.testing.assert_array_equal(to_numpy(ours.variables[1]), to_numpy(theirs.variables[1]))  # zeroed
+
+
+# -- several outputs -----------------------------------------------------------------------------
+
+def two_output_model(lib):
+    layers = lib.layers
+    title, body = lib.Input(shape=(6,), name="title"), lib.Input(shape=(4,), name="body")
+    joined = layers.concatenate([layers.Dense(5)(title), layers.Dense(5)(body)])
+    return lib.Model(inputs=[title, body], outputs=[layers.Dense(1, name="priority")(joined),
+                                                    layers.Dense(3, name="department")(joined)])
+
+
+def test_several_outputs_log_each_outputs_loss_and_read_dict_targets_by_name():
+    rng = np.random.default_rng(6)
+    x = {"title": rng.random((40, 6)).astype(np.float32), "body": rng.random((40, 4)).astype(np.float32)}
+    y = {"priority": rng.random((40, 1)).astype(np.float32),
+         "department": np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]}
+    models = {lib: two_output_model(lib) for lib in (K, nablanet)}
+    copy_weights(models[K], models[nablanet])
+    histories, evaluated = {}, {}
+    for lib, model in models.items():
+        model.compile(optimizer=lib.optimizers.SGD(0.01), loss_weights={"priority": 1.0, "department": 0.2},
+                      loss={"priority": lib.losses.MeanSquaredError(),
+                            "department": lib.losses.CategoricalCrossentropy(from_logits=True)},
+                      metrics={"priority": ["mae"], "department": ["accuracy"]})
+        histories[lib] = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+        evaluated[lib] = model.evaluate(x, y, verbose=0)
+    assert list(histories[nablanet]) == ["department_accuracy", "department_loss", "loss", "priority_loss",
+                                         "priority_mae"]
+    assert_same_history(histories[nablanet], histories[K])
+    np.testing.assert_allclose(evaluated[nablanet], evaluated[K], **TOL)  # Keras's order of the values too

@@ -172,6 +172,7 @@ class Model(Layer):
         self._metric_spec, self._weighted_metric_spec = metrics, weighted_metrics
         self._compiled_losses = None  # resolved at the first batch, when shapes are known
         self._compiled_metrics = None
+        self._output_loss_trackers = []
         self._loss_tracker = metrics_module.Mean(name="loss")
         self.compiled = True
 
@@ -185,15 +186,31 @@ class Model(Layer):
         outputs = flatten(self.outputs) if self._graph is not None else []
         return [t.name for t in outputs] if len(outputs) > 1 else None
 
+    def _targets(self, y):
+        """`y` as a list aligned with the outputs: a dict is read by output name."""
+        names = self._output_names()
+        if isinstance(y, dict) and names is not None:
+            missing = [name for name in names if name not in y]
+            if missing:
+                raise ValueError(f"{self.name}: y has no targets for the outputs {missing}; "
+                                 f"its keys are {sorted(y)} and the outputs are {names}")
+            return [y[name] for name in names]
+        return flatten(y)
+
     def _resolve_losses(self, y_pred):
         names = self._output_names()
         self._compiled_losses, self._loss_weight_values = compile_utils.losses_per_output(
             self.loss, self.loss_weights, len(flatten(y_pred)), names)
+        # with several losses Keras also logs each output's own (unweighted) loss
+        with_loss = [i for i, fn in enumerate(self._compiled_losses) if fn is not None]
+        self._output_loss_trackers = [
+            metrics_module.Mean(name=f"{names[i] if names else i}_loss") if fn is not None and len(with_loss) > 1
+            else None for i, fn in enumerate(self._compiled_losses)]
 
     def _resolve_metrics(self, y, y_pred):
         """The compiled metrics for outputs shaped like `y_pred` (Keras builds them before the first
         step, so an overridden `compute_loss` or `train_step` that skips the base methods has them)."""
-        ys, preds, names = flatten(y), flatten(y_pred), self._output_names()
+        ys, preds, names = self._targets(y), flatten(y_pred), self._output_names()
         self._compiled_metrics = compile_utils.metrics_per_output(
             self._metric_spec, self._weighted_metric_spec, ys, preds, names)
 
@@ -205,6 +222,7 @@ class Model(Layer):
         """The loss tracker, the compiled metrics (built before the first step) and, as Keras
         tracks them, the metrics held in the model's attributes."""
         found = ([self._loss_tracker] if self.compiled else []) + self.compiled_metrics_list()
+        found += [tracker for tracker in getattr(self, "_output_loss_trackers", []) if tracker is not None]
         for value in vars(self).values():
             if isinstance(value, metrics_module.Metric) and not any(value is m for m in found):
                 found.append(value)
@@ -225,8 +243,9 @@ class Model(Layer):
         if self._compiled_losses is None:
             self._resolve_losses(y_pred)
         total = None
-        for fn, weight, y_true, prediction in zip(self._compiled_losses, self._loss_weight_values,
-                                                  flatten(y), flatten(y_pred)):
+        for fn, weight, tracker, y_true, prediction in zip(self._compiled_losses, self._loss_weight_values,
+                                                           self._output_loss_trackers, self._targets(y),
+                                                           flatten(y_pred)):
             if fn is None:
                 continue
             if isinstance(fn, losses_module.Loss):
@@ -235,6 +254,8 @@ class Model(Layer):
                 values = fn(y_true, prediction)
                 value = losses_module.reduce_weighted(
                     values, losses_module.masked_weight(sample_weight, prediction, values))
+            if tracker is not None:
+                tracker.update_state(_scalar(value), sample_weight=len(prediction))
             value = value * weight if weight != 1 else value
             total = value if total is None else total + value
         for extra in self.losses:
@@ -248,7 +269,7 @@ class Model(Layer):
         del x  # as in Keras, the base method does not use the inputs
         if self._compiled_metrics is None:
             self._resolve_metrics(y, y_pred)
-        ys, preds = flatten(y), flatten(y_pred)
+        ys, preds = self._targets(y), flatten(y_pred)
         for i, metric, weighted in self._compiled_metrics:
             metric.update_state(ys[i], preds[i], sample_weight=sample_weight if weighted else None)
         return self.get_metrics_result()
@@ -364,7 +385,9 @@ class Model(Layer):
     def _as_list(self, logs):
         """The logs as `evaluate` returns them without `return_dict`: in the order of `metrics`,
         then any other keys by name; one value alone is returned bare (Keras's rule)."""
-        names = [m.name for m in self.metrics]
+        compiled = self.compiled_metrics_list()
+        # with several outputs Keras's list skips the compiled metrics' prefixed names: they come last, sorted
+        names = [m.name for m in self.metrics if self._output_names() is None or not any(m is c for c in compiled)]
         values = [logs[n] for n in dict.fromkeys(names) if n in logs] + [logs[k] for k in sorted(logs)
                                                                         if k not in names]
         return values[0] if len(values) == 1 else values
