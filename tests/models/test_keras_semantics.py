@@ -221,6 +221,35 @@ def test_steps_receive_the_data_as_keras_packs_it():
     assert ("predict_step", "array(4, 5)") in seen[nablanet]
 
 
+def two_input_model(lib, calls):
+    a, b = lib.Input((3,), name="a"), lib.Input((2,), name="b")
+
+    class TwoInputs(lib.Model):
+        def train_step(self, data):
+            calls.append(("train_step", describe(data)))
+            return super().train_step(data)
+
+        def predict_step(self, data):
+            calls.append(("predict_step", describe(data)))
+            return super().predict_step(data)
+
+    return TwoInputs([a, b], lib.layers.Dense(1)(lib.layers.concatenate([a, b])))
+
+
+def test_several_inputs_reach_the_steps_wrapped_as_in_keras():
+    seen = {}
+    for lib in (K, nablanet):
+        seen[lib] = []
+        model = two_input_model(lib, seen[lib])
+        model.compile(optimizer="sgd", loss="mse")
+        x = [np.ones((4, 3), np.float32), np.ones((4, 2), np.float32)]
+        for inputs in (x, tuple(x), {"a": x[0], "b": x[1]}):
+            model.predict(inputs, batch_size=4, verbose=0)
+        for inputs in (x, tuple(x)):
+            model.fit(inputs, np.ones((4, 1), np.float32), batch_size=4, verbose=0)
+    assert seen[nablanet] == seen[K]
+
+
 def test_train_step_gets_inputs_alone_when_fit_has_no_targets():
     x, _ = data(n=8)
 
@@ -440,3 +469,26 @@ def test_several_outputs_log_each_outputs_loss_and_read_dict_targets_by_name():
                                          "priority_mae"]
     assert_same_history(histories[nablanet], histories[K])
     np.testing.assert_allclose(evaluated[nablanet], evaluated[K], **TOL)  # Keras's order of the values too
+
+
+# -- the compile config --------------------------------------------------------------------------
+
+def test_compile_config_is_keras_and_compile_from_config_restores_it():
+    configs = {}
+    for lib in (K, nablanet):
+        model = dense_net(lib, (2,))
+        assert model.get_compile_config() == {}  # before compile
+        model.compile(optimizer=lib.optimizers.Adam(0.5), loss="mse", metrics=["mae"], weighted_metrics=["mse"],
+                      loss_weights=[1.0], run_eagerly=True)
+        configs[lib] = model.get_compile_config()
+    ours, theirs = configs[nablanet], configs[K]
+    assert sorted(ours) == sorted(theirs)
+    for key in ("loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly", "steps_per_execution",
+                "jit_compile"):
+        assert ours[key] == theirs[key], key
+    assert ours["optimizer"]["class_name"] == theirs["optimizer"]["class_name"] == "Adam"
+    for config in (ours, theirs):  # each library reads the other's config
+        model = dense_net(nablanet, (2,))
+        model.compile_from_config(config)
+        assert type(model.optimizer).__name__ == "Adam" and float(model.optimizer.learning_rate) == 0.5
+        assert model.loss == "mse" and model.get_compile_config()["metrics"] == ["mae"]

@@ -174,6 +174,7 @@ class Model(Layer):
         self._compiled_metrics = None
         self._output_loss_trackers = []
         self._loss_tracker = metrics_module.Mean(name="loss")
+        self._compile_flags = (run_eagerly, steps_per_execution)  # for get_compile_config
         self.compiled = True
 
     def _assert_compiled(self, where):
@@ -487,16 +488,19 @@ class Model(Layer):
             return cls(**config)
 
     def get_compile_config(self):
-        """The arguments of `compile`, as Keras writes them (None before `compile`)."""
+        """The arguments of `compile`, as Keras writes them (empty before `compile`)."""
         if not self.compiled:
-            return None
+            return {}
         return {"optimizer": serialization.serialize(self.optimizer), "loss": serialization.serialize(self.loss),
                 "loss_weights": self.loss_weights, "metrics": serialization.serialize(self._metric_spec),
-                "weighted_metrics": serialization.serialize(self._weighted_metric_spec), "run_eagerly": False,
-                "steps_per_execution": 1, "jit_compile": False}
+                "weighted_metrics": serialization.serialize(self._weighted_metric_spec),
+                "run_eagerly": self._compile_flags[0], "steps_per_execution": self._compile_flags[1],
+                "jit_compile": False}
 
     def compile_from_config(self, config):
         """`compile` with what `get_compile_config` wrote (names stay names)."""
+        if not config:
+            return
         self.compile(optimizer=serialization.deserialize(config.get("optimizer") or "rmsprop", kind="optimizers"),
                      loss=compile_utils.revive(config.get("loss"), "losses"), loss_weights=config.get("loss_weights"),
                      metrics=compile_utils.revive(config.get("metrics"), "metrics"),

@@ -39,7 +39,7 @@ def standardize(x, where, name="x"):
     if isinstance(x, dict):
         return {k: _as_array(v, where, f"{name}[{k!r}]") for k, v in x.items()}
     if isinstance(x, (list, tuple)) and x and all(isinstance(v, (np.ndarray, Tensor)) for v in x):
-        return [_as_array(v, where, f"{name}[{i}]") for i, v in enumerate(x)]
+        return type(x)(_as_array(v, where, f"{name}[{i}]") for i, v in enumerate(x))  # a tuple stays a tuple
     return _as_array(x, where, name)
 
 
@@ -172,8 +172,10 @@ def unpack_x_y_sample_weight(data):
 
 def pack_x_y_sample_weight(x, y=None, sample_weight=None):
     """The batch the steps receive: `x` alone, `(x, y)` or `(x, y, sample_weight)`, as Keras packs it."""
+    if y is None and sample_weight is None:
+        return (x,) if isinstance(x, (list, tuple)) else x  # several inputs: wrapped, so not read as (x, y)
     if y is None:
-        return x if sample_weight is None else (x, None, sample_weight)
+        return (x, None, sample_weight)
     return (x, y) if sample_weight is None else (x, y, sample_weight)
 
 
