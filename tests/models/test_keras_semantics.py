@@ -492,3 +492,64 @@ def test_compile_config_is_keras_and_compile_from_config_restores_it():
         model.compile_from_config(config)
         assert type(model.optimizer).__name__ == "Adam" and float(model.optimizer.learning_rate) == 0.5
         assert model.loss == "mse" and model.get_compile_config()["metrics"] == ["mae"]
+
+
+# -- a train_step written for Keras on torch -----------------------------------------------------
+
+def guide_model(lib):
+    """The custom steps of Keras's guide to customizing fit on torch: zero_grad, loss.backward(),
+    `v.value.grad`, optimizer.apply, and every metric in `self.metrics` updated by hand."""
+    torch = pytest.importorskip("torch")
+
+    class CustomModel(lib.Model):
+        def train_step(self, data):
+            if len(data) == 3:
+                x, y, sample_weight = data
+            else:
+                (x, y), sample_weight = data, None
+            self.zero_grad()
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred, sample_weight=sample_weight)
+            loss.backward()
+            weights = list(self.trainable_weights)
+            with torch.no_grad():
+                self.optimizer.apply([v.value.grad for v in weights], weights)
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred, sample_weight=sample_weight)
+            return {m.name: m.result() for m in self.metrics}
+
+        def test_step(self, data):
+            x, y = data
+            y_pred = self(x, training=False)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred)
+            return {m.name: m.result() for m in self.metrics}
+
+    inputs = lib.Input(shape=(6,))
+    return CustomModel(inputs, lib.layers.Dense(1)(inputs))
+
+
+def test_a_train_step_written_for_keras_on_torch_runs_and_logs_the_same():
+    rng = np.random.default_rng(7)
+    x, y = rng.random((40, 6)).astype(np.float32), rng.random((40, 1)).astype(np.float32)
+    weights = rng.random((40, 1)).astype(np.float32)
+    models = {lib: guide_model(lib) for lib in (K, nablanet)}
+    copy_weights(models[K], models[nablanet])
+    results = {}
+    for lib, model in models.items():
+        model.compile(optimizer=lib.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
+        results[lib] = [model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history,
+                        model.fit(x, y, sample_weight=weights, batch_size=8, epochs=2, shuffle=False,
+                                  verbose=0).history,
+                        model.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)]
+    for ours, theirs in zip(results[nablanet], results[K]):
+        assert_same_history({k: np.atleast_1d(v) for k, v in ours.items()},
+                            {k: np.atleast_1d(v) for k, v in theirs.items()})
+    assert all(type(v) is float for v in results[nablanet][2].values())  # logs are Python floats, as in Keras

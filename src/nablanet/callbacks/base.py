@@ -5,6 +5,8 @@ A callback overrides any of `on_train_begin/end`, `on_epoch_begin/end`,
 `self.model` and `self.params` and stop training with `self.model.stop_training = True`.
 """
 
+import numpy as np
+
 from nablanet.progbar import Progbar
 
 
@@ -82,19 +84,35 @@ class CallbackList:
             getattr(c, hook)(*args)
 
 
+def pythonify_logs(logs):
+    """Logs as Keras hands them to callbacks: sorted by name, nested dicts flattened, and each value a
+    Python float where it is a number (a step may return Tensors or NumPy scalars)."""
+    result = {}
+    for key, value in sorted((logs or {}).items()):
+        if isinstance(value, dict):
+            result.update(pythonify_logs(value))
+            continue
+        try:
+            value = float(np.asarray(getattr(value, "data", value)))
+        except (TypeError, ValueError):
+            pass  # not a number (predict's outputs): passed as it is
+        result[key] = value
+    return result
+
+
 def _make_hook(name, with_step):
     # as Keras calls them: a dict (empty for a begin hook) every time, by keyword for the batch hooks
     if with_step == "epoch":
         def hook(self, epoch, logs=None):
-            self._call(name, epoch, {} if logs is None else logs)
+            self._call(name, epoch, pythonify_logs(logs))
     elif with_step:
         def hook(self, batch, logs=None):
-            logs = {} if logs is None else logs
+            logs = pythonify_logs(logs)
             for c in self.callbacks:
                 getattr(c, name)(batch, logs=logs)
     else:
         def hook(self, logs=None):
-            self._call(name, {} if logs is None else logs)
+            self._call(name, pythonify_logs(logs))
     hook.__name__ = name
     return hook
 

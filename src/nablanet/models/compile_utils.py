@@ -7,6 +7,7 @@ import numpy as np
 from nablanet import losses as losses_module
 from nablanet import metrics as metrics_module
 from nablanet import serialization
+from nablanet.tree import flatten
 
 
 def per_output(spec, n, names, what):
@@ -68,6 +69,46 @@ def _unique(name, taken):
     while f"{name}_{index}" in taken:
         index += 1
     return f"{name}_{index}"
+
+
+class CompileMetrics(metrics_module.Metric):
+    """The metrics `compile` was given, as one entry of `Model.metrics` (Keras's "compile_metrics"):
+    `update_state(y, y_pred, sample_weight)` updates each for its output (sample weights only for
+    the weighted ones) and `result()` is a dict by metric name. It is built on the first batch it
+    sees, or by the model before its first step."""
+
+    def __init__(self, metrics, weighted_metrics, output_names, align_targets):
+        super().__init__(name="compile_metrics")
+        self._specs, self._output_names = (metrics, weighted_metrics), output_names
+        self._align_targets = align_targets  # y as a list aligned with the outputs (a dict by output name)
+        self.entries = None  # [(output index, Metric, weighted)] once built
+
+    @property
+    def built(self):
+        return self.entries is not None
+
+    @property
+    def metrics(self):
+        return [metric for _, metric, _ in self.entries or []]
+
+    def build(self, y_true, y_pred):
+        """Resolve the metrics for outputs shaped like `y_pred`, with targets `y_true`."""
+        self.entries = metrics_per_output(*self._specs, self._align_targets(y_true), flatten(y_pred),
+                                          self._output_names)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if not self.built:
+            self.build(y_true, y_pred)
+        y_true, y_pred = self._align_targets(y_true), flatten(y_pred)
+        for i, metric, weighted in self.entries:
+            metric.update_state(y_true[i], y_pred[i], sample_weight=sample_weight if weighted else None)
+
+    def result(self):
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def reset_state(self):
+        for metric in self.metrics:
+            metric.reset_state()
 
 
 def revive(spec, kind):

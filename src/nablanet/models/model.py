@@ -171,7 +171,9 @@ class Model(Layer):
         self.loss_weights = loss_weights
         self._metric_spec, self._weighted_metric_spec = metrics, weighted_metrics
         self._compiled_losses = None  # resolved at the first batch, when shapes are known
-        self._compiled_metrics = None
+        self._compiled_metrics = compile_utils.CompileMetrics(
+            metrics, weighted_metrics, self._output_names(), self._targets) if (
+            metrics or weighted_metrics) else None
         self._output_loss_trackers = []
         self._loss_tracker = metrics_module.Mean(name="loss")
         self._compile_flags = (run_eagerly, steps_per_execution)  # for get_compile_config
@@ -211,18 +213,19 @@ class Model(Layer):
     def _resolve_metrics(self, y, y_pred):
         """The compiled metrics for outputs shaped like `y_pred` (Keras builds them before the first
         step, so an overridden `compute_loss` or `train_step` that skips the base methods has them)."""
-        ys, preds, names = self._targets(y), flatten(y_pred), self._output_names()
-        self._compiled_metrics = compile_utils.metrics_per_output(
-            self._metric_spec, self._weighted_metric_spec, ys, preds, names)
+        if self._compiled_metrics is not None and not self._compiled_metrics.built:
+            self._compiled_metrics.build(y, y_pred)
 
     def compiled_metrics_list(self):
-        return [m for _, m, _ in self._compiled_metrics or []]
+        """The metrics `compile` was given, one by one (empty until they are built)."""
+        return [] if self._compiled_metrics is None else self._compiled_metrics.metrics
 
     @property
     def metrics(self):
-        """The loss tracker, the compiled metrics (built before the first step) and, as Keras
-        tracks them, the metrics held in the model's attributes."""
-        found = ([self._loss_tracker] if self.compiled else []) + self.compiled_metrics_list()
+        """The loss tracker, the compiled metrics (one `CompileMetrics` entry, as in Keras), each
+        output's loss tracker and, as Keras tracks them, the metrics held in the model's attributes."""
+        found = [self._loss_tracker] if self.compiled else []
+        found += [self._compiled_metrics] if getattr(self, "_compiled_metrics", None) is not None else []
         found += [tracker for tracker in getattr(self, "_output_loss_trackers", []) if tracker is not None]
         for value in vars(self).values():
             if isinstance(value, metrics_module.Metric) and not any(value is m for m in found):
@@ -238,6 +241,12 @@ class Model(Layer):
             metric.reset_state()
 
     # -- steps -----------------------------------------------------------------------------------
+
+    def zero_grad(self, set_to_none=True):
+        """Clear `.grad` of every weight before a `loss.backward()` (a torch-backend Keras model
+        inherits this from `torch.nn.Module`; Keras's torch guides call it in `train_step`)."""
+        for weight in self.weights:
+            weight.grad = None if set_to_none else np.zeros_like(weight.data)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The compiled loss (weighted over outputs) plus every loss the layers added."""
@@ -268,11 +277,8 @@ class Model(Layer):
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         """Update the compiled metrics with a batch; returns every metric's result by name."""
         del x  # as in Keras, the base method does not use the inputs
-        if self._compiled_metrics is None:
-            self._resolve_metrics(y, y_pred)
-        ys, preds = self._targets(y), flatten(y_pred)
-        for i, metric, weighted in self._compiled_metrics:
-            metric.update_state(ys[i], preds[i], sample_weight=sample_weight if weighted else None)
+        if self._compiled_metrics is not None:
+            self._compiled_metrics.update_state(y, y_pred, sample_weight=sample_weight)
         return self.get_metrics_result()
 
     def get_metrics_result(self):
@@ -386,9 +392,13 @@ class Model(Layer):
     def _as_list(self, logs):
         """The logs as `evaluate` returns them without `return_dict`: in the order of `metrics`,
         then any other keys by name; one value alone is returned bare (Keras's rule)."""
-        compiled = self.compiled_metrics_list()
-        # with several outputs Keras's list skips the compiled metrics' prefixed names: they come last, sorted
-        names = [m.name for m in self.metrics if self._output_names() is None or not any(m is c for c in compiled)]
+        names = []
+        for metric in self.metrics:
+            if metric is self._compiled_metrics:
+                # with several outputs Keras's list skips the compiled metrics' prefixed names: they come last, sorted
+                names += [m.name for m in self.compiled_metrics_list()] if self._output_names() is None else []
+            else:
+                names.append(metric.name)
         values = [logs[n] for n in dict.fromkeys(names) if n in logs] + [logs[k] for k in sorted(logs)
                                                                         if k not in names]
         return values[0] if len(values) == 1 else values

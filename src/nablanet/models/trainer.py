@@ -256,9 +256,8 @@ def build_metrics(model, batches):
     """Build the compiled metrics before the first step, as Keras does, so that an overridden
     `train_step`/`test_step` that walks `model.metrics` sees them (array data only: an iterator
     cannot be peeked without consuming a batch; the first `compute_metrics` builds them then)."""
-    if model._compiled_metrics is not None or not isinstance(batches, ArrayBatches) or batches.y is None:
-        return
-    if not (model._metric_spec or model._weighted_metric_spec):
+    compiled = model._compiled_metrics
+    if compiled is None or compiled.built or not isinstance(batches, ArrayBatches) or batches.y is None:
         return
     if model._graph is not None:
         y_pred = model.outputs
@@ -271,6 +270,8 @@ def build_metrics(model, batches):
 
 
 def _fit_epochs(model, batches, val_batches, callback_list, history, epochs, initial_epoch, validation_freq):
+    from nablanet.callbacks.base import pythonify_logs
+
     callback_list.on_train_begin()
     resume, model.resume_epoch = model.resume_epoch, None
     if resume is not None:
@@ -286,10 +287,10 @@ def _fit_epochs(model, batches, val_batches, callback_list, history, epochs, ini
             callback_list.on_train_batch_end(step, logs)
             if model.stop_training:
                 break
-        epoch_logs = dict(logs)
+        epoch_logs = dict(logs)  # the callbacks flatten and sort it, as Keras's do
         if val_batches is not None and _due(epoch, validation_freq):
             callback_list.on_test_begin()  # validation runs the test hooks, as in Keras
-            val_logs = evaluate_batches(model, val_batches, callback_list)
+            val_logs = pythonify_logs(evaluate_batches(model, val_batches, callback_list))
             callback_list.on_test_end(val_logs)
             epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
         callback_list.on_epoch_end(epoch, epoch_logs)
@@ -297,7 +298,7 @@ def _fit_epochs(model, batches, val_batches, callback_list, history, epochs, ini
             break
     if model.optimizer is not None:
         model.optimizer.finalize_variable_values(model.trainable_weights)
-    callback_list.on_train_end(epoch_logs)
+    callback_list.on_train_end(pythonify_logs(epoch_logs))
     return history
 
 
@@ -331,6 +332,8 @@ def evaluate_batches(model, batches, callback_list=None):
 
 def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callbacks, return_dict):
     """`Model.evaluate` (its arguments, by keyword)."""
+    from nablanet.callbacks.base import pythonify_logs
+
     model._assert_compiled("evaluate")
     batches, _ = make_batches(x, y, sample_weight, batch_size, False, "evaluate", steps)
     build_metrics(model, batches)
@@ -338,6 +341,7 @@ def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callback
     callback_list.on_test_begin()
     logs = evaluate_batches(model, batches, callback_list)
     callback_list.on_test_end(logs)
+    logs = pythonify_logs(logs)
     return logs if return_dict else model._as_list(logs)
 
 
