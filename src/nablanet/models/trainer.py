@@ -155,7 +155,7 @@ def standardize_batch(batch, where):
     x = standardize(batch[0], where)
     y = standardize(batch[1], where, "y") if len(batch) > 1 and batch[1] is not None else None
     sw = np.asarray(batch[2], dtype=backend.floatx()) if len(batch) > 2 and batch[2] is not None else None
-    return type(batch)((x, y, sw)[:len(batch)]) if isinstance(batch, tuple) else [x, y, sw][:len(batch)]
+    return tuple((x, y, sw)[:len(batch)]) if isinstance(batch, tuple) else [x, y, sw][:len(batch)]
 
 
 def unpack_x_y_sample_weight(data):
