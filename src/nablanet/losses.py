@@ -34,7 +34,8 @@ def _pair(y_true, y_pred):
     y_pred = y_pred if isinstance(y_pred, Tensor) else np.asarray(y_pred)
     if not np.issubdtype(y_pred.dtype, np.floating):
         y_pred = ops.cast(y_pred, "float32")
-    y_true = ops.cast(y_true.data if isinstance(y_true, Tensor) else np.asarray(y_true), y_pred.dtype)
+    # a Tensor y_true stays on the tape: a teacher's soft targets (distillation) get gradients, as in Keras
+    y_true = ops.cast(y_true if isinstance(y_true, Tensor) else np.asarray(y_true), y_pred.dtype)
     return same_rank(y_true, y_pred)
 
 
@@ -153,7 +154,9 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     _check_probability_axis("categorical_crossentropy", y_true, y_pred, axis)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / _shape(y_true)[axis]
-    recorded = None if from_logits else _softmax_logits(y_pred, axis)
+    # the fused kernel has no gradient for its labels: soft labels that need one take the general path
+    differentiable_labels = isinstance(y_true, Tensor) and y_true.requires_grad
+    recorded = None if from_logits or differentiable_labels else _softmax_logits(y_pred, axis)
     if recorded is not None:
         logits, softmax = recorded
         return softmax_cross_entropy_op(logits, y_true.data if isinstance(y_true, Tensor) else y_true,
@@ -195,7 +198,9 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
             f"{labels[bad].min() if (labels[bad] < 0).any() else labels[bad].max()}"
         )
     safe = np.where(valid, labels, 0)
-    recorded = None if from_logits else _softmax_logits(y_pred, axis)
+    # the fused kernel has no gradient for its labels: soft labels that need one take the general path
+    differentiable_labels = isinstance(y_true, Tensor) and y_true.requires_grad
+    recorded = None if from_logits or differentiable_labels else _softmax_logits(y_pred, axis)
     if recorded is not None:
         logits, softmax = recorded
         values = sparse_softmax_cross_entropy_op(logits, labels=safe, softmax=softmax)

@@ -5,6 +5,8 @@ A callback overrides any of `on_train_begin/end`, `on_epoch_begin/end`,
 `self.model` and `self.params` and stop training with `self.model.stop_training = True`.
 """
 
+import numpy as np
+
 from nablanet.progbar import Progbar, print_msg
 
 
@@ -25,8 +27,17 @@ class Callback:
     def on_train_end(self, logs=None): ...
     def on_epoch_begin(self, epoch, logs=None): ...
     def on_epoch_end(self, epoch, logs=None): ...
-    def on_train_batch_begin(self, batch, logs=None): ...
-    def on_train_batch_end(self, batch, logs=None): ...
+    def on_batch_begin(self, batch, logs=None): ...
+    def on_batch_end(self, batch, logs=None): ...
+
+    def on_train_batch_begin(self, batch, logs=None):
+        """Calls `on_batch_begin`, Keras's older name for this hook."""
+        self.on_batch_begin(batch, logs=logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        """Calls `on_batch_end`, Keras's older name for this hook."""
+        self.on_batch_end(batch, logs=logs)
+
     def on_test_begin(self, logs=None): ...
     def on_test_end(self, logs=None): ...
     def on_test_batch_begin(self, batch, logs=None): ...
@@ -79,16 +90,35 @@ class CallbackList:
             getattr(c, hook)(*args)
 
 
+def pythonify_logs(logs):
+    """Logs as Keras hands them to callbacks: sorted by name, nested dicts flattened, and each value a
+    Python float where it is a number (a step may return Tensors or NumPy scalars)."""
+    result = {}
+    for key, value in sorted((logs or {}).items()):
+        if isinstance(value, dict):
+            result.update(pythonify_logs(value))
+            continue
+        try:
+            value = float(np.asarray(getattr(value, "data", value)))
+        except (TypeError, ValueError):
+            pass  # not a number (predict's outputs): passed as it is
+        result[key] = value
+    return result
+
+
 def _make_hook(name, with_step):
+    # as Keras calls them: a dict (empty for a begin hook) every time, by keyword for the batch hooks
     if with_step == "epoch":
         def hook(self, epoch, logs=None):
-            self._call(name, epoch, logs)
+            self._call(name, epoch, pythonify_logs(logs))
     elif with_step:
         def hook(self, batch, logs=None):
-            self._call(name, batch, logs)
+            logs = pythonify_logs(logs)
+            for c in self.callbacks:
+                getattr(c, name)(batch, logs=logs)
     else:
         def hook(self, logs=None):
-            self._call(name, logs)
+            self._call(name, pythonify_logs(logs))
     hook.__name__ = name
     return hook
 

@@ -51,7 +51,7 @@ class VAE(keras.Model):
         return self.decoder(self.encoder(x)[0])  # the mean code: a deterministic reconstruction
 
     def train_step(self, data):
-        x = data[0]
+        x = data  # fit(x) without y passes the inputs alone, as Keras does
         _, _, z = self.encoder(x, training=True)  # z_mean and z_log_var went into the KL term
         reconstruction = self.decoder(z, training=True)
         per_pixel = keras.losses.binary_crossentropy(x[..., None], reconstruction[..., None])

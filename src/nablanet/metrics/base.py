@@ -9,8 +9,9 @@
 
 import numpy as np
 
-from nablanet import backend, losses
+from nablanet import backend, initializers, losses
 from nablanet.autodiff.tensor import as_array
+from nablanet.autodiff.variable import Variable
 from nablanet.names import snake_case
 
 
@@ -39,7 +40,26 @@ class Metric:
         raise NotImplementedError(f"{type(self).__name__} must implement result")
 
     def reset_state(self):
-        raise NotImplementedError(f"{type(self).__name__} must implement reset_state")
+        """Zero every state variable (those made by `add_variable`), as Keras's default does."""
+        for variable in self.variables:
+            variable.assign(np.zeros(variable.shape, variable.dtype))
+
+    def add_variable(self, shape, initializer, dtype=None, aggregation="sum", name=None):
+        """A non-trainable state `Variable` of this metric (Keras 3's API); `aggregation` only
+        matters across devices, which nablanet's metrics do not span."""
+        variable = Variable(initializers.get(initializer or "zeros"), shape=tuple(shape),
+                            dtype=dtype or self.dtype or backend.floatx(), trainable=False, name=name)
+        self.__dict__.setdefault("_variables", []).append(variable)
+        return variable
+
+    def add_weight(self, shape=(), initializer=None, dtype=None, name=None):
+        """`add_variable`, by its Keras 2 name."""
+        return self.add_variable(shape=shape, initializer=initializer, dtype=dtype, name=name)
+
+    @property
+    def variables(self):
+        """The state variables made by `add_variable`, in order."""
+        return list(self.__dict__.get("_variables", []))
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype}

@@ -6,6 +6,7 @@ Keras.
 """
 
 import contextlib
+import inspect
 
 import numpy as np
 
@@ -170,8 +171,12 @@ class Model(Layer):
         self.loss_weights = loss_weights
         self._metric_spec, self._weighted_metric_spec = metrics, weighted_metrics
         self._compiled_losses = None  # resolved at the first batch, when shapes are known
-        self._compiled_metrics = None
+        self._compiled_metrics = compile_utils.CompileMetrics(
+            metrics, weighted_metrics, self._output_names(), self._targets) if (
+            metrics or weighted_metrics) else None
+        self._output_loss_trackers = []
         self._loss_tracker = metrics_module.Mean(name="loss")
+        self._compile_flags = (run_eagerly, steps_per_execution)  # for get_compile_config
         self.compiled = True
 
     def _assert_compiled(self, where):
@@ -184,20 +189,48 @@ class Model(Layer):
         outputs = flatten(self.outputs) if self._graph is not None else []
         return [t.name for t in outputs] if len(outputs) > 1 else None
 
-    def _resolve(self, y, y_pred):
-        ys, preds = flatten(y), flatten(y_pred)
+    def _targets(self, y):
+        """`y` as a list aligned with the outputs: a dict is read by output name."""
+        names = self._output_names()
+        if isinstance(y, dict) and names is not None:
+            missing = [name for name in names if name not in y]
+            if missing:
+                raise ValueError(f"{self.name}: y has no targets for the outputs {missing}; "
+                                 f"its keys are {sorted(y)} and the outputs are {names}")
+            return [y[name] for name in names]
+        return flatten(y)
+
+    def _resolve_losses(self, y_pred):
         names = self._output_names()
         self._compiled_losses, self._loss_weight_values = compile_utils.losses_per_output(
-            self.loss, self.loss_weights, len(preds), names)
-        self._compiled_metrics = compile_utils.metrics_per_output(self._metric_spec, ys, preds, names)
+            self.loss, self.loss_weights, len(flatten(y_pred)), names)
+        # with several losses Keras also logs each output's own (unweighted) loss
+        with_loss = [i for i, fn in enumerate(self._compiled_losses) if fn is not None]
+        self._output_loss_trackers = [
+            metrics_module.Mean(name=f"{names[i] if names else i}_loss") if fn is not None and len(with_loss) > 1
+            else None for i, fn in enumerate(self._compiled_losses)]
+
+    def _resolve_metrics(self, y, y_pred):
+        """The compiled metrics for outputs shaped like `y_pred` (Keras builds them before the first
+        step, so an overridden `compute_loss` or `train_step` that skips the base methods has them)."""
+        if self._compiled_metrics is not None and not self._compiled_metrics.built:
+            self._compiled_metrics.build(y, y_pred)
 
     def compiled_metrics_list(self):
-        return [m for _, m in self._compiled_metrics or []]
+        """The metrics `compile` was given, one by one (empty until they are built)."""
+        return [] if self._compiled_metrics is None else self._compiled_metrics.metrics
 
     @property
     def metrics(self):
-        """The loss tracker and the compiled metrics (built by the first batch)."""
-        return ([self._loss_tracker] if self.compiled else []) + self.compiled_metrics_list()
+        """The loss tracker, the compiled metrics (one `CompileMetrics` entry, as in Keras), each
+        output's loss tracker and, as Keras tracks them, the metrics held in the model's attributes."""
+        found = [self._loss_tracker] if self.compiled else []
+        found += [self._compiled_metrics] if getattr(self, "_compiled_metrics", None) is not None else []
+        found += [tracker for tracker in getattr(self, "_output_loss_trackers", []) if tracker is not None]
+        for value in vars(self).values():
+            if isinstance(value, metrics_module.Metric) and not any(value is m for m in found):
+                found.append(value)
+        return found
 
     @property
     def metrics_names(self):
@@ -209,13 +242,20 @@ class Model(Layer):
 
     # -- steps -----------------------------------------------------------------------------------
 
+    def zero_grad(self, set_to_none=True):
+        """Clear `.grad` of every weight before a `loss.backward()` (a torch-backend Keras model
+        inherits this from `torch.nn.Module`; Keras's torch guides call it in `train_step`)."""
+        for weight in self.weights:
+            weight.grad = None if set_to_none else np.zeros_like(weight.data)
+
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The compiled loss (weighted over outputs) plus every loss the layers added."""
         if self._compiled_losses is None:
-            self._resolve(y, y_pred)
+            self._resolve_losses(y_pred)
         total = None
-        for fn, weight, y_true, prediction in zip(self._compiled_losses, self._loss_weight_values,
-                                                  flatten(y), flatten(y_pred)):
+        for fn, weight, tracker, y_true, prediction in zip(self._compiled_losses, self._loss_weight_values,
+                                                           self._output_loss_trackers, self._targets(y),
+                                                           flatten(y_pred)):
             if fn is None:
                 continue
             if isinstance(fn, losses_module.Loss):
@@ -224,6 +264,8 @@ class Model(Layer):
                 values = fn(y_true, prediction)
                 value = losses_module.reduce_weighted(
                     values, losses_module.masked_weight(sample_weight, prediction, values))
+            if tracker is not None:
+                tracker.update_state(_scalar(value), sample_weight=len(prediction))
             value = value * weight if weight != 1 else value
             total = value if total is None else total + value
         for extra in self.losses:
@@ -233,40 +275,66 @@ class Model(Layer):
         return total
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        ys, preds = flatten(y), flatten(y_pred)
-        for i, metric in self._compiled_metrics:
-            metric.update_state(ys[i], preds[i], sample_weight=sample_weight)
+        """Update the compiled metrics with a batch; returns every metric's result by name."""
+        del x  # as in Keras, the base method does not use the inputs
+        if self._compiled_metrics is not None:
+            self._compiled_metrics.update_state(y, y_pred, sample_weight=sample_weight)
         return self.get_metrics_result()
 
     def get_metrics_result(self):
-        logs = {m.name: float(m.result()) for m in self.metrics}
+        """Every metric's current result by name; a metric whose result is a dict adds its entries."""
+        logs = {}
+        for metric in self.metrics:
+            result = metric.result()
+            if isinstance(result, dict):
+                logs.update({name: _scalar(value) for name, value in result.items()})
+            else:
+                logs[metric.name] = _scalar(result)
         return dict(sorted(logs.items()))  # Keras orders the logs by name
 
+    def _compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """`compute_loss`, given `training=` only when it takes it (overrides written for Keras
+        before 3.3 do not), as Keras calls it."""
+        if _takes_training(type(self).compute_loss):
+            return self.compute_loss(x, y, y_pred, sample_weight, training=training)
+        return self.compute_loss(x, y, y_pred, sample_weight)
+
+    def _track_loss(self, loss, x):
+        """Keras's loss tracker: the mean over batches, weighted by batch size, of what
+        `compute_loss` returned."""
+        batch_size = len(next(a for a in flatten(x) if a is not None))
+        self._loss_tracker.update_state(np.asarray(loss.data if isinstance(loss, Tensor) else loss),
+                                        sample_weight=batch_size)
+
     def train_step(self, data):
-        """One optimizer step on a batch `(x, y, sample_weight)`; returns the running logs."""
-        x, y, sample_weight = (tuple(data) + (None, None))[:3]
+        """One optimizer step on a batch (`x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`);
+        returns the running logs."""
+        x, y, sample_weight = trainer.unpack_x_y_sample_weight(data)
         y_pred = self(x, training=True)
-        loss = self.compute_loss(x, y, y_pred, sample_weight)
+        loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+        if not isinstance(loss, Tensor):
+            loss = self._convert(loss)
+        self._track_loss(loss, x)
         weights = self.trainable_weights
         grads = backprop(loss, weights, np.ones(loss.shape, loss.dtype), free=True) if loss.requires_grad else []
         self.last_gradients = grads
         if grads:
             self.optimizer.apply(grads, weights)
-        self._loss_tracker.update_state(loss.data, sample_weight=len(flatten(x)[0]))
-        return self.compute_metrics(x, y, y_pred, sample_weight)
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def test_step(self, data):
         """Loss and metrics on a batch, without updating anything."""
-        x, y, sample_weight = (tuple(data) + (None, None))[:3]
+        x, y, sample_weight = trainer.unpack_x_y_sample_weight(data)
         with no_grad():
             y_pred = self(x, training=False)
-            loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
-        self._loss_tracker.update_state(np.asarray(loss.data if isinstance(loss, Tensor) else loss),
-                                        sample_weight=len(flatten(x)[0]))
-        return self.compute_metrics(x, y, y_pred, sample_weight)
+            loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
+        self._track_loss(loss, x)
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def predict_step(self, data):
-        return self(data, training=False)
+        """The model's outputs for a batch (its `x`, alone or in a tuple)."""
+        x, _, _ = trainer.unpack_x_y_sample_weight(data)
+        return self(x, training=False)
 
     # -- the training API ------------------------------------------------------------------------
 
@@ -285,8 +353,10 @@ class Model(Layer):
         )
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
-                 callbacks=None, return_dict=False):
+                 callbacks=None, return_dict=False, **kwargs):
         """The loss (and metrics) on data: a float, a list `[loss, metrics...]`, or a dict."""
+        if kwargs:  # Keras's signature keeps **kwargs for its own internal flags
+            raise TypeError(f"Model.evaluate: unexpected arguments {sorted(kwargs)}")
         return trainer.evaluate(self, x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
                                 steps=steps, callbacks=callbacks, return_dict=return_dict)
 
@@ -320,19 +390,27 @@ class Model(Layer):
         return map_structure(lambda t: t.data if isinstance(t, Tensor) else t, out)
 
     def _as_list(self, logs):
-        values = [logs["loss"]] + [logs[m.name] for m in self.compiled_metrics_list()]
+        """The logs as `evaluate` returns them without `return_dict`: in the order of `metrics`,
+        then any other keys by name; one value alone is returned bare (Keras's rule)."""
+        names = []
+        for metric in self.metrics:
+            if metric is self._compiled_metrics:
+                # with several outputs Keras's list skips the compiled metrics' prefixed names: they come last, sorted
+                names += [m.name for m in self.compiled_metrics_list()] if self._output_names() is None else []
+            else:
+                names.append(metric.name)
+        values = [logs[n] for n in dict.fromkeys(names) if n in logs] + [logs[k] for k in sorted(logs)
+                                                                        if k not in names]
         return values[0] if len(values) == 1 else values
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
-        """Print a table of the layers, their output shapes and parameter counts."""
+        """Print a table of the layers, their output shapes and parameter counts, as Keras lays it
+        out (`print_fn` gets the whole table as one string)."""
         from nablanet.models.summary import print_summary
 
-        for name, value, default in (("line_length", line_length, None), ("positions", positions, None),
-                                     ("expand_nested", expand_nested, False),
-                                     ("show_trainable", show_trainable, False), ("layer_range", layer_range, None)):
-            warn_ignored("Model.summary", name, value, "the table has one fixed layout", default=default)
-        print_summary(self, line_length=line_length, print_fn=print_fn, show_trainable=show_trainable)
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
 
     def save(self, filepath, overwrite=True, zipped=None):
         """Save architecture, weights, compile settings and optimizer state to one file, written
@@ -420,20 +498,33 @@ class Model(Layer):
             return cls(**config)
 
     def get_compile_config(self):
-        """The arguments of `compile`, as Keras writes them (None before `compile`)."""
+        """The arguments of `compile`, as Keras writes them (empty before `compile`)."""
         if not self.compiled:
-            return None
+            return {}
         return {"optimizer": serialization.serialize(self.optimizer), "loss": serialization.serialize(self.loss),
                 "loss_weights": self.loss_weights, "metrics": serialization.serialize(self._metric_spec),
-                "weighted_metrics": serialization.serialize(self._weighted_metric_spec), "run_eagerly": False,
-                "steps_per_execution": 1, "jit_compile": False}
+                "weighted_metrics": serialization.serialize(self._weighted_metric_spec),
+                "run_eagerly": self._compile_flags[0], "steps_per_execution": self._compile_flags[1],
+                "jit_compile": False}
 
     def compile_from_config(self, config):
         """`compile` with what `get_compile_config` wrote (names stay names)."""
+        if not config:
+            return
         self.compile(optimizer=serialization.deserialize(config.get("optimizer") or "rmsprop", kind="optimizers"),
                      loss=compile_utils.revive(config.get("loss"), "losses"), loss_weights=config.get("loss_weights"),
                      metrics=compile_utils.revive(config.get("metrics"), "metrics"),
                      weighted_metrics=compile_utils.revive(config.get("weighted_metrics"), "metrics"))
+
+
+def _scalar(value):
+    return float(np.asarray(value.data if isinstance(value, Tensor) else value))
+
+
+def _takes_training(method):
+    """Whether a `compute_loss` names a `training` parameter (Keras checks the name only)."""
+    parameters = inspect.signature(method).parameters
+    return "training" in parameters
 
 
 class _FitCache:

@@ -39,7 +39,7 @@ def standardize(x, where, name="x"):
     if isinstance(x, dict):
         return {k: _as_array(v, where, f"{name}[{k!r}]") for k, v in x.items()}
     if isinstance(x, (list, tuple)) and x and all(isinstance(v, (np.ndarray, Tensor)) for v in x):
-        return [_as_array(v, where, f"{name}[{i}]") for i, v in enumerate(x)]
+        return type(x)(_as_array(v, where, f"{name}[{i}]") for i, v in enumerate(x))  # a tuple stays a tuple
     return _as_array(x, where, name)
 
 
@@ -110,8 +110,8 @@ class ArrayBatches:
         for start in range(0, self.n, self.batch_size):
             index = slice(start, start + self.batch_size) if order is None else order[start:start + self.batch_size]
             x = take(self.x, index)
-            yield x, x if self.y is self.x else take(self.y, index), (
-                None if self.sample_weight is None else self.sample_weight[index])
+            y = x if self.y is self.x else take(self.y, index)
+            yield pack_x_y_sample_weight(x, y, None if self.sample_weight is None else self.sample_weight[index])
 
 
 class IterableBatches:
@@ -140,20 +140,43 @@ class IterableBatches:
                     raise DataError(f"{self.where}: the data iterator is exhausted") from None
                 self._iterator = None
                 return
-            yield unpack(batch, self.where)
+            yield standardize_batch(batch, self.where)
             count += 1
 
 
-def unpack(batch, where):
+def standardize_batch(batch, where):
+    """A batch as the iterable gave it -- `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)` -- with
+    its arrays converted, the form the steps receive (as in Keras)."""
     if isinstance(batch, (np.ndarray, Tensor, dict)):  # inputs alone, as for predict
-        batch = (batch,)
+        return standardize(batch, where)
     if not isinstance(batch, (tuple, list)) or not 1 <= len(batch) <= 3:
         raise DataError(f"{where}: each batch must be (x,), (x, y) or (x, y, sample_weight), "
                         f"got {type(batch).__name__}")
     x = standardize(batch[0], where)
     y = standardize(batch[1], where, "y") if len(batch) > 1 and batch[1] is not None else None
     sw = np.asarray(batch[2], dtype=backend.floatx()) if len(batch) > 2 and batch[2] is not None else None
-    return x, y, sw
+    return tuple((x, y, sw)[:len(batch)]) if isinstance(batch, tuple) else [x, y, sw][:len(batch)]
+
+
+def unpack_x_y_sample_weight(data):
+    """`(x, y, sample_weight)` from a batch as the steps receive it (missing parts are None)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if not 1 <= len(data) <= 3:
+        raise DataError(f"unpack_x_y_sample_weight: expected x, (x,), (x, y) or (x, y, sample_weight), "
+                        f"got a tuple of {len(data)}")
+    return (data + (None, None))[:3]
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """The batch the steps receive: `x` alone, `(x, y)` or `(x, y, sample_weight)`, as Keras packs it."""
+    if y is None and sample_weight is None:
+        return (x,) if isinstance(x, (list, tuple)) else x  # several inputs: wrapped, so not read as (x, y)
+    if y is None:
+        return (x, None, sample_weight)
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
 
 
 def is_iterable_data(x):
@@ -224,12 +247,32 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     )
     history = callback_list.history
     model.stop_training = False
+    build_metrics(model, batches)
     with model._fixed_structure():
         return _fit_epochs(model, batches, val_batches, callback_list, history, epochs, initial_epoch,
                            validation_freq)
 
 
+def build_metrics(model, batches):
+    """Build the compiled metrics before the first step, as Keras does, so that an overridden
+    `train_step`/`test_step` that walks `model.metrics` sees them (array data only: an iterator
+    cannot be peeked without consuming a batch; the first `compute_metrics` builds them then)."""
+    compiled = model._compiled_metrics
+    if compiled is None or compiled.built or not isinstance(batches, ArrayBatches) or batches.y is None:
+        return
+    if model._graph is not None:
+        y_pred = model.outputs
+    else:
+        from nablanet.autodiff import no_grad
+
+        with no_grad():
+            y_pred = model(take(batches.x, slice(0, 1)), training=False)
+    model._resolve_metrics(batches.y, y_pred)
+
+
 def _fit_epochs(model, batches, val_batches, callback_list, history, epochs, initial_epoch, validation_freq):
+    from nablanet.callbacks.base import pythonify_logs
+
     callback_list.on_train_begin()
     resume, model.resume_epoch = model.resume_epoch, None
     if resume is not None:
@@ -239,22 +282,24 @@ def _fit_epochs(model, batches, val_batches, callback_list, history, epochs, ini
         model.reset_metrics()
         callback_list.on_epoch_begin(epoch)
         logs = {}
-        for step, (bx, by, bsw) in enumerate(batches.epoch()):
+        for step, data in enumerate(batches.epoch()):
             callback_list.on_train_batch_begin(step)
-            logs = model.train_step((bx, by, bsw))
+            logs = model.train_step(data)
             callback_list.on_train_batch_end(step, logs)
             if model.stop_training:
                 break
-        epoch_logs = dict(logs)
+        epoch_logs = dict(logs)  # the callbacks flatten and sort it, as Keras's do
         if val_batches is not None and _due(epoch, validation_freq):
-            val_logs = evaluate_batches(model, val_batches, callback_list=None)
+            callback_list.on_test_begin()  # validation runs the test hooks, as in Keras
+            val_logs = pythonify_logs(evaluate_batches(model, val_batches, callback_list))
+            callback_list.on_test_end(val_logs)
             epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
         callback_list.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
             break
     if model.optimizer is not None:
         model.optimizer.finalize_variable_values(model.trainable_weights)
-    callback_list.on_train_end(epoch_logs)
+    callback_list.on_train_end(pythonify_logs(epoch_logs))
     return history
 
 
@@ -277,10 +322,10 @@ def evaluate_batches(model, batches, callback_list=None):
     """Run `test_step` over every batch with fresh metrics; return the final logs."""
     model.reset_metrics()
     logs = {}
-    for step, (bx, by, bsw) in enumerate(batches.epoch()):
+    for step, data in enumerate(batches.epoch()):
         if callback_list is not None:
             callback_list.on_test_batch_begin(step)
-        logs = model.test_step((bx, by, bsw))
+        logs = model.test_step(data)
         if callback_list is not None:
             callback_list.on_test_batch_end(step, logs)
     return logs
@@ -288,16 +333,17 @@ def evaluate_batches(model, batches, callback_list=None):
 
 def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callbacks, return_dict):
     """`Model.evaluate` (its arguments, by keyword)."""
+    from nablanet.callbacks.base import pythonify_logs
+
     model._assert_compiled("evaluate")
     batches, _ = make_batches(x, y, sample_weight, batch_size, False, "evaluate", steps)
+    build_metrics(model, batches)
     callback_list = _one_pass_callbacks(model, callbacks, verbose, batches, "test")
     callback_list.on_test_begin()
     logs = evaluate_batches(model, batches, callback_list)
     callback_list.on_test_end(logs)
-    if return_dict:
-        return logs
-    values = [logs["loss"]] + [logs[m.name] for m in model.compiled_metrics_list() if m.name in logs]
-    return values[0] if len(values) == 1 else values
+    logs = pythonify_logs(logs)
+    return logs if return_dict else model._as_list(logs)
 
 
 def predict(model, x, *, batch_size, verbose, steps, callbacks):
@@ -309,9 +355,9 @@ def predict(model, x, *, batch_size, verbose, steps, callbacks):
     callback_list.on_predict_begin()
     outputs = []
     with no_grad():
-        for step, (bx, _, _) in enumerate(batches.epoch()):
+        for step, data in enumerate(batches.epoch()):
             callback_list.on_predict_batch_begin(step)
-            out = model.predict_step(bx)
+            out = model.predict_step(data)
             outputs.append(map_structure(lambda t: t.data if isinstance(t, Tensor) else np.asarray(t), out))
             callback_list.on_predict_batch_end(step, {"outputs": out})
     callback_list.on_predict_end()
