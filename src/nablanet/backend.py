@@ -10,6 +10,10 @@ the memory of the step before instead of page-faulting on every new array. This 
 every other library in the process (PyTorch, for instance). Set the environment variable
 `NABLANET_MALLOC=system` before importing nablanet to leave the allocator alone;
 `MALLOC_TUNED` says whether the tuning was applied.
+
+Dtypes follow Keras 3 (`standardize_dtype`, `result_type`, `is_float_dtype`, `is_int_dtype`): names
+are strings, promotion walks JAX's lattice with Python `int`/`float` as weak types, and 64-bit
+results come back as 32-bit, as on Keras's torch and JAX backends.
 """
 
 import os
@@ -60,6 +64,128 @@ def set_epsilon(value):
     if not 0 < value < 1:
         raise ValueError(f"set_epsilon: expected a value in (0, 1), got {value!r}")
     _epsilon[0] = float(value)
+
+
+ALLOWED_DTYPES = (
+    "bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
+    "bfloat16", "float16", "float32", "float64", "complex64", "complex128", "string",
+    "float8_e4m3fn", "float8_e5m2",
+)
+_PYTHON_DTYPES = {bool: "bool", int: "int32", float: "float32", complex: "complex64", str: "string", "int": "int32"}
+
+
+def standardize_dtype(dtype):
+    """The Keras name of a dtype given as a string, a NumPy dtype or type, a Python type or None.
+
+    `None` is `floatx()`; Python's `int` is int32 and `float` is float32, as in Keras. bfloat16 and
+    the float8 types are names only: NumPy cannot hold them, so an op asked for one raises.
+
+    >>> standardize_dtype(np.float64), standardize_dtype(int), standardize_dtype(None)
+    ('float64', 'int32', 'float32')
+    """
+    if dtype is None:
+        return floatx()
+    name = _PYTHON_DTYPES.get(dtype, dtype) if isinstance(dtype, (type, str)) else dtype
+    if hasattr(name, "name"):  # np.dtype
+        name = name.name
+    elif isinstance(name, type):  # np.float32 and friends
+        name = name.__name__
+    elif not isinstance(name, str) and str(name).startswith("torch."):
+        name = str(name)[len("torch."):]
+    if name not in ALLOWED_DTYPES:
+        raise ValueError(f"standardize_dtype: expected a dtype among {ALLOWED_DTYPES}, got {dtype!r}")
+    return name
+
+
+def is_float_dtype(dtype):
+    """Whether `dtype` is a floating-point type (bfloat16 included).
+
+    >>> is_float_dtype("float16"), is_float_dtype(int)
+    (True, False)
+    """
+    return standardize_dtype(dtype).startswith(("float", "bfloat"))
+
+
+def is_int_dtype(dtype):
+    """Whether `dtype` is a signed or unsigned integer type (bool is not).
+
+    >>> is_int_dtype("uint8"), is_int_dtype(bool)
+    (True, False)
+    """
+    return standardize_dtype(dtype).startswith(("int", "uint"))
+
+
+# Each dtype's immediate successors in JAX's promotion lattice, which Keras adopts; "int" and
+# "float" are the weak types of Python scalars, which yield to any typed array of their kind.
+_LATTICE = {
+    "bool": ("int",), "int": ("uint8", "int8", "complex64"), "float": ("bfloat16", "float16"),
+    "uint8": ("int16", "uint16"), "uint16": ("int32", "uint32"), "uint32": ("int64", "uint64"), "uint64": ("float",),
+    "int8": ("int16",), "int16": ("int32",), "int32": ("int64",), "int64": ("float",),
+    "bfloat16": ("float32",), "float16": ("float32",), "float32": ("float64", "complex64"),
+    "float64": ("complex128",), "complex64": ("complex128",), "complex128": (),
+}
+
+
+def _above(dtype, seen=None):
+    seen = {dtype} if seen is None else seen
+    for successor in _LATTICE[dtype]:
+        if successor not in seen:
+            seen.add(successor)
+            _above(successor, seen)
+    return seen
+
+
+_UPPER_BOUNDS = {dtype: frozenset(_above(dtype)) for dtype in _LATTICE}
+_TO_32_BITS = {"int64": "int32", "uint64": "uint32", "float64": "float32", "complex128": "complex64"}
+
+
+def _join(names):
+    """The least upper bound of `names` in the lattice."""
+    try:
+        common = frozenset.intersection(*(_UPPER_BOUNDS[name] for name in names))
+    except KeyError as error:
+        raise ValueError(f"result_type: no implicit promotion for {error.args[0]!r}; cast it explicitly") from None
+    least = [c for c in common if common <= _UPPER_BOUNDS[c]]
+    if len(least) != 1:
+        raise ValueError(f"result_type: dtypes {tuple(names)} have no common type; cast them explicitly")
+    return least[0]
+
+
+def _weak_name(name):
+    return "float" if "float" in name else "int" if "int" in name else name
+
+
+def result_type(*dtypes):
+    """The dtype an op gives for inputs of `dtypes`, by Keras 3's promotion rules.
+
+    Python's `int` and `float` (the types, standing for scalars) are weak: they take the kind of
+    the typed inputs (`uint8` with `int` stays uint8, `float16` with `float` stays float16), and
+    alone they follow `floatx()`'s precision. Integers with floats give a float; signed with
+    unsigned gives the next signed type that holds both. 64-bit results are narrowed to 32 bits,
+    as Keras does on the torch and JAX backends; `None` and no argument at all mean `floatx()`.
+
+    >>> result_type("int32", "float16"), result_type("uint8", int), result_type(int, float)
+    ('float16', 'uint8', 'float32')
+    >>> result_type("int8", "uint8"), result_type("float64")
+    ('int16', 'float32')
+    """
+    if not dtypes:
+        return floatx()
+    weak = [dtype is int or dtype is float for dtype in dtypes]
+    names = [standardize_dtype(dtype) for dtype in dtypes]
+    if any(name.startswith("float8") for name in names):
+        raise ValueError(f"result_type: float8 types never promote implicitly; cast them first, got {dtypes}")
+    if len(set(names)) == 1:
+        name, is_weak = names[0], all(weak)
+    elif all(weak):
+        name, is_weak = _join(set(names)), True
+    else:
+        name = _join({_weak_name(n) if w else n for n, w in zip(names, weak)})
+        is_weak = name in ("int", "float")
+    if is_weak and name != "bool":
+        kind = "float" if "float" in name or name.startswith("bfloat") else name.rstrip("0123456789")
+        name = kind + floatx()[-2:]
+    return _TO_32_BITS.get(name, name)
 
 
 def set_random_seed(seed):
