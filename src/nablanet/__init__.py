@@ -65,4 +65,11 @@ def __dir__():
     return sorted(set(globals()) | set(__all__))
 
 
-__all__ = sorted([*(n for n in _SUBMODULES if n != "config"), *_ATTRIBUTES])
+__all__ = [  # noqa: RUF022 -- grouped: parts, then top-level names
+    "activations", "anomaly", "applications", "backend", "callbacks", "constraints", "data", "datasets", "export",
+    "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "plotting", "preprocessing",
+    "random", "regularizers", "saving", "serialization", "tree", "tune", "utils",
+    "Tensor", "Variable", "enable_grad", "is_grad_enabled", "no_grad", "derivative", "derivative_table",
+    "elementwise_grad", "grad", "gradcheck", "hessian", "hvp", "integrate", "jacobian", "value_and_grad", "vjp",
+    "Input", "Model", "Sequential",
+]

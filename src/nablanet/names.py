@@ -30,6 +30,11 @@ def unique_name(prefix):
     return prefix if n == 0 else f"{prefix}_{n}"
 
 
+def reset_names():
+    """Forget the names given so far, so the next `unique_name(prefix)` is `prefix` again (`clear_session`)."""
+    _uses.clear()
+
+
 def unknown(where, kind, name, known, listed=None, key=None):
     """A ValueError naming the bad `name`, the nearest of `known` to `key` (the name as the table
     spells its keys, e.g. lower-cased; `name` itself by default) and, when given, the `listed` names.

@@ -244,8 +244,8 @@ def assert_same_paths(a, b):
     first = {path for path, _ in flatten_with_path(a)}
     second = {path for path, _ in flatten_with_path(b)}
     if first != second:
-        raise ValueError(f"tree.assert_same_paths: paths only in the first structure: {sorted(first - second, key=repr)}"
-                         f"; only in the second: {sorted(second - first, key=repr)}")
+        raise ValueError("tree.assert_same_paths: paths only in the first structure: "
+                         f"{sorted(first - second, key=repr)}; only in the second: {sorted(second - first, key=repr)}")
 
 
 def lists_to_tuples(structure):
