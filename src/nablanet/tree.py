@@ -249,7 +249,7 @@ def assert_same_paths(a, b):
 
 
 def lists_to_tuples(structure):
-    """`structure` with every list turned into a tuple, at any depth.
+    """`structure` with every list turned into a tuple, at any depth (dicts rebuilt in sorted key order, as Keras does).
 
     >>> lists_to_tuples({"a": [1, [2, 3]], "b": (4, [5])})
     {'a': (1, (2, 3)), 'b': (4, (5,))}
@@ -257,7 +257,7 @@ def lists_to_tuples(structure):
     if not is_nested(structure):
         return structure
     if isinstance(structure, dict):
-        return _rebuild(structure, [(key, lists_to_tuples(value)) for key, value in structure.items()])
+        return _rebuild(structure, [(key, lists_to_tuples(value)) for key, value in _items(structure)])
     children = [lists_to_tuples(item) for item in structure]
     return tuple(children) if isinstance(structure, list) else _rebuild(structure, children)
 

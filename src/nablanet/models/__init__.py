@@ -7,7 +7,6 @@ import json
 from nablanet import serialization
 from nablanet.models.model import Model
 from nablanet.models.sequential import Sequential
-from nablanet.saving import save_model
 from nablanet.symbolic import KerasTensor
 from nablanet.tree import flatten, map_structure
 
@@ -54,6 +53,13 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     from nablanet.saving import load_model as load
 
     return load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
+
+
+def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
+    """Save `model` to `filepath` (see `nablanet.saving.save_model`, which takes the same arguments)."""
+    from nablanet.saving import save_model as save
+
+    return save(model, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
 
 
 def model_from_json(json_string, custom_objects=None):
