@@ -140,9 +140,10 @@ def test_a_saved_model_loads_in_a_process_that_imported_only_saving(tmp_path):
     model.save(path)
     x = np.ones((1, 3), dtype="float32")
     np.save(tmp_path / "y.npy", model.predict(x, verbose=0))
+    expected = str(tmp_path / "y.npy")
     _run("import numpy as np\nfrom nablanet.saving import load_model\n"
          f"m = load_model({path!r})\n"
-         f"np.testing.assert_allclose(m.predict(np.ones((1, 3), 'float32'), verbose=0), np.load({str(tmp_path / 'y.npy')!r}))\n")
+         f"np.testing.assert_allclose(m.predict(np.ones((1, 3), 'float32'), verbose=0), np.load({expected!r}))\n")
 
 
 def test_export_formats_fill_on_first_use():
