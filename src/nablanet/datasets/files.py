@@ -6,8 +6,8 @@ downloaded from the origin Keras uses, checked against the same sha256/md5 check
 
 IMDB and Reuters store ragged sequences as NumPy object arrays and CIFAR as Python pickles. nablanet
 never unpickles data freely: `SafeUnpickler` builds only NumPy arrays and dtypes (plus the plain
-containers, numbers and strings pickle makes without looking anything up), and refuses every other
-global by name, so a tampered file cannot run code.
+containers, numbers, strings and bytes pickle makes without looking anything up), and refuses every
+other global by name, so a tampered file cannot run code.
 """
 
 import io
@@ -53,6 +53,8 @@ def fetch(where, key, fname=None, cache_subdir="datasets", extract=False):
     fname = fname or key
     try:
         return get_file(fname, origin=origin, file_hash=checksum, cache_subdir=cache_subdir, extract=extract)
+    except ValueError as error:  # a checksum that does not match
+        raise DatasetError(f"{where}: {error}") from None
     except OSError as error:
         folder = os.path.join(keras_home(), cache_subdir)
         raise DatasetError(
@@ -71,6 +73,8 @@ class SafeUnpickler(pickle.Unpickler):
 
     def find_class(self, module, name):
         if (module, name) in self.ALLOWED:
+            if module.startswith("numpy.core.") and hasattr(np, "_core"):
+                module = "numpy._core." + module[len("numpy.core."):]  # NumPy 2's home; the old one warns
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"nablanet.datasets: refusing to load {module}.{name} from a data file; "
                                      "only NumPy arrays are allowed")
