@@ -33,7 +33,6 @@ PENDING = {
         "FeatureSpace": "a preprocessing model over several layer families nablanet lacks (Hashing, lookups)",
         "bounding_boxes": "box-format utilities for the detection preprocessing layers nablanet lacks",
     },
-    "saving": {"KerasFileEditor": "not written yet"},
 }
 
 
