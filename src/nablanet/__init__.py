@@ -12,7 +12,6 @@ Every part loads on first use (`nablanet.tune`, `nablanet.datasets.mnist`, ...),
 itself stays fast; the registry loads the part that owns a class a file names when it is needed.
 """
 
-import importlib
 import sys
 import types
 
@@ -36,6 +35,8 @@ _ATTRIBUTES = {  # public name -> the module that defines it
 
 def __getattr__(name):
     """Load a part (or the module behind a top-level name) the first time it is used."""
+    import importlib
+
     if name in _ATTRIBUTES:
         value = getattr(importlib.import_module(_ATTRIBUTES[name]), name)
     elif name in _SUBMODULES:
