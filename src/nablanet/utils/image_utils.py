@@ -15,8 +15,11 @@ _RESAMPLE = ("nearest", "bilinear", "bicubic", "hamming", "box", "lanczos")
 
 
 def image_data_format():
-    """The backend's image layout setting; "channels_last" where the backend has none."""
-    setting = getattr(backend, "image_data_format", None)  # the config helper may not have landed
+    """The image layout setting (`nablanet.config`'s, else the backend's); "channels_last" where none exists."""
+    try:
+        from nablanet.config import image_data_format as setting
+    except ImportError:  # the config module may not have landed
+        setting = getattr(backend, "image_data_format", None)
     return setting() if setting is not None else "channels_last"
 
 
