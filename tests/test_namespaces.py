@@ -31,7 +31,7 @@ PENDING = {
         "disable_interactive_logging": "comes from nablanet.config (helper ops-core), not on this branch",
         "is_interactive_logging_enabled": "comes from nablanet.config (helper ops-core), not on this branch",
         "FeatureSpace": "a preprocessing model over several layer families nablanet lacks (Hashing, lookups)",
-        "bounding_boxes": "box-format utilities for the detection preprocessing layers nablanet lacks",
+        "bounding_boxes": "not written yet: box-format conversions, IoU and box deltas for detection pipelines",
     },
 }
 
