@@ -102,3 +102,68 @@ def test_assert_same_structure_agrees_with_keras(a, b, same_structure):
         else:
             with pytest.raises((ValueError, TypeError)):
                 check(a, b)
+
+
+# -- the names Keras 3 added: paths, lists_to_tuples, map_structure_up_to, traverse ---------------------
+
+def test_flatten_with_path_matches_keras_on_every_structure():
+    for structure in STRUCTURES:
+        ours, theirs = tree.flatten_with_path(structure), keras.tree.flatten_with_path(structure)
+        assert [p for p, _ in ours] == [tuple(p) for p, _ in theirs], structure
+        assert same([v for _, v in ours], [v for _, v in theirs])
+
+
+@pytest.mark.parametrize("a, b", [
+    ({"a": 1, "b": [2]}, {"b": (5,), "a": 0}),
+    ([1, 2], (1, 2)),
+    ({"a": 1}, {"b": 1}),
+    ([1, [2]], [1, 2]),
+])
+def test_assert_same_paths_agrees_with_keras(a, b):
+    try:
+        keras.tree.assert_same_paths(a, b)
+        keras_raises = False
+    except ValueError:
+        keras_raises = True
+    if keras_raises:
+        with pytest.raises(ValueError, match="tree.assert_same_paths"):
+            tree.assert_same_paths(a, b)
+    else:
+        tree.assert_same_paths(a, b)
+
+
+def test_lists_to_tuples_matches_keras():
+    for structure in STRUCTURES + [{"a": [1, [2, 3]], "b": (4, [5])}]:
+        ours, theirs = tree.lists_to_tuples(structure), keras.tree.lists_to_tuples(structure)
+        assert repr(ours) == repr(theirs)
+
+
+def test_map_structure_up_to_matches_keras():
+    shallow = [0, {"x": 0}]
+    a = [[1, 2], {"x": (3, 4)}]
+    b = [[5, 6], {"x": (7, 8)}]
+    pair = lambda u, v: (u, v)  # noqa: E731
+    assert tree.map_structure_up_to(shallow, pair, a, b) == keras.tree.map_structure_up_to(shallow, pair, a, b)
+    with pytest.raises(ValueError, match="map_structure_up_to: expected 2 items"):
+        tree.map_structure_up_to([0, 0], lambda u: u, [1])
+
+
+@pytest.mark.parametrize("top_down", [True, False])
+def test_traverse_matches_keras(top_down):
+    functions = [
+        lambda x: None,
+        lambda x: x * 2 if isinstance(x, int) else None,
+        lambda x: "cut" if isinstance(x, tuple) else None,
+        lambda x: (tree.MAP_TO_NONE if isinstance(x, int) else None),
+        lambda x: len(x) if isinstance(x, (tuple, list)) else None,
+    ]
+    keras_functions = [
+        lambda x: None,
+        lambda x: x * 2 if isinstance(x, int) else None,
+        lambda x: "cut" if isinstance(x, tuple) else None,
+        lambda x: (keras.tree.MAP_TO_NONE if isinstance(x, int) else None),
+        lambda x: len(x) if isinstance(x, (tuple, list)) else None,
+    ]
+    for structure in ([1, (2, 3)], {"b": [1, (2,)], "a": 3}, 5):
+        for ours, theirs in zip(functions, keras_functions):
+            assert tree.traverse(ours, structure, top_down) == keras.tree.traverse(theirs, structure, top_down)

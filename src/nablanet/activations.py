@@ -176,3 +176,10 @@ def serialize(activation):
     if name is None:
         raise ValueError(f"activations.serialize: cannot name activation {activation!r}")
     return name
+
+
+def deserialize(config, custom_objects=None):
+    """An activation from its name or config, from the allowlist."""
+    if isinstance(config, str):
+        return get(config)
+    return serialization.deserialize(config, custom_objects, kind="activations")

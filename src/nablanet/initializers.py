@@ -240,6 +240,13 @@ ALL.update({cls.__name__: cls for cls in _CLASSES})
 ALL.update({"uniform": RandomUniform, "normal": RandomNormal})  # Keras's short aliases
 serialization.register_table("initializers", {cls.__name__: cls for cls in _CLASSES} | ALL, "keras.initializers")
 
+# Keras's function-style names for the classes
+constant, glorot_normal, glorot_uniform = Constant, GlorotNormal, GlorotUniform
+he_normal, he_uniform = HeNormal, HeUniform
+identity, lecun_normal, lecun_uniform, ones, orthogonal = Identity, LecunNormal, LecunUniform, Ones, Orthogonal
+random_normal, random_uniform, truncated_normal, zeros = RandomNormal, RandomUniform, TruncatedNormal, Zeros
+variance_scaling, IdentityInitializer, OrthogonalInitializer = VarianceScaling, Identity, Orthogonal
+
 
 def get(identifier):
     """An initializer from a name ('glorot_uniform' or 'GlorotUniform'), a config dict, an

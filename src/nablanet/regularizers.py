@@ -76,6 +76,7 @@ class L1L2(Regularizer):
         return {"l1": self.l1, "l2": self.l2}
 
 
+l1, l2, l1_l2 = L1, L2, L1L2  # Keras's function-style names for the classes
 ALL = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
 serialization.register_table("regularizers", {"L1": L1, "L2": L2, "L1L2": L1L2, **ALL}, "keras.regularizers")
 
@@ -92,3 +93,8 @@ def serialize(regularizer):
     if regularizer is None:
         return None
     return serialization.serialize(regularizer)
+
+
+def deserialize(config, custom_objects=None):
+    """A regularizer from its config, from the allowlist."""
+    return serialization.deserialize(config, custom_objects, kind="regularizers")

@@ -19,6 +19,7 @@ True
 """
 
 import contextlib
+import importlib
 import inspect
 import threading
 
@@ -32,6 +33,12 @@ _CUSTOM = {}  # registered custom objects: "package>name" (or a plain name) -> o
 _NAMES = {}  # registered object -> its "package>name"
 _SCOPES = threading.local()  # the custom_object_scope stack of this thread
 
+# kind -> the part of nablanet whose import fills its table: loaded on a miss, since `import nablanet` is lazy.
+OWNERS = {"layers": ("nablanet.layers",), "models": ("nablanet.models",), "optimizers": ("nablanet.optimizers",),
+          "schedules": ("nablanet.optimizers.schedules",), "losses": ("nablanet.losses",),
+          "metrics": ("nablanet.metrics",), "initializers": ("nablanet.initializers",),
+          "regularizers": ("nablanet.regularizers",), "constraints": ("nablanet.constraints",),
+          "activations": ("nablanet.activations",), "dtype_policies": ()}
 SAFE_MODULES = ("keras", "nablanet", "tf_keras", "tensorflow.keras", "builtins")
 # Keras-only arguments nablanet's layers lack, dropped when they hold the value that changes nothing.
 NEUTRAL = {"quantization_config": None, "sparse": False, "ragged": False, "optional": False,
@@ -313,15 +320,38 @@ def lookup(name, kind=None, module=None, registered=None):
     hinted = kind or _kind_from_module(module)
     order = ([hinted] if hinted else []) + [k for k in KINDS if k != hinted]
     for k in order:
-        table = _TABLES.get(k, {})
-        for key in (name, name.lower() if k == "optimizers" else None):
-            if key in table:
-                return table[key]
+        found = _find(k, name)
+        if found is None and _load_owners(k):
+            found = _find(k, name)
+        if found is not None:
+            return found
     what = f"{hinted.rstrip('s')} " if hinted else ""
     raise SerializationError(
         f"deserialize: the config names a {what}{name!r} that is neither built into nablanet nor registered. "
         "Pass it in custom_objects={...}, use custom_object_scope, or decorate it with "
         "@nablanet.saving.register_keras_serializable(); nablanet never imports code a file names")
+
+
+def _find(kind, name):
+    table = _TABLES.get(kind, {})
+    for key in (name, name.lower() if kind == "optimizers" else None):
+        if key in table:
+            return table[key]
+    return None
+
+
+def _load_owners(kind):
+    """Import the parts that fill `kind`'s table (from `OWNERS`, never from a file); True if any was new."""
+    loaded = False
+    for module in OWNERS.get(kind, ()):
+        if module not in _LOADED:
+            _LOADED.add(module)
+            importlib.import_module(module)
+            loaded = True
+    return loaded
+
+
+_LOADED = set()
 
 
 # -- the loading budget -----------------------------------------------------------------------------

@@ -17,9 +17,14 @@ import collections
 import numpy as np
 
 __all__ = [
-    "assert_same_structure", "flatten", "is_nested", "map_shape_structure", "map_structure",
-    "pack_sequence_as",
+    "MAP_TO_NONE", "assert_same_paths", "assert_same_structure", "flatten", "flatten_with_path", "is_nested",
+    "lists_to_tuples", "map_shape_structure", "map_structure", "map_structure_up_to", "pack_sequence_as", "traverse",
 ]
+
+
+class MAP_TO_NONE:  # noqa: N801 -- Keras's name for the marker
+    """Returned by a `traverse` function to put `None` in place of a node (a plain `None` means
+    "keep it")."""
 
 
 def _is_namedtuple(value):
@@ -199,3 +204,122 @@ def _compare(a, b, path):
         raise ValueError(f"tree.assert_same_structure: expected {len(a)} items, got {len(b)} at {where}")
     for i, (x, y) in enumerate(zip(a, b)):
         _compare(x, y, f"{path}[{i}]")
+
+
+def _items(structure):
+    """`(key, child)` pairs in `flatten` order: dict keys, else positions."""
+    if isinstance(structure, dict):
+        return [(key, structure[key]) for key in _keys(structure)]
+    return list(enumerate(structure))
+
+
+def flatten_with_path(structure):
+    """`(path, leaf)` pairs in `flatten` order; a path is the tuple of keys and positions down to the leaf.
+
+    >>> flatten_with_path({"b": 1, "a": [2, (3, None)]})
+    [(('a', 0), 2), (('a', 1, 0), 3), (('a', 1, 1), None), (('b',), 1)]
+    """
+    pairs = []
+
+    def walk(node, path):
+        if not is_nested(node):
+            pairs.append((path, node))
+            return
+        for key, child in _items(node):
+            walk(child, (*path, key))
+
+    walk(structure, ())
+    return pairs
+
+
+def assert_same_paths(a, b):
+    """Raise a ValueError unless `a` and `b` have the same leaf paths (container types may differ).
+
+    >>> assert_same_paths({"a": 1, "b": [2]}, {"b": (5,), "a": 0})
+    >>> assert_same_paths({"a": 1}, {"b": 1})
+    Traceback (most recent call last):
+    ...
+    ValueError: tree.assert_same_paths: paths only in the first structure: [('a',)]; only in the second: [('b',)]
+    """
+    first = {path for path, _ in flatten_with_path(a)}
+    second = {path for path, _ in flatten_with_path(b)}
+    if first != second:
+        raise ValueError("tree.assert_same_paths: paths only in the first structure: "
+                         f"{sorted(first - second, key=repr)}; only in the second: {sorted(second - first, key=repr)}")
+
+
+def lists_to_tuples(structure):
+    """`structure` with every list turned into a tuple, at any depth (dicts rebuilt in sorted key order, as Keras does).
+
+    >>> lists_to_tuples({"a": [1, [2, 3]], "b": (4, [5])})
+    {'a': (1, (2, 3)), 'b': (4, (5,))}
+    """
+    if not is_nested(structure):
+        return structure
+    if isinstance(structure, dict):
+        return _rebuild(structure, [(key, lists_to_tuples(value)) for key, value in _items(structure)])
+    children = [lists_to_tuples(item) for item in structure]
+    return tuple(children) if isinstance(structure, list) else _rebuild(structure, children)
+
+
+def map_structure_up_to(shallow_structure, func, *structures):
+    """`func` applied to the sub-structures of `structures` found at the leaves of `shallow_structure`.
+
+    >>> map_structure_up_to([0, 0], lambda a, b: (a, b), [[1, 2], {"x": 3}], [[4, 5], {"x": 6}])
+    [([1, 2], [4, 5]), ({'x': 3}, {'x': 6})]
+    """
+    if not structures:
+        raise TypeError("tree.map_structure_up_to: expected at least one structure, got none")
+
+    def walk(shallow, nodes, path):
+        if not is_nested(shallow):
+            return func(*nodes)
+        for node in nodes:
+            if not is_nested(node):
+                raise ValueError(f"tree.map_structure_up_to: expected a {type(shallow).__name__} at "
+                                 f"{path or 'the top'}, got a leaf {node!r}")
+            if len(node) != len(shallow):
+                raise ValueError(f"tree.map_structure_up_to: expected {len(shallow)} items at {path or 'the top'}, "
+                                 f"got {len(node)}")
+            if isinstance(shallow, dict) and (not isinstance(node, dict) or set(node) != set(shallow)):
+                raise ValueError(f"tree.map_structure_up_to: expected the keys {sorted(map(repr, shallow))} at "
+                                 f"{path or 'the top'}, got {node!r}")
+        if isinstance(shallow, dict):
+            return _rebuild(shallow, [(key, walk(shallow[key], [n[key] for n in nodes], f"{path}[{key!r}]"))
+                                      for key in shallow])
+        return _rebuild(shallow, [walk(item, [n[i] for n in nodes], f"{path}[{i}]") for i, item in enumerate(shallow)])
+
+    return walk(shallow_structure, structures, "")
+
+
+def traverse(func, structure, top_down=True):
+    """Apply `func` to every node, containers included. Top down, a non-None result replaces the
+    node and its children are not visited; bottom up, `func` sees the node rebuilt from its
+    visited children. `None` keeps the node; `MAP_TO_NONE` puts `None` there.
+
+    >>> traverse(lambda x: x * 2 if isinstance(x, int) else None, [1, (2, 3)])
+    [2, (4, 6)]
+    >>> traverse(lambda x: len(x) if isinstance(x, tuple) else None, [1, (2, 3)], top_down=False)
+    [1, 2]
+    """
+    def result(new, old):
+        if new is None:
+            return old
+        return None if new is MAP_TO_NONE else new
+
+    def children(node, visit):
+        if isinstance(node, dict):
+            return _rebuild(node, [(key, visit(value)) for key, value in node.items()])
+        return _rebuild(node, [visit(item) for item in node])
+
+    def down(node):
+        new = func(node)
+        if new is not None:
+            return None if new is MAP_TO_NONE else new
+        return children(node, down) if is_nested(node) else node
+
+    def up(node):
+        rebuilt = children(node, up) if is_nested(node) else node
+        return result(func(rebuilt), rebuilt)
+
+    return down(structure) if top_down else up(structure)

@@ -6,9 +6,9 @@ only when a model is exported. A layer family without an ONNX form gets one with
 `@converter(LayerClass)` (see `graph.py`).
 
 `models` must not import this package (it sits above them), so `Model.export` finds the
-exporter in `Model.export_formats`, which this package fills when it is imported; the
-`nablanet` facade imports it. Importing it is cheap: the converters of the built-in layers
-load at the first export.
+exporter in `Model.export_formats`, which this package fills when it is imported; the table
+imports it when first read (`nablanet.models.EXPORTERS`). Importing it is cheap: the converters
+of the built-in layers load at the first export.
 """
 
 from nablanet.export.activations import ACTIVATIONS

@@ -83,6 +83,9 @@ from nablanet.layers.wrappers import Bidirectional, TimeDistributed
 from nablanet.symbolic import KerasTensor
 
 __all__ = [
+    "AvgPool1D", "AvgPool2D", "Convolution1D", "Convolution1DTranspose", "Convolution2D", "Convolution2DTranspose",
+    "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "MaxPool1D", "MaxPool2D",
+    "SeparableConvolution2D", "deserialize", "serialize",
     "Bidirectional", "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "Masking", "RNN", "SimpleRNN",
     "SimpleRNNCell", "TimeDistributed",
     "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
@@ -101,7 +104,24 @@ __all__ = [
 
 from nablanet import serialization
 
+# Keras's other names for the same classes
+AvgPool1D, AvgPool2D, MaxPool1D, MaxPool2D = AveragePooling1D, AveragePooling2D, MaxPooling1D, MaxPooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+Convolution1D, Convolution2D, SeparableConvolution2D = Conv1D, Conv2D, SeparableConv2D
+Convolution1DTranspose, Convolution2DTranspose = Conv1DTranspose, Conv2DTranspose
+
 serialization.register_table(
     "layers",
     {name: value for name, value in globals().items() if isinstance(value, type) and issubclass(value, Layer)},
     "keras.layers")
+
+
+def serialize(layer):
+    """The layer's config in Keras 3's schema (see `nablanet.serialization`)."""
+    return serialization.serialize(layer)
+
+
+def deserialize(config, custom_objects=None):
+    """A layer from its config, from the allowlist of layer classes."""
+    return serialization.deserialize(config, custom_objects, kind="layers")

@@ -490,6 +490,13 @@ class Model(Layer):
             return functional_config(self)
         return {"name": self.name, "trainable": self.trainable}
 
+    def to_json(self, **kwargs):
+        """The model's config in Keras's schema as a JSON string (`json.dumps`'s `kwargs`), for
+        `nablanet.models.model_from_json`."""
+        import json
+
+        return json.dumps(serialization.serialize(self), **kwargs)
+
     @classmethod
     def from_config(cls, config, custom_objects=None):
         with serialization.custom_object_scope(custom_objects or {}):

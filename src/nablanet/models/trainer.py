@@ -144,6 +144,82 @@ class IterableBatches:
             count += 1
 
 
+def is_py_dataset(x):
+    """A `keras.utils.PyDataset` (or `Sequence`), by its protocol: indexed batches, a length, `on_epoch_end`."""
+    return (not isinstance(x, (np.ndarray, Tensor, list, tuple, dict)) and hasattr(x, "__getitem__")
+            and hasattr(x, "__len__") and hasattr(x, "on_epoch_end"))
+
+
+class PyDatasetBatches:
+    """Batches `dataset[i]` of a PyDataset, in order (or shuffled batch order in `fit`), fetched by
+    `dataset.workers` threads with at most `max_queue_size` batches ahead; `on_epoch_begin` and
+    `on_epoch_end` around each epoch."""
+
+    def __init__(self, dataset, steps=None, shuffle=False, where="fit"):
+        from nablanet.compat import warn_ignored
+
+        self.dataset, self.steps, self.shuffle, self.where = dataset, steps, shuffle, where
+        self.workers = int(getattr(dataset, "workers", 1) or 1)
+        self.queue_size = max(1, int(getattr(dataset, "max_queue_size", 10) or 1))
+        if getattr(dataset, "use_multiprocessing", False):
+            warn_ignored(where, "use_multiprocessing", True, "PyDataset batches are fetched by threads "
+                         f"(workers={self.workers}) in this process", default=False)
+        total = self._num_batches()
+        if total is None and steps is None:
+            raise DataError(f"{where}: this PyDataset has no length (num_batches is None); pass steps")
+        self._next = 0  # where an endless dataset continues
+
+    def _num_batches(self):
+        total = getattr(type(self.dataset), "num_batches", None)
+        if isinstance(total, property):
+            return self.dataset.num_batches
+        return len(self.dataset)
+
+    @property
+    def n_steps(self):
+        total = self._num_batches()
+        return total if self.steps is None else self.steps if total is None else min(self.steps, total)
+
+    def _indices(self):
+        total = self._num_batches()
+        if total is None:
+            start, self._next = self._next, self._next + self.steps
+            return list(range(start, start + self.steps))
+        order = backend.generator().permutation(total).tolist() if self.shuffle else list(range(total))
+        return order[:self.n_steps]
+
+    def _fetch(self, index):
+        try:
+            return self.dataset[index]
+        except IndexError as error:
+            raise DataError(f"{self.where}: the PyDataset has no batch {index} ({error})") from None
+
+    def epoch(self):
+        if hasattr(self.dataset, "on_epoch_begin"):
+            self.dataset.on_epoch_begin()
+        indices = self._indices()
+        if self.workers <= 1:
+            for index in indices:
+                yield standardize_batch(self._fetch(index), self.where)
+        else:
+            import collections
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(self.workers) as pool:
+                pending, todo = collections.deque(), iter(indices)
+                for index in todo:
+                    pending.append(pool.submit(self._fetch, index))
+                    if len(pending) >= self.queue_size:
+                        break
+                while pending:
+                    batch = pending.popleft().result()
+                    index = next(todo, None)
+                    if index is not None:
+                        pending.append(pool.submit(self._fetch, index))
+                    yield standardize_batch(batch, self.where)
+        self.dataset.on_epoch_end()
+
+
 def standardize_batch(batch, where):
     """A batch as the iterable gave it -- `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)` -- with
     its arrays converted, the form the steps receive (as in Keras)."""
@@ -180,10 +256,14 @@ def pack_x_y_sample_weight(x, y=None, sample_weight=None):
 
 
 def is_iterable_data(x):
-    return not isinstance(x, (np.ndarray, Tensor, list, tuple, dict)) and hasattr(x, "__iter__")
+    return not isinstance(x, (np.ndarray, Tensor, list, tuple, dict)) and (hasattr(x, "__iter__") or is_py_dataset(x))
 
 
 def make_batches(x, y, sample_weight, batch_size, shuffle, where, steps=None, class_weight=None):
+    if is_py_dataset(x):
+        if y is not None or sample_weight is not None:
+            raise DataError(f"{where}: with a PyDataset as x, do not pass y or sample_weight; its batches hold them")
+        return PyDatasetBatches(x, steps, shuffle, where), None
     if is_iterable_data(x):
         if y is not None:
             raise DataError(f"{where}: with a generator or iterable as x, do not pass y; yield (x, y) batches")

@@ -13,6 +13,7 @@ from nablanet.saving.archive import (
     save_model,
     save_weights,
 )
+from nablanet.saving.file_editor import KerasFileEditor
 from nablanet.saving.safetensors import SafetensorsError
 from nablanet.serialization import (
     CustomObjectScope,
@@ -25,7 +26,8 @@ from nablanet.serialization import (
 from nablanet.serialization import deserialize as deserialize_keras_object
 from nablanet.serialization import serialize as serialize_keras_object
 
-__all__ = ["CustomObjectScope", "SafetensorsError", "SavingError", "atomic_write", "custom_object_scope",
-           "deserialize_keras_object", "get_custom_objects", "get_registered_name", "get_registered_object",
-           "load_model", "load_weights", "register_keras_serializable", "save_model", "save_weights",
-           "serialize_keras_object"]
+__all__ = [
+    "CustomObjectScope", "KerasFileEditor", "SafetensorsError", "SavingError", "atomic_write", "custom_object_scope",
+    "deserialize_keras_object", "get_custom_objects", "get_registered_name", "get_registered_object", "load_model",
+    "load_weights", "register_keras_serializable", "save_model", "save_weights", "serialize_keras_object",
+]
