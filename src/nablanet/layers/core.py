@@ -7,6 +7,7 @@ import numpy as np
 
 from nablanet import activations, backend, constraints, initializers, ops, regularizers, serialization
 from nablanet.compat import warn_ignored
+from nablanet.layers import operation  # noqa: F401 -- records ops called on symbolic tensors
 from nablanet.layers.base import Layer
 from nablanet.symbolic import KerasTensor, Node
 

@@ -1,8 +1,11 @@
 """The functional graph behind `Model(inputs, outputs)`: the nodes that lead from the inputs to
 the outputs, in an order that runs each layer after the layers it reads from."""
 
+import numpy as np
+
 from nablanet import serialization
 from nablanet.layers.core import InputLayer
+from nablanet.layers.operation import Operation
 from nablanet.symbolic import KerasTensor
 from nablanet.tree import flatten, map_structure
 
@@ -20,10 +23,11 @@ class Graph:
                 raise ValueError(f"Model: outputs must be symbolic tensors from calling layers, got {t!r}")
         self.nodes = self._order()
         self._check_reachable()
-        self.layers = []
+        self.operations = []  # every layer and op node, in running order
         for node in self.nodes:
-            if not any(node.layer is layer for layer in self.layers):
-                self.layers.append(node.layer)
+            if not any(node.layer is layer for layer in self.operations):
+                self.operations.append(node.layer)
+        self.layers = [layer for layer in self.operations if not isinstance(layer, Operation)]  # as Keras's
 
     def _order(self):
         order, seen = [], set()
@@ -87,7 +91,7 @@ def functional_config(model):
     graph = model._graph
     in_graph = {id(node) for node in graph.nodes}
     position = {}
-    for layer in graph.layers:
+    for layer in graph.operations:
         kept = [node for node in layer._inbound_nodes if id(node) in in_graph]
         position.update({id(node): k for k, node in enumerate(kept)})
 
@@ -103,11 +107,13 @@ def functional_config(model):
             return [ref(v) for v in value]
         if isinstance(value, dict):
             return {k: ref(v) for k, v in value.items()}
-        return serialization.serialize(value)
+        return _literal(value)
 
     layers = []
-    for layer in graph.layers:
+    for layer in graph.operations:
         entry = serialization.serialize(layer)
+        if isinstance(layer, Operation):
+            entry["registered_name"] = entry["class_name"]
         entry["name"] = layer.name
         nodes = [node for node in layer._inbound_nodes if id(node) in in_graph]
         entry["inbound_nodes"] = [] if isinstance(layer, InputLayer) else [
@@ -132,7 +138,10 @@ def functional_from_config(cls, config):
         return _legacy_from_config(cls, config)
     layers, pending = {}, []
     for entry in config["layers"]:
-        layer = serialization.deserialize(entry, kind="layers")
+        if str(entry.get("module", "")).startswith(_OP_MODULES):
+            layer = Operation.from_keras(entry["class_name"], entry.get("config", {}))
+        else:
+            layer = serialization.deserialize(entry, kind="layers")
         name = entry.get("name", getattr(layer, "name", None))
         layers[name] = layer
         pending.append([layer, list(entry.get("inbound_nodes", []))])
@@ -156,6 +165,11 @@ def functional_from_config(cls, config):
             return [revive(v) for v in value]
         if isinstance(value, dict) and "class_name" not in value:
             return {key: revive(v) for key, v in value.items()}
+        if isinstance(value, dict) and value["class_name"] == "__slice__":
+            bounds = value.get("config", {})
+            return slice(bounds.get("start"), bounds.get("stop"), bounds.get("step"))
+        if isinstance(value, dict) and value["class_name"] == "__ellipsis__":
+            return Ellipsis
         return serialization.deserialize(value)
 
     while any(nodes for _, nodes in pending):
@@ -186,6 +200,21 @@ def functional_from_config(cls, config):
     model = cls(ends(config["input_layers"]), ends(config["output_layers"]), name=config.get("name"))
     model.trainable = config.get("trainable", True)
     return model
+
+
+_OP_MODULES = ("keras.src.ops.", "keras.ops.")
+
+
+def _literal(value):
+    """A node argument that is no tensor, as Keras writes it (slices and arrays have their own tags)."""
+    if isinstance(value, slice):
+        return {"class_name": "__slice__", "config": {"start": _literal(value.start), "stop": _literal(value.stop),
+                                                      "step": _literal(value.step)}}
+    if value is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(value, np.ndarray):
+        return {"class_name": "__numpy__", "config": {"value": value.tolist(), "dtype": value.dtype.name}}
+    return serialization.serialize(value)
 
 
 def _is_ref(value):
