@@ -7,7 +7,7 @@ from nablanet import serialization
 from nablanet.layers.core import InputLayer
 from nablanet.layers.operation import Operation
 from nablanet.symbolic import KerasTensor
-from nablanet.tree import flatten, map_structure
+from nablanet.tree import flatten, map_structure, pack_sequence_as
 
 
 class Graph:
@@ -52,6 +52,23 @@ class Graph:
                     f"Model: the outputs depend on the input {node.outputs.name!r}, which is not among "
                     "the model's inputs. Pass every Input the outputs need."
                 )
+
+    def adjust_input_rank(self, inputs):
+        """`inputs` with Keras's rank adjustment: data one axis short of an Input whose last axis
+        is 1 gets that axis (`(N, 28, 28)` for `Input((28, 28, 1))`), data with an extra last axis
+        of size 1 loses it; anything else is left for the shape check to refuse."""
+        symbolic, flat = flatten(self.inputs), flatten(inputs)
+        if len(symbolic) != len(flat) or (isinstance(inputs, dict) and not isinstance(self.inputs, dict)):
+            return inputs
+        adjusted, changed = [], False
+        for t, x in zip(symbolic, flat):
+            rank, shape = len(t.shape), np.shape(x.data if hasattr(x, "data") else x)
+            if len(shape) == rank - 1 and t.shape[-1] == 1:
+                x, changed = x[..., None], True
+            elif len(shape) == rank + 1 and shape[-1] == 1:
+                x, changed = x[..., 0], True
+            adjusted.append(x)
+        return pack_sequence_as(inputs, adjusted) if changed else inputs
 
     def run(self, inputs, training=None):
         """Evaluate the graph on concrete `inputs` (same structure as `self.inputs`)."""
