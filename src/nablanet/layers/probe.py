@@ -3,7 +3,8 @@
 A functional call of a custom layer that keeps `Layer.compute_output_shape`'s default runs
 `call` on zeros twice (with the mask it will receive, as all-true stand-ins), each unknown
 dimension 2 and then 3: a dimension that follows them is unknown in the output too (Keras
-traces `call` symbolically for the same answer). The probe leaves no trace: random generators are rewound and the losses it adds are dropped.
+traces `call` symbolically for the same answer). The probe leaves no
+trace: random generators are rewound and the losses it adds are dropped.
 """
 
 import numpy as np
