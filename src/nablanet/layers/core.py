@@ -351,7 +351,7 @@ class Lambda(Layer):
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
         warn_ignored("Lambda", "mask", mask, "the layer passes no mask on")
-        self.function, self.output_shape, self.arguments = function, output_shape, arguments or {}
+        self.function, self._output_shape, self.arguments = function, output_shape, arguments or {}
         try:
             parameters = inspect.signature(function).parameters
         except (TypeError, ValueError):
@@ -363,11 +363,11 @@ class Lambda(Layer):
         return self.function(inputs, **self.arguments, **{k: extra[k] for k in self._function_takes})
 
     def compute_output_shape(self, input_shape):
-        if callable(self.output_shape):
-            return self.output_shape(input_shape)
-        if self.output_shape is not None:
+        if callable(self._output_shape):
+            return self._output_shape(input_shape)
+        if self._output_shape is not None:
             batch = flatten(map_shape_structure(lambda shape: shape[0] if shape else None, input_shape))[0]
-            return map_shape_structure(lambda shape: (batch, *shape), _as_shapes(self.output_shape))
+            return map_shape_structure(lambda shape: (batch, *shape), _as_shapes(self._output_shape))
         stand_ins = map_shape_structure(lambda shape: KerasTensor(shape, self.dtype), input_shape)
         return map_structure(lambda spec: spec.shape, probe_outputs(self, stand_ins, (), {}))
 
@@ -379,7 +379,7 @@ class Lambda(Layer):
                 "@nablanet.saving.register_keras_serializable() so it is saved by name, or write a "
                 "Layer subclass."
             )
-        output_shape = self.output_shape if not callable(self.output_shape) else None
+        output_shape = self._output_shape if not callable(self._output_shape) else None
         return {**super().get_config(), "function": serialization.serialize(self.function),
                 "output_shape": output_shape, "arguments": self.arguments}
 
