@@ -52,8 +52,8 @@ def test_the_config_is_keras_s(tmp_path):
     _program(keras, keras.ops).save(tmp_path / "theirs.keras")
 
     def shape_of(entries):  # what both write for each op node, without the generated names
-        return [(e["module"], e["class_name"], e["registered_name"], sorted(e["config"]), e["inbound_nodes"][0]["kwargs"],
-                 [a if not isinstance(a, dict) or a.get("class_name") != "__keras_tensor__" else
+        return [(e["module"], e["class_name"], e["registered_name"], sorted(e["config"]),
+                 e["inbound_nodes"][0]["kwargs"], [a if not isinstance(a, dict) or a.get("class_name") != "__keras_tensor__" else
                   (tuple(a["config"]["shape"]), a["config"]["dtype"]) for a in e["inbound_nodes"][0]["args"]])
                 for e in entries if "ops" in e["module"]]
 
@@ -68,7 +68,8 @@ def test_keras_loads_nablanet_s_file_and_nablanet_loads_keras_s(tmp_path):
     data = _data()
     ours = _program(nk, ops)
     ours.save(tmp_path / "ours.keras")
-    for a, b in zip(ours.predict(data, verbose=0), keras.saving.load_model(tmp_path / "ours.keras").predict(data, verbose=0)):
+    from_ours = keras.saving.load_model(tmp_path / "ours.keras")
+    for a, b in zip(ours.predict(data, verbose=0), from_ours.predict(data, verbose=0)):
         np.testing.assert_allclose(a, keras.ops.convert_to_numpy(b), rtol=1e-6, atol=1e-6)
     theirs = _program(keras, keras.ops)
     theirs.save(tmp_path / "theirs.keras")
@@ -218,7 +219,7 @@ def test_layer_attributes_are_keras_s():
         for attribute in ("input", "output", "input_shape", "output_shape"):
             assert hasattr(ours, attribute) == hasattr(theirs, attribute), attribute
     with pytest.raises(AttributeError, match="Dense 'never' has never been called"):
-        layers.Dense(2, name="never").output
+        _ = layers.Dense(2, name="never").output
     merged = layers.Add()([a := nk.Input((2,)), b := nk.Input((2,))])
     assert merged.history[0].layer.input == [a, b]
 
