@@ -105,6 +105,29 @@ def test_ops_with_static_arguments_and_lists_round_trip_both_ways(tmp_path):
     np.testing.assert_allclose(keras.ops.convert_to_numpy(from_ours), expected, rtol=1e-5, atol=1e-6)
 
 
+def test_arrays_scalars_several_outputs_and_casts_round_trip_both_ways(tmp_path):
+    keras = _keras()
+
+    def program(k, o):
+        x = k.Input((4,))
+        a, b = o.split(x, 2, axis=1)
+        y = (x @ np.ones((4, 2), np.float32)) + a * 2.0 + o.max(b, axis=1, keepdims=True)
+        return k.Model(x, [y, o.cast(x > 0, "int32")])
+
+    data = _data((3, 4), 9)
+    ours, theirs = program(nk, ops), program(keras, keras.ops)
+    ours.save(tmp_path / "ours.keras")
+    theirs.save(tmp_path / "theirs.keras")
+    runs = [ours.predict(data, verbose=0), nk.saving.load_model(tmp_path / "ours.keras").predict(data, verbose=0),
+            nk.saving.load_model(tmp_path / "theirs.keras").predict(data, verbose=0),
+            keras.saving.load_model(tmp_path / "ours.keras").predict(data, verbose=0),
+            theirs.predict(data, verbose=0)]
+    for run in runs:
+        y, positive = (keras.ops.convert_to_numpy(value) for value in run)
+        np.testing.assert_allclose(y, runs[0][0], rtol=1e-6)
+        assert positive.dtype == np.int32 and np.array_equal(positive, (data > 0).astype(np.int32))
+
+
 def test_a_file_naming_an_op_nablanet_lacks_is_refused(tmp_path):
     model = _program(nk, ops)
     config = model.get_config()

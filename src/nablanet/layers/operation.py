@@ -127,8 +127,13 @@ class Operation(Layer):
         config = dict(config)
         name = config.pop("name", None)
         config.pop("trainable", None)
-        config.pop("dtype", None)
-        return cls(_op_for_class(class_name), static=config, name=name)
+        if isinstance(config.get("dtype"), dict):  # a layer's DTypePolicy, not an op's argument
+            config.pop("dtype")
+        op = _op_for_class(class_name)
+        params = inspect.signature(getattr(_resolve(op), "__wrapped__", _resolve(op))).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):  # Keras's extra arguments, when unused
+            config = {k: v for k, v in config.items() if k in params or v is not None}
+        return cls(op, static=config, name=name)
 
 
 def record_op(name, fn, args, kwargs):
