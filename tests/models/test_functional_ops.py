@@ -319,3 +319,10 @@ def test_semantic_parity_with_keras_predictions_and_one_epoch():
         np.testing.assert_allclose(our_history[key], their_history[key], rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(ours.predict(x, verbose=0), keras.ops.convert_to_numpy(theirs.predict(x, verbose=0)),
                                rtol=1e-4, atol=1e-5)
+
+
+def test_a_mask_computed_from_values_cannot_feed_the_graph():
+    ids = nk.Input((5,), dtype="int32")
+    embedded = layers.Embedding(10, 3, mask_zero=True)(ids)
+    with pytest.raises(ValueError, match=r"Model: the graph reads <KerasTensor shape=\(None, 5\), dtype=bool.*no layer"):
+        nk.Model(ids, ops.cast(embedded._keras_mask, "float32"))

@@ -16,7 +16,7 @@ class Graph:
     def __init__(self, inputs, outputs):
         self.inputs, self.outputs = inputs, outputs
         for t in flatten(inputs):
-            if not isinstance(t, KerasTensor) or not isinstance(t.history[0].layer, InputLayer):
+            if not isinstance(t, KerasTensor) or t.history is None or not isinstance(t.history[0].layer, InputLayer):
                 raise ValueError(f"Model: inputs must be tensors made by Input(), got {t!r}")
         for t in flatten(outputs):
             if not isinstance(t, KerasTensor):
@@ -31,7 +31,7 @@ class Graph:
 
     def _order(self):
         order, seen = [], set()
-        stack = [(t.history[0], False) for t in reversed(flatten(self.outputs))]
+        stack = [(_producer(t), False) for t in reversed(flatten(self.outputs))]
         while stack:  # iterative depth-first search over nodes
             node, done = stack.pop()
             if done:
@@ -41,7 +41,7 @@ class Graph:
                 continue
             seen.add(id(node))
             stack.append((node, True))
-            stack.extend((t.history[0], False) for t in reversed(node.input_tensors()) if id(t.history[0]) not in seen)
+            stack.extend((_producer(t), False) for t in reversed(node.input_tensors()) if id(_producer(t)) not in seen)
         return order
 
     def _check_reachable(self):
@@ -97,6 +97,14 @@ class Graph:
             for symbolic_out, value in zip(flatten(node.outputs), flatten(out)):
                 values[id(symbolic_out)] = value
         return map_structure(lambda t: values[id(t)], self.outputs)
+
+
+def _producer(t):
+    """The node that made `t`, or a clear error for a tensor no layer or op produced."""
+    if t.history is None:
+        raise ValueError(f"Model: the graph reads {t!r}, which no layer or op produced (a mask that a layer computes "
+                         "from values describes data only); compute it with nablanet.ops instead")
+    return t.history[0]
 
 
 # -- the functional config (Keras 3's schema) ----------------------------------------------------------
