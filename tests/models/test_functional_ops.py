@@ -324,5 +324,14 @@ def test_semantic_parity_with_keras_predictions_and_one_epoch():
 def test_a_mask_computed_from_values_cannot_feed_the_graph():
     ids = nk.Input((5,), dtype="int32")
     embedded = layers.Embedding(10, 3, mask_zero=True)(ids)
-    with pytest.raises(ValueError, match=r"Model: the graph reads <KerasTensor shape=\(None, 5\), dtype=bool.*no layer"):
+    with pytest.raises(ValueError, match=r"the graph reads <KerasTensor shape=\(None, 5\), dtype=bool.*no layer"):
         nk.Model(ids, ops.cast(embedded._keras_mask, "float32"))
+
+
+def test_a_file_cannot_make_an_op_allocate_without_bound():
+    x = nk.Input((4,))
+    config = nk.Model(x, ops.reshape(x, (-1, 2, 2))).get_config()
+    entry = next(e for e in config["layers"] if e["class_name"] == "Reshape")
+    entry["config"]["newshape"] = [-1, 100000, 100000]
+    with pytest.raises(ValueError, match=r"the op 'reshape' has newshape=\[-1, 100000, 100000\], which could ask"):
+        nk.Model.from_config(config)

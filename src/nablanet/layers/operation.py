@@ -9,6 +9,7 @@ is unknown too (as in `layers.probe`).
 """
 
 import inspect
+import math
 import re
 
 import numpy as np
@@ -26,6 +27,7 @@ _KERAS_NAMES = {"getitem": ("GetItem", "get_item")}  # nablanet's op -> Keras's 
 # default are static (`expand_dims(x, axis)`), as Keras's op classes take them in their constructor.
 _TENSOR_NAMES = re.compile(r"x\d*|y|a|b|condition|condlist|choicelist|values|updates|inputs|operands|elements"
                            r"|targets|predictions|images|query|key|value|coordinates|target|output|weights")
+_MAX_ELEMENTS = 2 ** 28  # per static argument of an op read from a file
 _SUBMODULES = ("nn", "linalg", "image", "math", "core", "numpy")
 
 
@@ -130,6 +132,7 @@ class Operation(Layer):
         if isinstance(config.get("dtype"), dict):  # a layer's DTypePolicy, not an op's argument
             config.pop("dtype")
         op = _op_for_class(class_name)
+        _check_sizes(op, config)
         params = inspect.signature(getattr(_resolve(op), "__wrapped__", _resolve(op))).parameters
         if not any(p.kind is p.VAR_KEYWORD for p in params.values()):  # Keras's extra arguments, when unused
             config = {k: v for k, v in config.items() if k in params or v is not None}
@@ -161,6 +164,17 @@ def record_op(name, fn, args, kwargs):
     if name == "getitem":
         values, static = values + [static.pop("index", None)], {}
     return Operation(name, static)(*values)
+
+
+def _check_sizes(op, config):
+    """Refuse static arguments from a file that could make an op allocate without bound (a shape,
+    repeats or a class count), before the op runs on stand-ins."""
+    for key, value in config.items():
+        counts = [abs(v) for v in flatten(value) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v]
+        if counts and math.prod(counts) > _MAX_ELEMENTS:
+            raise serialization.SerializationError(
+                f"Functional.from_config: the op {op!r} has {key}={value!r}, which could ask for more than "
+                f"{_MAX_ELEMENTS} elements; nablanet refuses it rather than allocate it")
 
 
 def _stand_in(values, fill, size):
