@@ -152,7 +152,7 @@ def test_a_symbolic_tensor_has_no_values():
 def test_a_bad_op_call_on_symbolic_tensors_names_the_op():
     with pytest.raises(ValueError, match=r"^(mean: |.*mean).*axis"):
         ops.mean(nk.Input((3,)), axis=4)
-    with pytest.raises(TypeError, match=r"^mean: .*unexpected keyword argument 'axes'"):
+    with pytest.raises(TypeError, match=r"^mean\(\) got an unexpected keyword argument 'axes'"):
         ops.mean(nk.Input((3,)), axes=1)
 
 

@@ -138,11 +138,12 @@ def test_a_file_naming_an_op_nablanet_lacks_is_refused(tmp_path):
 
 
 def test_op_nodes_train():
+    nk.utils.set_random_seed(0)
     inputs = nk.Input((4,))
     x = layers.Dense(8, activation="tanh")(inputs)
     out = layers.Dense(1)(ops.concatenate([x * inputs[:, :1], ops.mean(x, axis=1, keepdims=True)], axis=1))
     model = nk.Model(inputs, out)
-    model.compile(optimizer="adam", loss="mse")
+    model.compile(optimizer=nk.optimizers.Adam(0.01), loss="mse")
     data = _data((64, 4))
     target = data[:, :1] * data[:, 1:2] + np.tanh(data[:, 2:3])
     history = model.fit(data, target, epochs=30, batch_size=16, verbose=0).history["loss"]
