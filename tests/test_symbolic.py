@@ -185,3 +185,12 @@ def test_gradcheck_through_a_graph_of_ops():
     # the same function written directly on data: the graph computes it
     expected = np.mean(np.tanh(data * data[:, :1]) - data ** 2, axis=1)
     np.testing.assert_allclose(model(data).numpy(), expected, rtol=1e-6)
+
+
+def test_keras_history_names_the_call_that_made_a_tensor():
+    x = nk.Input((3,))
+    dense = nk.layers.Dense(2)
+    dense(x)
+    y = dense(x)
+    assert y._keras_history == (dense, 1, 0) and y._keras_history.operation is dense
+    assert x._keras_history.node_index == 0 and not x.sparse and not x.ragged

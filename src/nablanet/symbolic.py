@@ -10,6 +10,7 @@ filled by `nablanet.ops`) and `HANDLERS["op"]` (the function that records an op'
 by `nablanet.layers`).
 """
 
+import collections
 import numbers
 
 import numpy as np
@@ -19,6 +20,9 @@ from nablanet.tree import flatten
 
 OPS = {}  # op name -> the op, filled by nablanet.ops
 HANDLERS = {}  # "op" -> record_op(name, fn, args, kwargs), filled by nablanet.layers
+
+
+KerasHistory = collections.namedtuple("KerasHistory", ["operation", "node_index", "tensor_index"])
 
 
 class SymbolicInput(TypeError):
@@ -35,6 +39,7 @@ class KerasTensor:
     """
 
     __array_ufunc__ = None  # NumPy's operators defer to ours
+    sparse = ragged = False  # Keras's flags: only dense tensors exist here
 
     def __init__(self, shape, dtype=None, name=None, history=None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
@@ -45,6 +50,15 @@ class KerasTensor:
     @property
     def ndim(self):
         return len(self.shape)
+
+    @property
+    def _keras_history(self):
+        """Keras's `(operation, node_index, tensor_index)` of the call that made this tensor."""
+        if self.history is None:
+            return None
+        node, index = self.history
+        position = next(k for k, other in enumerate(node.layer._inbound_nodes) if other is node)
+        return KerasHistory(node.layer, position, index)
 
     def reshape(self, newshape):
         return _call("reshape", self, newshape)
