@@ -156,7 +156,7 @@ def record_op(name, fn, args, kwargs):
             values.extend(value)
         elif kind is inspect.Parameter.VAR_KEYWORD:
             static.update(value)
-        elif holds_symbolic(value) or (params[key].default is inspect.Parameter.empty
+        elif holds_symbolic(value) or (params[key].default is inspect.Parameter.empty and not isinstance(value, str)
                                        and (position == 0 or _TENSOR_NAMES.fullmatch(key))):
             values.append(value)
         else:
