@@ -48,17 +48,17 @@ def _symbolic_dispatch(name, fn):
     `fn`'s own parameters where it is a plain function, which costs less than `*args, **kwargs`.
     """
     params, call, positional, keywords = _forwarding(fn)
-    source = (f"def {name}({params}):\n"
+    source = (f"def op({params}):\n"
               f"    try:\n"
               f"        return _dispatch_fn_({call})\n"
               f"    except Exception:\n"
               f"        return _dispatch_failed_(_dispatch_name_, _dispatch_fn_, ({positional}), {{{keywords}}})\n")
     namespace = {"_dispatch_fn_": fn, "_dispatch_name_": name, "_dispatch_failed_": _failed}
     exec(compile(source, _DISPATCH_FILE, "exec"), namespace)  # noqa: S102 -- our own parameter names only
-    op = namespace[name]
+    op = namespace["op"]
     if inspect.isfunction(fn):
         op.__defaults__, op.__kwdefaults__ = fn.__defaults__, fn.__kwdefaults__
-    op.__qualname__, op.__doc__ = name, fn.__doc__
+    op.__name__, op.__qualname__, op.__doc__ = name, name, fn.__doc__
     op.__module__ = getattr(fn, "__module__", __name__)
     op.__wrapped__ = fn
     return op
