@@ -15,10 +15,10 @@ from nablanet import backend, initializers, serialization
 from nablanet.autodiff.tensor import Tensor
 from nablanet.autodiff.variable import Variable
 from nablanet.compat import warn_ignored
-from nablanet.layers.probe import probe_outputs
+from nablanet.layers.probe import probe_mask, probe_outputs
 from nablanet.names import snake_case, unique_name
 from nablanet.symbolic import KerasTensor, Node
-from nablanet.tree import flatten, map_structure, pack_sequence_as
+from nablanet.tree import flatten, map_shape_structure, map_structure, pack_sequence_as
 
 
 def _required(method, argument):
@@ -75,6 +75,7 @@ class Layer:
     fixed_last_axis = True
     keeps_shape = False
     output_dtype = None
+    _graph = None  # a model's functional graph (models set it)
 
     def __init__(self, activity_regularizer=None, trainable=True, dtype=None, autocast=True, name=None,
                  input_shape=None, input_dim=None, batch_input_shape=None, batch_size=None, **kwargs):
@@ -245,6 +246,8 @@ class Layer:
             return self._symbolic_call(inputs, args, kwargs)
         masks = map_structure(keras_mask, inputs)
         inputs = map_structure(self._convert, inputs)
+        if self._graph is not None:  # a model: data one axis short of an Input's trailing 1 (Keras's rule)
+            inputs = self._graph.adjust_input_rank(inputs)
         shapes = map_structure(lambda t: t.shape, inputs)
         if not self.built:
             self._build_once(shapes)
@@ -325,23 +328,67 @@ class Layer:
             self._build_once(shapes)
         else:
             self._check_input(shapes)
+        masks = map_structure(lambda t: getattr(t, "_keras_mask", None), inputs)
+        call_kwargs = self._call_kwargs(kwargs)
+        if self._accepts_mask and call_kwargs.get("mask") is None and any(m is not None for m in flatten(masks)):
+            call_kwargs["mask"] = masks  # call() sees the mask it will get on data (a stand-in of it)
         node = Node(self, inputs, args, kwargs, None)
         if type(self).compute_output_shape is Layer.compute_output_shape and not self.keeps_shape:
-            specs = probe_outputs(self, inputs, args, self._call_kwargs(kwargs))  # run it to learn its outputs
+            specs = probe_outputs(self, inputs, args, call_kwargs)  # run it to learn its outputs
             outputs = [KerasTensor(spec.shape, spec.dtype, name=self.name, history=(node, i))
                        for i, spec in enumerate(flatten(specs))]  # numbered in flatten order, as the graph reads them
             node.outputs = pack_sequence_as(specs, outputs)
-            self._inbound_nodes.append(node)
-            return node.outputs
-        out_shapes = self.compute_output_shape(shapes)
-        dtype = self.output_dtype
-        if _is_shape(out_shapes):
-            node.outputs = KerasTensor(out_shapes, dtype, name=self.name, history=(node, 0))
         else:
-            node.outputs = [KerasTensor(shape, dtype, name=self.name, history=(node, i))
-                            for i, shape in enumerate(out_shapes)]
+            out_shapes = self.compute_output_shape(shapes)
+            count = iter(range(len(flatten(map_shape_structure(lambda s: 0, out_shapes)))))
+            node.outputs = map_shape_structure(
+                lambda shape: KerasTensor(shape, self.output_dtype, name=self.name, history=(node, next(count))),
+                out_shapes)
         self._inbound_nodes.append(node)
+        if self.supports_masking:
+            self._set_symbolic_masks(inputs, node.outputs, masks)
         return node.outputs
+
+    def _set_symbolic_masks(self, inputs, outputs, masks):
+        """`_keras_mask` on symbolic outputs, as on data: what `compute_mask` gives for the inputs,
+        a node of the graph when it is made of ops; when it needs values (NumPy on the ids), a
+        KerasTensor of its shape and dtype found on stand-in data, outside the graph."""
+        try:
+            out_masks = self.compute_mask(inputs, masks)
+        except Exception:  # noqa: BLE001 -- this mask is computed from values: describe it from a probe
+            try:
+                specs = probe_mask(self, inputs, masks)
+            except Exception:  # noqa: BLE001 -- no mask to describe, as on data that the layer refuses
+                return
+            out_masks = map_structure(lambda spec: None if spec is None else KerasTensor(spec.shape, spec.dtype),
+                                      specs)
+        if out_masks is None:
+            return
+        out_masks = flatten(out_masks) if isinstance(out_masks, (list, tuple, dict)) else [out_masks]
+        for tensor, mask in zip(flatten(outputs), out_masks):
+            if isinstance(mask, KerasTensor):
+                tensor._keras_mask = mask
+
+    @property
+    def input(self):
+        """The symbolic input of the layer's first call in a functional graph (a list for several)."""
+        return self._node_tensors("input")
+
+    @property
+    def output(self):
+        """The symbolic output of the layer's first call in a functional graph (a list for several)."""
+        return self._node_tensors("output")
+
+    def _node_tensors(self, which):
+        if self._graph is not None:  # a model: its own inputs and outputs, as Keras's
+            tensors = flatten(self.inputs if which == "input" else self.outputs)
+            return tensors[0] if len(tensors) == 1 else tensors
+        if not self._inbound_nodes:
+            raise AttributeError(f"{type(self).__name__} {self.name!r} has never been called on symbolic tensors "
+                                 f"and thus has no defined {which}")
+        node = self._inbound_nodes[0]
+        tensors = node.input_tensors() if which == "input" else flatten(node.outputs)
+        return tensors[0] if len(tensors) == 1 else tensors
 
     # -- configuration ---------------------------------------------------------------------------
 
@@ -384,10 +431,6 @@ def _shape_tuple(shape):
 def keras_mask(x):
     """The boolean (batch, steps) mask attached to a Tensor by a masking layer, or None."""
     return getattr(x, "_keras_mask", None) if isinstance(x, Tensor) else None
-
-
-def _is_shape(value):
-    return isinstance(value, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in value)
 
 
 def _unique_variables(variables):

@@ -1,14 +1,18 @@
 """Core layers: Input, Dense, Activation, Dropout, Flatten, Reshape, Permute, RepeatVector,
 Lambda."""
 
+import inspect
 import math
 
 import numpy as np
 
 from nablanet import activations, backend, constraints, initializers, ops, regularizers, serialization
 from nablanet.compat import warn_ignored
+from nablanet.layers import operation  # noqa: F401 -- records ops called on symbolic tensors
 from nablanet.layers.base import Layer
+from nablanet.layers.probe import probe_outputs
 from nablanet.symbolic import KerasTensor, Node
+from nablanet.tree import flatten, map_shape_structure, map_structure
 
 
 class InputLayer(Layer):
@@ -18,15 +22,35 @@ class InputLayer(Layer):
         shape: The shape of one sample (without the batch axis); None for unknown lengths.
         batch_size: An optional fixed batch size.
         dtype: The data's dtype (floatx by default; "int32" for token ids).
+        sparse, ragged: Keras's; only dense data exists here, so they must be None or False.
+        batch_shape: The shape with the batch axis, instead of `shape` and `batch_size`.
+        input_tensor: Keras's; ignored, with a warning (the graph starts from its own placeholder).
+        optional: Keras's; must be False (every input needs data).
+        name: The layer's name.
     """
 
     accepts_integer_inputs = True
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, input_tensor=None, **kwargs):
+    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, ragged=None, batch_shape=None,
+                 input_tensor=None, optional=False, name=None, **kwargs):
         if shape is None and "input_shape" in kwargs:
             shape = kwargs.pop("input_shape")
+        if batch_shape is None and "batch_input_shape" in kwargs:
+            batch_shape = kwargs.pop("batch_input_shape")
+        if batch_shape is not None:
+            if shape is not None or batch_size is not None:
+                raise ValueError("InputLayer: pass either shape (and batch_size) or batch_shape, not both; got "
+                                 f"shape={shape}, batch_size={batch_size}, batch_shape={batch_shape}")
+            batch_shape = tuple(batch_shape)
+            if not batch_shape:
+                raise ValueError("InputLayer: batch_shape must include the batch axis, got ()")
+            shape, batch_size = batch_shape[1:], batch_shape[0]
         if shape is None:
             raise ValueError("InputLayer: shape is required, e.g. InputLayer(shape=(784,))")
+        for argument, value in (("sparse", sparse), ("ragged", ragged), ("optional", optional)):
+            if value:
+                raise ValueError(f"InputLayer: {argument}=True is not supported: nablanet's inputs are dense "
+                                 "arrays that every call passes")
         warn_ignored("InputLayer", "input_tensor", input_tensor, "graphs start from their own placeholder")
         super().__init__(name=name, dtype=dtype, **kwargs)
         self.shape = tuple(None if d is None else int(d) for d in np.atleast_1d(shape).tolist()) if shape != () else ()
@@ -36,7 +60,6 @@ class InputLayer(Layer):
         node = Node(self, [], (), {}, None)
         node.outputs = KerasTensor((batch_size,) + self.shape, self.output_dtype, name=self.name, history=(node, 0))
         self._inbound_nodes.append(node)
-        self.output = node.outputs
 
     def call(self, inputs):
         return inputs
@@ -47,26 +70,25 @@ class InputLayer(Layer):
 
     @classmethod
     def from_config(cls, config):
-        """Also Keras's `batch_shape` and older `batch_input_shape`."""
-        config = dict(config)
-        for key in ("batch_shape", "batch_input_shape"):
-            if config.get(key) is not None:
-                batch_shape = config.pop(key)
-                config["shape"], config["batch_size"] = tuple(batch_shape[1:]), batch_shape[0]
+        """Also Keras's older `batch_input_shape`."""
         return cls(**config)
 
 
-def Input(shape=None, batch_size=None, dtype=None, name=None, tensor=None):  # noqa: N802 -- Keras's name
-    """A symbolic input for the functional API: `Input(shape=(784,))`.
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, ragged=None, batch_shape=None, name=None,  # noqa: N802
+          tensor=None, optional=False):
+    """A symbolic input for the functional API: `Input(shape=(784,))` or `Input(batch_shape=(32, 784))`.
 
     Returns a `KerasTensor`; calling layers on it builds the graph that `Model(inputs,
-    outputs)` runs.
+    outputs)` runs. The arguments are `InputLayer`'s (`tensor` is its `input_tensor`).
 
     >>> Input(shape=(3,)).shape
     (None, 3)
+    >>> Input(batch_shape=(8, 3)).shape
+    (8, 3)
     """
     warn_ignored("Input", "tensor", tensor, "graphs start from their own placeholder")
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name).output
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse, ragged=ragged,
+                      batch_shape=batch_shape, optional=optional, name=name).output
 
 
 def set_weight_options(layer, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
@@ -323,12 +345,15 @@ class RepeatVector(Layer):
 
 
 class Lambda(Layer):
-    """Wraps a function of Tensors as a layer: `Lambda(lambda x: x ** 2)`.
+    """Wraps a function of Tensors as a layer: `Lambda(lambda x: x ** 2)`, or of several:
+    `Lambda(lambda ab: ab[0] * ab[1])([a, b])` (any structure of inputs: lists, dicts, nested).
 
     Args:
-        function: The function; called as `function(inputs, **arguments)`.
-        output_shape: The output shape without the batch axis (or a function of the input
-            shape); by default inferred by running the function on a batch of zeros.
+        function: The function; called as `function(inputs, **arguments)`, with `mask=` and
+            `training=` too when it takes them.
+        output_shape: The output shape without the batch axis (or a structure of them for
+            several outputs), or a function of the input shapes that returns the full output
+            shapes; by default found by running the function on stand-in data.
         arguments: Extra keyword arguments for the function.
     """
 
@@ -337,20 +362,25 @@ class Lambda(Layer):
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
         warn_ignored("Lambda", "mask", mask, "the layer passes no mask on")
-        self.function, self.output_shape, self.arguments = function, output_shape, arguments or {}
+        self.function, self._output_shape, self.arguments = function, output_shape, arguments or {}
+        try:
+            parameters = inspect.signature(function).parameters
+        except (TypeError, ValueError):
+            parameters = {}
+        self._function_takes = {name for name in ("mask", "training") if name in parameters}
 
-    def call(self, inputs, training=None):
-        return self.function(inputs, **self.arguments)
+    def call(self, inputs, mask=None, training=None):
+        extra = {"mask": mask, "training": training}
+        return self.function(inputs, **self.arguments, **{k: extra[k] for k in self._function_takes})
 
     def compute_output_shape(self, input_shape):
-        if callable(self.output_shape):
-            return tuple(self.output_shape(input_shape))
-        if self.output_shape is not None:
-            return (input_shape[0],) + tuple(self.output_shape)
-        dummy = np.zeros(tuple(1 if d is None else d for d in input_shape), dtype=self.dtype)
-        with ops_no_grad():
-            out = self.function(dummy, **self.arguments)
-        return (input_shape[0],) + tuple(np.shape(out))[1:]
+        if callable(self._output_shape):
+            return self._output_shape(input_shape)
+        if self._output_shape is not None:
+            batch = flatten(map_shape_structure(lambda shape: shape[0] if shape else None, input_shape))[0]
+            return map_shape_structure(lambda shape: (batch, *shape), _as_shapes(self._output_shape))
+        stand_ins = map_shape_structure(lambda shape: KerasTensor(shape, self.dtype), input_shape)
+        return map_structure(lambda spec: spec.shape, probe_outputs(self, stand_ins, (), {}))
 
     def get_config(self):
         if serialization.get_registered_name(self.function) == getattr(self.function, "__name__", None):
@@ -360,7 +390,7 @@ class Lambda(Layer):
                 "@nablanet.saving.register_keras_serializable() so it is saved by name, or write a "
                 "Layer subclass."
             )
-        output_shape = self.output_shape if not callable(self.output_shape) else None
+        output_shape = self._output_shape if not callable(self._output_shape) else None
         return {**super().get_config(), "function": serialization.serialize(self.function),
                 "output_shape": output_shape, "arguments": self.arguments}
 
@@ -386,7 +416,6 @@ class Lambda(Layer):
         return cls(**config)
 
 
-def ops_no_grad():
-    from nablanet.autodiff import no_grad
-
-    return no_grad()
+def _as_shapes(value):
+    """Lists of ints (from a JSON config) as shape tuples, in any structure."""
+    return map_shape_structure(lambda shape: tuple(shape), value)

@@ -1,9 +1,10 @@
 """The output structure of a layer that does not give its output shape: found by running it.
 
 A functional call of a custom layer that keeps `Layer.compute_output_shape`'s default runs
-`call` on zeros twice, each unknown dimension 2 and then 3: a dimension that follows them is
-unknown in the output too (Keras traces `call` symbolically for the same answer). The probe
-leaves no trace: random generators are rewound and the losses it adds are dropped.
+`call` on zeros twice (with the mask it will receive, as all-true stand-ins), each unknown
+dimension 2 and then 3: a dimension that follows them is unknown in the output too (Keras
+traces `call` symbolically for the same answer). The probe leaves no
+trace: random generators are rewound and the losses it adds are dropped.
 """
 
 import numpy as np
@@ -35,11 +36,10 @@ def probe_outputs(layer, inputs, args, kwargs):
     states = [generator.bit_generator.state for generator in generators]
 
     def run(size):
-        zeros = map_structure(lambda t: Tensor._wrap(np.zeros(
-            tuple(size if d is None else d for d in t.shape), dtype=t.dtype or layer.dtype))
-            if isinstance(t, KerasTensor) else t, inputs)
+        concrete = [map_structure(lambda t: _stand_in(t, size, layer.dtype), value)
+                    for value in (inputs, list(args), kwargs)]
         with no_grad(), np.errstate(all="ignore"):
-            return layer.call(zeros, *args, **kwargs)
+            return layer.call(concrete[0], *concrete[1], **concrete[2])
 
     try:
         first, second = run(2), run(3)
@@ -49,11 +49,33 @@ def probe_outputs(layer, inputs, args, kwargs):
         for generator, state in zip(generators, states):
             generator.bit_generator.state = state
 
-    def spec(out, other):
-        shape = tuple(a if a == b else None for a, b in zip(np.shape(out), np.shape(other)))
-        return OutputSpec(shape, getattr(out, "dtype", None))
+    return map_structure(_spec, first, second)
 
-    return map_structure(spec, first, second)
+
+def probe_mask(layer, inputs, masks):
+    """The structure of `layer.compute_mask(inputs, masks)` on stand-ins, an `OutputSpec` (or None) each."""
+
+    def run(size):
+        concrete = [map_structure(lambda t: _stand_in(t, size, layer.dtype), value) for value in (inputs, masks)]
+        with no_grad(), np.errstate(all="ignore"):
+            return layer.compute_mask(*concrete)
+
+    return map_structure(lambda a, b: None if a is None else _spec(a, b), run(2), run(3))
+
+
+def _stand_in(t, size, dtype):
+    """Zeros for a KerasTensor (a mask that keeps every step for a boolean one), unknown dimensions `size`."""
+    if not isinstance(t, KerasTensor):
+        return t
+    shape = tuple(size if d is None else d for d in t.shape)
+    fill = np.ones if t.dtype == np.bool_ else np.zeros
+    return Tensor._wrap(fill(shape, dtype=t.dtype or dtype))
+
+
+def _spec(out, other):
+    shape = tuple(a if a == b else None for a, b in zip(np.shape(out), np.shape(other)))
+    dtype = getattr(out, "dtype", None)
+    return OutputSpec(shape, dtype)
 
 
 def with_sublayers(layer):

@@ -1,10 +1,13 @@
 """The functional graph behind `Model(inputs, outputs)`: the nodes that lead from the inputs to
 the outputs, in an order that runs each layer after the layers it reads from."""
 
+import numpy as np
+
 from nablanet import serialization
 from nablanet.layers.core import InputLayer
+from nablanet.layers.operation import Operation
 from nablanet.symbolic import KerasTensor
-from nablanet.tree import flatten, map_structure
+from nablanet.tree import flatten, map_structure, pack_sequence_as
 
 
 class Graph:
@@ -13,21 +16,22 @@ class Graph:
     def __init__(self, inputs, outputs):
         self.inputs, self.outputs = inputs, outputs
         for t in flatten(inputs):
-            if not isinstance(t, KerasTensor) or not isinstance(t.history[0].layer, InputLayer):
+            if not isinstance(t, KerasTensor) or t.history is None or not isinstance(t.history[0].layer, InputLayer):
                 raise ValueError(f"Model: inputs must be tensors made by Input(), got {t!r}")
         for t in flatten(outputs):
             if not isinstance(t, KerasTensor):
                 raise ValueError(f"Model: outputs must be symbolic tensors from calling layers, got {t!r}")
         self.nodes = self._order()
         self._check_reachable()
-        self.layers = []
+        self.operations = []  # every layer and op node, in running order
         for node in self.nodes:
-            if not any(node.layer is layer for layer in self.layers):
-                self.layers.append(node.layer)
+            if not any(node.layer is layer for layer in self.operations):
+                self.operations.append(node.layer)
+        self.layers = [layer for layer in self.operations if not isinstance(layer, Operation)]  # as Keras's
 
     def _order(self):
         order, seen = [], set()
-        stack = [(t.history[0], False) for t in reversed(flatten(self.outputs))]
+        stack = [(_producer(t), False) for t in reversed(flatten(self.outputs))]
         while stack:  # iterative depth-first search over nodes
             node, done = stack.pop()
             if done:
@@ -37,7 +41,7 @@ class Graph:
                 continue
             seen.add(id(node))
             stack.append((node, True))
-            stack.extend((t.history[0], False) for t in reversed(node.input_tensors()) if id(t.history[0]) not in seen)
+            stack.extend((_producer(t), False) for t in reversed(node.input_tensors()) if id(_producer(t)) not in seen)
         return order
 
     def _check_reachable(self):
@@ -48,6 +52,23 @@ class Graph:
                     f"Model: the outputs depend on the input {node.outputs.name!r}, which is not among "
                     "the model's inputs. Pass every Input the outputs need."
                 )
+
+    def adjust_input_rank(self, inputs):
+        """`inputs` with Keras's rank adjustment: data one axis short of an Input whose last axis
+        is 1 gets that axis (`(N, 28, 28)` for `Input((28, 28, 1))`), data with an extra last axis
+        of size 1 loses it; anything else is left for the shape check to refuse."""
+        symbolic, flat = flatten(self.inputs), flatten(inputs)
+        if len(symbolic) != len(flat) or (isinstance(inputs, dict) and not isinstance(self.inputs, dict)):
+            return inputs
+        adjusted, changed = [], False
+        for t, x in zip(symbolic, flat):
+            rank, shape = len(t.shape), np.shape(x.data if hasattr(x, "data") else x)
+            if len(shape) == rank - 1 and t.shape[-1] == 1:
+                x, changed = x[..., None], True
+            elif len(shape) == rank + 1 and shape[-1] == 1:
+                x, changed = x[..., 0], True
+            adjusted.append(x)
+        return pack_sequence_as(inputs, adjusted) if changed else inputs
 
     def run(self, inputs, training=None):
         """Evaluate the graph on concrete `inputs` (same structure as `self.inputs`)."""
@@ -78,6 +99,14 @@ class Graph:
         return map_structure(lambda t: values[id(t)], self.outputs)
 
 
+def _producer(t):
+    """The node that made `t`, or a clear error for a tensor no layer or op produced."""
+    if t.history is None:
+        raise ValueError(f"Model: the graph reads {t!r}, which no layer or op produced (a mask that a layer computes "
+                         "from values describes data only); compute it with nablanet.ops instead")
+    return t.history[0]
+
+
 # -- the functional config (Keras 3's schema) ----------------------------------------------------------
 
 def functional_config(model):
@@ -87,7 +116,7 @@ def functional_config(model):
     graph = model._graph
     in_graph = {id(node) for node in graph.nodes}
     position = {}
-    for layer in graph.layers:
+    for layer in graph.operations:
         kept = [node for node in layer._inbound_nodes if id(node) in in_graph]
         position.update({id(node): k for k, node in enumerate(kept)})
 
@@ -103,11 +132,13 @@ def functional_config(model):
             return [ref(v) for v in value]
         if isinstance(value, dict):
             return {k: ref(v) for k, v in value.items()}
-        return serialization.serialize(value)
+        return _literal(value)
 
     layers = []
-    for layer in graph.layers:
+    for layer in graph.operations:
         entry = serialization.serialize(layer)
+        if isinstance(layer, Operation):
+            entry["registered_name"] = entry["class_name"]
         entry["name"] = layer.name
         nodes = [node for node in layer._inbound_nodes if id(node) in in_graph]
         entry["inbound_nodes"] = [] if isinstance(layer, InputLayer) else [
@@ -132,7 +163,10 @@ def functional_from_config(cls, config):
         return _legacy_from_config(cls, config)
     layers, pending = {}, []
     for entry in config["layers"]:
-        layer = serialization.deserialize(entry, kind="layers")
+        if str(entry.get("module", "")).startswith(_OP_MODULES):
+            layer = Operation.from_keras(entry["class_name"], entry.get("config", {}))
+        else:
+            layer = serialization.deserialize(entry, kind="layers")
         name = entry.get("name", getattr(layer, "name", None))
         layers[name] = layer
         pending.append([layer, list(entry.get("inbound_nodes", []))])
@@ -156,6 +190,11 @@ def functional_from_config(cls, config):
             return [revive(v) for v in value]
         if isinstance(value, dict) and "class_name" not in value:
             return {key: revive(v) for key, v in value.items()}
+        if isinstance(value, dict) and value["class_name"] == "__slice__":
+            bounds = value.get("config", {})
+            return slice(bounds.get("start"), bounds.get("stop"), bounds.get("step"))
+        if isinstance(value, dict) and value["class_name"] == "__ellipsis__":
+            return Ellipsis
         return serialization.deserialize(value)
 
     while any(nodes for _, nodes in pending):
@@ -186,6 +225,21 @@ def functional_from_config(cls, config):
     model = cls(ends(config["input_layers"]), ends(config["output_layers"]), name=config.get("name"))
     model.trainable = config.get("trainable", True)
     return model
+
+
+_OP_MODULES = ("keras.src.ops.", "keras.ops.")
+
+
+def _literal(value):
+    """A node argument that is no tensor, as Keras writes it (slices and arrays have their own tags)."""
+    if isinstance(value, slice):
+        return {"class_name": "__slice__", "config": {"start": _literal(value.start), "stop": _literal(value.stop),
+                                                      "step": _literal(value.step)}}
+    if value is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(value, np.ndarray):
+        return {"class_name": "__numpy__", "config": {"value": value.tolist(), "dtype": value.dtype.name}}
+    return serialization.serialize(value)
 
 
 def _is_ref(value):

@@ -78,6 +78,9 @@ class Sequential(Model):
     def _build_graph(self):
         """The model's one functional graph, from its input through every layer; `call` runs
         the layers in order, and the graph serves shapes, saving and introspection."""
+        for node in self._graph.nodes if self._graph is not None else []:  # the last build's calls, now stale
+            if not isinstance(node.layer, InputLayer):
+                node.layer._inbound_nodes = [n for n in node.layer._inbound_nodes if n is not node]
         x = self._input
         for layer in self.layers:
             x = layer(x)
