@@ -128,7 +128,7 @@ def _clone_sequential(model, input_tensors, clone, call_function):
     layers = [clone(layer) for layer in model.layers if not isinstance(layer, InputLayer)]
     if input_tensors is None and call_function is None:
         inputs = getattr(model, "inputs", None) if getattr(model, "built", False) else None
-        new = Sequential(([_new_input(flatten(inputs)[0])] if inputs else []) + layers, name=model.name)
+        new = Sequential(([_new_input(flatten(inputs)[0])] if inputs is not None else []) + layers, name=model.name)
         return new
     if input_tensors is None:
         input_tensors = _new_input(flatten(model.inputs)[0])

@@ -170,8 +170,8 @@ class Config:
     def __repr__(self):
         return f"<Config {self._config}>"
 
-    def get(self, key, default=None):
-        return self._config.get(key, default)
+    def get(self, keyname, value=None):
+        return self._config.get(keyname, value)
 
     def pop(self, *args):
         self._check(args[0] if args else "")
