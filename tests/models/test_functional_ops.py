@@ -336,3 +336,21 @@ def test_a_file_cannot_make_an_op_allocate_without_bound():
     entry["config"]["newshape"] = [-1, 100000, 100000]
     with pytest.raises(ValueError, match=r"the op 'reshape' has newshape=\[-1, 100000, 100000\], which could ask"):
         nk.Model.from_config(config)
+
+
+def test_summary_lists_op_nodes_and_the_model_has_keras_s_name_and_shapes():
+    k = _keras()
+    tables = []
+    for module in (k, nk):
+        inputs = module.Input((3,), name="features")
+        dense = module.layers.Dense(2, name="dense")(inputs)
+        model = module.Model(inputs, dense + inputs[:, :2])
+        lines = []
+        model.summary(print_fn=lambda text, **kwargs: lines.append(text))
+        tables.append("\n".join(lines))
+        assert model.name.startswith("functional")
+        assert model.input_shape == (None, 3) and model.output_shape == (None, 2)
+        listed = module.Model([inputs], [dense])
+        assert listed.input_shape == (None, 3) and listed.output_shape == (None, 2)  # one input: unwrapped
+    ours, theirs = (table.split("\n", 1)[1] for table in reversed(tables))  # after the "Model:" line
+    assert ours == theirs

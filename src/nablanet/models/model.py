@@ -21,6 +21,7 @@ from nablanet.layers.base import Layer
 from nablanet.layers.core import InputLayer
 from nablanet.models import compile_utils, trainer
 from nablanet.models.functional import Graph, functional_config, functional_from_config
+from nablanet.names import unique_name
 from nablanet.symbolic import KerasTensor
 from nablanet.tree import flatten, map_shape_structure, map_structure
 
@@ -47,6 +48,8 @@ class Model(Layer):
     accepts_integer_inputs = True
 
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        if name is None and type(self) is Model and (inputs is not None or outputs is not None):
+            name = unique_name("functional")  # Keras's name for a model built from inputs and outputs
         super().__init__(name=name, trainable=trainable, **kwargs)
         self._graph = None
         self._fit_cache = None  # a _FitCache while fit runs
@@ -77,6 +80,23 @@ class Model(Layer):
         if self._graph is not None:
             return [layer for layer in self._graph.layers if not isinstance(layer, InputLayer)]
         return [layer for layer in super()._sublayers() if not isinstance(layer, InputLayer)]
+
+    @property
+    def input_shape(self):
+        """The shape of each input of a functional model, in the inputs' structure (Keras's)."""
+        return self._graph_shapes("inputs")
+
+    @property
+    def output_shape(self):
+        """The shape of each output of a functional model, in the outputs' structure (Keras's)."""
+        return self._graph_shapes("outputs")
+
+    def _graph_shapes(self, side):
+        if self._graph is None:
+            raise AttributeError(f"{type(self).__name__} {self.name!r}: {side[:-1]}_shape is defined for models "
+                                 "built from Input tensors (functional or Sequential)")
+        shapes = map_structure(lambda t: t.shape, getattr(self, side))
+        return shapes[0] if isinstance(shapes, list) and len(shapes) == 1 else shapes  # as Keras unwraps one
 
     def get_layer(self, name=None, index=None):
         """A layer by name or by index in `layers`."""

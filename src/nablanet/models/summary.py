@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 
 from nablanet.layers.core import InputLayer
+from nablanet.layers.operation import Operation
 from nablanet.tree import flatten, map_structure
 
 
@@ -128,8 +129,10 @@ def _align(text, width, how):
 def summary_lines(model, line_length=None, positions=None, expand_nested=False, show_trainable=False,
                   layer_range=None):
     """The summary of `model`, one string per printed line."""
-    layers = list(model.layers)
-    if type(model).__name__ == "Sequential" or getattr(model, "_graph", None) is None:
+    graph = getattr(model, "_graph", None)
+    # a functional model lists its op nodes too (`x + y`, `x[:, 0]`), as Keras's summary does
+    layers = list(graph.operations) if graph is not None and type(model).__name__ != "Sequential" else list(model.layers)
+    if type(model).__name__ == "Sequential" or graph is None:
         layers = [layer for layer in layers if not isinstance(layer, InputLayer)]
     sequential_like = _is_sequential_like(model)
     if sequential_like:
@@ -166,7 +169,8 @@ def summary_lines(model, line_length=None, positions=None, expand_nested=False, 
             params = "0 (unbuilt)"
         else:
             params = f"{layer.count_params():,}"
-        row = [f"{prefix}{layer.name} ({type(layer).__name__})", _output_shape(layer), params]
+        kind = layer._keras_class_name if isinstance(layer, Operation) else type(layer).__name__
+        row = [f"{prefix}{layer.name} ({kind})", _output_shape(layer), params]
         if not sequential_like:
             row.append(_connections(layer, model._graph))
         if show_trainable:
