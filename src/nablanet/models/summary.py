@@ -131,7 +131,8 @@ def summary_lines(model, line_length=None, positions=None, expand_nested=False, 
     """The summary of `model`, one string per printed line."""
     graph = getattr(model, "_graph", None)
     # a functional model lists its op nodes too (`x + y`, `x[:, 0]`), as Keras's summary does
-    layers = list(graph.operations) if graph is not None and type(model).__name__ != "Sequential" else list(model.layers)
+    functional = graph is not None and type(model).__name__ != "Sequential"
+    layers = list(graph.operations) if functional else list(model.layers)
     if type(model).__name__ == "Sequential" or graph is None:
         layers = [layer for layer in layers if not isinstance(layer, InputLayer)]
     sequential_like = _is_sequential_like(model)
