@@ -73,6 +73,23 @@ class Model(Layer):
             return list(self._graph.layers)
         return self._sublayers()
 
+    @property
+    def input_shape(self):
+        """A functional model's input shape (a list of them for several inputs)."""
+        return self._graph_shapes(self.inputs, "input_shape")
+
+    @property
+    def output_shape(self):
+        """A functional model's output shape (a list of them for several outputs)."""
+        return self._graph_shapes(self.outputs, "output_shape")
+
+    def _graph_shapes(self, tensors, what):
+        if self._graph is None:
+            raise AttributeError(f"Model '{self.name}': {what} is defined for functional models only, "
+                                 "got a subclassed model")
+        shapes = map_structure(lambda t: t.shape, tensors)
+        return shapes[0] if isinstance(shapes, list) and len(shapes) == 1 else shapes
+
     def _sublayers(self):
         if self._graph is not None:
             return [layer for layer in self._graph.layers if not isinstance(layer, InputLayer)]
@@ -94,11 +111,9 @@ class Model(Layer):
             raise NotImplementedError(f"{type(self).__name__}: a subclassed Model must define call()")
         return self._graph.run(inputs, training=training)
 
-    def __call__(self, inputs, *args, **kwargs):
-        if not any(isinstance(t, KerasTensor) for t in flatten(inputs)):
-            for layer in self._all_layers():
-                layer._losses = []  # losses added during this call replace the last call's
-        return super().__call__(inputs, *args, **kwargs)
+    def _clear_losses(self):
+        for layer in self._all_layers():
+            layer._losses = []
 
     def _all_layers(self):
         """This model and every layer inside it."""
