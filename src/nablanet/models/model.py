@@ -21,7 +21,6 @@ from nablanet.layers.base import Layer
 from nablanet.layers.core import InputLayer
 from nablanet.models import compile_utils, trainer
 from nablanet.models.functional import Graph, functional_config, functional_from_config
-from nablanet.symbolic import KerasTensor
 from nablanet.tree import flatten, map_shape_structure, map_structure
 
 
@@ -76,18 +75,18 @@ class Model(Layer):
     @property
     def input_shape(self):
         """A functional model's input shape (a list of them for several inputs)."""
-        return self._graph_shapes(self.inputs, "input_shape")
+        return self._graph_shapes("inputs", "input_shape")
 
     @property
     def output_shape(self):
         """A functional model's output shape (a list of them for several outputs)."""
-        return self._graph_shapes(self.outputs, "output_shape")
+        return self._graph_shapes("outputs", "output_shape")
 
-    def _graph_shapes(self, tensors, what):
+    def _graph_shapes(self, ends, what):
         if self._graph is None:
             raise AttributeError(f"Model '{self.name}': {what} is defined for functional models only, "
                                  "got a subclassed model")
-        shapes = map_structure(lambda t: t.shape, tensors)
+        shapes = map_structure(lambda t: t.shape, getattr(self, ends))
         return shapes[0] if isinstance(shapes, list) and len(shapes) == 1 else shapes
 
     def _sublayers(self):
