@@ -37,6 +37,9 @@ def _accepts(method, argument):
     return argument in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
+_ACTIVE_CALLS = [0]  # how many eager layer calls are running; 0 between top-level calls
+
+
 class Layer:
     """Base class of all layers.
 
@@ -51,7 +54,8 @@ class Layer:
     Optional traits, class attributes that a subclass sets when they apply:
 
     - `accepts_integer_inputs`: integer and boolean inputs reach `call` as they are (token ids
-      for `Embedding`); otherwise they are cast to the layer's dtype.
+      for `Embedding`); otherwise they are cast to the layer's dtype. A user's layer built on
+      `Layer` alone gets True, Keras's rule (only float inputs are cast).
     - `fixed_last_axis`: once built, inputs must keep the last axis the layer was built with;
       False for layers that take any length there (pooling, `Embedding`, `Reshape`).
     - `keeps_shape`: the output has the input's shape, which `compute_output_shape`'s default
@@ -76,6 +80,12 @@ class Layer:
     keeps_shape = False
     output_dtype = None
     _graph = None  # a model's functional graph (models set it)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        ours = [base for base in cls.__mro__[1:] if base.__module__.startswith("nablanet.") and base is not Layer]
+        if "accepts_integer_inputs" not in vars(cls) and not ours and not cls.__module__.startswith("nablanet."):
+            cls.accepts_integer_inputs = True
 
     def __init__(self, activity_regularizer=None, trainable=True, dtype=None, autocast=True, name=None,
                  input_shape=None, input_dim=None, batch_input_shape=None, batch_size=None, **kwargs):
@@ -244,6 +254,21 @@ class Layer:
     def __call__(self, inputs, *args, **kwargs):
         if any(isinstance(t, KerasTensor) for t in flatten(inputs)):
             return self._symbolic_call(inputs, args, kwargs)
+        if not _ACTIVE_CALLS[0]:  # the outermost call: `losses` then holds this call's losses only, as Keras
+            self._clear_losses()
+        _ACTIVE_CALLS[0] += 1
+        try:
+            return self._eager_call(inputs, args, kwargs)
+        finally:
+            _ACTIVE_CALLS[0] -= 1
+
+    def _clear_losses(self):
+        """Forget the losses added by the last call, in this layer and the layers inside it."""
+        self._losses = []
+        for layer in self._sublayers():
+            layer._clear_losses()
+
+    def _eager_call(self, inputs, args, kwargs):
         masks = map_structure(keras_mask, inputs)
         inputs = map_structure(self._convert, inputs)
         if self._graph is not None:  # a model: data one axis short of an Input's trailing 1 (Keras's rule)

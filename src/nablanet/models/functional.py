@@ -169,7 +169,7 @@ def functional_from_config(cls, config):
             layer = serialization.deserialize(entry, kind="layers")
         name = entry.get("name", getattr(layer, "name", None))
         layers[name] = layer
-        pending.append([layer, list(entry.get("inbound_nodes", []))])
+        pending.append([name, layer, list(entry.get("inbound_nodes", []))])
     produced = {name: [layer.output] for name, layer in layers.items() if isinstance(layer, InputLayer)}
 
     def ready(value):
@@ -197,18 +197,19 @@ def functional_from_config(cls, config):
             return Ellipsis
         return serialization.deserialize(value)
 
-    while any(nodes for _, nodes in pending):
+    while any(nodes for _, _, nodes in pending):
         progress = False
-        for layer, nodes in pending:
+        # keyed by the config's name: a custom get_config may leave the name out, renaming the layer
+        for name, layer, nodes in pending:
             while nodes and ready(nodes[0]):
                 node = nodes.pop(0)
                 args = revive(node.get("args", []))
                 kwargs = {k: revive(v) for k, v in node.get("kwargs", {}).items()
                           if k != "training" and not (k == "mask" and v is None)}
-                produced.setdefault(layer.name, []).append(layer(*args, **kwargs))
+                produced.setdefault(name, []).append(layer(*args, **kwargs))
                 progress = True
         if not progress:
-            stuck = [layer.name for layer, nodes in pending if nodes]
+            stuck = [name for name, _, nodes in pending if nodes]
             raise serialization.SerializationError(
                 f"Functional.from_config: the nodes of layers {stuck[:5]} read tensors no layer produces")
 

@@ -22,7 +22,6 @@ from nablanet.layers.core import InputLayer
 from nablanet.models import compile_utils, trainer
 from nablanet.models.functional import Graph, functional_config, functional_from_config
 from nablanet.names import unique_name
-from nablanet.symbolic import KerasTensor
 from nablanet.tree import flatten, map_shape_structure, map_structure
 
 
@@ -76,27 +75,27 @@ class Model(Layer):
             return list(self._graph.layers)
         return self._sublayers()
 
+    @property
+    def input_shape(self):
+        """A functional model's input shape (a list of them for several inputs)."""
+        return self._graph_shapes("inputs", "input_shape")
+
+    @property
+    def output_shape(self):
+        """A functional model's output shape (a list of them for several outputs)."""
+        return self._graph_shapes("outputs", "output_shape")
+
+    def _graph_shapes(self, ends, what):
+        if self._graph is None:
+            raise AttributeError(f"Model '{self.name}': {what} is defined for functional models only, "
+                                 "got a subclassed model")
+        shapes = map_structure(lambda t: t.shape, getattr(self, ends))
+        return shapes[0] if isinstance(shapes, list) and len(shapes) == 1 else shapes
+
     def _sublayers(self):
         if self._graph is not None:
             return [layer for layer in self._graph.layers if not isinstance(layer, InputLayer)]
         return [layer for layer in super()._sublayers() if not isinstance(layer, InputLayer)]
-
-    @property
-    def input_shape(self):
-        """The shape of each input of a functional model, in the inputs' structure (Keras's)."""
-        return self._graph_shapes("inputs")
-
-    @property
-    def output_shape(self):
-        """The shape of each output of a functional model, in the outputs' structure (Keras's)."""
-        return self._graph_shapes("outputs")
-
-    def _graph_shapes(self, side):
-        if self._graph is None:
-            raise AttributeError(f"{type(self).__name__} {self.name!r}: {side[:-1]}_shape is defined for models "
-                                 "built from Input tensors (functional or Sequential)")
-        shapes = map_structure(lambda t: t.shape, getattr(self, side))
-        return shapes[0] if isinstance(shapes, list) and len(shapes) == 1 else shapes  # as Keras unwraps one
 
     def get_layer(self, name=None, index=None):
         """A layer by name or by index in `layers`."""
@@ -114,11 +113,9 @@ class Model(Layer):
             raise NotImplementedError(f"{type(self).__name__}: a subclassed Model must define call()")
         return self._graph.run(inputs, training=training)
 
-    def __call__(self, inputs, *args, **kwargs):
-        if not any(isinstance(t, KerasTensor) for t in flatten(inputs)):
-            for layer in self._all_layers():
-                layer._losses = []  # losses added during this call replace the last call's
-        return super().__call__(inputs, *args, **kwargs)
+    def _clear_losses(self):
+        for layer in self._all_layers():
+            layer._losses = []
 
     def _all_layers(self):
         """This model and every layer inside it."""
