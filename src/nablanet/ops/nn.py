@@ -37,8 +37,8 @@ __all__ = [
     "squareplus", "swish", "tanh_shrink", "threshold", "unfold",
 ]
 
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def _floating(x):
@@ -117,7 +117,7 @@ def elu(x, alpha=1.0):
 
 def selu(x):
     """`scale * elu(x, alpha)` with the self-normalizing constants of Klambauer et al. (2017)."""
-    return _SELU_SCALE * elu(x, _SELU_ALPHA)
+    return SELU_SCALE * elu(x, SELU_ALPHA)
 
 
 def celu(x, alpha=1.0):
