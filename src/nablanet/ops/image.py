@@ -28,6 +28,7 @@ from nablanet.autodiff.ops import (
     transpose, where,
 )
 from nablanet.autodiff.ops.linalg import solve
+from nablanet.ops import array_inputs
 
 __all__ = [
     "affine_transform", "crop_images", "elastic_transform", "extract_patches", "extract_patches_3d",
@@ -41,21 +42,9 @@ _ORDERS = {"nearest": 0, "bilinear": 1}
 
 # -- layouts -----------------------------------------------------------------------------------------
 
-def _array(x):
-    return x if isinstance(x, Tensor) else np.asarray(x)
-
-
-def _data_format(data_format, name):
-    if data_format is None:
-        return "channels_last"
-    value = str(data_format).lower()
-    if value not in ("channels_last", "channels_first"):
-        raise ValueError(f"{name}: expected data_format 'channels_last' or 'channels_first', got {data_format!r}")
-    return value
-
 
 def _images(images, name, ranks=(3, 4)):
-    images = _array(images)
+    images = array_inputs.as_numeric(images)
     if images.ndim not in ranks:
         expected = " or ".join(str(r) for r in ranks)
         raise ValueError(f"{name}: expected images of rank {expected} (one image or a batch), got shape "
@@ -92,11 +81,6 @@ def _like(value, like):
     return Tensor._wrap(np.asarray(value)) if isinstance(like, Tensor) else value
 
 
-def _float(x, dtype=None):
-    dtype = dtype or backend.floatx()
-    return x if np.issubdtype(x.dtype, np.floating) else cast(x, dtype)
-
-
 # -- colour --------------------------------------------------------------------------------------------
 
 def _channels(images, data_format, name, allowed=(3,)):
@@ -118,12 +102,12 @@ def rgb_to_grayscale(images, data_format=None):
     >>> rgb_to_grayscale(np.array([[[1.0, 1.0, 1.0]]]))
     array([[[0.9999]]])
     """
-    data_format = _data_format(data_format, "rgb_to_grayscale")
+    data_format = array_inputs.data_format(data_format, "rgb_to_grayscale")
     images = _images(images, "rgb_to_grayscale")
     axis = _channels(images, data_format, "rgb_to_grayscale", (1, 3))
     if images.shape[axis] == 1:
         return images
-    r, g, b = _split_channels(_float(images), axis)
+    r, g, b = _split_channels(array_inputs.as_floating(images), axis)
     gray = expand_dims(0.2989 * r + 0.587 * g + 0.114 * b, axis)
     if np.issubdtype(images.dtype, np.integer):
         return _like(np.trunc(as_array(gray)).astype(images.dtype), images)
@@ -142,7 +126,7 @@ def rgb_to_hsv(images, data_format=None):
     >>> rgb_to_hsv(np.array([[[1.0, 0.0, 0.0]]]))
     array([[[0., 1., 1.]]])
     """
-    data_format = _data_format(data_format, "rgb_to_hsv")
+    data_format = array_inputs.data_format(data_format, "rgb_to_hsv")
     images = _float_images(_images(images, "rgb_to_hsv"), "rgb_to_hsv")
     axis = _channels(images, data_format, "rgb_to_hsv")
     eps = np.finfo(images.dtype).eps
@@ -166,7 +150,7 @@ def hsv_to_rgb(images, data_format=None):
     >>> hsv_to_rgb(np.array([[[0.0, 1.0, 1.0]]]))
     array([[[1., 0., 0.]]])
     """
-    data_format = _data_format(data_format, "hsv_to_rgb")
+    data_format = array_inputs.data_format(data_format, "hsv_to_rgb")
     images = _float_images(_images(images, "hsv_to_rgb"), "hsv_to_rgb")
     axis = _channels(images, data_format, "hsv_to_rgb")
     hue, saturation, value = _split_channels(images, axis)
@@ -245,7 +229,7 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     >>> resize(np.ones((4, 4, 1)), (2, 2)).shape
     (2, 2, 1)
     """
-    data_format = _data_format(data_format, "resize")
+    data_format = array_inputs.data_format(data_format, "resize")
     if interpolation in ("lanczos3", "lanczos5"):
         raise ValueError(f"resize: interpolation {interpolation!r} is not available (nor in Keras on torch); "
                          "use 'nearest', 'bilinear' or 'bicubic'")
@@ -337,8 +321,8 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
     >>> map_coordinates(np.array([0.0, 10.0, 20.0]), [np.array([0.5, 1.25, 3.0])], order=1)
     array([ 5. , 12.5,  0. ])
     """
-    inputs = _array(inputs)
-    coordinates = [_array(c) for c in coordinates]
+    inputs = array_inputs.as_numeric(inputs)
+    coordinates = [array_inputs.as_numeric(c) for c in coordinates]
     if len(coordinates) != inputs.ndim:
         raise ValueError(f"map_coordinates: expected one coordinate array per axis of inputs ({inputs.ndim}), got "
                          f"{len(coordinates)}")
@@ -379,12 +363,14 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
     array([[1., 0.],
            [3., 0.]])
     """
-    data_format = _data_format(data_format, "affine_transform")
+    data_format = array_inputs.data_format(data_format, "affine_transform")
     order = _interpolation_order(interpolation, "affine_transform")
     if fill_mode not in _FILL_MODES:
         raise ValueError(f"affine_transform: expected fill_mode in {_FILL_MODES}, got {fill_mode!r}")
     images = _images(images, "affine_transform")
-    transform = _float(_array(transform), "float32")
+    transform = array_inputs.as_numeric(transform)
+    if transform.dtype.kind != "f":
+        transform = cast(transform, "float32")
     if transform.ndim not in (1, 2) or transform.shape[-1] != 8:
         raise ValueError(f"affine_transform: expected transform of shape (8,) or (batch, 8), got "
                          f"{tuple(transform.shape)}")
@@ -421,13 +407,13 @@ def perspective_transform(images, start_points, end_points, interpolation="bilin
     array([[0., 1.],
            [2., 3.]])
     """
-    data_format = _data_format(data_format, "perspective_transform")
+    data_format = array_inputs.data_format(data_format, "perspective_transform")
     order = _interpolation_order(interpolation, "perspective_transform")
     images = _images(images, "perspective_transform")
     dtype = images.dtype if np.issubdtype(images.dtype, np.floating) else np.dtype(backend.floatx())
     points = []
     for name, p in (("start_points", start_points), ("end_points", end_points)):
-        p = _array(p)
+        p = array_inputs.as_numeric(p)
         compute = np.result_type(dtype, np.float32)  # NumPy's solve has no float16
         p = p if p.dtype == compute else cast(p, compute)
         if p.ndim not in (2, 3) or p.shape[-2:] != (4, 2):
@@ -484,7 +470,7 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     >>> gaussian_blur(np.ones((1, 3, 3, 1)))[0, 1, 1, 0]
     np.float64(1.0)
     """
-    data_format = _data_format(data_format, "gaussian_blur")
+    data_format = array_inputs.data_format(data_format, "gaussian_blur")
     images = _float_images(_images(images, "gaussian_blur"), "gaussian_blur")
     kernel_size = tuple(int(k) for k in np.broadcast_to(kernel_size, (2,)))
     sigma = tuple(float(s) for s in np.broadcast_to(sigma, (2,)))
@@ -505,7 +491,7 @@ def sobel_edges(images, data_format=None):
     >>> sobel_edges(np.ones((1, 3, 3, 1)))[0, 1, 1, 0]
     array([0., 0.])
     """
-    data_format = _data_format(data_format, "sobel_edges")
+    data_format = array_inputs.data_format(data_format, "sobel_edges")
     images = _float_images(_images(images, "sobel_edges", ranks=(4,)), "sobel_edges")
     x, _ = _to_nhwc(images, data_format)
     x = pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
@@ -522,11 +508,11 @@ def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01,
     >>> float(ssim(x, x))
     1.0
     """
-    data_format = _data_format(data_format, "ssim")
+    data_format = array_inputs.data_format(data_format, "ssim")
     image1, image2 = _images(image1, "ssim"), _images(image2, "ssim")
     dtype = image1.dtype
-    x, unbatched = _to_nhwc(_float(image1), data_format)
-    y, _ = _to_nhwc(_float(image2), data_format)
+    x, unbatched = _to_nhwc(array_inputs.as_floating(image1), data_format)
+    y, _ = _to_nhwc(array_inputs.as_floating(image2), data_format)
     window = _gaussian(filter_size, filter_sigma)
 
     def blur(v):
@@ -553,7 +539,7 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear", f
     >>> bool(np.allclose(elastic_transform(x, alpha=0.0, seed=1), x))
     True
     """
-    data_format = _data_format(data_format, "elastic_transform")
+    data_format = array_inputs.data_format(data_format, "elastic_transform")
     order = _interpolation_order(interpolation, "elastic_transform")
     if fill_mode not in _FILL_MODES:
         raise ValueError(f"elastic_transform: expected fill_mode in {_FILL_MODES}, got {fill_mode!r}")
@@ -607,7 +593,7 @@ def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
            [1., 1., 0.],
            [1., 1., 0.]])
     """
-    data_format = _data_format(data_format, "pad_images")
+    data_format = array_inputs.data_format(data_format, "pad_images")
     images = _images(images, "pad_images")
     x, unbatched = _to_nhwc(images, data_format)
     top, bottom = _sides(top_padding, bottom_padding, target_height, x.shape[1], "pad_images", "pad")
@@ -623,20 +609,13 @@ def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=N
     array([[4., 5.],
            [7., 8.]])
     """
-    data_format = _data_format(data_format, "crop_images")
+    data_format = array_inputs.data_format(data_format, "crop_images")
     images = _images(images, "crop_images")
     x, unbatched = _to_nhwc(images, data_format)
     top, height = _sides(top_cropping, bottom_cropping, target_height, x.shape[1], "crop_images", "crop")
     left, width = _sides(left_cropping, right_cropping, target_width, x.shape[2], "crop_images", "crop")
     x = getitem(x, (slice(None), slice(top, top + height), slice(left, left + width)))
     return _from_nhwc(x, data_format, unbatched)
-
-
-def _tuple(value, n, name, label):
-    values = (value,) * n if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(values) != n:
-        raise ValueError(f"{name}: expected {label} as an int or {n} ints, got {value!r}")
-    return tuple(int(v) for v in values)
 
 
 def _patches(x, size, strides, dilation, padding, name):
@@ -680,11 +659,11 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
     """
     if not isinstance(size, (int, np.integer)) and len(size) == 3:
         return extract_patches_3d(images, size, strides, dilation_rate, padding, data_format)
-    data_format = _data_format(data_format, "extract_patches")
+    data_format = array_inputs.data_format(data_format, "extract_patches")
     images = _images(images, "extract_patches")
-    size = _tuple(size, 2, "extract_patches", "size")
-    strides = _tuple(strides or size, 2, "extract_patches", "strides")
-    dilation = _tuple(dilation_rate, 2, "extract_patches", "dilation_rate")
+    size = array_inputs.int_tuple(size, 2, "extract_patches", "size")
+    strides = array_inputs.int_tuple(strides or size, 2, "extract_patches", "strides")
+    dilation = array_inputs.int_tuple(dilation_rate, 2, "extract_patches", "dilation_rate")
     unbatched = images.ndim == 3
     x = expand_dims(images, 0) if unbatched else images
     x = _move_channels(x, True) if data_format == "channels_first" else x
@@ -700,11 +679,11 @@ def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="va
     >>> extract_patches_3d(np.arange(8.0).reshape(2, 2, 2, 1), 2)[0, 0, 0]
     array([0., 1., 2., 3., 4., 5., 6., 7.])
     """
-    data_format = _data_format(data_format, "extract_patches_3d")
+    data_format = array_inputs.data_format(data_format, "extract_patches_3d")
     volumes = _images(volumes, "extract_patches_3d", ranks=(4, 5))
-    size = _tuple(size, 3, "extract_patches_3d", "size")
-    strides = _tuple(size if strides is None else strides, 3, "extract_patches_3d", "strides")
-    dilation = _tuple(dilation_rate, 3, "extract_patches_3d", "dilation_rate")
+    size = array_inputs.int_tuple(size, 3, "extract_patches_3d", "size")
+    strides = array_inputs.int_tuple(size if strides is None else strides, 3, "extract_patches_3d", "strides")
+    dilation = array_inputs.int_tuple(dilation_rate, 3, "extract_patches_3d", "dilation_rate")
     unbatched = volumes.ndim == 4
     x = expand_dims(volumes, 0) if unbatched else volumes
     x = _move_channels(x, True) if data_format == "channels_first" else x
@@ -753,7 +732,7 @@ def scale_and_translate(images, output_shape, scale, translation, spatial_dims, 
     """
     if method not in _METHODS:
         raise ValueError(f"scale_and_translate: expected method in {tuple(_METHODS)}, got {method!r}")
-    images = _array(images)
+    images = array_inputs.as_numeric(images)
     scale, translation = np.asarray(as_array(scale), dtype=float), np.asarray(as_array(translation), dtype=float)
     if len(output_shape) != images.ndim:
         raise ValueError(f"scale_and_translate: expected output_shape of rank {images.ndim}, got {output_shape!r}")
