@@ -21,6 +21,8 @@ def as_input(x):
         return a.astype(np.int32)
     if a.dtype == np.float64:
         return a.astype(backend.floatx())
+    if a.dtype.kind not in "biufc":
+        raise TypeError(f"expected numbers, got {type(x).__name__} of dtype {a.dtype}")
     return a
 
 
