@@ -7,13 +7,10 @@ layer's `activation=` argument accepts.
 array([0., 2.])
 """
 
-import math
-
 from nablanet import ops, serialization
 from nablanet.names import unknown
+from nablanet.ops.nn import SELU_ALPHA, SELU_SCALE  # noqa: F401  (the ONNX exporter reads them here)
 
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
@@ -37,17 +34,17 @@ def leaky_relu(x, negative_slope=0.2):
 
 def relu6(x):
     """`min(max(x, 0), 6)`."""
-    return ops.clip(x, 0, 6)
+    return ops.relu6(x)
 
 
 def elu(x, alpha=1.0):
     """`x` for `x > 0`, else `alpha * (exp(x) - 1)` (Clevert et al., 2016)."""
-    return ops.where(x > 0, x, alpha * ops.expm1(ops.minimum(x, 0)))  # no exp overflow, no NaN grads
+    return ops.elu(x, alpha=alpha)
 
 
 def selu(x):
     """`scale * elu(x, alpha)` with the self-normalizing constants of Klambauer et al. (2017)."""
-    return SELU_SCALE * elu(x, SELU_ALPHA)
+    return ops.selu(x)
 
 
 def softplus(x):
@@ -57,12 +54,12 @@ def softplus(x):
 
 def softsign(x):
     """`x / (1 + |x|)`."""
-    return x / (1 + ops.abs(x))
+    return ops.softsign(x)
 
 
 def silu(x):
     """`x * sigmoid(x)` (also called swish)."""
-    return x * ops.sigmoid(x)
+    return ops.silu(x)
 
 
 swish = silu
@@ -72,13 +69,9 @@ def gelu(x, approximate=False):
     """`x * Phi(x)`, Phi the standard normal CDF (Hendrycks & Gimpel, 2016).
 
     Exact: `0.5 * x * (1 + erf(x / sqrt(2)))`. Approximate: the tanh form
-    `0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))`, much faster here since erf
-    is evaluated point by point.
+    `0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))`.
     """
-    if approximate:
-        inner = math.sqrt(2 / math.pi) * (x + 0.044715 * (x * x * x))
-        return 0.5 * x * (1 + ops.tanh(inner))
-    return 0.5 * x * (1 + ops.erf(x * (1 / math.sqrt(2))))
+    return ops.gelu(x, approximate=approximate)
 
 
 def tanh(x):
@@ -93,12 +86,12 @@ def sigmoid(x):
 
 def hard_sigmoid(x):
     """`relu6(x + 3) / 6`: a piecewise-linear sigmoid."""
-    return relu6(x + 3) * (1 / 6)
+    return ops.hard_sigmoid(x)
 
 
 def hard_silu(x):
     """`x * hard_sigmoid(x)` (also called hard_swish)."""
-    return x * hard_sigmoid(x)
+    return ops.hard_silu(x)
 
 
 hard_swish = hard_silu
@@ -121,7 +114,7 @@ def mish(x):
 
 def log_sigmoid(x):
     """`log(sigmoid(x)) = -softplus(-x)`, stable for large `|x|`."""
-    return -ops.softplus(-x)
+    return ops.log_sigmoid(x)
 
 
 def softmax(x, axis=-1):

@@ -419,7 +419,7 @@ def test_ctc_loss_of_an_impossible_target_is_infinite():
     (lambda: nn.conv(np.ones((2, 5)), np.ones((3, 5, 1))), "conv: expected a 3-D, 4-D or 5-D input"),
     (lambda: nn.conv(np.ones((1, 5, 3)), np.ones((3, 2, 4))), "conv: the input has 3 channels"),
     (lambda: nn.conv(np.ones((1, 5, 2)), np.ones((3, 2, 4)), padding="full"), "conv: padding must be"),
-    (lambda: nn.conv(np.ones((1, 5, 2)), np.ones((3, 2, 4)), data_format="nhwc"), "conv: data_format"),
+    (lambda: nn.conv(np.ones((1, 5, 2)), np.ones((3, 2, 4)), data_format="nhwc"), "conv: expected data_format"),
     (lambda: nn.max_pool(np.ones((1, 2, 2, 1)), 3), "max_pool: the pool"),
     (lambda: nn.glu(np.ones((2, 3))), "glu: expected an even length"),
     (lambda: nn.moments(np.ones((2, 3)), axes=2), "moments: axis 2 is out of range"),

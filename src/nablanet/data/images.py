@@ -19,6 +19,16 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5")
 
 
+def encode_labels(labels, label_mode, num_classes):
+    """Integer class indices as a directory dataset yields them for `label_mode`: one-hot floats
+    ("categorical"), a float column ("binary") or int32 ("int")."""
+    if label_mode == "categorical":
+        return np.eye(num_classes, dtype=backend.floatx())[labels]
+    if label_mode == "binary":
+        return labels.astype(backend.floatx())[:, None]
+    return labels.astype(np.int32)
+
+
 class ImageDataset:
     """An iterable of `(images, labels)` batches (or `images` alone with `labels=None`).
 
@@ -48,17 +58,11 @@ class ImageDataset:
         for start in range(0, len(order), step):
             index = order[start:start + step]
             images = np.stack([self._load(self.file_paths[i]) for i in index])
-            labels = None if self.labels is None else self._encode(self.labels[index])
+            labels = None if self.labels is None else encode_labels(
+                self.labels[index], self.label_mode, len(self.class_names))
             if self.batch_size is None:  # unbatched: one image (and label) at a time
                 images, labels = images[0], None if labels is None else labels[0]
             yield images if labels is None else (images, labels)
-
-    def _encode(self, labels):
-        if self.label_mode == "categorical":
-            return np.eye(len(self.class_names), dtype=backend.floatx())[labels]
-        if self.label_mode == "binary":
-            return labels.astype(backend.floatx())[:, None]
-        return labels.astype(np.int32)
 
     def _load(self, path):
         from PIL import Image, UnidentifiedImageError

@@ -7,6 +7,8 @@ Keras's default activations and no recurrent dropout. Masks (from `Embedding(mas
 `Masking`) carry the state through padded steps unchanged, as Keras does.
 """
 
+import inspect
+
 import numpy as np
 
 from nablanet import activations, ops, regularizers, serialization
@@ -206,6 +208,11 @@ class RNN(Layer):
         return cls(**config)
 
 
+def _cell_arguments(cell_class, arguments):
+    """Those of a layer's `arguments` that its cell's constructor takes; the rest configure the loop."""
+    names = set(inspect.signature(cell_class).parameters) - {"units", "kwargs"}
+    return {name: value for name, value in arguments.items() if name in names}
+
 
 class _BuiltinRNN(RNN):
     """SimpleRNN, LSTM and GRU: Keras's flat arguments, the cell made inside, the fused kernel."""
@@ -268,13 +275,7 @@ class SimpleRNN(_BuiltinRNN):
                  recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0,
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
                  seed=None, **kwargs):
-        cell_arguments = dict(
-            activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint, dropout=dropout,
-            recurrent_dropout=recurrent_dropout, seed=seed)
+        cell_arguments = _cell_arguments(self.cell_class, locals())
         super().__init__(units, cell_arguments, activity_regularizer=activity_regularizer,
                          return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
                          stateful=stateful, unroll=unroll, **kwargs)
@@ -306,14 +307,7 @@ class LSTM(_BuiltinRNN):
                  activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
                  dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, use_cudnn="auto", **kwargs):
-        cell_arguments = dict(
-            activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
-            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,
-            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint, dropout=dropout,
-            recurrent_dropout=recurrent_dropout, seed=seed)
+        cell_arguments = _cell_arguments(self.cell_class, locals())
         super().__init__(units, cell_arguments, activity_regularizer=activity_regularizer,
                          return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
                          stateful=stateful, unroll=unroll, use_cudnn=use_cudnn, **kwargs)
@@ -339,14 +333,7 @@ class GRU(_BuiltinRNN):
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
                  recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, reset_after=True, use_cudnn="auto", **kwargs):
-        cell_arguments = dict(
-            activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
-            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout,
-            reset_after=reset_after, seed=seed)
+        cell_arguments = _cell_arguments(self.cell_class, locals())
         super().__init__(units, cell_arguments, activity_regularizer=activity_regularizer,
                          return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
                          stateful=stateful, unroll=unroll, use_cudnn=use_cudnn, **kwargs)

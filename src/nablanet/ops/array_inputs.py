@@ -21,6 +21,8 @@ def as_input(x):
         return a.astype(np.int32)
     if a.dtype == np.float64:
         return a.astype(backend.floatx())
+    if a.dtype.kind not in "biufc":
+        raise TypeError(f"expected numbers, got {type(x).__name__} of dtype {a.dtype}")
     return a
 
 
@@ -49,9 +51,33 @@ def cast_to(x, dtype):
     return x if x.dtype == dtype else _cast(x, dtype)
 
 
+def as_numeric(x):
+    """A Tensor as it is; anything else as a NumPy array of NumPy's dtype."""
+    return x if isinstance(x, Tensor) else np.asarray(x)
+
+
 def as_floating(x):
-    """Integers and booleans as floatx, as Keras computes means and statistics."""
+    """`x` as a Tensor or array, integers and booleans as floatx, as Keras's float-valued ops read them."""
+    x = as_numeric(x)
     return _cast(x, backend.floatx()) if x.dtype.kind in "biu" else x
+
+
+def data_format(value, name):
+    """`value` checked as 'channels_last' or 'channels_first'; None means `backend.image_data_format()`."""
+    if value is None:
+        return backend.image_data_format()
+    checked = str(value).lower()
+    if checked not in ("channels_last", "channels_first"):
+        raise ValueError(f"{name}: expected data_format 'channels_last' or 'channels_first', got {value!r}")
+    return checked
+
+
+def int_tuple(value, n, name, label):
+    """`value` (an int or `n` ints) as a tuple of `n` ints; `label` names the argument in the error."""
+    values = (value,) * n if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != n:
+        raise ValueError(f"{name}: expected {label} as an int or {n} ints, got {value!r}")
+    return tuple(int(v) for v in values)
 
 
 def promoted(*xs):

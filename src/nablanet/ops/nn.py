@@ -20,6 +20,7 @@ from nablanet.autodiff import ops as _ops
 from nablanet.autodiff.ops import crossentropy as _xent
 from nablanet.autodiff.primitive import in_transform
 from nablanet.autodiff.tensor import Tensor, as_array
+from nablanet.ops import array_inputs
 from nablanet.ops.nn_conv import (
     adaptive_average_pool, adaptive_max_pool, average_pool, conv, conv_transpose, depth_to_space, depthwise_conv,
     fold, max_pool, separable_conv, space_to_depth, unfold,
@@ -37,21 +38,8 @@ __all__ = [
     "squareplus", "swish", "tanh_shrink", "threshold", "unfold",
 ]
 
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
-
-
-def _floating(x):
-    """`x` as an array or Tensor of a float dtype: integers and booleans become `floatx()`."""
-    if not isinstance(x, Tensor):
-        x = np.asarray(x)
-    if np.issubdtype(x.dtype, np.floating):
-        return x
-    return _ops.cast(x, backend.floatx())
-
-
-def _numeric(x):
-    return x if isinstance(x, Tensor) else np.asarray(x)
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
 
 
 # -- activations -----------------------------------------------------------------------------------
@@ -59,34 +47,34 @@ def _numeric(x):
 
 def relu(x):
     """`max(x, 0)`; the gradient at 0 is 0."""
-    return _ops.relu(_numeric(x))
+    return _ops.relu(array_inputs.as_numeric(x))
 
 
 def relu6(x):
     """`min(max(x, 0), 6)`; the gradient at both kinks is 0, as torch's."""
-    x = _numeric(x)
+    x = array_inputs.as_numeric(x)
     return _ops.where(x >= 6, 6, _ops.relu(x))
 
 
 def sigmoid(x):
     """`1 / (1 + exp(-x))`."""
-    return _ops.sigmoid(_floating(x))
+    return _ops.sigmoid(array_inputs.as_floating(x))
 
 
 def softplus(x):
     """`log(1 + exp(x))`, stable in both tails."""
-    return _ops.softplus(_floating(x))
+    return _ops.softplus(array_inputs.as_floating(x))
 
 
 def softsign(x):
     """`x / (1 + |x|)`."""
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     return x / (1 + _ops.abs(x))
 
 
 def silu(x):
     """`x * sigmoid(x)` (also called swish)."""
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     return x * _ops.sigmoid(x)
 
 
@@ -97,12 +85,12 @@ def swish(x):
 
 def log_sigmoid(x):
     """`log(sigmoid(x)) = -softplus(-x)`, stable for large `|x|`."""
-    return -_ops.softplus(-_floating(x))
+    return -_ops.softplus(-array_inputs.as_floating(x))
 
 
 def leaky_relu(x, negative_slope=0.2):
     """`x` where `x > 0`, else `negative_slope * x`."""
-    return _ops.leaky_relu(_floating(x), negative_slope=negative_slope)
+    return _ops.leaky_relu(array_inputs.as_floating(x), negative_slope=negative_slope)
 
 
 def _negative_part(x):
@@ -111,24 +99,24 @@ def _negative_part(x):
 
 def elu(x, alpha=1.0):
     """`x` where `x > 0`, else `alpha * (exp(x) - 1)`."""
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     return _ops.where(x > 0, x, alpha * _ops.expm1(_negative_part(x)))
 
 
 def selu(x):
     """`scale * elu(x, alpha)` with the self-normalizing constants of Klambauer et al. (2017)."""
-    return _SELU_SCALE * elu(x, _SELU_ALPHA)
+    return SELU_SCALE * elu(x, SELU_ALPHA)
 
 
 def celu(x, alpha=1.0):
     """`max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))`."""
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     return _ops.where(x > 0, x, alpha * _ops.expm1(_negative_part(x) / alpha))
 
 
 def gelu(x, approximate=True):
     """`x * Phi(x)`: with `approximate`, the tanh form `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`."""
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     if approximate:
         return 0.5 * x * (1 + _ops.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)))
     return 0.5 * x * (1 + _ops.erf(x / math.sqrt(2)))
@@ -136,7 +124,7 @@ def gelu(x, approximate=True):
 
 def glu(x, axis=-1):
     """Gated linear unit: split `x` in two halves `a, b` along `axis`; `a * sigmoid(b)`."""
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     n = np.shape(as_array(x))[axis] if np.ndim(as_array(x)) else 0
     if n % 2:
         raise ValueError(f"glu: expected an even length along axis {axis}, got shape {np.shape(as_array(x))}")
@@ -146,12 +134,12 @@ def glu(x, axis=-1):
 
 def hard_sigmoid(x):
     """`relu6(x + 3) / 6`."""
-    return relu6(_floating(x) + 3) / 6
+    return relu6(array_inputs.as_floating(x) + 3) / 6
 
 
 def hard_silu(x):
     """`x * relu6(x + 3) / 6` (also called hard swish)."""
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     return x * hard_sigmoid(x)
 
 
@@ -162,62 +150,62 @@ def hard_swish(x):
 
 def hard_tanh(x):
     """`x` clipped to `[-1, 1]`; the gradient at the kinks is 0, as torch's."""
-    x = _numeric(x)
+    x = array_inputs.as_numeric(x)
     return _ops.where(x >= 1, 1, _ops.where(x <= -1, -1, x))
 
 
 def hard_shrink(x, threshold=0.5):
     """`x` where `|x| > threshold`, else 0."""
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     return _ops.where(_ops.abs(x) <= threshold, 0, x)  # NaN stays NaN
 
 
 def soft_shrink(x, threshold=0.5):
     """`x - threshold` above `threshold`, `x + threshold` below `-threshold`, else 0."""
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     return _ops.where(x > threshold, x - threshold, _ops.where(x < -threshold, x + threshold, 0 * x))  # NaN stays
 
 
 def tanh_shrink(x):
     """`x - tanh(x)`."""
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     return x - _ops.tanh(x)
 
 
 def threshold(x, threshold, default_value):
     """`x` where `x > threshold`, else `default_value`."""
-    x = _numeric(x)
+    x = array_inputs.as_numeric(x)
     return _ops.where(x > threshold, x, default_value)
 
 
 def squareplus(x, b=4):
     """`(x + sqrt(x^2 + b)) / 2`, a smooth relu."""
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     return (x + _ops.sqrt(x * x + b)) / 2
 
 
 def sparse_plus(x):
     """0 for `x <= -1`, `x` for `x >= 1`, `(x + 1)^2 / 4` between."""
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     return _ops.where(x <= -1, 0, _ops.where(x < 1, 0.25 * _ops.square(x + 1), x))
 
 
 def sparse_sigmoid(x):
     """0 for `x <= -1`, 1 for `x >= 1`, `(x + 1) / 2` between."""
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     return _ops.where(x <= -1, 0, _ops.where(x >= 1, 1, 0.5 * (x + 1)))
 
 
 def softmax(x, axis=-1):
     """`exp(x) / sum(exp(x))` along `axis` (an int, a tuple, or None for all axes)."""
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     axis = tuple(range(np.ndim(as_array(x)))) if axis is None else axis
     return _ops.softmax(x, axis=axis)
 
 
 def log_softmax(x, axis=-1):
     """`x - logsumexp(x)` along `axis`, stable for large inputs."""
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     axis = tuple(range(np.ndim(as_array(x)))) if axis is None else axis
     return _ops.log_softmax(x, axis=axis)
 
@@ -230,7 +218,7 @@ def sparsemax(x, axis=-1):
     (Martins & Astudillo, 2016, take `(c_k - 1) / k`; the two agree when `k = 1`). The support is
     held fixed, so `tau`, a weighted sum of `x`, is differentiable.
     """
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     data = np.asarray(as_array(x))
     axis = axis % data.ndim
     order = np.argsort(-data, axis=axis, kind="stable")
@@ -259,7 +247,7 @@ def moments(x, axes, keepdims=False, synchronized=False):
     """The mean and variance of `x` over `axes`, as `(mean, variance)`."""
     if synchronized:
         raise NotImplementedError("moments: synchronized=True needs a distribution strategy; nablanet has none")
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     axes = _axes(axes, np.ndim(as_array(x)), "moments")
     mean = _ops.mean(x, axis=axes, keepdims=True)
     variance = _ops.mean(_ops.square(x - mean), axis=axes, keepdims=True)
@@ -270,14 +258,14 @@ def moments(x, axes, keepdims=False, synchronized=False):
 
 def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
     """`(x - mean) / sqrt(variance + epsilon) * scale + offset`, the statistics laid along `axis`."""
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     ndim = np.ndim(as_array(x))
     (axis,) = _axes(axis, ndim, "batch_normalization")
     shape = [1] * ndim
     shape[axis] = np.shape(as_array(x))[axis]
 
     def along(v):
-        v = _numeric(v)
+        v = array_inputs.as_numeric(v)
         return _ops.reshape(v, tuple(shape)) if np.ndim(as_array(v)) == 1 and ndim > 1 else v
 
     inverse = 1 / _ops.sqrt(along(variance) + epsilon)
@@ -306,28 +294,28 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwarg
         warnings.warn("layer_normalization: rms_scaling=True is deprecated in Keras (it divides by the standard "
                       "deviation, not the root mean square); use rms_normalization", UserWarning, stacklevel=2)
     epsilon = backend.epsilon() if epsilon is None else epsilon
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     axes = _axes(axis, np.ndim(as_array(x)), "layer_normalization")
     shape = _statistics_shape(x, axes)
     mean, variance = moments(x, axes, keepdims=True)
     inverse = 1 / _ops.sqrt(variance + epsilon)
     if gamma is not None:
-        inverse = inverse * _ops.reshape(_numeric(gamma), shape)
+        inverse = inverse * _ops.reshape(array_inputs.as_numeric(gamma), shape)
     if rms_scaling:
         return x * inverse
     out = (x - mean) * inverse
-    return out if beta is None else out + _ops.reshape(_numeric(beta), shape)
+    return out if beta is None else out + _ops.reshape(array_inputs.as_numeric(beta), shape)
 
 
 def rms_normalization(x, scale=None, axis=-1, epsilon=None):
     """`x / sqrt(mean(x^2) + epsilon) * scale`, the mean taken over `axis`."""
     epsilon = backend.epsilon() if epsilon is None else epsilon
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     if np.ndim(as_array(x)) == 0:
         x = _ops.expand_dims(x, 0)
     axes = _axes(axis, np.ndim(as_array(x)), "rms_normalization")
     out = x / _ops.sqrt(_ops.mean(_ops.square(x), axis=axes, keepdims=True) + epsilon)
-    return out if scale is None else out * _ops.reshape(_numeric(scale), _statistics_shape(x, axes))
+    return out if scale is None else out * _ops.reshape(array_inputs.as_numeric(scale), _statistics_shape(x, axes))
 
 
 def normalize(x, axis=-1, order=2, epsilon=None):
@@ -335,7 +323,7 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     if not isinstance(order, int) or order < 1:
         raise ValueError(f"normalize: expected an integer order >= 1, got {order!r}")
     epsilon = backend.epsilon() if epsilon is None else epsilon
-    x = _floating(x)
+    x = array_inputs.as_floating(x)
     if np.ndim(as_array(x)) == 0:
         x = _ops.expand_dims(x, 0)
     if order == 2:
@@ -358,7 +346,7 @@ def _same_shape(target, output, name):
 
 def binary_crossentropy(target, output, from_logits=False):
     """Elementwise `-(t log p + (1 - t) log(1 - p))`; `p` clipped to `[epsilon, 1 - epsilon]`."""
-    target, output = _floating(target), _floating(output)
+    target, output = array_inputs.as_floating(target), array_inputs.as_floating(output)
     _same_shape(target, output, "binary_crossentropy")
     target = _ops.cast(target, as_array(output).dtype)
     if from_logits:  # log p = -softplus(-z), log(1 - p) = -softplus(z): exact in both tails
@@ -370,7 +358,7 @@ def binary_crossentropy(target, output, from_logits=False):
 
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """`-sum(t * log p)` along `axis`; probabilities are renormalized and clipped to `[epsilon, 1 - epsilon]`."""
-    target, output = _floating(target), _floating(output)
+    target, output = array_inputs.as_floating(target), array_inputs.as_floating(output)
     _same_shape(target, output, "categorical_crossentropy")
     if np.ndim(as_array(output)) < 1:
         raise ValueError("categorical_crossentropy: expected target and output of rank >= 1, got scalars")
@@ -385,7 +373,7 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """`-log p[target]` along `axis`, for integer class indices `target`."""
-    output = _floating(output)
+    output = array_inputs.as_floating(output)
     labels = np.asarray(as_array(target)).astype(np.int64)
     out_shape = np.shape(as_array(output))
     if len(out_shape) < 1:
@@ -452,7 +440,7 @@ def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwa
 
 def psnr(x1, x2, max_val):
     """Peak signal-to-noise ratio: `20 log10(max_val) - 10 log10(mean((x1 - x2)^2))`."""
-    x1, x2 = _floating(x1), _floating(x2)
+    x1, x2 = array_inputs.as_floating(x1), array_inputs.as_floating(x2)
     _same_shape(x1, x2, "psnr")
     mse = _ops.mean(_ops.square(x1 - x2))
     return 20 * math.log10(max_val) - 10 * _ops.log(mse) / math.log(10)

@@ -9,36 +9,15 @@ Max and average pooling are separable, so a 3-D window is a 2-D pool then a 1-D 
 
 import numpy as np
 
-from nablanet import backend
 from nablanet.autodiff import ops as _ops
 from nablanet.autodiff.ops import nn as _kernels
 from nablanet.autodiff.ops.shape import scatter_add
-from nablanet.autodiff.tensor import Tensor, as_array
-
-
-def _data_format(data_format, name):
-    if data_format is None:
-        data_format = getattr(backend, "image_data_format", lambda: "channels_last")()
-    if data_format not in ("channels_last", "channels_first"):
-        raise ValueError(f"{name}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
-    return data_format
-
-
-def _tuple(value, n, name, what):
-    if isinstance(value, (int, np.integer)):
-        return (int(value),) * n
-    value = tuple(int(v) for v in value)
-    if len(value) != n:
-        raise ValueError(f"{name}: expected {what} as an int or {n} ints, got {value}")
-    return value
+from nablanet.autodiff.tensor import as_array
+from nablanet.ops import array_inputs
 
 
 def _shape(x):
     return np.shape(as_array(x))
-
-
-def _array(x):
-    return x if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _channels_last(x, data_format):
@@ -72,11 +51,6 @@ def _paddings(sizes, kernel, strides, dilation, padding, name):
     if padding == "same":
         return tuple(_kernels.same_padding(n, k, s, d) for n, k, s, d in zip(sizes, kernel, strides, dilation))
     raise ValueError(f"{name}: padding must be 'valid' or 'same', got {padding!r}")
-
-
-def _float(x):
-    x = _array(x)
-    return x if np.issubdtype(x.dtype, np.floating) else _ops.cast(x, backend.floatx())
 
 
 def _depth_taps(x, k, stride, dilation, out):
@@ -121,11 +95,11 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     (1, 5, 4)
     """
     rank = _spatial_rank(inputs, "conv", kernel)
-    data_format = _data_format(data_format, "conv")
-    x = _channels_last(_float(inputs), data_format)
-    kernel = _float(kernel)
-    strides = _tuple(strides, rank, "conv", "strides")
-    dilation = _tuple(dilation_rate, rank, "conv", "dilation_rate")
+    data_format = array_inputs.data_format(data_format, "conv")
+    x = _channels_last(array_inputs.as_floating(inputs), data_format)
+    kernel = array_inputs.as_floating(kernel)
+    strides = array_inputs.int_tuple(strides, rank, "conv", "strides")
+    dilation = array_inputs.int_tuple(dilation_rate, rank, "conv", "dilation_rate")
     c, kc = _shape(x)[-1], _shape(kernel)[-2]
     if kc == 0 or c % kc or _shape(kernel)[-1] % (c // kc or 1):
         raise ValueError(f"conv: the input has {c} channels, which the kernel's {kc} input channels and "
@@ -140,14 +114,14 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
     Output channel `c * M + m` is channel `c` convolved with filter `m`.
     """
     rank = _spatial_rank(inputs, "depthwise_conv", kernel)
-    data_format = _data_format(data_format, "depthwise_conv")
-    x = _channels_last(_float(inputs), data_format)
-    kernel = _float(kernel)
+    data_format = array_inputs.data_format(data_format, "depthwise_conv")
+    x = _channels_last(array_inputs.as_floating(inputs), data_format)
+    kernel = array_inputs.as_floating(kernel)
     c, (kc, m) = _shape(x)[-1], _shape(kernel)[-2:]
     if kc != c:
         raise ValueError(f"depthwise_conv: the input has {c} channels, the kernel expects {kc}")
-    strides = _tuple(strides, rank, "depthwise_conv", "strides")
-    dilation = _tuple(dilation_rate, rank, "depthwise_conv", "dilation_rate")
+    strides = array_inputs.int_tuple(strides, rank, "depthwise_conv", "strides")
+    dilation = array_inputs.int_tuple(dilation_rate, rank, "depthwise_conv", "dilation_rate")
     padding = _paddings(_shape(x)[1:-1], _shape(kernel)[:-2], strides, dilation, padding, "depthwise_conv")
     grouped = _ops.reshape(kernel, _shape(kernel)[:-2] + (1, c * m))
     return _restore_format(_conv_nd(x, grouped, strides, padding, dilation, c, "depthwise_conv"), data_format)
@@ -192,17 +166,17 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     (1, 7, 4)
     """
     rank = _spatial_rank(inputs, "conv_transpose", kernel)
-    data_format = _data_format(data_format, "conv_transpose")
+    data_format = array_inputs.data_format(data_format, "conv_transpose")
     if padding not in ("valid", "same"):
         raise ValueError(f"conv_transpose: padding must be 'valid' or 'same', got {padding!r}")
-    x = _channels_last(_float(inputs), data_format)
-    kernel = _float(kernel)
+    x = _channels_last(array_inputs.as_floating(inputs), data_format)
+    kernel = array_inputs.as_floating(kernel)
     if _shape(kernel)[-1] != _shape(x)[-1]:
         raise ValueError(f"conv_transpose: the input has {_shape(x)[-1]} channels, the kernel (spatial..., out, in) "
                          f"expects {_shape(kernel)[-1]}")
-    strides = _tuple(strides, rank, "conv_transpose", "strides")
-    dilation = _tuple(dilation_rate, rank, "conv_transpose", "dilation_rate")
-    extra = [None] * rank if output_padding is None else _tuple(output_padding, rank, "conv_transpose",
+    strides = array_inputs.int_tuple(strides, rank, "conv_transpose", "strides")
+    dilation = array_inputs.int_tuple(dilation_rate, rank, "conv_transpose", "dilation_rate")
+    extra = [None] * rank if output_padding is None else array_inputs.int_tuple(output_padding, rank, "conv_transpose",
                                                                  "output_padding")
     widths = [(0, 0)]
     for a in range(rank):
@@ -220,10 +194,10 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
 
 def _pool(inputs, pool_size, strides, padding, data_format, name, kernel):
     rank = _spatial_rank(inputs, name)
-    data_format = _data_format(data_format, name)
-    x = _channels_last(_array(inputs), data_format)
-    pool = _tuple(pool_size, rank, name, "pool_size")
-    strides = pool if strides is None else _tuple(strides, rank, name, "strides")
+    data_format = array_inputs.data_format(data_format, name)
+    x = _channels_last(array_inputs.as_numeric(inputs), data_format)
+    pool = array_inputs.int_tuple(pool_size, rank, name, "pool_size")
+    strides = pool if strides is None else array_inputs.int_tuple(strides, rank, name, "strides")
     if padding not in ("valid", "same"):
         raise ValueError(f"{name}: padding must be 'valid' or 'same', got {padding!r}")
     sizes = _shape(x)[1:-1]
@@ -257,15 +231,15 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     Keras on torch agrees when "same" pads every axis equally on both sides; otherwise it repeats the
     edge values into the padding and counts them.
     """
-    x = _float(inputs)
+    x = array_inputs.as_floating(inputs)
     return _pool(x, pool_size, strides, padding, data_format, "average_pool", _kernels.average_pool)
 
 
 def _adaptive(inputs, output_size, data_format, name, reduce):
     rank = _spatial_rank(inputs, name)
-    data_format = _data_format(data_format, name)
-    x = _channels_last(_array(inputs), data_format)
-    sizes = _tuple(output_size, rank, name, "output_size")
+    data_format = array_inputs.data_format(data_format, name)
+    x = _channels_last(array_inputs.as_numeric(inputs), data_format)
+    sizes = array_inputs.int_tuple(output_size, rank, name, "output_size")
     for a, out in enumerate(sizes):  # separable: one axis at a time, PyTorch's window bounds
         n = _shape(x)[a + 1]
         if out < 1:
@@ -279,7 +253,7 @@ def _adaptive(inputs, output_size, data_format, name, reduce):
 
 def adaptive_average_pool(inputs, output_size, data_format=None):
     """Average pooling to a fixed `output_size`; window i spans `[floor(i n / out), ceil((i + 1) n / out))`."""
-    return _adaptive(_float(inputs), output_size, data_format, "adaptive_average_pool", _ops.mean)
+    return _adaptive(array_inputs.as_floating(inputs), output_size, data_format, "adaptive_average_pool", _ops.mean)
 
 
 def adaptive_max_pool(inputs, output_size, data_format=None):
@@ -291,7 +265,7 @@ def adaptive_max_pool(inputs, output_size, data_format=None):
 
 
 def _blocks(x, block_size, data_format, name):
-    x = _array(x)
+    x = array_inputs.as_numeric(x)
     if len(_shape(x)) != 4:
         raise ValueError(f"{name}: expected a 4-D input, got shape {_shape(x)}")
     if data_format not in ("channels_last", "channels_first"):
@@ -332,10 +306,10 @@ def space_to_depth(x, block_size, data_format="channels_last"):
 
 
 def _fold_geometry(size, kernel_size, dilation, padding, stride, name):
-    k = _tuple(kernel_size, 2, name, "kernel_size")
-    d = _tuple(dilation, 2, name, "dilation")
-    p = _tuple(padding, 2, name, "padding")
-    s = _tuple(stride, 2, name, "stride")
+    k = array_inputs.int_tuple(kernel_size, 2, name, "kernel_size")
+    d = array_inputs.int_tuple(dilation, 2, name, "dilation")
+    p = array_inputs.int_tuple(padding, 2, name, "padding")
+    s = array_inputs.int_tuple(stride, 2, name, "stride")
     blocks = tuple((size[a] + 2 * p[a] - d[a] * (k[a] - 1) - 1) // s[a] + 1 for a in range(2))
     if min(blocks) < 1:
         raise ValueError(f"{name}: the kernel {k} (dilation {d}) does not fit the padded size "
@@ -353,7 +327,7 @@ def _positions(k, d, s, blocks):
 
 def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
     """Extract sliding blocks from an NCHW image: `(N, C, H, W)` to `(N, C * kh * kw, L)`, as `torch.nn.Unfold`."""
-    x = _array(x)
+    x = array_inputs.as_numeric(x)
     if len(_shape(x)) != 4:
         raise ValueError(f"unfold: expected a 4-D (N, C, H, W) input, got shape {_shape(x)}")
     n, c, h, w = _shape(x)
@@ -366,10 +340,10 @@ def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
 
 def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """Sum sliding blocks back into an NCHW image: `(N, C * kh * kw, L)` to `(N, C, H, W)`, as `torch.nn.Fold`."""
-    x = _array(x)
+    x = array_inputs.as_numeric(x)
     if len(_shape(x)) != 3:
         raise ValueError(f"fold: expected a 3-D (N, C * kh * kw, L) input, got shape {_shape(x)}")
-    size = _tuple(output_size, 2, "fold", "output_size")
+    size = array_inputs.int_tuple(output_size, 2, "fold", "output_size")
     k, d, p, s, blocks = _fold_geometry(size, kernel_size, dilation, padding, stride, "fold")
     n, ck, length = _shape(x)
     if ck % (k[0] * k[1]) or length != blocks[0] * blocks[1]:

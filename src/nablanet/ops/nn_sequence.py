@@ -4,19 +4,14 @@ import math
 
 import numpy as np
 
-from nablanet import backend
 from nablanet.autodiff import ops as _ops
 from nablanet.autodiff.ops.ctc import ctc_loss_op
 from nablanet.autodiff.tensor import Tensor, as_array
+from nablanet.ops import array_inputs
 
 
 def _shape(x):
     return np.shape(as_array(x))
-
-
-def _float(x):
-    x = x if isinstance(x, Tensor) else np.asarray(x)
-    return x if np.issubdtype(x.dtype, np.floating) else _ops.cast(x, backend.floatx())
 
 
 def _repeat_heads(x, heads, name):
@@ -41,7 +36,7 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
     name = "dot_product_attention"
     if flash_attention:
         raise ValueError(f"{name}: flash_attention=True needs a GPU kernel; nablanet has none. Pass None or False")
-    query, key, value = _float(query), _float(key), _float(value)
+    query, key, value = array_inputs.as_floating(query), array_inputs.as_floating(key), array_inputs.as_floating(value)
     for label, x in (("query", query), ("key", key), ("value", value)):
         if len(_shape(x)) != 4:
             raise ValueError(f"{name}: expected 4-D (batch, seq, heads, dim) {label}, got shape {_shape(x)}")
@@ -54,7 +49,7 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
     k = _ops.transpose(key, (0, 2, 3, 1))
     logits = _ops.matmul(q, k) * scale  # (batch, heads, query_seq, key_seq)
     if bias is not None:
-        logits = logits + _float(bias)
+        logits = logits + array_inputs.as_floating(bias)
     if attn_logits_soft_cap is not None:
         logits = attn_logits_soft_cap * _ops.tanh(logits / attn_logits_soft_cap)
     allowed = None if mask is None else np.asarray(as_array(mask)).astype(bool)
@@ -76,7 +71,7 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
     `output` is normalized with a log-softmax over classes; `mask_index` is the blank class. A
     target no alignment can produce (too long for its frames) has an infinite loss.
     """
-    output = _float(output)
+    output = array_inputs.as_floating(output)
     labels = np.asarray(as_array(target)).astype(np.int64)
     label_lengths = np.asarray(as_array(target_length)).astype(np.int64).reshape(-1)
     input_lengths = np.asarray(as_array(output_length)).astype(np.int64).reshape(-1)

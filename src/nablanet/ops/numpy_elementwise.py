@@ -36,6 +36,7 @@ from nablanet.autodiff.ops import (
     sign as _sign, sin as _sin, sqrt as _sqrt, subtract as _subtract, tanh as _tanh, where as _where,
 )
 from nablanet.autodiff.ops import elementwise as _ew
+from nablanet.ops.array_inputs import as_input
 from nablanet.ops.numpy_creation import *  # noqa: F401,F403
 from nablanet.ops.numpy_creation import __all__ as _creation_names
 
@@ -58,22 +59,6 @@ _WIDE = {"int32": "int64", "uint32": "uint64", "float32": "float64"}
 # -- inputs and dtypes ----------------------------------------------------------------------------
 
 
-def _convert(x):
-    """`x` as a Tensor or array; Python numbers and lists in Keras's dtypes (int32, floatx)."""
-    if isinstance(x, (Tensor, np.ndarray)):
-        return x
-    array = np.asarray(x)
-    if isinstance(x, np.generic):
-        return array
-    if array.dtype == np.int64:
-        return array.astype(np.int32)
-    if array.dtype == np.float64:
-        return array.astype(backend.floatx())
-    if array.dtype.kind not in "biufc":
-        raise TypeError(f"expected numbers, got {type(x).__name__} of dtype {array.dtype}")
-    return array
-
-
 def _kind(x):
     """The dtype of `x`, or the Python type `int`/`float` for a weak Python number."""
     if isinstance(x, (Tensor, np.ndarray)):
@@ -86,7 +71,7 @@ def _kind(x):
         return int
     if isinstance(x, float):
         return float
-    return _convert(x).dtype.name
+    return as_input(x).dtype.name
 
 
 @functools.lru_cache(maxsize=512)
@@ -108,7 +93,7 @@ def _operands(name, x1, x2, floating=False, weak=True):
     """Both inputs in their promoted dtype (a float one when `floating`); Python numbers are weak
     unless `weak` is False (ops where Keras converts them to int32/float32 arrays first)."""
     if not weak:
-        x1, x2 = _convert(x1), _convert(x2)
+        x1, x2 = as_input(x1), as_input(x2)
     try:
         k1, k2 = _kind(x1), _kind(x2)
         dtype = _promote(k1, k2)
@@ -127,7 +112,7 @@ def _describe(x):
 
 def _float_input(name, x, int64_to_float64=False):
     """`x` converted, integers and booleans cast to floatx (to float64 from int64 when asked)."""
-    x = _convert(x)
+    x = as_input(x)
     kind = x.dtype.kind
     if kind in "biu":
         return cast(x, "float64" if int64_to_float64 and x.dtype == np.int64 else backend.floatx())
@@ -143,7 +128,7 @@ def _plain(numpy_function, *inputs, **params):
 
 
 def _integers(name, *inputs, kinds="biu"):
-    inputs = [_convert(x) if not isinstance(x, (bool, int)) else x for x in inputs]
+    inputs = [as_input(x) if not isinstance(x, (bool, int)) else x for x in inputs]
     for x in inputs:
         if np.dtype(_kind(x) if _kind(x) is not int else "int32").kind not in kinds:
             what = "integer or boolean" if "b" in kinds else "integer"
@@ -246,7 +231,7 @@ def _integer_power(x, n):
 
 def negative(x):
     """`-x`."""
-    return _negative(_convert(x))
+    return _negative(as_input(x))
 
 
 def reciprocal(x):
@@ -257,7 +242,7 @@ def reciprocal(x):
 
 def square(x):
     """`x * x`; booleans square to int32, as in Keras."""
-    x = _convert(x)
+    x = as_input(x)
     if x.dtype == np.bool_:
         x = cast(x, "int32")
     return _multiply(x, x)
@@ -265,7 +250,7 @@ def square(x):
 
 def abs(x):  # noqa: A001
     """`|x|` (gradient 0 at 0)."""
-    return _abs(_convert(x))
+    return _abs(as_input(x))
 
 
 def absolute(x):
@@ -280,7 +265,7 @@ def fabs(x):
 
 def sign(x):
     """-1, 0 or 1 by the sign of `x` (0 for NaN; booleans unchanged)."""
-    x = _convert(x)
+    x = as_input(x)
     if x.dtype == np.bool_:
         return _plain(np.copy, x)
     out = _sign(x)
@@ -316,7 +301,7 @@ def clip(x, x_min, x_max):
     >>> ops.clip(np.array([-2.0, 0.5, 3.0]), -1, 1)
     array([-1. ,  0.5,  1. ])
     """
-    x = _convert(x)
+    x = as_input(x)
     if x.dtype == np.bool_:
         x = cast(x, "int32")
     return _clip(x, x_min, x_max)
@@ -324,7 +309,7 @@ def clip(x, x_min, x_max):
 
 def copy(x):
     """A copy of `x` (the gradient passes through)."""
-    return _ew.copy(_convert(x))
+    return _ew.copy(as_input(x))
 
 
 def where(condition, x1=None, x2=None):
@@ -337,7 +322,7 @@ def where(condition, x1=None, x2=None):
         return tuple(np.nonzero(as_array(condition)))
     if x1 is None or x2 is None:
         raise ValueError("where: expected both x1 and x2, or neither, got only one of them")
-    condition = _convert(condition)
+    condition = as_input(condition)
     if condition.dtype != np.bool_:
         condition = _plain(np.not_equal, condition, 0)
     return _where(condition, *_operands("where", x1, x2))
@@ -450,13 +435,13 @@ def ceil(x):
 
 def trunc(x):
     """`x` rounded towards zero (integers unchanged)."""
-    x = _convert(x)
+    x = as_input(x)
     return _plain(np.copy, x) if x.dtype.kind in "biu" else _ew.trunc(x)
 
 
 def round(x, decimals=0):  # noqa: A001
     """`x` rounded to `decimals` places, halves to even."""
-    x = _convert(x)
+    x = as_input(x)
     if x.dtype == np.bool_:
         raise TypeError("round: expected a numeric input, got dtype bool")
     return _ew.round_(x, decimals=decimals)
@@ -469,7 +454,7 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     >>> ops.nan_to_num(np.array([np.nan, -np.inf, 1.0]), posinf=9.0)
     array([ 0.00000000e+000, -1.79769313e+308,  1.00000000e+000])
     """
-    x = _convert(x)
+    x = as_input(x)
     if x.dtype.kind not in "fc":
         return _plain(np.copy, x)
     info = np.finfo(x.dtype)
@@ -487,19 +472,19 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
 
 def real(x):
     """The real part: `x` itself for real inputs."""
-    x = _convert(x)
+    x = as_input(x)
     return _plain(np.real, x) if x.dtype.kind == "c" else x
 
 
 def imag(x):
     """The imaginary part: zeros for real inputs."""
-    x = _convert(x)
+    x = as_input(x)
     return _plain(np.imag, x) if x.dtype.kind == "c" else _plain(np.zeros_like, x)
 
 
 def conj(x):
     """The complex conjugate: `x` itself for real inputs."""
-    x = _convert(x)
+    x = as_input(x)
     return _plain(np.conj, x) if x.dtype.kind == "c" else x
 
 
@@ -519,7 +504,7 @@ def angle(x):
 
 def view(x, dtype=None):
     """The same memory read as `dtype` (the last axis rescaled); carries no gradient."""
-    x = _convert(x)
+    x = as_input(x)
     if dtype is None:
         return x
     return _plain(lambda a: a.view(backend.standardize_dtype(dtype)), x)
@@ -550,12 +535,12 @@ logical_xor = _compare(lambda a, b: _plain(np.logical_xor, a, b), "logical_xor")
 
 def logical_not(x):
     """Elementwise `not`; booleans, no gradient."""
-    return _logical_not(_convert(x))
+    return _logical_not(as_input(x))
 
 
 def _test(numpy_function, name, summary):
     def op(x):
-        return _plain(numpy_function, _convert(x))
+        return _plain(numpy_function, as_input(x))
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = summary

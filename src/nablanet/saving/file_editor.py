@@ -125,15 +125,20 @@ class KerasFileEditor:
 
     # -- editing -------------------------------------------------------------------------------------
 
+    def _folder(self, parts, message):
+        """The dict at the path `parts` (a list of keys); `ValueError(message)` when it is not there."""
+        parent = self.weights_dict
+        for part in parts:
+            if not isinstance(parent.get(part), dict):
+                raise ValueError(message)
+            parent = parent[part]
+        return parent
+
     def _find(self, name):
         """`(parent dict, key)` of an object given by path ("layers/dense") or by a unique name."""
         if "/" in name:
             parts = name.split("/")
-            parent = self.weights_dict
-            for part in parts[:-1]:
-                if not isinstance(parent.get(part), dict):
-                    raise ValueError(f"KerasFileEditor: path {name!r} is not in {self.filepath}")
-                parent = parent[part]
+            parent = self._folder(parts[:-1], f"KerasFileEditor: path {name!r} is not in {self.filepath}")
             if parts[-1] not in parent:
                 raise ValueError(f"KerasFileEditor: path {name!r} is not in {self.filepath}")
             return parent, parts[-1]
@@ -172,11 +177,8 @@ class KerasFileEditor:
             raise ValueError(f"KerasFileEditor.add_object: weights must be a dict of arrays like {{'0': kernel}}, "
                              f"got {type(weights).__name__}")
         parts = object_path.split("/")
-        parent = self.weights_dict
-        for part in parts[:-1]:
-            if not isinstance(parent.get(part), dict):
-                raise ValueError(f"KerasFileEditor.add_object: path {'/'.join(parts[:-1])!r} is not in the file")
-            parent = parent[part]
+        folder = "/".join(parts[:-1])
+        parent = self._folder(parts[:-1], f"KerasFileEditor.add_object: path {folder!r} is not in the file")
         parent[parts[-1]] = {str(k): np.asarray(v) for k, v in weights.items()}
 
     def delete_weight(self, object_name, weight_name):

@@ -11,6 +11,7 @@ import wave
 import numpy as np
 
 from nablanet import backend
+from nablanet.data.images import encode_labels
 from nablanet.tree import flatten, map_structure
 
 __all__ = [
@@ -136,13 +137,6 @@ class DirectoryDataset:
             return len(self.paths)
         return (len(self.paths) + self.batch_size - 1) // self.batch_size
 
-    def _encode(self, labels):
-        if self.label_mode == "categorical":
-            return np.eye(len(self.class_names), dtype=backend.floatx())[labels]
-        if self.label_mode == "binary":
-            return labels.astype(backend.floatx())[:, None]
-        return labels.astype(np.int32)
-
     def __iter__(self):
         order = np.arange(len(self.paths))
         if self.shuffle:  # a new order each pass, reproducible from the seed
@@ -152,7 +146,8 @@ class DirectoryDataset:
         for start in range(0, len(order), step):
             index = order[start:start + step]
             inputs = self._read([self.paths[i] for i in index])
-            labels = None if self.labels is None else self._encode(self.labels[index])
+            labels = None if self.labels is None else encode_labels(
+                self.labels[index], self.label_mode, len(self.class_names))
             if self.batch_size is None:
                 inputs = inputs[0]
                 labels = None if labels is None else labels[0]
@@ -230,6 +225,13 @@ def _from_directory(where, directory, labels, label_mode, class_names, batch_siz
     return make(parts[subset])
 
 
+def _print_found(result):
+    """Keras's "Found N files belonging to K classes." for one dataset or a (training, validation) pair."""
+    datasets = result if isinstance(result, tuple) else (result,)
+    total = sum(len(d.paths) for d in datasets)
+    print(f"Found {total} files belonging to {len(datasets[0].class_names)} classes.")
+
+
 def text_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None, batch_size=32,
                                 max_length=None, shuffle=True, seed=None, validation_split=None, subset=None,
                                 follow_links=False, format="tf", verbose=True):
@@ -265,9 +267,7 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int", 
     result = _from_directory(where, directory, labels, label_mode, class_names, batch_size, shuffle, seed,
                              validation_split, subset, follow_links, (".txt",), read)
     if verbose:
-        first = result[0] if isinstance(result, tuple) else result
-        total = sum(len(r.paths) for r in (result if isinstance(result, tuple) else (result,)))
-        print(f"Found {total} files belonging to {len(first.class_names)} classes.")
+        _print_found(result)
     return result
 
 
@@ -331,7 +331,5 @@ def audio_dataset_from_directory(directory, labels="inferred", label_mode="int",
     result = _from_directory(where, directory, labels, label_mode, class_names, batch_size, shuffle, seed,
                              validation_split, subset, follow_links, (".wav",), read)
     if verbose:
-        first = result[0] if isinstance(result, tuple) else result
-        total = sum(len(r.paths) for r in (result if isinstance(result, tuple) else (result,)))
-        print(f"Found {total} files belonging to {len(first.class_names)} classes.")
+        _print_found(result)
     return result

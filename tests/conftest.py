@@ -1,4 +1,4 @@
-"""A local HTTP server on 127.0.0.1 serving a temporary folder, for download tests."""
+"""Fixtures for the download tests (tests/utils, tests/datasets): a local HTTP server."""
 
 import functools
 import http.server
@@ -26,3 +26,4 @@ def served(tmp_path):
         server.shutdown()
         server.server_close()
         thread.join()
+
