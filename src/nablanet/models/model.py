@@ -6,6 +6,7 @@ Keras.
 """
 
 import contextlib
+import functools
 import inspect
 
 import numpy as np
@@ -545,6 +546,7 @@ def _scalar(value):
     return float(np.asarray(value.data if isinstance(value, Tensor) else value))
 
 
+@functools.lru_cache(maxsize=256)  # asked every step; inspect.signature is slow
 def _takes_training(method):
     """Whether a `compute_loss` names a `training` parameter (Keras checks the name only)."""
     parameters = inspect.signature(method).parameters

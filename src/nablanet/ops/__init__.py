@@ -54,7 +54,10 @@ def _symbolic_dispatch(name, fn):
               f"    except Exception:\n"
               f"        return _dispatch_failed_(_dispatch_name_, _dispatch_fn_, ({positional}), {{{keywords}}})\n")
     namespace = {"_dispatch_fn_": fn, "_dispatch_name_": name, "_dispatch_failed_": _failed}
-    exec(compile(source, _DISPATCH_FILE, "exec"), namespace)  # noqa: S102 -- our own parameter names only
+    code = _COMPILED.get(source)
+    if code is None:  # many ops share a parameter list: compile each list once, at import
+        code = _COMPILED[source] = compile(source, _DISPATCH_FILE, "exec")
+    exec(code, namespace)  # noqa: S102 -- our own parameter names only
     op = namespace["op"]
     if inspect.isfunction(fn):
         op.__defaults__, op.__kwdefaults__ = fn.__defaults__, fn.__kwdefaults__
@@ -136,5 +139,6 @@ def _install_dispatch():
 
 
 _DISPATCH_FILE = "<nablanet.ops symbolic dispatch>"
+_COMPILED = {}  # wrapper source -> its code object
 _QUERIES = {"shape", "ndim", "dtype", "is_tensor", "standardize_dtype"}  # answered from the KerasTensor itself
 _install_dispatch()
