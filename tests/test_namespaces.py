@@ -28,7 +28,6 @@ EXCLUDED = {
 PENDING = {
     "utils": {
         "FeatureSpace": "a preprocessing model over several layer families nablanet lacks (Hashing, lookups)",
-        "bounding_boxes": "not written yet: box-format conversions, IoU and box deltas for detection pipelines",
     },
 }
 

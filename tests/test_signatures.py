@@ -31,6 +31,7 @@ NAMESPACES = [
     "initializers", "layers", "losses", "metrics", "models", "ops", "ops.nn", "ops.numpy", "ops.linalg",
     "ops.image", "optimizers", "optimizers.schedules", "random", "regularizers", "saving", "tree", "utils",
     "preprocessing", "preprocessing.image", "preprocessing.sequence", "export", "distribution",
+    "utils.bounding_boxes",
 ]
 
 # name -> why its signature may differ from Keras's

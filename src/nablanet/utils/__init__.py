@@ -20,7 +20,7 @@ from nablanet.serialization import (
 from nablanet.serialization import deserialize as deserialize_keras_object
 from nablanet.serialization import serialize as serialize_keras_object
 from nablanet.symbolic import KerasTensor
-from nablanet.utils import legacy
+from nablanet.utils import bounding_boxes, legacy
 from nablanet.utils.dataset_utils import (
     audio_dataset_from_directory, pack_x_y_sample_weight, split_dataset, text_dataset_from_directory,
     unpack_x_y_sample_weight,
@@ -31,6 +31,7 @@ from nablanet.utils.py_dataset import PyDataset, Sequence
 
 __all__ = [
     "Config", "CustomObjectScope", "Progbar", "PyDataset", "Sequence", "array_to_img", "audio_dataset_from_directory",
+    "bounding_boxes",
     "clear_session", "custom_object_scope", "disable_interactive_logging", "enable_interactive_logging",
     "is_interactive_logging_enabled", "deserialize_keras_object", "get_custom_objects", "get_file",
     "get_registered_name", "get_registered_object", "get_source_inputs", "image_dataset_from_directory",
