@@ -216,6 +216,29 @@ def test_tensors_in_tensors_out_with_gradients():
     assert isinstance(converted, Tensor)
 
 
+TENSOR_CALLS = {
+    "convert_format": lambda b: bb.convert_format(b, "xyxy", "rel_center_xywh", height=60, width=80),
+    "convert_format-dict": lambda b: bb.convert_format({"boxes": b}, "xyxy", "yxyx")["boxes"],
+    "compute_iou-masked": lambda b: bb.compute_iou(b, BOXES2, "xyxy", use_masking=True),
+    "encode_box_to_deltas": lambda b: bb.encode_box_to_deltas(ANCHORS[:5], b, "xyxy", "xyxy", variance=[1, 1, 2, 2]),
+    "decode_deltas_to_boxes": lambda b: bb.decode_deltas_to_boxes(ANCHORS[:5], b / 100, "xyxy", "xywh"),
+    "clip_to_image_size": lambda b: bb.clip_to_image_size({"boxes": b, "labels": np.arange(5)}, 12, 9)["boxes"],
+    "crop": lambda b: bb.crop(b, 2, 3, 6, 6),
+    "pad": lambda b: bb.pad(b, 2, 3),
+    "affine_transform": lambda b: bb.affine_transform(b, 10.0, 0.1, 0.0, 1.0, 2.0, 0.0, 30, 20),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TENSOR_CALLS))
+def test_every_function_takes_tensors_and_gives_tensors_with_gradients(name):
+    boxes = Tensor(BOXES1 + np.float32(1.0), requires_grad=True)
+    out = TENSOR_CALLS[name](boxes)
+    assert isinstance(out, Tensor) and out.dtype == np.float32, (type(out), out.dtype)
+    np.testing.assert_allclose(out.numpy(), as_numpy(TENSOR_CALLS[name](BOXES1 + np.float32(1.0))), rtol=1e-6)
+    ops.sum(out).backward()
+    assert boxes.grad.shape == (5, 4) and np.all(np.isfinite(boxes.grad))
+
+
 # -- anchor deltas -----------------------------------------------------------------------------------------
 
 ANCHORS = corners(6)
