@@ -89,11 +89,11 @@ def test_sequential_add_and_pop_can_defer_the_rebuild():
     model = nb.Sequential([nb.Input((3,)), nb.layers.Dense(2)])
     model.add(nb.layers.Dense(4), rebuild=False)
     assert not model.built
-    assert model.predict(np.ones((2, 3)), verbose=0).shape == (2, 4) and model.outputs.shape == (None, 4)
+    assert model.predict(np.ones((2, 3)), verbose=0).shape == (2, 4) and model.output.shape == (None, 4)
     popped = model.pop(rebuild=False)
     assert isinstance(popped, nb.layers.Dense) and not model.built
     model.build()
-    assert model.outputs.shape == (None, 2)
+    assert model.output.shape == (None, 2)
 
 
 def test_separable_conv_regularizers_and_constraints_reach_its_kernels():

@@ -106,7 +106,7 @@ def test_layers_names_and_shapes_are_keras(name, include_top, shape, pooling):
 
     assert names(ours) == names(theirs)
     assert [type(layer).__name__ for layer in ours.layers] == [type(layer).__name__ for layer in theirs.layers]
-    assert ours.outputs.shape == tuple(theirs.output_shape)
+    assert ours.output.shape == tuple(theirs.output_shape)
     assert [w.shape for w in ours.weights] == [tuple(w.shape) for w in theirs.weights]
     assert ours.count_params() == theirs.count_params()
 
@@ -130,7 +130,7 @@ def test_input_tensor_may_come_from_layers():
     inputs = nn.Input(shape=(32, 32, 3))
     scaled = nn.layers.Rescaling(1.0)(inputs)
     model = VGG16(include_top=False, weights=None, input_tensor=scaled, pooling="avg")
-    assert model.inputs is inputs and model.outputs.shape == (None, 512)
+    assert model.input is inputs and len(model.inputs) == 1 and model.inputs[0] is inputs and model.output.shape == (None, 512)
     with pytest.raises(TypeError, match="input_tensor must be a symbolic tensor"):
         VGG16(include_top=False, weights=None, input_tensor=np.zeros((1, 32, 32, 3)))
 

@@ -553,3 +553,32 @@ def test_a_train_step_written_for_keras_on_torch_runs_and_logs_the_same():
         assert_same_history({k: np.atleast_1d(v) for k, v in ours.items()},
                             {k: np.atleast_1d(v) for k, v in theirs.items()})
     assert all(type(v) is float for v in results[nablanet][2].values())  # logs are Python floats, as in Keras
+
+
+def test_model_inputs_and_outputs_are_flat_lists_and_input_output_the_structures_as_keras():
+    def build(lib):
+        a, b = lib.Input((3,), name="a"), lib.Input((2,), name="b")
+        model = lib.Model({"a": a, "b": b}, [lib.layers.Dense(2)(a), lib.layers.Dense(1)(b)])
+        single = lib.Model(a, lib.layers.Dense(4)(a))
+        return model, single
+
+    for model, single in (build(nablanet), build(K)):
+        assert isinstance(model.inputs, list) and [t.name for t in model.inputs] == ["a", "b"]
+        assert isinstance(model.input, dict) and sorted(model.input) == ["a", "b"]
+        assert [tuple(t.shape) for t in model.outputs] == [(None, 2), (None, 1)]
+        assert isinstance(single.inputs, list) and len(single.inputs) == 1 and single.input is single.inputs[0]
+        assert isinstance(single.outputs, list) and tuple(single.output.shape) == (None, 4)
+    model, single = build(nablanet)
+    rebuilt = nablanet.Model(single.inputs, single.outputs)  # a one-element list of inputs takes a plain array
+    assert rebuilt.predict(np.ones((2, 3), "float32"), verbose=0).shape == (2, 4)
+
+
+def test_a_built_dense_takes_inputs_of_another_rank_as_keras():
+    for lib in (nablanet, K):
+        dense = lib.layers.Dense(2, kernel_initializer="ones")
+        dense(np.ones((4, 3), "float32"))
+        assert tuple(dense(np.ones((4, 5, 3), "float32")).shape) == (4, 5, 2)
+    with pytest.raises(ValueError, match=r"Dense .*expected inputs of shape \(None, 3\)"):
+        dense = nablanet.layers.Dense(2)
+        dense(np.ones((4, 3), "float32"))
+        dense(np.ones((4, 5, 4), "float32"))

@@ -53,7 +53,7 @@ def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
 
     Example:
         >>> model = VGG16(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="avg")
-        >>> model.outputs.shape, model.count_params()
+        >>> model.output.shape, model.count_params()
         ((None, 512), 14714688)
     """
     return build_vgg("vgg16", include_top, weights, input_tensor, input_shape, pooling, classes,

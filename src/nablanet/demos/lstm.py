@@ -170,7 +170,7 @@ def generate(model, vectorizer, prompt, words=20, temperature=0.8, seed=0):
     if temperature <= 0:
         raise ValueError(f"generate: temperature must be positive, got {temperature}")
     rng = np.random.default_rng(seed)
-    context = model.inputs.shape[1]
+    context = model.input.shape[1]
     ids = [int(i) for i in vectorizer([prompt])[0] if i != 0]
     vocabulary = vectorizer.get_vocabulary()
     out = []

@@ -73,7 +73,7 @@ def with_head(base, classes=5, rate=0.2):
     import nablanet as keras
 
     inputs = keras.Input(shape=(8, 8, 1))
-    return keras.Model(inputs, head(base.outputs.shape[-1], classes, rate)(base(inputs, training=False)))
+    return keras.Model(inputs, head(base.output.shape[-1], classes, rate)(base(inputs, training=False)))
 
 
 def head(features, classes=5, rate=0.2):

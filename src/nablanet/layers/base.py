@@ -58,6 +58,8 @@ class Layer:
       `Layer` alone gets True, Keras's rule (only float inputs are cast).
     - `fixed_last_axis`: once built, inputs must keep the last axis the layer was built with;
       False for layers that take any length there (pooling, `Embedding`, `Reshape`).
+    - `fixed_rank`: once built, inputs must also keep their rank; False for layers that, like
+      Keras's `Dense`, apply to the last axis of inputs of any rank.
     - `keeps_shape`: the output has the input's shape, which `compute_output_shape`'s default
       then gives for functional calls; a layer that neither sets this nor overrides
       `compute_output_shape` is run on zeros to learn its outputs (see `layers.probe`).
@@ -77,6 +79,7 @@ class Layer:
 
     accepts_integer_inputs = False
     fixed_last_axis = True
+    fixed_rank = True
     keeps_shape = False
     output_dtype = None
     _graph = None  # a model's functional graph (models set it)
@@ -339,7 +342,8 @@ class Layer:
         expected = self._build_shape
         if expected is None or not isinstance(expected, tuple) or not isinstance(shapes, tuple):
             return
-        if len(expected) != len(shapes) or (expected and expected[-1] is not None and shapes[-1] != expected[-1]):
+        other_rank = len(expected) != len(shapes) and (self.fixed_rank or len(shapes) < 2)
+        if other_rank or (expected and expected[-1] is not None and shapes and shapes[-1] != expected[-1]):
             if self.fixed_last_axis:
                 raise ValueError(
                     f"{type(self).__name__} {self.name!r}: expected inputs of shape "
@@ -405,9 +409,8 @@ class Layer:
         return self._node_tensors("output")
 
     def _node_tensors(self, which):
-        if self._graph is not None:  # a model: its own inputs and outputs, as Keras's
-            tensors = flatten(self.inputs if which == "input" else self.outputs)
-            return tensors[0] if len(tensors) == 1 else tensors
+        if self._graph is not None:  # a model: the structures it was built from, as Keras's
+            return self._inputs_struct if which == "input" else self._outputs_struct
         if not self._inbound_nodes:
             raise AttributeError(f"{type(self).__name__} {self.name!r} has never been called on symbolic tensors "
                                  f"and thus has no defined {which}")

@@ -154,6 +154,8 @@ class Dense(Layer):
         (2, 4)
     """
 
+    fixed_rank = False  # Keras's Dense takes any rank of at least 2 once built
+
     supports_masking = True  # passes the mask on, as Keras
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",

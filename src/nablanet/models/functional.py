@@ -96,7 +96,10 @@ class Graph:
             out = node.layer(args, *map_structure(concrete, list(node.args)), **kwargs)
             for symbolic_out, value in zip(flatten(node.outputs), flatten(out)):
                 values[id(symbolic_out)] = value
-        return map_structure(lambda t: values[id(t)], self.outputs)
+        outputs = map_structure(lambda t: values[id(t)], self.outputs)
+        if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
+            return outputs[0]  # a list of one output gives the array, as Keras's
+        return outputs
 
 
 def _producer(t):

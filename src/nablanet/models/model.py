@@ -63,11 +63,17 @@ class Model(Layer):
             if inputs is None or outputs is None:
                 raise ValueError("Model: pass both inputs and outputs for a functional model")
             self._graph = Graph(inputs, outputs)
-            self.inputs, self.outputs = inputs, outputs
+            self._set_structure(inputs, outputs)
             self.built = True
             self._build_shape = map_structure(lambda t: t.shape, inputs) if not isinstance(inputs, dict) else None
 
     # -- structure -------------------------------------------------------------------------------
+
+    def _set_structure(self, inputs, outputs):
+        """Keras's two views of a graph's ends: `inputs`/`outputs` are flat lists, `input`/`output`
+        the structures the model was built from."""
+        self._inputs_struct, self._outputs_struct = inputs, outputs
+        self.inputs, self.outputs = flatten(inputs), flatten(outputs)
 
     @property
     def layers(self):
@@ -159,7 +165,7 @@ class Model(Layer):
 
     def compute_output_shape(self, input_shape):
         if self._graph is not None:
-            return map_structure(lambda t: t.shape, self.outputs)
+            return map_structure(lambda t: t.shape, self._outputs_struct)
         return super().compute_output_shape(input_shape)
 
     def build(self, input_shape):

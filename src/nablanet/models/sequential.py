@@ -84,7 +84,7 @@ class Sequential(Model):
         x = self._input
         for layer in self.layers:
             x = layer(x)
-        self.inputs, self.outputs = self._input, x
+        self._set_structure(self._input, x)
         self._graph = Graph(self._input, x) if self.layers else None
         self.built = True
         self._build_shape = self._input.shape
@@ -113,7 +113,7 @@ class Sequential(Model):
 
     @property
     def output_shape(self):
-        return None if self._input is None else self.outputs.shape
+        return None if self._input is None else self.output.shape
 
     def get_config(self):
         """Keras 3's schema: the layers (an `InputLayer` first when the input is known)."""

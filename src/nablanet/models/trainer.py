@@ -341,7 +341,7 @@ def build_metrics(model, batches):
     if compiled is None or compiled.built or not isinstance(batches, ArrayBatches) or batches.y is None:
         return
     if model._graph is not None:
-        y_pred = model.outputs
+        y_pred = model.output
     else:
         from nablanet.autodiff import no_grad
 
