@@ -22,6 +22,7 @@ from nablanet.layers.core import (
     RepeatVector,
     Reshape,
 )
+from nablanet.layers.einsum_dense import EinsumDense
 from nablanet.layers.embedding import Embedding, Masking
 from nablanet.layers.merging import (
     Add,
@@ -41,7 +42,12 @@ from nablanet.layers.merging import (
     multiply,
     subtract,
 )
-from nablanet.layers.normalization import BatchNormalization, GroupNormalization, LayerNormalization
+from nablanet.layers.normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    RMSNormalization,
+)
 from nablanet.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -98,6 +104,7 @@ __all__ = [
     "AlphaDropout", "GaussianDropout", "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D",
     "ELU", "Activation", "Add", "Average", "Concatenate", "Dense", "Dot", "Dropout", "Flatten",
     "Input", "InputLayer", "KerasTensor", "Lambda", "Layer", "LeakyReLU", "Maximum", "Minimum",
+    "EinsumDense", "RMSNormalization",
     "Multiply", "PReLU", "Permute", "ReLU", "RepeatVector", "Reshape", "Softmax", "Subtract", "add",
     "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
