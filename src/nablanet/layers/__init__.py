@@ -1,6 +1,7 @@
 """Layers with Keras's names, arguments and defaults."""
 
 from nablanet.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from nablanet.layers.attention import MultiHeadAttention
 from nablanet.layers.base import Layer
 from nablanet.layers.conv import (
     Conv1D,
@@ -104,7 +105,7 @@ __all__ = [
     "AlphaDropout", "GaussianDropout", "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D",
     "ELU", "Activation", "Add", "Average", "Concatenate", "Dense", "Dot", "Dropout", "Flatten",
     "Input", "InputLayer", "KerasTensor", "Lambda", "Layer", "LeakyReLU", "Maximum", "Minimum",
-    "EinsumDense", "RMSNormalization",
+    "EinsumDense", "MultiHeadAttention", "RMSNormalization",
     "Multiply", "PReLU", "Permute", "ReLU", "RepeatVector", "Reshape", "Softmax", "Subtract", "add",
     "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
