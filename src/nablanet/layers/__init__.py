@@ -2,6 +2,7 @@
 
 from nablanet.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from nablanet.layers.attention import MultiHeadAttention
+from nablanet.layers.attention_dot import AdditiveAttention, Attention
 from nablanet.layers.attention_grouped import GroupedQueryAttention
 from nablanet.layers.base import Layer
 from nablanet.layers.conv import (
@@ -106,7 +107,8 @@ __all__ = [
     "AlphaDropout", "GaussianDropout", "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D",
     "ELU", "Activation", "Add", "Average", "Concatenate", "Dense", "Dot", "Dropout", "Flatten",
     "Input", "InputLayer", "KerasTensor", "Lambda", "Layer", "LeakyReLU", "Maximum", "Minimum",
-    "EinsumDense", "GroupQueryAttention", "GroupedQueryAttention", "MultiHeadAttention", "RMSNormalization",
+    "AdditiveAttention", "Attention", "EinsumDense", "GroupQueryAttention", "GroupedQueryAttention",
+    "MultiHeadAttention", "RMSNormalization",
     "Multiply", "PReLU", "Permute", "ReLU", "RepeatVector", "Reshape", "Softmax", "Subtract", "add",
     "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
