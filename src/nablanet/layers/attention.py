@@ -1,5 +1,5 @@
-"""Multi-head attention layers: MultiHeadAttention and GroupedQueryAttention (Keras's
-`GroupQueryAttention`), built from EinsumDense projections with Keras's weight layout.
+"""MultiHeadAttention, built from EinsumDense projections with Keras's weight layout, and the mask and
+equation helpers the other attention layers share (`attention_grouped`, `attention_dot`).
 
 The projections map `(batch, <positions>, features)` to `(batch, <positions>, heads, dim)`; the scores
 `softmax(q k^T / sqrt(dim))` are taken over the attention axes. With 3-D inputs, no dropout and no scores
