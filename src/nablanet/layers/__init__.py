@@ -1,6 +1,9 @@
 """Layers with Keras's names, arguments and defaults."""
 
 from nablanet.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from nablanet.layers.attention import MultiHeadAttention
+from nablanet.layers.attention_dot import AdditiveAttention, Attention
+from nablanet.layers.attention_grouped import GroupedQueryAttention
 from nablanet.layers.base import Layer
 from nablanet.layers.conv import (
     Conv1D,
@@ -22,6 +25,7 @@ from nablanet.layers.core import (
     RepeatVector,
     Reshape,
 )
+from nablanet.layers.einsum_dense import EinsumDense
 from nablanet.layers.embedding import Embedding, Masking
 from nablanet.layers.merging import (
     Add,
@@ -41,7 +45,12 @@ from nablanet.layers.merging import (
     multiply,
     subtract,
 )
-from nablanet.layers.normalization import BatchNormalization, GroupNormalization, LayerNormalization
+from nablanet.layers.normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    RMSNormalization,
+)
 from nablanet.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -98,6 +107,8 @@ __all__ = [
     "AlphaDropout", "GaussianDropout", "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D",
     "ELU", "Activation", "Add", "Average", "Concatenate", "Dense", "Dot", "Dropout", "Flatten",
     "Input", "InputLayer", "KerasTensor", "Lambda", "Layer", "LeakyReLU", "Maximum", "Minimum",
+    "AdditiveAttention", "Attention", "EinsumDense", "GroupQueryAttention", "GroupedQueryAttention",
+    "MultiHeadAttention", "RMSNormalization",
     "Multiply", "PReLU", "Permute", "ReLU", "RepeatVector", "Reshape", "Softmax", "Subtract", "add",
     "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
@@ -110,6 +121,7 @@ GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 Convolution1D, Convolution2D, SeparableConvolution2D = Conv1D, Conv2D, SeparableConv2D
 Convolution1DTranspose, Convolution2DTranspose = Conv1DTranspose, Conv2DTranspose
+GroupQueryAttention = GroupedQueryAttention
 
 serialization.register_table(
     "layers",
