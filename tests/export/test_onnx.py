@@ -43,7 +43,8 @@ def check(model, inputs, tmp_path, batches=(1, 5), **export_kwargs):
     sess = session(path)
     names = [i.name for i in sess.get_inputs()]
     assert len(names) == len(inputs)
-    types = {"tensor(float)": np.float32, "tensor(int32)": np.int32, "tensor(int64)": np.int64}
+    types = {"tensor(float)": np.float32, "tensor(int32)": np.int32, "tensor(int64)": np.int64,
+             "tensor(bool)": np.bool_}
     inputs = [x.astype(types[i.type]) for x, i in zip(inputs, sess.get_inputs())]  # as the file declares
     for n in batches:
         feed = [x[:n] for x in inputs]
@@ -560,3 +561,52 @@ print(sorted(node.op_type for node in onnx.load({str(tmp_path / "m.onnx")!r}).gr
                           env={**os.environ, "PYTHONPATH": source})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['Identity', 'Identity']"
+
+
+# -- op calls in functional graphs -------------------------------------------------------------------
+
+
+def attention_model(query, key, value, mask_shape=None, **kwargs):
+    """A functional model of `ops.dot_product_attention` on Inputs of the given per-sample shapes."""
+    inputs = [layers.Input(shape=s) for s in (query, key, value)]
+    if mask_shape is not None:
+        inputs.append(layers.Input(shape=mask_shape, dtype="bool"))
+        kwargs["mask"] = inputs[-1]
+    return nablanet.Model(inputs, nablanet.ops.dot_product_attention(*inputs[:3], **kwargs))
+
+
+@pytest.mark.parametrize("shapes, kwargs", [
+    (((5, 3, 4), (6, 3, 4), (6, 3, 2)), {}),
+    (((5, 4, 4), (5, 2, 4), (5, 2, 4)), {"is_causal": True, "scale": 0.3}),
+    (((4, 6, 2), (7, 1, 2), (7, 1, 3)), {"is_causal": True}),  # one kv head, fewer queries than keys
+    (((5, 3, 4), (6, 3, 4), (6, 3, 4)), {"bias": rng.normal(0, 1, (3, 5, 6)).astype(np.float32)}),
+    (((5, 2, 4), (6, 2, 4), (6, 2, 4)), {"mask": rng.random((5, 6)) > 0.4}),
+    (((5, 2, 4), (6, 2, 4), (6, 2, 4)), {"attn_logits_soft_cap": 1.5, "scale": 2.0}),
+], ids=["plain", "grouped causal scale", "one kv head causal", "constant bias", "constant mask", "soft cap"])
+def test_dot_product_attention_op(shapes, kwargs, tmp_path):
+    model = attention_model(*shapes, **kwargs)
+    check(model, [floats(5, *s) for s in shapes], tmp_path)
+
+
+def test_dot_product_attention_with_a_mask_from_the_graph(tmp_path):
+    shapes = ((5, 4, 4), (6, 2, 4), (6, 2, 3))
+    model = attention_model(*shapes, mask_shape=(1, 5, 6), is_causal=True)
+    allowed = rng.random((5, 1, 5, 6)) > 0.4
+    allowed[0, 0, 2] = False  # a query that may attend to nothing averages the values, in both
+    check(model, [floats(5, *s) for s in shapes] + [allowed], tmp_path)
+
+
+def test_a_self_attention_block_of_layers_and_ops(tmp_path):
+    inputs = layers.Input(shape=(6, 8))
+    q, k, v = (layers.Reshape((6, 2, 4))(layers.Dense(8)(inputs)) for _ in range(3))
+    attended = nablanet.ops.dot_product_attention(q, k, v, is_causal=True)
+    outputs = layers.Dense(3)(layers.Reshape((6, 8))(attended))
+    check(randomize(nablanet.Model(inputs, outputs)), floats(5, 6, 8), tmp_path)
+
+
+def test_an_op_without_an_onnx_form_is_named(tmp_path):
+    inputs = layers.Input(shape=(4,))
+    model = nablanet.Model(inputs, nablanet.ops.cumsum(inputs, axis=1))
+    with pytest.raises(ExportError, match="the op 'cumsum' .* has no ONNX converter. Ops with one: "
+                                          "dot_product_attention"):
+        model.export(tmp_path / "m.onnx", format="onnx", verbose=False)

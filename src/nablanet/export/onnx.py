@@ -14,6 +14,7 @@ from nablanet.export.graph import CONVERTERS, ExportError, GraphBuilder, Masked,
 from nablanet.symbolic import KerasTensor
 from nablanet.tree import flatten, map_structure
 from nablanet.layers.core import InputLayer
+from nablanet.layers.operation import Operation
 from nablanet.models import Model, Sequential
 from nablanet.saving import atomic_write
 
@@ -33,7 +34,7 @@ def import_onnx():
 def load_converters():
     """Register the converters of nablanet's own layers (on the first export, which keeps
     `import nablanet` fast)."""
-    from nablanet.export import conv, layers, recurrent  # noqa: F401 -- importing registers them
+    from nablanet.export import conv, layers, ops, recurrent  # noqa: F401 -- importing registers them
 
 
 def export_onnx(model, filepath, verbose=None, input_signature=None, opset_version=None, recurrent_masks="scan",
@@ -184,13 +185,16 @@ def run_model(g, model, inputs):
     for node in graph.nodes:
         if isinstance(node.layer, InputLayer):
             continue
-        others = flatten(list(node.args)) + flatten(list(node.kwargs.values()))
-        extra = [t for t in others if isinstance(t, KerasTensor)]
-        if extra:
-            raise ExportError(f"export: layer {node.layer.name!r} ({type(node.layer).__name__}) is called with tensor "
-                              "arguments besides its inputs (initial_state=, mask=, ...), which export does not "
-                              "support")
-        args = map_structure(lambda t: values[id(t)], node.inputs)
+        if isinstance(node.layer, Operation):  # an op's tensors are all its node's positional arguments
+            args = [map_structure(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t, a)
+                    for a in (node.inputs, *node.args)]
+        else:
+            others = flatten(list(node.args)) + flatten(list(node.kwargs.values()))
+            if any(isinstance(t, KerasTensor) for t in others):
+                raise ExportError(f"export: layer {node.layer.name!r} ({type(node.layer).__name__}) is called with "
+                                  "tensor arguments besides its inputs (initial_state=, mask=, ...), which export "
+                                  "does not support")
+            args = map_structure(lambda t: values[id(t)], node.inputs)
         for tensor, value in zip(flatten(node.outputs), call_layer(g, node.layer, args, flatten(node.outputs))):
             values[id(tensor)] = value
     return [values[id(t)] for t in flatten(graph.outputs)]
