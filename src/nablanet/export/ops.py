@@ -72,6 +72,43 @@ def _repeat_heads(g, x, groups, heads, last_two):
     return g.reshape(grown, [0, heads, *last_two])
 
 
+def causal_mask(g, logits):
+    """Boolean, lower-triangular over the last two axes of `logits` (query i sees keys j <= i), whatever
+    their lengths."""
+    ones = g.op("ConstantOfShape", [g.dims(logits, 2, 4)],
+                value=g.onnx.numpy_helper.from_array(np.ones(1, np.int64)))
+    return g.op("Cast", [g.op("Trilu", [ones], upper=0)], to=g.onnx.TensorProto.BOOL)
+
+
+def attend(g, query, key, value, heads, kv_heads, dims, scale, bias=None, allowed=None, is_causal=False, soft_cap=None,
+           zero_masked=False):
+    """`softmax(q k^T * scale + bias) v` for `(batch, seq, heads, dim)` names (`dims`: the key's and the
+    value's head dimensions), as `ops.dot_product_attention`
+    computes it: `allowed` (boolean, broadcasting to `(batch, heads, query_seq, key_seq)`) and the causal mask
+    replace the logits they exclude by a large negative; `zero_masked` then zeroes the excluded weights (a
+    row with nothing allowed gets zeros, as a masked softmax layer gives, instead of the mean)."""
+    groups = heads // kv_heads
+    q = g.transpose(query, [0, 2, 1, 3])
+    k = _repeat_heads(g, g.transpose(key, [0, 2, 3, 1]), groups, heads, [dims[0], -1])
+    v = _repeat_heads(g, g.transpose(value, [0, 2, 1, 3]), groups, heads, [-1, dims[1]])
+    logits = g.op("Mul", [g.op("MatMul", [q, k]), g.const(np.array(scale, np.float32))])
+    if bias is not None:
+        logits = g.op("Add", [logits, bias])
+    if soft_cap is not None:
+        cap = g.const(np.array(soft_cap, np.float32))
+        logits = g.op("Mul", [g.op("Tanh", [g.op("Div", [logits, cap])]), cap])
+    if is_causal:
+        causal = causal_mask(g, logits)
+        allowed = causal if allowed is None else g.op("And", [allowed, causal])
+    if allowed is not None:  # the large negative the op itself uses: a row with nothing allowed stays finite
+        lowest = g.const(np.array(-0.7 * np.finfo(np.float32).max, np.float32))
+        logits = g.op("Where", [allowed, logits, lowest])
+    weights = g.op("Softmax", [logits], axis=-1)
+    if zero_masked and allowed is not None:
+        weights = g.op("Where", [allowed, weights, g.const(np.zeros((), np.float32))])
+    return g.transpose(g.op("MatMul", [weights, v]), [0, 2, 1, 3])
+
+
 @op_converter("dot_product_attention")
 def _dot_product_attention(g, arguments):
     query, key, value = arguments["query"], arguments["key"], arguments["value"]
@@ -81,27 +118,8 @@ def _dot_product_attention(g, arguments):
     if None in (heads, dim, kv_heads, value.shape[3]):
         raise ExportError(f"export: dot_product_attention needs known heads and head dimensions, got query "
                           f"{query.shape}, key {key.shape} and value {value.shape}")
-    groups = heads // kv_heads
-    q = g.transpose(query.name, [0, 2, 1, 3])
-    k = _repeat_heads(g, g.transpose(key.name, [0, 2, 3, 1]), groups, heads, [dim, -1])
-    v = _repeat_heads(g, g.transpose(value.name, [0, 2, 1, 3]), groups, heads, [-1, value.shape[3]])
-    scale = arguments["scale"]
-    scale = 1 / math.sqrt(dim) if scale is None else float(scale)
-    logits = g.op("Mul", [g.op("MatMul", [q, k]), g.const(np.array(scale, np.float32))])
-    if arguments["bias"] is not None:
-        logits = g.op("Add", [logits, _tensor(g, arguments["bias"], np.float32)])
-    cap = arguments["attn_logits_soft_cap"]
-    if cap is not None:
-        cap = g.const(np.array(cap, np.float32))
-        logits = g.op("Mul", [g.op("Tanh", [g.op("Div", [logits, cap])]), cap])
+    scale = 1 / math.sqrt(dim) if arguments["scale"] is None else float(arguments["scale"])
+    bias = None if arguments["bias"] is None else _tensor(g, arguments["bias"], np.float32)
     allowed = None if arguments["mask"] is None else _tensor(g, arguments["mask"], np.bool_)
-    if arguments["is_causal"]:  # lower-triangular over (query_seq, key_seq), whatever their lengths
-        ones = g.op("ConstantOfShape", [g.dims(logits, 2, 4)],
-                    value=g.onnx.numpy_helper.from_array(np.ones(1, np.int64)))
-        causal = g.op("Cast", [g.op("Trilu", [ones], upper=0)], to=g.onnx.TensorProto.BOOL)
-        allowed = causal if allowed is None else g.op("And", [allowed, causal])
-    if allowed is not None:  # the large negative the op itself uses: a row with nothing allowed stays finite
-        lowest = g.const(np.array(-0.7 * np.finfo(np.float32).max, np.float32))
-        logits = g.op("Where", [allowed, logits, lowest])
-    out = g.op("MatMul", [g.op("Softmax", [logits], axis=-1), v])
-    return g.transpose(out, [0, 2, 1, 3])
+    return attend(g, query.name, key.name, value.name, heads, kv_heads, (dim, value.shape[3]), scale, bias=bias,
+                  allowed=allowed, is_causal=arguments["is_causal"], soft_cap=arguments["attn_logits_soft_cap"])
