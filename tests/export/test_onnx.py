@@ -610,3 +610,68 @@ def test_an_op_without_an_onnx_form_is_named(tmp_path):
     with pytest.raises(ExportError, match="the op 'cumsum' .* has no ONNX converter. Ops with one: "
                                           "dot_product_attention"):
         model.export(tmp_path / "m.onnx", format="onnx", verbose=False)
+
+
+# -- attention layers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layer", [
+    lambda: layers.EinsumDense("abc,cd->abd", output_shape=(None, 5), bias_axes="d", activation="gelu"),
+    lambda: layers.EinsumDense("abc,cde->abde", output_shape=(None, 2, 3)),
+    lambda: layers.RMSNormalization(epsilon=1e-3),
+    lambda: layers.RMSNormalization(axis=[1, 2]),
+], ids=["einsum dense, bias, gelu", "einsum dense to heads", "rms normalization", "rms over two axes"])
+def test_einsum_dense_and_rms_normalization(layer, tmp_path):
+    check(sequential((6, 4), layer()), floats(5, 6, 4), tmp_path)
+
+
+def attention_block(mha, *, cross=False, **call):
+    """A functional model around one MultiHeadAttention call: self-attention, or cross-attention on a
+    second input."""
+    query = layers.Input(shape=(6, 8))
+    value = layers.Input(shape=(7, 8)) if cross else query
+    out = mha(query, value, **call)
+    return randomize(nablanet.Model([query, value] if cross else query, out))
+
+
+@pytest.mark.parametrize("kwargs, call, cross", [
+    ({}, {}, False),
+    ({}, {"use_causal_mask": True}, False),
+    ({"value_dim": 3, "output_shape": 5, "use_bias": False}, {}, True),
+    ({"use_gate": True, "sliding_window": 2}, {"use_causal_mask": True}, False),
+    ({"dropout": 0.3}, {"use_causal_mask": True}, True),  # the masked softmax path (dropout idle in predict)
+], ids=["self", "causal", "cross, value_dim, output_shape, no bias", "gate, sliding window", "dropout, causal"])
+def test_multi_head_attention(kwargs, call, cross, tmp_path):
+    model = attention_block(layers.MultiHeadAttention(num_heads=2, key_dim=4, **kwargs), cross=cross, **call)
+    inputs = [floats(5, 6, 8), floats(5, 7, 8)] if cross else floats(5, 6, 8)
+    check(model, inputs, tmp_path)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3], ids=["mean of values", "zeros"])  # for a query seeing nothing
+def test_multi_head_attention_with_an_attention_mask_input(dropout, tmp_path):
+    query, value = layers.Input(shape=(6, 8)), layers.Input(shape=(7, 8))
+    allowed = layers.Input(shape=(6, 7), dtype="bool")
+    out = layers.MultiHeadAttention(num_heads=2, key_dim=4, dropout=dropout)(query, value, attention_mask=allowed)
+    model = randomize(nablanet.Model([query, value, allowed], out))
+    mask = rng.random((5, 6, 7)) > 0.4
+    mask[1, 3] = False  # a query that may attend to nothing
+    check(model, [floats(5, 6, 8), floats(5, 7, 8), mask], tmp_path)
+
+
+def test_a_transformer_block_with_padding_masks(tmp_path):
+    tokens = layers.Input(shape=(7,), dtype="int32")
+    x = layers.Embedding(20, 8, mask_zero=True)(tokens)
+    attended = layers.MultiHeadAttention(num_heads=2, key_dim=4)(x, x, use_causal_mask=True)
+    x = layers.LayerNormalization()(layers.Add()([x, attended]))
+    x = layers.RMSNormalization()(layers.Add()([x, layers.Dense(8)(layers.Dense(16, activation="relu")(x))]))
+    model = randomize(nablanet.Model(tokens, layers.Dense(3)(layers.GlobalAveragePooling1D()(x))))
+    ids = rng.integers(1, 20, (5, 7))
+    ids[0, 4:] = ids[2, 1:] = 0  # padded sequences
+    check(model, ids.astype(np.int32), tmp_path)
+
+
+def test_multi_head_attention_returning_its_scores_is_refused(tmp_path):
+    query = layers.Input(shape=(6, 8))
+    out, scores = layers.MultiHeadAttention(num_heads=2, key_dim=4)(query, query, return_attention_scores=True)
+    with pytest.raises(ExportError, match="returns its attention scores"):
+        nablanet.Model(query, out).export(tmp_path / "m.onnx", format="onnx", verbose=False)
