@@ -675,3 +675,48 @@ def test_multi_head_attention_returning_its_scores_is_refused(tmp_path):
     out, scores = layers.MultiHeadAttention(num_heads=2, key_dim=4)(query, query, return_attention_scores=True)
     with pytest.raises(ExportError, match="returns its attention scores"):
         nablanet.Model(query, out).export(tmp_path / "m.onnx", format="onnx", verbose=False)
+
+
+@pytest.mark.parametrize("kwargs, call, cross", [
+    ({}, {}, False),
+    ({"use_gate": True}, {"use_causal_mask": True}, True),
+    ({"sliding_window": 3, "use_bias": False}, {}, False),
+    ({"dropout": 0.2}, {"use_causal_mask": True}, False),
+], ids=["self", "gate, causal, cross", "sliding window, no bias", "dropout, causal"])
+def test_group_query_attention(kwargs, call, cross, tmp_path):
+    layer = layers.GroupQueryAttention(head_dim=4, num_query_heads=4, num_key_value_heads=2, **kwargs)
+    model = attention_block(layer, cross=cross, **call)
+    check(model, [floats(5, 6, 8), floats(5, 7, 8)] if cross else floats(5, 6, 8), tmp_path)
+
+
+def test_group_query_attention_with_padding_masks(tmp_path):
+    tokens = layers.Input(shape=(7,), dtype="int32")
+    x = layers.Embedding(20, 8, mask_zero=True)(tokens)
+    x = layers.GroupQueryAttention(head_dim=4, num_query_heads=4, num_key_value_heads=1)(x, x)
+    model = randomize(nablanet.Model(tokens, x))  # padded queries' outputs too: they see no key at all
+    ids = rng.integers(1, 20, (5, 7))
+    ids[0, 4:] = ids[2, 1:] = 0
+    check(model, ids.astype(np.int32), tmp_path)
+
+
+@pytest.mark.parametrize("layer, call", [
+    (lambda: layers.Attention(), {}),
+    (lambda: layers.Attention(use_scale=True), {"use_causal_mask": True}),
+    (lambda: layers.Attention(score_mode="concat", use_scale=True), {}),
+    (lambda: layers.AdditiveAttention(), {"use_causal_mask": True}),
+    (lambda: layers.AdditiveAttention(use_scale=False), {}),
+], ids=["dot", "dot, scale, causal", "concat, scale", "additive, causal", "additive, no scale"])
+def test_attention_and_additive_attention(layer, call, tmp_path):
+    query, value, key = layers.Input(shape=(6, 4)), layers.Input(shape=(7, 4)), layers.Input(shape=(7, 4))
+    model = randomize(nablanet.Model([query, value, key], layer()([query, value, key], **call)))
+    check(model, [floats(5, 6, 4), floats(5, 7, 4), floats(5, 7, 4)], tmp_path)
+
+
+def test_attention_with_padding_masks(tmp_path):
+    tokens = layers.Input(shape=(7,), dtype="int32")
+    x = layers.Embedding(20, 4, mask_zero=True)(tokens)
+    x = layers.Attention(use_scale=True)([x, x])
+    model = randomize(nablanet.Model(tokens, layers.GlobalAveragePooling1D()(x)))
+    ids = rng.integers(1, 20, (5, 7))
+    ids[0, 4:] = ids[2, 1:] = 0
+    check(model, ids.astype(np.int32), tmp_path)

@@ -72,10 +72,10 @@ def _repeat_heads(g, x, groups, heads, last_two):
     return g.reshape(grown, [0, heads, *last_two])
 
 
-def causal_mask(g, logits):
-    """Boolean, lower-triangular over the last two axes of `logits` (query i sees keys j <= i), whatever
-    their lengths."""
-    ones = g.op("ConstantOfShape", [g.dims(logits, 2, 4)],
+def causal_mask(g, logits, rank=4):
+    """Boolean, lower-triangular over the last two axes of `logits` of `rank` (query i sees keys j <= i),
+    whatever their lengths."""
+    ones = g.op("ConstantOfShape", [g.dims(logits, rank - 2, rank)],
                 value=g.onnx.numpy_helper.from_array(np.ones(1, np.int64)))
     return g.op("Cast", [g.op("Trilu", [ones], upper=0)], to=g.onnx.TensorProto.BOOL)
 
