@@ -277,3 +277,21 @@ def test_bad_inputs_name_the_layer_and_the_shapes():
     with pytest.raises(ValueError, match=r"GroupedQueryAttention 'gqa': expected query and value with the same "
                                          r"last axis, got shapes \(None, 4, 6\) and \(None, 5, 7\)"):
         gqa(layers.Input(shape=(4, 6)), layers.Input(shape=(5, 7)))
+
+
+@pytest.mark.filterwarnings("ignore:.*does not support masking:UserWarning")  # Keras's GQA, about its own projections
+@pytest.mark.parametrize("cls, kwargs", [("GroupQueryAttention", GQA), ("MultiHeadAttention", {"num_heads": 2,
+                                                                                               "key_dim": 3})])
+def test_eager_padding_masks_as_keras(cls, kwargs):
+    theirs_embedding, ours_embedding = keras.layers.Embedding(10, 6, mask_zero=True), layers.Embedding(10, 6,
+                                                                                                        mask_zero=True)
+    theirs_embedding.build((None, 6))
+    ours_embedding(IDS)
+    ours_embedding.set_weights([_numpy(w) for w in theirs_embedding.weights])
+    theirs, ours = getattr(keras.layers, cls)(**kwargs), getattr(layers, cls)(**kwargs)
+    x, y = theirs_embedding(IDS), ours_embedding(IDS)
+    theirs(x, x)
+    ours(y, y)
+    ours.set_weights([_numpy(w) for w in theirs.weights])
+    x, y = theirs_embedding(IDS), ours_embedding(IDS)
+    np.testing.assert_allclose(ours(y, y).numpy(), _numpy(theirs(x, x)), rtol=1e-5, atol=1e-5)

@@ -47,10 +47,11 @@ class Attention(SeededLayer):
 
     def _validate(self, inputs, mask=None):
         where = f"{type(self).__name__} {self.name!r}"
-        if not isinstance(inputs, (list, tuple)) or not 2 <= len(inputs) <= 3:
-            count = f" of {len(inputs)} inputs" if isinstance(inputs, (list, tuple)) else ""
-            raise ValueError(f"{where}: expected a list [query, value] or [query, value, key], got a "
-                             f"{type(inputs).__name__}{count}")
+        single = not isinstance(inputs, (list, tuple)) or all(d is None or isinstance(d, int) for d in inputs)
+        if single or not 2 <= len(inputs) <= 3:
+            shape = tuple(inputs) if isinstance(inputs, tuple) else shape_of(inputs)  # build gets a shape
+            got = f"a single input of shape {shape}" if single else f"{len(inputs)} inputs"
+            raise ValueError(f"{where}: expected a list [query, value] or [query, value, key], got {got}")
         if mask is not None and (not isinstance(mask, (list, tuple)) or not 2 <= len(mask) <= 3):
             raise ValueError(f"{where}: expected mask as a list [query_mask, value_mask(, key_mask)], got {mask!r}")
         shapes = [shape_of(x) if not isinstance(x, tuple) else x for x in inputs]

@@ -42,6 +42,8 @@ class GroupedQueryAttention(Layer):
     """
 
     supports_masking = True
+    _keras_class_name = "GroupQueryAttention"  # Keras's exported name, in configs
+    _keras_path_name = "GroupedQueryAttention"  # Keras's class, in weight paths
 
     def __init__(self, head_dim, num_query_heads, num_key_value_heads, dropout=0.0, use_bias=True,
                  sliding_window=None, flash_attention=None, kernel_initializer="glorot_uniform",
