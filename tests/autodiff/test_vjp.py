@@ -49,6 +49,9 @@ MSE = REGISTRY["mean_squared_error"]
 LSTM, GRU, SIMPLE_RNN = REGISTRY["lstm"], REGISTRY["gru"], REGISTRY["simple_rnn"]
 SPARSE_XENT, XENT = REGISTRY["sparse_softmax_cross_entropy"], REGISTRY["softmax_cross_entropy"]
 CTC = REGISTRY["ctc_loss"]
+ATTENTION = REGISTRY["dot_product_attention"]
+BLOCKED = rng.random((2, 1, 3, 4)) > 0.6
+BLOCKED[0, 0, 1] = True  # a query row with every key masked out
 CTC_PARAMS = {"labels": np.array([[1, 2, 2], [3, 1, 0]]), "label_lengths": np.array([3, 2]),
               "input_lengths": np.array([7, 5]), "blank": 0}
 LABELS = np.array([[0, 3, 1], [2, 2, 4]])
@@ -219,6 +222,14 @@ CASES = [
     ("ctc_loss", lambda z: CTC(ops.log_softmax(z), **CTC_PARAMS), (normal(2, 7, 4),)),
     ("ctc_loss", lambda lp: CTC(lp, **CTC_PARAMS), (normal(2, 7, 4),)),  # not normalized: still its gradient
     ("softmax_cross_entropy", lambda z: XENT(z, SOFT), (3 * normal(4, 5),)),
+    # attention: q (batch, seq, heads, dim), k and v (batch, key_seq, kv_heads, dim), then a bias
+    ("dot_product_attention", lambda q, k, v: ATTENTION(q, k, v, scale=0.5),
+     (normal(2, 3, 2, 4), normal(2, 4, 2, 4), normal(2, 4, 2, 3))),
+    ("dot_product_attention", lambda q, k, v, b: ATTENTION(q, k, v, b, scale=0.7),
+     (normal(2, 3, 4, 2), normal(2, 4, 2, 2), normal(2, 4, 2, 3), normal(1, 4, 3, 4))),
+    ("dot_product_attention", lambda q, k, v: ATTENTION(q, k, v, blocked=BLOCKED, dead=BLOCKED.all(-1, keepdims=True),
+                                                        scale=1.0),
+     (normal(2, 3, 2, 4), normal(2, 4, 1, 4), normal(2, 4, 1, 4))),
     # recurrent kernels: x (3, 4, 2), kernel, recurrent kernel, bias, initial states; units 3
     ("lstm", LSTM, (normal(3, 4, 2), normal(2, 12), normal(3, 12), normal(12), normal(3, 3), normal(3, 3))),
     ("lstm", lambda *a: LSTM(*a, mask=STEPS_MASK),

@@ -43,7 +43,8 @@ def check(model, inputs, tmp_path, batches=(1, 5), **export_kwargs):
     sess = session(path)
     names = [i.name for i in sess.get_inputs()]
     assert len(names) == len(inputs)
-    types = {"tensor(float)": np.float32, "tensor(int32)": np.int32, "tensor(int64)": np.int64}
+    types = {"tensor(float)": np.float32, "tensor(int32)": np.int32, "tensor(int64)": np.int64,
+             "tensor(bool)": np.bool_}
     inputs = [x.astype(types[i.type]) for x, i in zip(inputs, sess.get_inputs())]  # as the file declares
     for n in batches:
         feed = [x[:n] for x in inputs]
@@ -560,3 +561,162 @@ print(sorted(node.op_type for node in onnx.load({str(tmp_path / "m.onnx")!r}).gr
                           env={**os.environ, "PYTHONPATH": source})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['Identity', 'Identity']"
+
+
+# -- op calls in functional graphs -------------------------------------------------------------------
+
+
+def attention_model(query, key, value, mask_shape=None, **kwargs):
+    """A functional model of `ops.dot_product_attention` on Inputs of the given per-sample shapes."""
+    inputs = [layers.Input(shape=s) for s in (query, key, value)]
+    if mask_shape is not None:
+        inputs.append(layers.Input(shape=mask_shape, dtype="bool"))
+        kwargs["mask"] = inputs[-1]
+    return nablanet.Model(inputs, nablanet.ops.dot_product_attention(*inputs[:3], **kwargs))
+
+
+@pytest.mark.parametrize("shapes, kwargs", [
+    (((5, 3, 4), (6, 3, 4), (6, 3, 2)), {}),
+    (((5, 4, 4), (5, 2, 4), (5, 2, 4)), {"is_causal": True, "scale": 0.3}),
+    (((4, 6, 2), (7, 1, 2), (7, 1, 3)), {"is_causal": True}),  # one kv head, fewer queries than keys
+    (((5, 3, 4), (6, 3, 4), (6, 3, 4)), {"bias": rng.normal(0, 1, (3, 5, 6)).astype(np.float32)}),
+    (((5, 2, 4), (6, 2, 4), (6, 2, 4)), {"mask": rng.random((5, 6)) > 0.4}),
+    (((5, 2, 4), (6, 2, 4), (6, 2, 4)), {"attn_logits_soft_cap": 1.5, "scale": 2.0}),
+], ids=["plain", "grouped causal scale", "one kv head causal", "constant bias", "constant mask", "soft cap"])
+def test_dot_product_attention_op(shapes, kwargs, tmp_path):
+    model = attention_model(*shapes, **kwargs)
+    check(model, [floats(5, *s) for s in shapes], tmp_path)
+
+
+def test_dot_product_attention_with_a_mask_from_the_graph(tmp_path):
+    shapes = ((5, 4, 4), (6, 2, 4), (6, 2, 3))
+    model = attention_model(*shapes, mask_shape=(1, 5, 6), is_causal=True)
+    allowed = rng.random((5, 1, 5, 6)) > 0.4
+    allowed[0, 0, 2] = False  # a query that may attend to nothing averages the values, in both
+    check(model, [floats(5, *s) for s in shapes] + [allowed], tmp_path)
+
+
+def test_a_self_attention_block_of_layers_and_ops(tmp_path):
+    inputs = layers.Input(shape=(6, 8))
+    q, k, v = (layers.Reshape((6, 2, 4))(layers.Dense(8)(inputs)) for _ in range(3))
+    attended = nablanet.ops.dot_product_attention(q, k, v, is_causal=True)
+    outputs = layers.Dense(3)(layers.Reshape((6, 8))(attended))
+    check(randomize(nablanet.Model(inputs, outputs)), floats(5, 6, 8), tmp_path)
+
+
+def test_an_op_without_an_onnx_form_is_named(tmp_path):
+    inputs = layers.Input(shape=(4,))
+    model = nablanet.Model(inputs, nablanet.ops.cumsum(inputs, axis=1))
+    with pytest.raises(ExportError, match="the op 'cumsum' .* has no ONNX converter. Ops with one: "
+                                          "dot_product_attention"):
+        model.export(tmp_path / "m.onnx", format="onnx", verbose=False)
+
+
+# -- attention layers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layer", [
+    lambda: layers.EinsumDense("abc,cd->abd", output_shape=(None, 5), bias_axes="d", activation="gelu"),
+    lambda: layers.EinsumDense("abc,cde->abde", output_shape=(None, 2, 3)),
+    lambda: layers.RMSNormalization(epsilon=1e-3),
+    lambda: layers.RMSNormalization(axis=[1, 2]),
+], ids=["einsum dense, bias, gelu", "einsum dense to heads", "rms normalization", "rms over two axes"])
+def test_einsum_dense_and_rms_normalization(layer, tmp_path):
+    check(sequential((6, 4), layer()), floats(5, 6, 4), tmp_path)
+
+
+def attention_block(mha, *, cross=False, **call):
+    """A functional model around one MultiHeadAttention call: self-attention, or cross-attention on a
+    second input."""
+    query = layers.Input(shape=(6, 8))
+    value = layers.Input(shape=(7, 8)) if cross else query
+    out = mha(query, value, **call)
+    return randomize(nablanet.Model([query, value] if cross else query, out))
+
+
+@pytest.mark.parametrize("kwargs, call, cross", [
+    ({}, {}, False),
+    ({}, {"use_causal_mask": True}, False),
+    ({"value_dim": 3, "output_shape": 5, "use_bias": False}, {}, True),
+    ({"use_gate": True, "sliding_window": 2}, {"use_causal_mask": True}, False),
+    ({"dropout": 0.3}, {"use_causal_mask": True}, True),  # the masked softmax path (dropout idle in predict)
+], ids=["self", "causal", "cross, value_dim, output_shape, no bias", "gate, sliding window", "dropout, causal"])
+def test_multi_head_attention(kwargs, call, cross, tmp_path):
+    model = attention_block(layers.MultiHeadAttention(num_heads=2, key_dim=4, **kwargs), cross=cross, **call)
+    inputs = [floats(5, 6, 8), floats(5, 7, 8)] if cross else floats(5, 6, 8)
+    check(model, inputs, tmp_path)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3], ids=["mean of values", "zeros"])  # for a query seeing nothing
+def test_multi_head_attention_with_an_attention_mask_input(dropout, tmp_path):
+    query, value = layers.Input(shape=(6, 8)), layers.Input(shape=(7, 8))
+    allowed = layers.Input(shape=(6, 7), dtype="bool")
+    out = layers.MultiHeadAttention(num_heads=2, key_dim=4, dropout=dropout)(query, value, attention_mask=allowed)
+    model = randomize(nablanet.Model([query, value, allowed], out))
+    mask = rng.random((5, 6, 7)) > 0.4
+    mask[1, 3] = False  # a query that may attend to nothing
+    check(model, [floats(5, 6, 8), floats(5, 7, 8), mask], tmp_path)
+
+
+def test_a_transformer_block_with_padding_masks(tmp_path):
+    tokens = layers.Input(shape=(7,), dtype="int32")
+    x = layers.Embedding(20, 8, mask_zero=True)(tokens)
+    attended = layers.MultiHeadAttention(num_heads=2, key_dim=4)(x, x, use_causal_mask=True)
+    x = layers.LayerNormalization()(layers.Add()([x, attended]))
+    x = layers.RMSNormalization()(layers.Add()([x, layers.Dense(8)(layers.Dense(16, activation="relu")(x))]))
+    model = randomize(nablanet.Model(tokens, layers.Dense(3)(layers.GlobalAveragePooling1D()(x))))
+    ids = rng.integers(1, 20, (5, 7))
+    ids[0, 4:] = ids[2, 1:] = 0  # padded sequences
+    check(model, ids.astype(np.int32), tmp_path)
+
+
+def test_multi_head_attention_returning_its_scores_is_refused(tmp_path):
+    query = layers.Input(shape=(6, 8))
+    out, scores = layers.MultiHeadAttention(num_heads=2, key_dim=4)(query, query, return_attention_scores=True)
+    with pytest.raises(ExportError, match="returns its attention scores"):
+        nablanet.Model(query, out).export(tmp_path / "m.onnx", format="onnx", verbose=False)
+
+
+@pytest.mark.parametrize("kwargs, call, cross", [
+    ({}, {}, False),
+    ({"use_gate": True}, {"use_causal_mask": True}, True),
+    ({"sliding_window": 3, "use_bias": False}, {}, False),
+    ({"dropout": 0.2}, {"use_causal_mask": True}, False),
+], ids=["self", "gate, causal, cross", "sliding window, no bias", "dropout, causal"])
+def test_group_query_attention(kwargs, call, cross, tmp_path):
+    layer = layers.GroupQueryAttention(head_dim=4, num_query_heads=4, num_key_value_heads=2, **kwargs)
+    model = attention_block(layer, cross=cross, **call)
+    check(model, [floats(5, 6, 8), floats(5, 7, 8)] if cross else floats(5, 6, 8), tmp_path)
+
+
+def test_group_query_attention_with_padding_masks(tmp_path):
+    tokens = layers.Input(shape=(7,), dtype="int32")
+    x = layers.Embedding(20, 8, mask_zero=True)(tokens)
+    x = layers.GroupQueryAttention(head_dim=4, num_query_heads=4, num_key_value_heads=1)(x, x)
+    model = randomize(nablanet.Model(tokens, x))  # padded queries' outputs too: they see no key at all
+    ids = rng.integers(1, 20, (5, 7))
+    ids[0, 4:] = ids[2, 1:] = 0
+    check(model, ids.astype(np.int32), tmp_path)
+
+
+@pytest.mark.parametrize("layer, call", [
+    (lambda: layers.Attention(), {}),
+    (lambda: layers.Attention(use_scale=True), {"use_causal_mask": True}),
+    (lambda: layers.Attention(score_mode="concat", use_scale=True), {}),
+    (lambda: layers.AdditiveAttention(), {"use_causal_mask": True}),
+    (lambda: layers.AdditiveAttention(use_scale=False), {}),
+], ids=["dot", "dot, scale, causal", "concat, scale", "additive, causal", "additive, no scale"])
+def test_attention_and_additive_attention(layer, call, tmp_path):
+    query, value, key = layers.Input(shape=(6, 4)), layers.Input(shape=(7, 4)), layers.Input(shape=(7, 4))
+    model = randomize(nablanet.Model([query, value, key], layer()([query, value, key], **call)))
+    check(model, [floats(5, 6, 4), floats(5, 7, 4), floats(5, 7, 4)], tmp_path)
+
+
+def test_attention_with_padding_masks(tmp_path):
+    tokens = layers.Input(shape=(7,), dtype="int32")
+    x = layers.Embedding(20, 4, mask_zero=True)(tokens)
+    x = layers.Attention(use_scale=True)([x, x])
+    model = randomize(nablanet.Model(tokens, layers.GlobalAveragePooling1D()(x)))
+    ids = rng.integers(1, 20, (5, 7))
+    ids[0, 4:] = ids[2, 1:] = 0
+    check(model, ids.astype(np.int32), tmp_path)

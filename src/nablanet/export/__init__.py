@@ -3,7 +3,8 @@
 `model.export(path, format="onnx")` (Keras's method) and `export_onnx(model, path)` write the
 same file. The `onnx` package is an optional extra (`pip install 'nablanet[onnx]'`), imported
 only when a model is exported. A layer family without an ONNX form gets one with
-`@converter(LayerClass)` (see `graph.py`).
+`@converter(LayerClass)` (see `graph.py`); an op called on symbolic tensors in a functional graph,
+with `@op_converter(name)` (see `ops.py`).
 
 `models` must not import this package (it sits above them), so `Model.export` finds the
 exporter in `Model.export_formats`, which this package fills when it is imported; the table

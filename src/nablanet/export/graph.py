@@ -12,12 +12,16 @@ import itertools
 import numpy as np
 
 CONVERTERS = {}  # layer class -> fn(g, layer, x)
+CALL_ARGUMENTS = set()  # layer classes whose converter gets all of a call's arguments (see `converter`)
 
 
-def converter(*classes):
+def converter(*classes, call_arguments=False):
     """Register `fn(g, layer, x)` as the ONNX form of `classes`, matched exactly (not subclasses,
     which may change `call`); it replaces nablanet's own. Without `Masked`, its outputs keep the
-    input's mask when the layer supports masking, as the layer's own outputs do.
+    input's mask when the layer supports masking, as the layer's own outputs do. With
+    `call_arguments=True`, `x` is instead the dict of the call's arguments by the names of the
+    layer's `call` (tensors as `Value`s), for a layer called on several tensors or with options
+    (`MultiHeadAttention(query, value, use_causal_mask=True)`).
 
     Example:
         >>> from nablanet import layers
@@ -36,6 +40,7 @@ def converter(*classes):
         for cls in classes:
             if not (builtin and cls in CONVERTERS):  # a user's converter wins whenever it was registered
                 CONVERTERS[cls] = fn
+                (CALL_ARGUMENTS.add if call_arguments else CALL_ARGUMENTS.discard)(cls)
         return fn
 
     return register

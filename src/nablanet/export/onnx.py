@@ -6,14 +6,16 @@ or `Masking`) travel beside the values as boolean tensors, as they travel on the
 the model runs. The batch axis, and any axis the model leaves unknown, stays symbolic.
 """
 
+import inspect
 import os
 
 import numpy as np
 
-from nablanet.export.graph import CONVERTERS, ExportError, GraphBuilder, Masked, Value
+from nablanet.export.graph import CALL_ARGUMENTS, CONVERTERS, ExportError, GraphBuilder, Masked, Value
 from nablanet.symbolic import KerasTensor
 from nablanet.tree import flatten, map_structure
 from nablanet.layers.core import InputLayer
+from nablanet.layers.operation import Operation
 from nablanet.models import Model, Sequential
 from nablanet.saving import atomic_write
 
@@ -33,7 +35,7 @@ def import_onnx():
 def load_converters():
     """Register the converters of nablanet's own layers (on the first export, which keeps
     `import nablanet` fast)."""
-    from nablanet.export import conv, layers, recurrent  # noqa: F401 -- importing registers them
+    from nablanet.export import attention, conv, layers, ops, recurrent  # noqa: F401 -- importing registers them
 
 
 def export_onnx(model, filepath, verbose=None, input_signature=None, opset_version=None, recurrent_masks="scan",
@@ -181,16 +183,25 @@ def run_model(g, model, inputs):
         raise ExportError(f"export: model {model.name!r} ({type(model).__name__}) has no graph of layers to export "
                           "(a subclassed model); build it with the functional API or Sequential")
     values = {id(t): v for t, v in zip(flatten(graph.inputs), inputs)}
+
+    def read(t):
+        return values[id(t)] if isinstance(t, KerasTensor) else t
+
     for node in graph.nodes:
         if isinstance(node.layer, InputLayer):
             continue
-        others = flatten(list(node.args)) + flatten(list(node.kwargs.values()))
-        extra = [t for t in others if isinstance(t, KerasTensor)]
-        if extra:
-            raise ExportError(f"export: layer {node.layer.name!r} ({type(node.layer).__name__}) is called with tensor "
-                              "arguments besides its inputs (initial_state=, mask=, ...), which export does not "
-                              "support")
-        args = map_structure(lambda t: values[id(t)], node.inputs)
+        if isinstance(node.layer, Operation):  # an op's tensors are all its node's positional arguments
+            args = [map_structure(read, a) for a in (node.inputs, *node.args)]
+        elif type(node.layer) in CALL_ARGUMENTS:
+            bound = inspect.signature(node.layer.call).bind(node.inputs, *node.args, **node.kwargs)
+            args = {name: map_structure(read, a) for name, a in bound.arguments.items()}
+        else:
+            others = flatten(list(node.args)) + flatten(list(node.kwargs.values()))
+            if any(isinstance(t, KerasTensor) for t in others):
+                raise ExportError(f"export: layer {node.layer.name!r} ({type(node.layer).__name__}) is called with "
+                                  "tensor arguments besides its inputs (initial_state=, mask=, ...), which export "
+                                  "does not support")
+            args = map_structure(lambda t: values[id(t)], node.inputs)
         for tensor, value in zip(flatten(node.outputs), call_layer(g, node.layer, args, flatten(node.outputs))):
             values[id(tensor)] = value
     return [values[id(t)] for t in flatten(graph.outputs)]

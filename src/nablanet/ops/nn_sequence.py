@@ -5,7 +5,9 @@ import math
 import numpy as np
 
 from nablanet.autodiff import ops as _ops
+from nablanet.autodiff.ops.attention import attention_op
 from nablanet.autodiff.ops.ctc import ctc_loss_op
+from nablanet.autodiff.primitive import in_transform
 from nablanet.autodiff.tensor import Tensor, as_array
 from nablanet.ops import array_inputs
 
@@ -14,14 +16,48 @@ def _shape(x):
     return np.shape(as_array(x))
 
 
-def _repeat_heads(x, heads, name):
+def _repeat_heads(x, heads):
     """Repeat each of the K key/value heads `heads // K` times (grouped-query attention)."""
     k = _shape(x)[2]
     if k == heads:
         return x
-    if heads % k:
-        raise ValueError(f"{name}: {heads} query heads cannot share {k} key/value heads evenly")
     return _ops.getitem(x, (slice(None), slice(None), np.repeat(np.arange(k), heads // k)))
+
+
+def _check_attention_shapes(query, key, value, bias, mask):
+    """The logits' shape `(batch, heads, query_seq, key_seq)`, after checking every input against it."""
+    name = "dot_product_attention"
+    shapes = {"query": _shape(query), "key": _shape(key), "value": _shape(value)}
+    for label, shape in shapes.items():
+        if len(shape) != 4:
+            raise ValueError(f"{name}: expected 4-D (batch, seq, heads, dim) {label}, got {label} shape {shape}")
+    (batch, query_seq, heads, dim), k_shape, v_shape = shapes.values()
+    if k_shape[0] != batch or v_shape[0] != batch:
+        raise ValueError(f"{name}: expected query, key and value of one batch size, got shapes "
+                         f"{shapes['query']}, {k_shape} and {v_shape}")
+    if k_shape[3] != dim:
+        raise ValueError(f"{name}: expected key's head dimension to equal query's ({dim}), got query shape "
+                         f"{shapes['query']} and key shape {k_shape}")
+    if v_shape[1:3] != k_shape[1:3]:
+        raise ValueError(f"{name}: expected value with key's sequence length and heads, got key shape {k_shape} "
+                         f"and value shape {v_shape}")
+    if k_shape[2] < 1 or heads % k_shape[2]:
+        raise ValueError(f"{name}: {heads} query heads cannot share {k_shape[2]} key/value heads evenly "
+                         f"(query shape {shapes['query']}, key shape {k_shape})")
+    logits = (batch, heads, query_seq, k_shape[1])
+    for label, x in (("bias", bias), ("mask", mask)):
+        shape = None if x is None else _shape(x)
+        if shape is not None and (len(shape) > 4 or _broadcast(shape, logits) != logits):
+            raise ValueError(f"{name}: expected {label} broadcastable to (batch, heads, query_seq, key_seq) = "
+                             f"{logits}, got {label} shape {shape}")
+    return logits
+
+
+def _broadcast(shape, target):
+    try:
+        return np.broadcast_shapes(shape, target)
+    except ValueError:
+        return None
 
 
 def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False, flash_attention=None,
@@ -30,32 +66,51 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
 
     `mask` (True where a query may attend) broadcasts to `(batch, heads, query_seq, key_seq)`, as does
     `bias`; `is_causal` lets query i see keys up to i; `scale` is `1 / sqrt(dim)` when None;
-    `attn_logits_soft_cap` bounds the logits with `cap * tanh(logits / cap)`. There is no flash
-    kernel here: `flash_attention=True` is refused, None and False compute the same thing.
+    `attn_logits_soft_cap` bounds the logits with `cap * tanh(logits / cap)`. Key and value may have
+    fewer heads than the query, each shared by a group of query heads. There is no flash kernel
+    here: `flash_attention=True` is refused, None and False compute the same thing. Outside the
+    calculus transforms this is one fused first-order kernel; inside them, a composite of
+    differentiable ops, so that it can be differentiated again.
+
+    >>> q = np.ones((2, 3, 4, 8), "float32")
+    >>> dot_product_attention(q, q[:, :, :2], q[:, :, :2], is_causal=True).shape
+    (2, 3, 4, 8)
     """
     name = "dot_product_attention"
     if flash_attention:
         raise ValueError(f"{name}: flash_attention=True needs a GPU kernel; nablanet has none. Pass None or False")
-    query, key, value = array_inputs.as_floating(query), array_inputs.as_floating(key), array_inputs.as_floating(value)
-    for label, x in (("query", query), ("key", key), ("value", value)):
-        if len(_shape(x)) != 4:
-            raise ValueError(f"{name}: expected 4-D (batch, seq, heads, dim) {label}, got shape {_shape(x)}")
+    query, key, value = array_inputs.promoted(
+        array_inputs.as_floating(query), array_inputs.as_floating(key), array_inputs.as_floating(value))
     if bias is not None and mask is not None:
         raise ValueError(f"{name}: expected one of bias and mask, got both")
-    heads, dim = _shape(query)[2], _shape(query)[3]
-    key, value = _repeat_heads(key, heads, name), _repeat_heads(value, heads, name)
-    scale = 1 / math.sqrt(dim) if scale is None else scale
+    logits_shape = _check_attention_shapes(query, key, value, bias, mask)
+    if bias is not None:
+        bias = array_inputs.cast_to(array_inputs.as_floating(bias), query.dtype)
+    scale = 1 / math.sqrt(_shape(query)[3]) if scale is None else float(scale)
+    allowed = None if mask is None else np.asarray(as_array(mask)).astype(bool)
+    if is_causal:
+        causal = np.tril(np.ones(logits_shape[-2:], dtype=bool))
+        allowed = causal if allowed is None else allowed & causal
+    if attn_logits_soft_cap is None and not in_transform():
+        inputs = (query, key, value) if bias is None else (query, key, value, bias)
+        blocked = None if allowed is None else ~allowed
+        dead = None if blocked is None else np.all(blocked, axis=-1, keepdims=True)
+        dead = dead if dead is not None and dead.any() else None
+        return attention_op(*inputs, blocked=blocked, dead=dead, scale=scale)
+    return _composite_attention(query, key, value, bias, allowed, scale, attn_logits_soft_cap)
+
+
+def _composite_attention(query, key, value, bias, allowed, scale, soft_cap):
+    """The attention of differentiable ops, for second derivatives and the soft cap."""
+    heads = _shape(query)[2]
+    key, value = _repeat_heads(key, heads), _repeat_heads(value, heads)
     q = _ops.transpose(query, (0, 2, 1, 3))
     k = _ops.transpose(key, (0, 2, 3, 1))
     logits = _ops.matmul(q, k) * scale  # (batch, heads, query_seq, key_seq)
     if bias is not None:
-        logits = logits + array_inputs.as_floating(bias)
-    if attn_logits_soft_cap is not None:
-        logits = attn_logits_soft_cap * _ops.tanh(logits / attn_logits_soft_cap)
-    allowed = None if mask is None else np.asarray(as_array(mask)).astype(bool)
-    if is_causal:
-        causal = np.tril(np.ones(_shape(logits)[-2:], dtype=bool))
-        allowed = causal if allowed is None else allowed & causal
+        logits = logits + bias
+    if soft_cap is not None:
+        logits = soft_cap * _ops.tanh(logits / soft_cap)
     if allowed is not None:  # a large negative, not -inf: a row with nothing allowed stays finite
         dtype = as_array(logits).dtype
         logits = _ops.where(allowed, logits, np.asarray(-0.7 * np.finfo(dtype).max, dtype))

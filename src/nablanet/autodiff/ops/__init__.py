@@ -17,7 +17,7 @@ from nablanet.autodiff.ops.math import (
     negative, not_equal, power, relu, sigmoid, sign, sin, softplus, sqrt, subtract, tanh, where,
 )
 from nablanet.autodiff.ops import (  # noqa: F401 -- register their primitives
-    crossentropy as _crossentropy, ctc as _ctc, fft as _fft, rnn as _rnn, special as _special,
+    attention as _attention, crossentropy as _crossentropy, ctc as _ctc, fft as _fft, rnn as _rnn, special as _special,
 )
 from nablanet.autodiff.ops.nn import average_pool, conv2d, dense, max_pool, mean_squared_error
 from nablanet.autodiff.ops.reduce import logsumexp, max, mean, min, prod, softmax, std, sum, var
