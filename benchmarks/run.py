@@ -9,7 +9,7 @@ import importlib
 import os
 import platform
 
-WORKLOADS = ["op_chain", "mlp", "cnn", "autoencoder", "lstm"]
+WORKLOADS = ["op_chain", "mlp", "cnn", "autoencoder", "lstm", "transformer"]
 
 
 def main(argv=None):
