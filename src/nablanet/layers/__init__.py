@@ -1,6 +1,7 @@
 """Layers with Keras's names, arguments and defaults."""
 
 from nablanet.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from nablanet.layers.attention import MultiHeadAttention
 from nablanet.layers.base import Layer
 from nablanet.layers.conv import (
     Conv1D,
@@ -22,6 +23,7 @@ from nablanet.layers.core import (
     RepeatVector,
     Reshape,
 )
+from nablanet.layers.einsum_dense import EinsumDense
 from nablanet.layers.embedding import Embedding, Masking
 from nablanet.layers.merging import (
     Add,
@@ -41,7 +43,12 @@ from nablanet.layers.merging import (
     multiply,
     subtract,
 )
-from nablanet.layers.normalization import BatchNormalization, GroupNormalization, LayerNormalization
+from nablanet.layers.normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    RMSNormalization,
+)
 from nablanet.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -98,6 +105,7 @@ __all__ = [
     "AlphaDropout", "GaussianDropout", "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D",
     "ELU", "Activation", "Add", "Average", "Concatenate", "Dense", "Dot", "Dropout", "Flatten",
     "Input", "InputLayer", "KerasTensor", "Lambda", "Layer", "LeakyReLU", "Maximum", "Minimum",
+    "EinsumDense", "MultiHeadAttention", "RMSNormalization",
     "Multiply", "PReLU", "Permute", "ReLU", "RepeatVector", "Reshape", "Softmax", "Subtract", "add",
     "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]

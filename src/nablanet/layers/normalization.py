@@ -1,4 +1,4 @@
-"""Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization (Keras's
+"""Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization, RMSNormalization (Keras's
 defaults: epsilon 1e-3; BatchNormalization's momentum 0.99 weights the old statistic)."""
 
 
@@ -179,3 +179,39 @@ class GroupNormalization(_Normalization):
 
     def get_config(self):
         return {**super().get_config(), "groups": self.groups}
+
+
+class RMSNormalization(Layer):
+    """`x / sqrt(mean(x^2) + epsilon) * scale`, the mean over `axis` (Zhang & Sennrich, 2019).
+
+    Args:
+        axis: The axis (or list of axes) normalized over; `scale` has their shape. Built, the
+            layer keeps it as a sorted list, as Keras does.
+        epsilon: Added to the mean square, for stability.
+
+    Example:
+        >>> RMSNormalization()(np.array([[3.0, 4.0]])).numpy().round(4)
+        array([[0.8485, 1.1314]], dtype=float32)
+    """
+
+    keeps_shape = True
+
+    def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+        self.epsilon = epsilon
+
+    def build(self, input_shape):
+        axes = sorted(self.axis) if isinstance(self.axis, (list, tuple)) else [self.axis]
+        for a in axes:
+            if not -len(input_shape) <= a < len(input_shape):
+                raise ValueError(f"RMSNormalization {self.name!r}: axis {a} is out of range for inputs of shape "
+                                 f"{tuple(input_shape)}")
+        self.axis = axes
+        self.scale = self.add_weight(shape=tuple(input_shape[a] for a in axes), initializer="ones", name="scale")
+
+    def call(self, inputs):
+        return ops.rms_normalization(inputs, scale=self.scale, axis=self.axis, epsilon=self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}

@@ -1,7 +1,8 @@
 """Keras 3's weights layout (`model.weights.h5` in a `.keras` archive, and `.weights.h5`), written
 and read by walking the model as Keras does: a model's own variables under `vars/0, 1, ...`,
 a Sequential's or functional model's layers under `layers/<class in snake case>[_k]`, a layer's
-sublayers under the attribute that holds them (`cell`, `forward_layer`, `layer`), and the
+sublayers under the attribute that holds them (`cell`, `forward_layer`, `layer`; private ones such
+as MultiHeadAttention's `_gate_dense` after the public ones, as Keras visits them), and the
 optimizer's variables under `optimizer/vars` (`optimizer_variables`: the one statement of Keras's
 order, which legacy `.h5` files use too). Models are walked by their public attributes only (no import of models).
 """
@@ -48,10 +49,10 @@ def walk(model):
         if _is_graph(layer):
             _numbered(list(layer.layers), f"{path}/layers", visit)
             return
-        attributes = {k: v for k, v in vars(layer).items() if not k.startswith("_")}
+        attributes = dict(vars(layer))
         if hasattr(layer, "compile"):  # a subclassed model: Keras also walks its `layers` list
             attributes["layers"] = list(layer.layers)
-        for attribute in sorted(attributes):
+        for attribute in sorted(attributes, key=lambda name: (name.startswith("_"), name)):  # private ones last
             value = attributes[attribute]
             if isinstance(value, Layer) and value is not layer:
                 visit(value, f"{path}/{attribute}")
