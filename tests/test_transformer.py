@@ -72,7 +72,7 @@ def test_a_transformer_learns_which_of_two_tokens_comes_first():
     x, y = order_task(2000, seed=1)
     x_test, y_test = order_task(1000, seed=2)
     model = encoder_classifier()
-    model.fit(x, y, batch_size=64, epochs=8, verbose=0)
+    model.fit(x, y, batch_size=64, epochs=6, verbose=0)
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)
     assert accuracy >= 0.95, accuracy
 
