@@ -13,7 +13,8 @@ keras = pytest.importorskip("keras")
 ARGS = {
     "Activation": ("relu",), "AlphaDropout": (0.1,), "CategoryEncoding": (3,), "Conv1D": (2, 2),
     "Conv1DTranspose": (2, 2), "Conv2D": (2, 2), "Conv2DTranspose": (2, 2), "Dense": (2,),
-    "DepthwiseConv2D": (2,), "Dot": (1,), "Dropout": (0.1,), "Embedding": (3, 2), "GaussianDropout": (0.1,),
+    "DepthwiseConv2D": (2,), "Dot": (1,), "Dropout": (0.1,), "EinsumDense": ("ab,bc->ac", 2), "Embedding": (3, 2),
+    "GaussianDropout": (0.1,), "MultiHeadAttention": (2, 2),
     "GaussianNoise": (0.1,), "GRU": (2,), "GRUCell": (2,), "Lambda": (lambda x: x,), "LSTM": (2,),
     "LSTMCell": (2,), "Permute": ((1,),), "RandomContrast": (0.1,), "RandomCrop": (2, 2),
     "RandomRotation": (0.1,), "RandomTranslation": (0.1, 0.1), "RandomZoom": (0.1,), "RepeatVector": (2,),

@@ -2,6 +2,8 @@
 
 from nablanet.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from nablanet.layers.attention import MultiHeadAttention
+from nablanet.layers.attention_dot import AdditiveAttention, Attention
+from nablanet.layers.attention_grouped import GroupedQueryAttention
 from nablanet.layers.base import Layer
 from nablanet.layers.conv import (
     Conv1D,
@@ -105,7 +107,8 @@ __all__ = [
     "AlphaDropout", "GaussianDropout", "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D",
     "ELU", "Activation", "Add", "Average", "Concatenate", "Dense", "Dot", "Dropout", "Flatten",
     "Input", "InputLayer", "KerasTensor", "Lambda", "Layer", "LeakyReLU", "Maximum", "Minimum",
-    "EinsumDense", "MultiHeadAttention", "RMSNormalization",
+    "AdditiveAttention", "Attention", "EinsumDense", "GroupQueryAttention", "GroupedQueryAttention",
+    "MultiHeadAttention", "RMSNormalization",
     "Multiply", "PReLU", "Permute", "ReLU", "RepeatVector", "Reshape", "Softmax", "Subtract", "add",
     "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
@@ -118,6 +121,7 @@ GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 Convolution1D, Convolution2D, SeparableConvolution2D = Conv1D, Conv2D, SeparableConv2D
 Convolution1DTranspose, Convolution2DTranspose = Conv1DTranspose, Conv2DTranspose
+GroupQueryAttention = GroupedQueryAttention
 
 serialization.register_table(
     "layers",

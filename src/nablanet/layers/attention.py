@@ -58,7 +58,45 @@ def window_mask(query_length, key_length, window):
     return (np.abs(np.arange(query_length)[:, None] - np.arange(key_length)[None]) < window)[None]
 
 
-def _broadcasts(shape, target):
+def combine_masks(layer, query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask,
+                  sliding_window):
+    """The boolean `(B, T, S)` mask of allowed scores: the query's mask on rows, the value's and key's
+    on columns, the causal and sliding-window bands and `attention_mask`, combined by AND (Keras's rule)."""
+    where = f"{type(layer).__name__} {layer.name!r}"
+    pieces = []
+    for label, mask, axis in (("query_mask", query_mask, -1), ("value_mask", value_mask, -2),
+                              ("key_mask", key_mask, -2)):
+        if mask is None:
+            continue
+        mask = boolean(mask)
+        wanted = shape_of(query if label == "query_mask" else value)[:-1]
+        if mask.shape != tuple(wanted):
+            raise ValueError(f"{where}: expected {label} of shape {tuple(wanted)} (the "
+                             f"{'query' if label == 'query_mask' else 'value'}'s shape without the feature axis), "
+                             f"got {mask.shape}")
+        pieces.append(np.expand_dims(mask, axis))
+    lengths = shape_of(query)[1], shape_of(value)[1]
+    if use_causal_mask:
+        pieces.append(causal_mask(*lengths))
+    if sliding_window is not None:
+        pieces.append(window_mask(*lengths, sliding_window))
+    if attention_mask is not None:
+        pieces.insert(0, boolean(attention_mask))
+    if not pieces:
+        return None
+    combined = pieces[0]
+    for piece in pieces[1:]:
+        try:
+            combined = combined & piece
+        except ValueError:
+            raise ValueError(f"{where}: the masks do not combine: attention_mask must broadcast to (batch, "
+                             f"{lengths[0]}, {lengths[1]}) with the query's and value's masks, got shapes "
+                             f"{[p.shape for p in pieces]}") from None
+    return combined
+
+
+def broadcasts(shape, target):
+    """Whether `shape` (of the same rank) broadcasts to `target`."""
     try:
         return len(shape) == len(target) and np.broadcast_shapes(shape, target) == tuple(target)
     except ValueError:
@@ -280,37 +318,9 @@ class MultiHeadAttention(Layer):
 
     def _compute_attention_mask(self, query, value, query_mask=None, value_mask=None, key_mask=None,
                                 attention_mask=None, use_causal_mask=False):
-        """The boolean `(B, T, S)` mask of allowed scores: the query's mask on rows, the value's and
-        key's on columns, the causal and sliding-window bands, and `attention_mask`, combined by AND."""
-        pieces = []
-        for label, mask, tensor, axis in (("query_mask", query_mask, query, -1), ("value_mask", value_mask, value, -2),
-                                          ("key_mask", key_mask, value, -2)):
-            if mask is None:
-                continue
-            mask = boolean(mask)
-            wanted = shape_of(tensor)[:-1]
-            if mask.shape != tuple(wanted):
-                raise ValueError(f"{type(self).__name__} {self.name!r}: expected {label} of shape {tuple(wanted)} "
-                                 f"(the {label[:-5]}'s shape without the feature axis), got {mask.shape}")
-            pieces.append(np.expand_dims(mask, axis))
-        lengths = shape_of(query)[1], shape_of(value)[1]
-        if use_causal_mask:
-            pieces.append(causal_mask(*lengths))
-        if self._sliding_window is not None:
-            pieces.append(window_mask(*lengths, self._sliding_window))
-        if attention_mask is not None:
-            pieces.insert(0, boolean(attention_mask))
-        if not pieces:
-            return None
-        combined = pieces[0]
-        for piece in pieces[1:]:
-            try:
-                combined = combined & piece
-            except ValueError:
-                raise ValueError(f"{type(self).__name__} {self.name!r}: the masks do not combine: attention_mask "
-                                 f"must broadcast to (batch, {lengths[0]}, {lengths[1]}) with the query's and "
-                                 f"value's masks, got shapes {[p.shape for p in pieces]}") from None
-        return combined
+        """The boolean `(B, T, S)` mask of allowed scores (see `combine_masks`)."""
+        return combine_masks(self, query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask,
+                             self._sliding_window)
 
     def _expanded_mask(self, mask, rank):
         """`mask` with the heads' axis (and any missing leading axes) inserted, as Keras."""
@@ -328,7 +338,7 @@ class MultiHeadAttention(Layer):
         scores_shape = self._scores_shape(query.shape[:-1], key.shape[:-1])
         if attention_mask is not None:
             mask = self._expanded_mask(boolean(attention_mask), len(scores_shape))
-            if not _broadcasts(mask.shape, scores_shape):
+            if not broadcasts(mask.shape, scores_shape):
                 raise ValueError(f"{type(self).__name__} {self.name!r}: expected attention_mask broadcastable to "
                                  f"the scores' shape without the heads' axis, {scores_shape[:1] + scores_shape[2:]}, "
                                  f"got {np.shape(attention_mask)}")

@@ -34,6 +34,16 @@ class _Merge(Layer):
             out = self._merge(out, x)
         return out
 
+    def compute_mask(self, inputs, previous_mask):
+        """Keras's rule for elementwise merges: a step is kept where any input keeps it, and no mask
+        when an input has none (so a residual `Add` keeps an `Embedding(mask_zero=True)` mask)."""
+        if not isinstance(previous_mask, (list, tuple)) or any(m is None for m in previous_mask):
+            return None
+        kept = previous_mask[0]
+        for mask in previous_mask[1:]:
+            kept = ops.logical_or(kept, mask)
+        return kept
+
     def compute_output_shape(self, input_shape):
         self._check(input_shape)
         try:
@@ -93,6 +103,8 @@ class Average(_Merge):
 class Concatenate(_Merge):
     """Joins the inputs along `axis` (the last by default)."""
 
+    compute_mask = Layer.compute_mask  # the elementwise merges' rule does not apply along an axis
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = axis
@@ -123,6 +135,8 @@ class Concatenate(_Merge):
 
 class Dot(_Merge):
     """The dot product of two inputs along `axes` (per sample); `normalize` makes it a cosine."""
+
+    compute_mask = Layer.compute_mask  # Keras's Dot gives no mask
 
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)

@@ -24,8 +24,10 @@ SCALARS = ("u_product",)  # extra state Keras keeps as variables after the slots
 
 
 def keras_class_name(layer):
-    """The class name Keras would give `layer` (a functional nablanet `Model` is Keras's `Functional`)."""
-    return getattr(layer, "_keras_class_name", None) or type(layer).__name__
+    """The name of Keras's Python class for `layer`, which its weight paths use (a functional nablanet
+    `Model` is Keras's `Functional`; `_keras_path_name` where it differs from the name in configs, as
+    `GroupQueryAttention`'s class is `GroupedQueryAttention`)."""
+    return getattr(layer, "_keras_path_name", None) or getattr(layer, "_keras_class_name", None) or type(layer).__name__
 
 
 def is_model(layer):
