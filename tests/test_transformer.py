@@ -122,7 +122,7 @@ def test_the_demo_compares_the_three_models_in_a_tiny_configuration(tmp_path):
     path = tmp_path / "story.txt"
     path.write_text(story(400), encoding="utf-8")
     lines = []
-    scores = demo.compare(text=path, seconds=60, epochs=16, context=4, max_tokens=30, prompt="alice likes",
+    scores = demo.compare(text=path, seconds=600, epochs=16, context=4, max_tokens=30, prompt="alice likes",
                           embed_dim=16, blocks=1, units=16, out=lines.append)
     printed = "\n".join(lines)
     assert len(scores) == 3 and all(np.isfinite(s[0]) for s in scores.values()), scores
