@@ -16,11 +16,13 @@ import time
 
 import numpy as np
 
+import nablanet as keras
+from nablanet import layers, ops
+from nablanet.callbacks import LambdaCallback
 from nablanet.demos import lstm
-from nablanet.layers import Layer
 
 
-class TokenAndPositionEmbedding(Layer):
+class TokenAndPositionEmbedding(layers.Layer):
     """The sum of a learned embedding of each token and one of its position in the window;
     id 0 is padding and masked out.
 
@@ -33,20 +35,14 @@ class TokenAndPositionEmbedding(Layer):
 
     def __init__(self, vocabulary_size, sequence_length, embed_dim, **kwargs):
         super().__init__(**kwargs)
-        from nablanet.layers import Embedding
-
         self.vocabulary_size, self.sequence_length, self.embed_dim = vocabulary_size, sequence_length, embed_dim
-        self.tokens = Embedding(vocabulary_size, embed_dim, mask_zero=True)
-        self.positions = Embedding(sequence_length, embed_dim)
+        self.tokens = layers.Embedding(vocabulary_size, embed_dim, mask_zero=True)
+        self.positions = layers.Embedding(sequence_length, embed_dim)
 
     def call(self, inputs):
-        from nablanet import ops
-
         return self.tokens(inputs) + self.positions(ops.arange(ops.shape(inputs)[-1]))
 
     def compute_mask(self, inputs, previous_mask=None):
-        from nablanet import ops
-
         return ops.not_equal(inputs, 0)
 
     def compute_output_shape(self, input_shape):
@@ -60,9 +56,6 @@ class TokenAndPositionEmbedding(Layer):
 def build_model(vocabulary_size, context=10, embed_dim=64, num_heads=4, ff_dim=128, blocks=2, learning_rate=2e-3):
     """The decoder-only transformer: (batch, context) ids -> (batch, context, vocabulary) next-word
     probabilities, compiled with Adam and sparse categorical cross-entropy."""
-    import nablanet as keras
-    from nablanet import layers
-
     ids = keras.Input((context,), dtype="int32")
     x = TokenAndPositionEmbedding(vocabulary_size, context, embed_dim)(ids)
     for _ in range(blocks):
@@ -80,8 +73,6 @@ def build_model(vocabulary_size, context=10, embed_dim=64, num_heads=4, ff_dim=1
 def last_position(model):
     """The trained model answering only for the word after the whole window: (batch, vocabulary).
     A copy of the output layer runs on the last position alone, which saves the other positions' work."""
-    import nablanet as keras
-
     head = model.layers[-1]
     last = keras.layers.Dense(head.units, activation="softmax")
     outputs = last(head.input[:, -1, :])
@@ -97,8 +88,6 @@ def shifted(x, y):
 def train(model, x, y, seconds, epochs, batch_size=64):
     """Fit for `seconds` of wall-clock time (or `epochs`, when they end sooner), with no validation
     inside the budget. Returns (batches run, seconds spent)."""
-    from nablanet.callbacks import LambdaCallback
-
     batches = []
     count = LambdaCallback(on_train_batch_end=lambda batch, logs=None: batches.append(batch))
     began = time.perf_counter()
@@ -111,8 +100,6 @@ def compare(text=None, seconds=60.0, epochs=20, context=10, max_tokens=5000, pro
     """Train the transformer and the LSTM demo's model for `seconds` each on the same split and
     score both and the bigram baseline on next-word prediction after each validation window.
     Returns {name: (mean log-likelihood, top-1, top-5)} and prints perplexities and samples."""
-    import nablanet as keras
-
     keras.utils.set_random_seed(0)
     body, source = lstm.corpus(text)
     vectorizer, (x, y), (x_val, y_val), train_ids = lstm.prepare(body, max_tokens, context)
