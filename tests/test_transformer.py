@@ -160,3 +160,19 @@ def test_build_model_wires_causal_attention():
     np.testing.assert_allclose(after[:, :4], before[:, :4], rtol=1e-5, atol=1e-7)
     assert not np.allclose(after[:, 4:], before[:, 4:])
 
+
+
+def test_left_padding_is_invisible_to_the_real_tokens():
+    """The generator pads short prompts with id 0 on the left: the embedding's mask keeps the
+    attention off those positions, so changing what sits there changes nothing after them."""
+    keras.utils.set_random_seed(0)
+    model = demo.build_model(20, context=6, embed_dim=8, num_heads=2, ff_dim=8, blocks=2)
+    window = np.array([[0, 0, 5, 7, 3, 9]], dtype=np.int32)
+    before = model.predict(window, verbose=0)
+    embedding = model.layers[1]
+    table = embedding.positions.get_weights()[0]
+    table[:2] += np.random.default_rng(2).standard_normal(table[:2].shape)  # not a constant, which LayerNorm removes
+    embedding.positions.set_weights([table])
+    after = model.predict(window, verbose=0)
+    np.testing.assert_allclose(after[:, 2:], before[:, 2:], rtol=1e-5, atol=1e-7)
+    assert not np.allclose(after[:, :2], before[:, :2])

@@ -59,10 +59,11 @@ def build_model(vocabulary_size, context=10, embed_dim=64, num_heads=4, ff_dim=1
     ids = keras.Input((context,), dtype="int32")
     x = TokenAndPositionEmbedding(vocabulary_size, context, embed_dim)(ids)
     for _ in range(blocks):
+        # Add layers, not `+`: as in Keras, only the layer carries the padding mask on to the next block.
         h = layers.LayerNormalization(epsilon=1e-5)(x)
-        x = x + layers.MultiHeadAttention(num_heads, embed_dim // num_heads)(h, h, use_causal_mask=True)
+        x = layers.Add()([x, layers.MultiHeadAttention(num_heads, embed_dim // num_heads)(h, h, use_causal_mask=True)])
         h = layers.LayerNormalization(epsilon=1e-5)(x)
-        x = x + layers.Dense(embed_dim)(layers.Dense(ff_dim, activation="gelu")(h))
+        x = layers.Add()([x, layers.Dense(embed_dim)(layers.Dense(ff_dim, activation="gelu")(h))])
     x = layers.LayerNormalization(epsilon=1e-5)(x)
     probabilities = layers.Dense(vocabulary_size, activation="softmax")(x)
     model = keras.Model(ids, probabilities, name="next_word_transformer")
