@@ -9,7 +9,7 @@ import importlib
 import os
 import platform
 
-WORKLOADS = ["op_chain", "mlp", "cnn", "autoencoder", "lstm", "attention"]
+WORKLOADS = ["op_chain", "mlp", "cnn", "autoencoder", "lstm", "attention", "transformer"]
 
 
 def main(argv=None):

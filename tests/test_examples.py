@@ -8,8 +8,9 @@ import pytest
 
 # mnist_convnet reads ../shared/data, which a clone elsewhere lacks, and trains two frameworks
 # for about 15 s: it is an example to run by hand, not a test. next_word_lstm trains for two
-# minutes by default: tests/test_next_word.py runs it on a small text for a few seconds.
-BY_HAND = {"mnist_convnet.py", "next_word_lstm.py"}
+# minutes by default, transformer_next_word for two: tests/test_next_word.py and
+# tests/test_transformer.py run them on a small text for a few seconds.
+BY_HAND = {"mnist_convnet.py", "next_word_lstm.py", "transformer_next_word.py"}
 EXAMPLES = sorted(p for p in (pathlib.Path(__file__).parent.parent / "examples").glob("*.py")
                   if p.name not in BY_HAND)
 

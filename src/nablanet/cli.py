@@ -14,6 +14,7 @@ DEMOS = {
     "overfitting": ("overfitting", "Dropout, L2 and EarlyStopping against overfitting, with plots", False),
     "autoencoder": ("autoencoder", "autoencoders: codes vs PCA, denoising, anomalies, a VAE", False),
     "lstm": ("lstm", "next-word prediction with an LSTM vs a bigram baseline, and generated text", False),
+    "transformer": ("transformer", "a small transformer vs the LSTM and the bigram at the same training time", False),
     "tune": ("tune", "hyperparameter search on digits: random vs Bayesian (Optuna), with plots", False),
     "transfer": ("transfer", "transfer learning: digits 0-4 -> 5-9 from 20 images per class vs scratch", False),
 }
@@ -49,8 +50,9 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     run_demo = commands.add_parser("demo", help="run a demo (all of the quick ones by default)")
     run_demo.add_argument("names", nargs="*", metavar="NAME", help=", ".join(DEMOS))
-    run_demo.add_argument("--text", help="lstm: a text file (or folder of .txt files) to train on")
-    run_demo.add_argument("--seconds", type=float, help="lstm: the training time budget (default 120)")
+    run_demo.add_argument("--text", help="lstm, transformer: a text file (or folder of .txt files) to train on")
+    run_demo.add_argument("--seconds", type=float,
+                          help="lstm, transformer: the training time budget, per model (default 120, 60)")
     commands.add_parser("version", help="print the version")
     args = parser.parse_args(argv)
     if args.command == "demo":
