@@ -27,7 +27,6 @@ EXCLUDED = {
 # Names not written yet, with the reason (see the final report of the namespaces branch).
 PENDING = {
     "utils": {
-        "FeatureSpace": "a preprocessing model over several layer families nablanet lacks (Hashing, lookups)",
         "bounding_boxes": "not written yet: box-format conversions, IoU and box deltas for detection pipelines",
     },
 }

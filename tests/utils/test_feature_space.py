@@ -1,0 +1,217 @@
+"""utils.FeatureSpace against Keras's.
+
+Keras's FeatureSpace adapts and calls through TensorFlow even on the torch backend, and its lookup
+and hashing layers need TensorFlow too; without TensorFlow, its configs, its files and its
+preprocessing layers that run on torch (Normalization, Discretization, CategoryEncoding,
+Rescaling) are the reference, and the lookups and hashes are checked against nablanet's own
+layers (which tests/layers compares with Keras).
+"""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import nablanet as nb
+from nablanet.utils import FeatureSpace, PyDataset
+
+keras = pytest.importorskip("keras")
+
+RNG = np.random.default_rng(0)
+N = 70  # more than one of Keras's adapt batches of 32
+DATA = {
+    "f": RNG.normal(size=N).astype("float32"),
+    "g": RNG.normal(2.0, 3.0, size=N).astype("float32"),
+    "r": RNG.uniform(0, 10, size=N).astype("float32"),
+    "d": RNG.uniform(-1, 1, size=N).astype("float32"),
+    "s": RNG.choice(["red", "green", "blue", "grey"], size=N, p=[0.4, 0.3, 0.2, 0.1]),
+    "i": RNG.choice([3, 7, 11, 20], size=N, p=[0.1, 0.2, 0.3, 0.4]),
+    "sh": RNG.choice(["a", "b", "c", "dd", "eee"], size=N),
+    "ih": RNG.integers(0, 1000, size=N),
+}
+FLOATS = {"f": "float", "g": "float_normalized", "r": "float_rescaled", "d": "float_discretized"}
+
+
+def _np(x):
+    return np.asarray(x)
+
+
+def _keras_batches(column):
+    """The batches Keras's FeatureSpace.adapt gives a layer for a column of single values."""
+    return [column[i:i + 32, None] for i in range(0, len(column), 32)]
+
+
+def _keras_float_encodings(data, num_bins=32, scale=1.0):
+    """The encodings of FLOATS computed with Keras's own layers, as its FeatureSpace composes them."""
+    norm = keras.layers.Normalization(axis=-1)
+    norm.adapt(np.concatenate(_keras_batches(data["g"])))
+    disc = keras.layers.Discretization(num_bins=num_bins)
+    disc.adapt(_keras_batches(data["d"]))
+    one_hot = keras.layers.CategoryEncoding(num_tokens=num_bins, output_mode="multi_hot")
+    return {"d": _np(one_hot(disc(data["d"][:, None]))), "f": data["f"][:, None],
+            "g": _np(norm(data["g"][:, None])), "r": _np(keras.layers.Rescaling(scale)(data["r"][:, None])),
+            "disc": disc}
+
+
+# -- the float types against Keras's layers --------------------------------------------------------
+
+@pytest.mark.parametrize("output_mode", ["concat", "dict"])
+def test_float_types_match_keras_layers(output_mode):
+    space = FeatureSpace(FLOATS, output_mode=output_mode, num_discretization_bins=5)
+    space.adapt({name: DATA[name] for name in FLOATS})
+    expected = _keras_float_encodings(DATA, num_bins=5)
+    assert space.preprocessors["d"].bin_boundaries == pytest.approx(expected["disc"].bin_boundaries, abs=1e-7)
+    out = space({name: DATA[name] for name in FLOATS})
+    if output_mode == "dict":
+        assert sorted(out) == ["d", "f", "g", "r"]
+        for name in out:
+            np.testing.assert_allclose(_np(out[name]), expected[name], atol=1e-5)
+    else:
+        want = np.concatenate([expected[name] for name in ("d", "f", "g", "r")], axis=-1)
+        assert _np(out).dtype == np.float32 and _np(out).shape == (N, 5 + 3)
+        np.testing.assert_allclose(_np(out), want, atol=1e-5)
+
+
+def test_single_sample_and_batched_calls_agree():
+    space = FeatureSpace(FLOATS, num_discretization_bins=4)
+    space.adapt({name: DATA[name] for name in FLOATS})
+    batch = _np(space({name: DATA[name] for name in FLOATS}))
+    one = _np(space({name: DATA[name][3] for name in FLOATS}))
+    assert one.shape == (batch.shape[1],)
+    np.testing.assert_allclose(one, batch[3], atol=1e-6)
+    two_d = _np(space({name: DATA[name][:, None] for name in FLOATS}))
+    np.testing.assert_allclose(two_d, batch, atol=1e-6)
+    spaced = FeatureSpace(FLOATS, output_mode="dict", num_discretization_bins=4)
+    spaced.adapt({name: DATA[name] for name in FLOATS})
+    single = spaced({name: DATA[name][3] for name in FLOATS})
+    assert _np(single["d"]).shape == (4,) and _np(single["f"]).shape == (1,)
+
+
+def test_float_rescaled_and_discretized_with_boundaries_need_no_adapt():
+    space = FeatureSpace({"r": FeatureSpace.float_rescaled(scale=0.5, offset=1.0),
+                          "d": FeatureSpace.float_discretized(num_bins=None, bin_boundaries=[-0.5, 0.0, 0.5])})
+    out = _np(space({"r": DATA["r"], "d": DATA["d"]}))
+    bins = keras.layers.Discretization(bin_boundaries=[-0.5, 0.0, 0.5])(DATA["d"][:, None])
+    want = np.concatenate([_np(keras.layers.CategoryEncoding(4, output_mode="multi_hot")(bins)),
+                           _np(keras.layers.Rescaling(0.5, offset=1.0)(DATA["r"][:, None]))], axis=-1)
+    np.testing.assert_allclose(out, want, atol=1e-6)
+
+
+# -- config and files against Keras's ----------------------------------------------------------------
+
+def _strip(config):
+    """A config without the parts that legitimately differ (names given by counters, dtype policies)."""
+    if isinstance(config, dict):
+        return {k: _strip(v) for k, v in config.items() if k not in ("name", "dtype", "build_config",
+                                                                      "shared_object_id", "registered_name")}
+    if isinstance(config, (list, tuple)):
+        return [_strip(v) for v in config]
+    return config
+
+
+def test_config_matches_keras():
+    features = {"f": "float", "r": "float_rescaled", "g": "float_normalized", "d": "float_discretized"}
+    ours = nb.saving.serialize_keras_object(FeatureSpace(features, crossing_dim=8, num_discretization_bins=6))
+    theirs = keras.saving.serialize_keras_object(keras.utils.FeatureSpace(features, crossing_dim=8,
+                                                                         num_discretization_bins=6))
+    assert ours["class_name"] == theirs["class_name"] == "FeatureSpace"
+    assert ours["module"] == theirs["module"]
+    assert sorted(ours["config"]) == sorted(theirs["config"])
+    for name in features:
+        a, b = ours["config"]["features"][name], theirs["config"]["features"][name]
+        assert (a["module"], a["class_name"]) == (b["module"], b["class_name"])
+        assert a["config"]["dtype"] == b["config"]["dtype"] and a["config"]["output_mode"] == b["config"]["output_mode"]
+        assert a["config"]["preprocessor"]["class_name"] == b["config"]["preprocessor"]["class_name"]
+        assert a["config"]["preprocessor"]["config"]["name"] == b["config"]["preprocessor"]["config"]["name"]
+        assert sorted(_strip(a["config"]["preprocessor"]["config"])) == \
+            sorted(_strip(b["config"]["preprocessor"]["config"]))
+    cross = nb.saving.serialize_keras_object(FeatureSpace.cross(("a", "b"), crossing_dim=4, output_mode="int"))
+    keras_cross = keras.saving.serialize_keras_object(keras.utils.FeatureSpace.cross(("a", "b"), 4, "int"))
+    assert _strip(cross) == _strip(keras_cross)
+
+
+def test_get_config_from_config_round_trip():
+    space = FeatureSpace(FLOATS, output_mode="dict", hashing_dim=7, num_discretization_bins=3)
+    again = FeatureSpace.from_config(json.loads(json.dumps(space.get_config())))
+    assert again.get_config()["output_mode"] == "dict" and again.num_discretization_bins == 3
+    assert _strip(again.get_config()) == _strip(space.get_config())
+
+
+def test_loads_a_file_keras_wrote(tmp_path):
+    path = str(tmp_path / "keras_space.keras")
+    kfs = keras.utils.FeatureSpace
+    keras_space = kfs({"f": "float", "r": kfs.float_rescaled(scale=2.0, offset=-1.0),
+                       "n": kfs.feature(dtype="float32", output_mode="float",
+                                        preprocessor=keras.layers.Normalization(mean=1.0, variance=4.0)),
+                       "d": kfs.float_discretized(num_bins=None, bin_boundaries=[0.0, 0.5])})
+    keras_space.save(path)
+    space = nb.saving.load_model(path)
+    assert isinstance(space, FeatureSpace)
+    x = DATA["d"]
+    out = _np(space({"f": x, "r": x, "n": x, "d": x}))
+    want = np.concatenate([np.eye(3)[np.searchsorted([0.0, 0.5], x, side="right")], x[:, None], (x[:, None] - 1) / 2,
+                           2 * x[:, None] - 1], axis=-1)
+    np.testing.assert_allclose(out, want, atol=1e-6)
+
+
+def test_keras_reads_the_config_nablanet_writes(tmp_path):
+    space = FeatureSpace({"f": "float", "r": FeatureSpace.float_rescaled(scale=3.0)})
+    path = str(tmp_path / "ours.keras")
+    space.save(path)
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+    theirs = keras.saving.deserialize_keras_object(config)
+    assert isinstance(theirs, keras.utils.FeatureSpace)
+    assert theirs.preprocessors["r"].scale == 3.0 and sorted(theirs.features) == ["f", "r"]
+
+
+# -- bad input ---------------------------------------------------------------------------------------
+
+def test_unknown_feature_type_names_it():
+    with pytest.raises(ValueError, match=r"feature 'x' has an unknown type 'floating'"):
+        FeatureSpace({"x": "floating"})
+
+
+def test_bad_arguments_name_what_was_wrong():
+    with pytest.raises(ValueError, match="output_mode 'dict' or 'concat', got 'list'"):
+        FeatureSpace({"x": "float"}, output_mode="list")
+    with pytest.raises(ValueError, match="non-empty dict"):
+        FeatureSpace({})
+    with pytest.raises(ValueError, match=r"names \['z'\], which are not features"):
+        FeatureSpace({"x": "float", "y": "float"}, crosses=[("x", "z")])
+    with pytest.raises(ValueError, match="output_mode 'int', 'one_hot' or 'float', got 'multi_hot'"):
+        FeatureSpace.feature("float32", nb.layers.Rescaling(1.0), "multi_hot")
+
+
+def test_adapt_must_come_first():
+    space = FeatureSpace({"g": "float_normalized", "f": "float"})
+    with pytest.raises(ValueError, match=r"call adapt\(dataset\) before using it; features \['g'\]"):
+        space({"g": [1.0], "f": [2.0]})
+    with pytest.raises(ValueError, match="adapt"):
+        space.get_encoded_features()
+
+
+def test_missing_or_unknown_features_are_named():
+    space = FeatureSpace({"f": "float", "r": "float_rescaled"})
+    with pytest.raises(ValueError, match=r"missing \['r'\]"):
+        space({"f": [1.0]})
+    with pytest.raises(ValueError, match=r"unknown \['q'\]"):
+        space({"f": [1.0], "r": [1.0], "q": [1.0]})
+    with pytest.raises(ValueError, match="expected a dict of features, got list"):
+        space([1.0, 2.0])
+    normalized = FeatureSpace({"g": "float_normalized"})
+    with pytest.raises(ValueError, match=r"the dict lacks the features \['g'\]"):
+        normalized.adapt({"f": [1.0]})
+    with pytest.raises(ValueError, match=r"a batch lacks the features \['g'\]"):
+        normalized.adapt([{"f": [1.0]}])
+    with pytest.raises(TypeError, match="expected a dict of arrays or lists, an iterable of dict batches"):
+        normalized.adapt(np.ones(3))
+    with pytest.raises(ValueError, match="empty"):
+        normalized.adapt([])
+
+
+def test_one_hot_needs_integer_ids():
+    space = FeatureSpace({"x": FeatureSpace.feature("float32", nb.layers.Rescaling(2.0), "one_hot")})
+    with pytest.raises(ValueError, match="feature 'x' has output_mode='one_hot'.*gives float32"):
+        space({"x": [1.0]})
