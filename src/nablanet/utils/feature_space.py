@@ -75,6 +75,7 @@ class Feature:
             preprocessor = serialization.deserialize(preprocessor, kind="layers")
             if build and not preprocessor.built:  # a saved, adapted layer: its state is loaded next
                 preprocessor.build_from_config(build)
+        self.restored = isinstance(preprocessor, Layer) and preprocessor.built  # read from a file, adapted then
         self.dtype = dtype
         self.preprocessor = preprocessor
         self.output_mode = output_mode
@@ -291,7 +292,7 @@ class FeatureSpace(Layer):
     def _check_if_adapted(self):
         if self._is_adapted:
             return
-        pending = self._list_adaptable_preprocessors()
+        pending = [name for name in self._list_adaptable_preprocessors() if not self.features[name].restored]
         if pending:
             raise ValueError(f"FeatureSpace {self.name!r}: call adapt(dataset) before using it; features {pending} "
                              "learn their state from data")
