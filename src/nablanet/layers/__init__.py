@@ -63,6 +63,7 @@ from nablanet.layers.preprocessing import (
     Resizing,
 )
 from nablanet.layers.preprocessing_structured import CategoryEncoding, Discretization, Normalization
+from nablanet.layers.preprocessing_structured_hashing import HashedCrossing, Hashing
 from nablanet.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from nablanet.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
 from nablanet.layers.regularization import (
@@ -91,7 +92,7 @@ __all__ = [
     "SimpleRNNCell", "TimeDistributed",
     "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
     "Rescaling", "Resizing",
-    "CategoryEncoding", "Discretization", "Normalization",
+    "CategoryEncoding", "Discretization", "HashedCrossing", "Hashing", "Normalization",
     "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv1DTranspose",
     "Conv2D", "Conv2DTranspose", "Cropping1D", "Cropping2D", "DepthwiseConv2D",
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",

@@ -52,10 +52,11 @@ class InputLayer(Layer):
                 raise ValueError(f"InputLayer: {argument}=True is not supported: nablanet's inputs are dense "
                                  "arrays that every call passes")
         warn_ignored("InputLayer", "input_tensor", input_tensor, "graphs start from their own placeholder")
-        super().__init__(name=name, dtype=dtype, **kwargs)
+        text = dtype == "string"  # Keras's name for text; its arrays are NumPy object or str arrays
+        super().__init__(name=name, dtype=None if text else dtype, **kwargs)
         self.shape = tuple(None if d is None else int(d) for d in np.atleast_1d(shape).tolist()) if shape != () else ()
         self.batch_size = batch_size
-        self.output_dtype = np.dtype(dtype or backend.floatx())
+        self.output_dtype = np.dtype(object if text else dtype or backend.floatx())
         self.built = True
         node = Node(self, [], (), {}, None)
         node.outputs = KerasTensor((batch_size,) + self.shape, self.output_dtype, name=self.name, history=(node, 0))
@@ -65,7 +66,8 @@ class InputLayer(Layer):
         return inputs
 
     def get_config(self):
-        return {"batch_shape": [self.batch_size, *self.shape], "dtype": self.output_dtype.name, "sparse": False,
+        dtype = "string" if self.output_dtype.kind == "O" else self.output_dtype.name
+        return {"batch_shape": [self.batch_size, *self.shape], "dtype": dtype, "sparse": False,
                 "ragged": False, "name": self.name, "optional": False}
 
     @classmethod
