@@ -336,3 +336,59 @@ def test_training_on_encoded_features():
     raw = {name: column[:5] for name, column in data.items()}
     np.testing.assert_allclose(inference.predict({k: v[:, None] for k, v in raw.items()}, verbose=0),
                                head.predict(space(raw), verbose=0), atol=1e-6)
+
+
+# -- hashed features and crosses -----------------------------------------------------------------------
+
+def _one_hot(ids, depth):
+    return np.eye(depth, dtype="float32")[np.asarray(ids).reshape(-1)]
+
+
+def test_hashed_features_and_crosses():
+    space = FeatureSpace({"sh": "string_hashed", "ih": FeatureSpace.integer_hashed(num_bins=5)},
+                         crosses=[("sh", "ih"), FeatureSpace.cross(("ih", "sh"), crossing_dim=3, output_mode="int")],
+                         hashing_dim=6, crossing_dim=4, output_mode="dict")
+    data = {"sh": DATA["sh"], "ih": DATA["ih"]}
+    out = {name: _np(x) for name, x in space(data).items()}
+    assert sorted(out) == ["ih", "ih_X_sh", "sh", "sh_X_ih"]
+    sh = _np(nb.layers.Hashing(num_bins=6)(DATA["sh"][:, None]))
+    ih = _np(nb.layers.Hashing(num_bins=5)(DATA["ih"][:, None]))
+    np.testing.assert_array_equal(out["sh"], _one_hot(sh, 6))
+    np.testing.assert_array_equal(out["ih"], _one_hot(ih, 5))
+    # Keras crosses the preprocessed values (here the hash bins), not the raw ones
+    np.testing.assert_array_equal(out["sh_X_ih"], _one_hot(_np(nb.layers.HashedCrossing(4)([sh, ih])), 4))
+    assert out["ih_X_sh"].shape == (N, 1) and out["ih_X_sh"].dtype.kind == "i"
+    np.testing.assert_array_equal(out["ih_X_sh"], _np(nb.layers.HashedCrossing(3)([ih, sh])))
+    assert space.crossers["sh_X_ih"].num_bins == 4 and "sh_X_ih" in space.one_hot_encoders
+
+
+def test_hashed_concat_orders_features_then_crosses_by_name():
+    space = FeatureSpace({"sh": "string_hashed", "f": "float", "ih": "integer_hashed"}, crosses=[("sh", "ih")],
+                         hashing_dim=3, crossing_dim=2)
+    data = {"sh": DATA["sh"], "f": DATA["f"], "ih": DATA["ih"]}
+    out = _np(space(data))
+    parts = FeatureSpace({"sh": "string_hashed", "f": "float", "ih": "integer_hashed"}, crosses=[("sh", "ih")],
+                         hashing_dim=3, crossing_dim=2, output_mode="dict")(data)
+    want = np.concatenate([_np(parts[name]) for name in ("f", "ih", "sh", "sh_X_ih")], axis=-1)
+    assert out.shape == (N, 1 + 3 + 3 + 2)
+    np.testing.assert_array_equal(out, want)
+    one = _np(space({"sh": "a", "f": 0.5, "ih": 7}))
+    assert one.shape == (9,)
+
+
+def test_integer_output_cannot_be_concatenated():
+    space = FeatureSpace({"sh": FeatureSpace.string_hashed(num_bins=4, output_mode="int")})
+    with pytest.raises(ValueError, match="cannot concatenate feature 'sh'.*output_mode='dict'"):
+        space({"sh": ["a"]})
+    assert _np(FeatureSpace({"sh": FeatureSpace.string_hashed(4, output_mode="int")}, output_mode="dict")(
+        {"sh": ["a", "b"]})["sh"]).shape == (2, 1)
+
+
+def test_string_inputs_in_a_functional_model():
+    space = FeatureSpace({"sh": "string_hashed", "f": "float"}, hashing_dim=4)
+    inputs = space.get_inputs()
+    assert inputs["sh"].dtype == np.dtype(object)
+    model = nb.Model(inputs, nb.layers.Dense(1)(space.get_encoded_features()))
+    feed = {"sh": DATA["sh"][:, None].astype(object), "f": DATA["f"][:, None]}
+    np.testing.assert_allclose(_np(model(feed)),
+                               _np(model.layers[-1](space({"sh": DATA["sh"], "f": DATA["f"]}))), atol=1e-6)

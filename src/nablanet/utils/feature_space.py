@@ -260,8 +260,7 @@ class FeatureSpace(Layer):
 
     @staticmethod
     def _feature_to_input(name, feature):
-        dtype = "object" if feature.dtype == "string" else feature.dtype  # NumPy's dtype for Python strings
-        return layers.Input(shape=(1,), dtype=dtype, name=name)
+        return layers.Input(shape=(1,), dtype=feature.dtype, name=name)
 
     # -- adapt ----------------------------------------------------------------------------------------
 
