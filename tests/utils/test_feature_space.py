@@ -184,6 +184,12 @@ def test_bad_arguments_name_what_was_wrong():
         FeatureSpace({})
     with pytest.raises(ValueError, match=r"names \['z'\], which are not features"):
         FeatureSpace({"x": "float", "y": "float"}, crosses=[("x", "z")])
+    with pytest.raises(ValueError, match=r"names \['w'\], which are not features"):
+        FeatureSpace({"x": "float"}, crosses=[FeatureSpace.cross(("w", "x"), crossing_dim=4)])
+    with pytest.raises(ValueError, match="need `crossing_dim`"):
+        FeatureSpace({"x": "float", "y": "float"}, crosses=[("x", "y")], crossing_dim=None)
+    with pytest.raises(ValueError, match="expected output_mode 'int' or 'one_hot', got 'float'"):
+        FeatureSpace.cross(("x", "y"), crossing_dim=4, output_mode="float")
     with pytest.raises(ValueError, match="output_mode 'int', 'one_hot' or 'float', got 'multi_hot'"):
         FeatureSpace.feature("float32", nb.layers.Rescaling(1.0), "multi_hot")
 
@@ -392,3 +398,82 @@ def test_string_inputs_in_a_functional_model():
     feed = {"sh": DATA["sh"][:, None].astype(object), "f": DATA["f"][:, None]}
     np.testing.assert_allclose(_np(model(feed)),
                                _np(model.layers[-1](space({"sh": DATA["sh"], "f": DATA["f"]}))), atol=1e-6)
+
+
+# -- categorical features (the lookups) --------------------------------------------------------------------
+
+def _vocabulary(column):
+    """Keras's adapted vocabulary: the values by decreasing count (these columns have no ties)."""
+    values, counts = np.unique(column, return_counts=True)
+    assert len(set(counts.tolist())) == len(counts)
+    return [values[i].item() for i in np.argsort(-counts, kind="stable")]
+
+
+ALL = {**FLOATS, "s": "string_categorical", "i": "integer_categorical", "sh": "string_hashed",
+       "ih": "integer_hashed"}
+
+
+@pytest.mark.parametrize("name", ["s", "i"])
+def test_categorical_features_index_the_adapted_vocabulary(name):
+    space = FeatureSpace({name: ALL[name]}, output_mode="dict")
+    space.adapt({name: DATA[name]})
+    vocabulary = _vocabulary(DATA[name])
+    assert [v.item() if hasattr(v, "item") else v for v in space.preprocessors[name].get_vocabulary()][1:] == \
+        vocabulary
+    assert space.preprocessors[name].vocabulary_size() == len(vocabulary) + 1
+    unseen = "purple" if name == "s" else 99
+    column = np.concatenate([DATA[name], np.array([unseen], dtype=DATA[name].dtype)])
+    ids = [0 if v == unseen else vocabulary.index(v.item()) + 1 for v in column]  # 0: the OOV index
+    np.testing.assert_array_equal(_np(space({name: column})[name]), _one_hot(ids, len(vocabulary) + 1))
+    as_int = FeatureSpace({name: getattr(FeatureSpace, ALL[name])(output_mode="int")}, output_mode="dict")
+    as_int.adapt({name: DATA[name]})
+    np.testing.assert_array_equal(_np(as_int({name: column})[name]).ravel(), ids)
+
+
+def test_categorical_options_max_tokens_and_oov_indices():
+    space = FeatureSpace({"s": FeatureSpace.string_categorical(max_tokens=3, num_oov_indices=1),
+                          "i": FeatureSpace.integer_categorical(num_oov_indices=2)}, output_mode="dict")
+    space.adapt({"s": DATA["s"], "i": DATA["i"]})
+    assert space.preprocessors["s"].vocabulary_size() == 3
+    assert space.preprocessors["i"].vocabulary_size() == 4 + 2
+    out = space({"s": DATA["s"], "i": DATA["i"]})
+    assert _np(out["s"]).shape == (N, 3) and _np(out["i"]).shape == (N, 6)
+
+
+def test_every_type_with_crosses_round_trips_through_a_file(tmp_path):
+    space = FeatureSpace(ALL, crosses=[("s", "i"), FeatureSpace.cross(("sh", "d"), 5, output_mode="int")],
+                         crossing_dim=7, hashing_dim=9, num_discretization_bins=4, output_mode="dict")
+    space.adapt(DATA)
+    out = space(DATA)
+    s_ids = np.argmax(_np(out["s"]), axis=-1)[:, None]
+    i_ids = np.argmax(_np(out["i"]), axis=-1)[:, None]
+    np.testing.assert_array_equal(_np(out["s_X_i"]), _one_hot(_np(nb.layers.HashedCrossing(7)([s_ids, i_ids])), 7))
+    path = str(tmp_path / "all.keras")
+    space.save(path)
+    loaded = nb.saving.load_model(path)
+    again = loaded(DATA)
+    assert sorted(again) == sorted(out) == sorted([*ALL, "s_X_i", "sh_X_d"])
+    for name in out:
+        np.testing.assert_array_equal(_np(again[name]), _np(out[name]))
+    concat = FeatureSpace.from_config({**space.get_config(), "output_mode": "concat"})
+    with pytest.raises(ValueError, match="cannot concatenate feature 'sh_X_d'"):
+        concat.adapt(DATA)
+
+
+def test_training_with_categorical_features_and_a_cross():
+    """The structured-data guide's FeatureSpace (floats, lookups, a cross) feeding a small classifier."""
+    rng = np.random.default_rng(2)
+    n = 400
+    data = {"s": rng.choice(["a", "b", "c"], size=n), "i": rng.choice([1, 2, 3, 4], size=n),
+            "g": rng.normal(0.0, 2.0, size=n).astype("float32")}
+    labels = ((data["s"] == "b") ^ (data["i"] > 2)).astype("float32")  # needs the cross or a hidden layer
+    space = FeatureSpace({"s": "string_categorical", "i": "integer_categorical", "g": "float_normalized"},
+                         crosses=[("s", "i")], crossing_dim=16)
+    space.adapt(data)
+    encoded = space(data)
+    nb.utils.set_random_seed(0)
+    model = nb.Sequential([nb.layers.Input(shape=(_np(encoded).shape[1],)), nb.layers.Dense(16, activation="relu"),
+                           nb.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=nb.optimizers.Adam(0.02), loss="binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(encoded, labels, epochs=20, batch_size=32, verbose=0)
+    assert history.history["accuracy"][-1] > 0.95

@@ -247,15 +247,16 @@ class FeatureSpace(Layer):
     def _standardize_cross(self, cross):
         if isinstance(cross, dict):
             cross = serialization.deserialize(cross, kind="layers")
+        names = cross.feature_names if isinstance(cross, Cross) else tuple(cross)
+        unknown = [key for key in names if key not in self.features]
+        if unknown:
+            raise ValueError(f"FeatureSpace: the cross {names} names {unknown}, which are not features "
+                             f"(features: {list(self.features)})")
         if isinstance(cross, Cross):
             return cross
         if not self.crossing_dim:
             raise ValueError("FeatureSpace: crosses given as names need `crossing_dim` (the number of hash bins), "
                              f"got crossing_dim={self.crossing_dim!r}")
-        unknown = [key for key in cross if key not in self.features]
-        if unknown:
-            raise ValueError(f"FeatureSpace: the cross {tuple(cross)} names {unknown}, which are not features "
-                             f"(features: {list(self.features)})")
         return Cross(cross, crossing_dim=self.crossing_dim)
 
     @staticmethod
@@ -469,6 +470,8 @@ def _feature_batches(dataset, names):
         columns = {name: np.asarray(dataset[name]) for name in names}
         return {name: _batched([column[i] for i in range(len(column))], name) for name, column in columns.items()}
     if isinstance(dataset, PyDataset):
+        if dataset.num_batches is None:
+            raise ValueError("FeatureSpace.adapt: the PyDataset is endless (num_batches is None); give it a length")
         elements = (dataset[i] for i in range(dataset.num_batches))
     elif hasattr(dataset, "__iter__") and not isinstance(dataset, (str, bytes, np.ndarray)):
         elements = iter(dataset)
