@@ -73,7 +73,7 @@ class Feature:
         if isinstance(preprocessor, dict):
             build = preprocessor.get("build_config")
             preprocessor = serialization.deserialize(preprocessor, kind="layers")
-            if build and not preprocessor.built:  # a saved, adapted layer: its state is loaded next
+            if build is not None and not preprocessor.built:  # a saved, adapted layer: its state is loaded next
                 preprocessor.build_from_config(build)
         self.restored = isinstance(preprocessor, Layer) and preprocessor.built  # read from a file, adapted then
         self.dtype = dtype
@@ -97,19 +97,6 @@ class TFDIdentity(Layer):
 
     def call(self, inputs):
         return inputs
-
-
-class TFDConcat(Layer):
-    """Concatenates the encoded features along `axis` (Keras's class name)."""
-
-    _keras_module = KERAS_MODULE
-
-    def __init__(self, axis, **kwargs):
-        super().__init__(**kwargs)
-        self.axis = axis
-
-    def call(self, xs):
-        return ops.concatenate(xs, axis=self.axis)
 
 
 class FeatureSpace(Layer):
@@ -225,7 +212,6 @@ class FeatureSpace(Layer):
         self.crossers = {cross.name: layers.HashedCrossing(cross.crossing_dim, name=cross.name)
                          for cross in self.crosses}
         self.one_hot_encoders = {}
-        self.concat = None
         self.encoded_features = None
         self._is_adapted = False
         self._sublayers_built = False
@@ -285,7 +271,7 @@ class FeatureSpace(Layer):
         names = self._list_adaptable_preprocessors()
         batches = _feature_batches(dataset, names)
         for name in names:
-            self.preprocessors[name].adapt(batches[name])
+            self.preprocessors[name].adapt(iter(batches[name]))  # an iterator: every layer reads it as batches
         self._is_adapted = True
         self._build_encoders()
 
@@ -310,8 +296,6 @@ class FeatureSpace(Layer):
         sample = {name: np.full((1, 1), STAND_IN[_family(feature.dtype)], dtype=_numpy_dtype(feature.dtype))
                   for name, feature in self.features.items()}
         self._encode(sample, building=True)
-        if self.output_mode == "concat":
-            self.concat = TFDConcat(axis=-1)
         self._sublayers_built = True
         self.built = True
 
@@ -511,4 +495,4 @@ def _batched(elements, name):
 
 
 serialization.register_table("layers", {"FeatureSpace": FeatureSpace, "Feature": Feature, "Cross": Cross,
-                                        "TFDIdentity": TFDIdentity, "TFDConcat": TFDConcat}, "keras.layers")
+                                        "TFDIdentity": TFDIdentity}, "keras.layers")
