@@ -422,7 +422,7 @@ def test_categorical_features_index_the_adapted_vocabulary(name):
         vocabulary
     assert space.preprocessors[name].vocabulary_size() == len(vocabulary) + 1
     unseen = "purple" if name == "s" else 99
-    column = np.concatenate([DATA[name], np.array([unseen], dtype=DATA[name].dtype)])
+    column = np.array(DATA[name].tolist() + [unseen])
     ids = [0 if v == unseen else vocabulary.index(v.item()) + 1 for v in column]  # 0: the OOV index
     np.testing.assert_array_equal(_np(space({name: column})[name]), _one_hot(ids, len(vocabulary) + 1))
     as_int = FeatureSpace({name: getattr(FeatureSpace, ALL[name])(output_mode="int")}, output_mode="dict")
