@@ -37,7 +37,7 @@ def save_model(model, path, overwrite=True, extra=None):
     entries = {"metadata.json": json.dumps({"keras_version": KERAS_VERSION, "nablanet_version": _version(),
                                             "date_saved": time.strftime("%Y-%m-%d@%H:%M:%S")}).encode(),
                "config.json": json.dumps(config).encode(),
-               WEIGHTS: layout.weights_h5(model)}
+               WEIGHTS: layout.weights_h5(model), **layout.asset_entries(model)}
     entries.update(extra or {})
     optimizer = getattr(model, "optimizer", None)
     state = optimizer.get_state()[1] if optimizer is not None and optimizer.built else None
@@ -75,6 +75,7 @@ def read_entries(path, blob, members=None, where="load_model"):
                                   "again without max_shard_size")
             wanted = ["config.json", WEIGHTS] if members is None else list(members)
             wanted += [n for n in ("metadata.json", "training.json") if n in names and members is None]
+            wanted += sorted(n for n in names if n.startswith("assets/") and not n.endswith("/") and members is None)
             manifest = None
             if "nablanet.json" in names:
                 manifest = archive.read_member(zf, "nablanet.json", source)
@@ -131,4 +132,5 @@ def load_model(path, blob, custom_objects=None, compile=True):
     extra = (manifest or {}).get("optimizer_extra")
     layout.load_weights_h5(model, entries[WEIGHTS], path, optimizer=compile and getattr(model, "compiled", False),
                            optimizer_extra=extra)
+    layout.load_assets(model, entries, path)  # after the variables, as Keras: TF-IDF weights come first
     return model

@@ -8,6 +8,9 @@ order, which legacy `.h5` files use too). Models are walked by their public attr
 
 import collections
 import io
+import os
+import re
+import tempfile
 
 import numpy as np
 
@@ -78,6 +81,55 @@ def _numbered(layers, base, visit):
 def own_variables(layer):
     """The variables a layer keeps itself (its sublayers' are theirs)."""
     return list(layer._weights)
+
+
+def stored_variables(layer):
+    """`{key: array}` as Keras stores a layer's variables: `"0", "1", ...`, or the keys of the
+    layer's own `save_own_variables(store)` when it has one (a lookup's `idf_weights`)."""
+    if hasattr(layer, "save_own_variables"):
+        store = {}
+        layer.save_own_variables(store)
+        return store
+    return {str(i): v.numpy() for i, v in enumerate(own_variables(layer))}
+
+
+ASSET_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # a file a layer writes among its assets: a plain name, no folders
+
+
+def asset_entries(model):
+    """`{"assets/<layer path>/<file>": bytes}`: what each layer's `save_assets(dir_path)` writes, at
+    the paths Keras's `.keras` archive keeps them."""
+    entries = {}
+    for path, layer in walk(model):
+        if not hasattr(layer, "save_assets"):
+            continue
+        with tempfile.TemporaryDirectory() as folder:
+            layer.save_assets(folder)
+            for name in sorted(os.listdir(folder)):
+                with open(os.path.join(folder, name), "rb") as f:
+                    entries[f"assets/{path.strip('/')}/{name}"] = f.read()
+    return entries
+
+
+def load_assets(model, entries, source):
+    """Give each layer with `load_assets(dir_path)` a folder holding its entries of `entries`
+    (only plain file names are written; anything else is refused)."""
+    for path, layer in walk(model):
+        if not hasattr(layer, "load_assets"):
+            continue
+        prefix = f"assets/{path.strip('/')}/"
+        mine = {name[len(prefix):]: data for name, data in entries.items() if name.startswith(prefix)}
+        with tempfile.TemporaryDirectory() as folder:
+            for name, data in mine.items():
+                if not ASSET_NAME.fullmatch(name) or name in (".", ".."):
+                    raise SavingError(f"load_model: {source}: asset {prefix}{name} is not a plain file name")
+                with open(os.path.join(folder, name), "wb") as f:
+                    f.write(data)
+            try:
+                layer.load_assets(folder)
+            except (OSError, ValueError, UnicodeDecodeError) as error:
+                raise SavingError(f"load_model: {source}: layer {layer.name!r} cannot read its assets under "
+                                  f"{prefix} ({error})") from None
 
 
 def optimizer_variables(optimizer, where="save"):
@@ -162,8 +214,8 @@ def weights_h5(model):
         for path, layer in walk(model):
             group = f.require_group(f"{path}/vars" if path else "vars")
             group.attrs["name"] = layer.name
-            for i, v in enumerate(own_variables(layer)):
-                group.create_dataset(str(i), data=np.array(v.numpy(), order="C"))
+            for key, array in stored_variables(layer).items():
+                group.create_dataset(key, data=np.array(array, order="C"))
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None and optimizer.built:
             group = f.require_group("optimizer/vars")
@@ -185,10 +237,14 @@ def load_weights_h5(model, data, path, optimizer=True, optimizer_extra=None):
         raise SavingError(f"load_model: {source} is corrupted or not HDF5 ({error})") from None
     with f:
         try:
-            ready = []
+            ready, own = [], []
             for where, layer in walk(model):
                 variables = own_variables(layer)
                 group = h5._member(f, f"{where}/vars", source, h5py, optional=True)
+                if hasattr(layer, "load_own_variables"):  # the layer reads its store by key, as Keras's
+                    store = {} if group is None else {key: h5.dataset(group, key, source, h5py) for key in group}
+                    own.append((layer, {key: np.asarray(data) for key, data in store.items()}))
+                    continue
                 if group is None:
                     if variables:
                         raise SavingError(f"load_model: {source} has no weights for layer {layer.name!r} "
@@ -217,5 +273,10 @@ def load_weights_h5(model, data, path, optimizer=True, optimizer_extra=None):
             raise SavingError(f"load_model: {source} is corrupted ({error})") from None
         for v, array in ready:
             v.assign(array)
+        for layer, store in own:
+            try:
+                layer.load_own_variables(store)
+            except (KeyError, ValueError) as error:
+                raise SavingError(f"load_model: {source}: layer {layer.name!r}: {error}") from None
         if slots is not None:  # inside `with f`: the datasets are read after their shapes are checked
             restore_optimizer(model, opt, slots, source, optimizer_extra)
