@@ -314,15 +314,17 @@ class FeatureSpace(Layer):
         return self.encoded_features
 
     def __call__(self, data, **kwargs):  # kwargs: `training`, passed by a functional model, changes nothing
+        """Encode `data`, `{name: values}`: a batch (a list or array per feature, 1-D or `(batch, 1)`)
+        or one sample (a value per feature, encoded without a batch axis). Keys that are not
+        features are ignored. Returns a Tensor ("concat") or a dict of Tensors ("dict")."""
         if not isinstance(data, dict):
             raise ValueError(f"FeatureSpace {self.name!r}: expected a dict of features, got {type(data).__name__}")
         self._check_if_built()
         missing = [name for name in self.features if name not in data]
-        unknown = [name for name in data if name not in self.features]
-        if missing or unknown:
+        if missing:
             raise ValueError(f"FeatureSpace {self.name!r}: expected the features {sorted(self.features)}, got "
-                             f"{sorted(data)}" + (f"; missing {missing}" if missing else "")
-                             + (f"; unknown {unknown}" if unknown else ""))
+                             f"{sorted(data)}; missing {missing}")
+        data = {name: data[name] for name in self.features}  # other keys (a label column) are not features
         if any(isinstance(value, KerasTensor) for value in data.values()):
             return super().__call__(data, **kwargs)
         arrays = {name: self._convert_input(name, value) for name, value in data.items()}
