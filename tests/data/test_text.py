@@ -263,12 +263,15 @@ def test_config_round_trip_keeps_the_vocabulary():
     assert TextVectorization.from_config(TextVectorization().get_config()).get_vocabulary() == ["", "[UNK]"]
 
 
-def test_refuses_to_run_inside_a_model_and_feeds_one():
+def test_runs_inside_a_model_and_feeds_one():
     layer = adapted(["a b c"], output_sequence_length=4)
     assert isinstance(layer, nn.layers.Layer) and layer.weights == []
-    with pytest.raises(TypeError, match="cannot be part of a model here .* start the model with an Embedding"):
-        layer(nn.Input(shape=(1,)))
-    assert nn.data.TextVectorization is TextVectorization
+    inputs = nn.Input(shape=(1,), dtype="string")
+    ids = layer(inputs)
+    assert tuple(ids.shape) == (None, 4) and ids.dtype == np.int64
+    inside = nn.Model(inputs, ids)
+    np.testing.assert_array_equal(inside.predict(np.array([["a b"], ["c x"]]), verbose=0), [[4, 3, 0, 0], [2, 1, 0, 0]])
+    assert nn.data.TextVectorization is TextVectorization is nn.layers.TextVectorization
     x = layer(["a b", "c c c c c"]).astype("float32")
     model = nn.Sequential([nn.Input(shape=(4,)), nn.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")

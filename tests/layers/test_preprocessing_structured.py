@@ -41,6 +41,16 @@ def test_normalization_adapt_matches_keras(axis, invert):
     assert _config(ours) == _config(theirs)
 
 
+def test_normalization_takes_keras_weights():
+    theirs = keras.layers.Normalization(axis=(1, 2))
+    theirs.adapt(X)
+    ours = layers.Normalization(axis=(1, 2))
+    ours(X)  # built with a zero mean and unit variance
+    ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
+    assert [w.name.split("/")[-1] for w in ours.weights] == ["mean", "variance", "count"]
+    np.testing.assert_allclose(ours(X).numpy(), np.asarray(theirs(X)), rtol=1e-5, atol=1e-6)
+
+
 def test_normalization_adapt_on_batches_equals_the_whole():
     whole = layers.Normalization()
     whole.adapt(X.reshape(-1, 4))

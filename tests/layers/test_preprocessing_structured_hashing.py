@@ -86,6 +86,9 @@ def test_hashing_float_inputs_are_truncated_and_batched_shapes_kept():
     grid = np.array([["A", "B"], ["C", "D"]])
     np.testing.assert_array_equal(layers.Hashing(3)(grid).numpy(), [[1, 0], [1, 1]])
     assert layers.Hashing(3, dtype="int32")(grid).numpy().dtype == np.int32
+    masked = layers.Hashing(3, mask_value=2)(np.array([1, 2, 3])).numpy()
+    assert masked[1] == 0 and masked[0] in (1, 2) and masked[2] in (1, 2)
+    assert 0 not in layers.Hashing(3, mask_value="x")(np.array([1, 2, 3])).numpy()  # another kind masks nothing
 
 
 @pytest.mark.parametrize("mode, inputs, expected", [

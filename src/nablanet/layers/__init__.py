@@ -65,6 +65,7 @@ from nablanet.layers.preprocessing import (
 from nablanet.layers.preprocessing_structured import CategoryEncoding, Discretization, Normalization
 from nablanet.layers.preprocessing_structured_hashing import HashedCrossing, Hashing
 from nablanet.layers.preprocessing_structured_lookup import IntegerLookup, StringLookup
+from nablanet.layers.preprocessing_structured_text import TextVectorization
 from nablanet.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from nablanet.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
 from nablanet.layers.regularization import (
@@ -94,7 +95,7 @@ __all__ = [
     "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
     "Rescaling", "Resizing",
     "CategoryEncoding", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup", "Normalization",
-    "StringLookup",
+    "StringLookup", "TextVectorization",
     "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv1DTranspose",
     "Conv2D", "Conv2DTranspose", "Cropping1D", "Cropping2D", "DepthwiseConv2D",
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",

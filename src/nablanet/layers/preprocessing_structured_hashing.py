@@ -264,7 +264,10 @@ class Hashing(Layer):
         mask = None
         if self.mask_value is not None and bins > 1:
             bins -= 1
-            mask = values == np.asarray(self.mask_value, dtype=values.dtype if values.dtype.kind != "O" else None)
+            try:
+                mask = np.equal(values, np.asarray(self.mask_value, dtype=object if values.dtype.kind == "O" else None))
+            except TypeError:  # a mask value of another kind (a string among integers) masks nothing
+                mask = np.zeros(values.shape, dtype=bool)
         hashes = siphash(values, self.salt) if self.salt is not None else fingerprint64(values)
         ids = (hashes % _U(bins)).astype(np.int64)
         if mask is not None:
