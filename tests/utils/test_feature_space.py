@@ -476,3 +476,22 @@ def test_training_with_categorical_features_and_a_cross():
     model.compile(optimizer=nb.optimizers.Adam(0.02), loss="binary_crossentropy", metrics=["accuracy"])
     history = model.fit(encoded, labels, epochs=20, batch_size=32, verbose=0)
     assert history.history["accuracy"][-1] > 0.95
+
+
+def test_a_custom_feature_with_its_own_layer(tmp_path):
+    """Keras's example: a TextVectorization layer as the preprocessor of a text feature."""
+    data = {"text": ["1st string", "2nd string", "3rd string", "the 2nd one"]}
+    space = FeatureSpace({"text": FeatureSpace.feature(preprocessor=nb.layers.TextVectorization(output_mode="tf_idf"),
+                                                       dtype="string", output_mode="float")})
+    space.adapt(data)
+    alone = nb.layers.TextVectorization(output_mode="tf_idf")
+    alone.adapt(np.array(data["text"]))
+    np.testing.assert_allclose(_np(space(data)), _np(alone(np.array(data["text"]))), atol=1e-6)
+    path = str(tmp_path / "text.keras")
+    space.save(path)
+    np.testing.assert_allclose(_np(nb.saving.load_model(path)(data)), _np(space(data)), atol=1e-6)
+    given = FeatureSpace({"text": FeatureSpace.feature(
+        preprocessor=nb.layers.TextVectorization(vocabulary=["string", "1st"]), dtype="string", output_mode="int")},
+        output_mode="dict")
+    assert given._list_adaptable_preprocessors() == []  # a given vocabulary: nothing to adapt, as Keras
+    assert _np(given({"text": ["1st string"]})["text"]).shape[0] == 1
