@@ -168,6 +168,10 @@ def test_keras_reads_the_config_nablanet_writes(tmp_path):
     theirs = keras.saving.deserialize_keras_object(config)
     assert isinstance(theirs, keras.utils.FeatureSpace)
     assert theirs.preprocessors["r"].scale == 3.0 and sorted(theirs.features) == ["f", "r"]
+    space({"f": [1.0], "r": [1.0]})
+    space.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, keras.utils.FeatureSpace) and loaded.preprocessors["r"].scale == 3.0
 
 
 # -- bad input ---------------------------------------------------------------------------------------
