@@ -1,8 +1,7 @@
 """Keras 3's namespaces, name by name, and the lazy facade that reaches them.
 
 Each completeness test walks the public names of a Keras namespace and fails for any nablanet
-lacks. `PENDING` lists the few names still to be written, each with its reason; a separate test
-fails as soon as one of them exists, so the list can only shrink.
+lacks; `EXCLUDED` holds the only names left out, each with its reason.
 """
 
 import importlib
@@ -24,12 +23,6 @@ EXCLUDED = {
     "tree": {},
     "saving": {},
 }
-# Names not written yet, with the reason (see the final report of the namespaces branch).
-PENDING = {
-    "utils": {
-        "FeatureSpace": "a preprocessing model over several layer families nablanet lacks (Hashing, lookups)",
-    },
-}
 
 
 def _public(module):
@@ -39,18 +32,9 @@ def _public(module):
 @pytest.mark.parametrize("namespace", NAMESPACES)
 def test_every_keras_name_exists(namespace):
     ours = importlib.import_module(f"nablanet.{namespace}")
-    skip = set(EXCLUDED[namespace]) | set(PENDING.get(namespace, {}))
+    skip = set(EXCLUDED[namespace])
     missing = [n for n in _public(getattr(keras, namespace)) if n not in skip and not hasattr(ours, n)]
     assert not missing, f"nablanet.{namespace} lacks Keras's {missing}"
-
-
-@pytest.mark.parametrize("namespace", sorted(PENDING))
-def test_pending_names_are_still_missing(namespace):
-    ours = importlib.import_module(f"nablanet.{namespace}")
-    present = [n for n in PENDING[namespace] if hasattr(ours, n)]
-    assert not present, f"nablanet.{namespace} now has {present}: remove them from PENDING"
-    gone = [n for n in PENDING[namespace] if not hasattr(getattr(keras, namespace), n)]
-    assert not gone, f"keras.{namespace} no longer has {gone}: remove them from PENDING"
 
 
 @pytest.mark.parametrize("namespace", ["regularizers", "initializers", "layers"])

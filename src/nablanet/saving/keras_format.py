@@ -117,8 +117,10 @@ def load_model(path, blob, custom_objects=None, compile=True):
     try:
         with serialization.allocation_budget(budget, path), serialization.custom_object_scope(custom_objects or {}):
             model = serialization.deserialize(config, kind="models")
-            if not layout.is_model(model):
+            if not layout.is_model(model) and not callable(getattr(model, "save", None)):
                 raise SavingError(f"load_model: {path}: config.json describes a {type(model).__name__}, not a model")
+            if not layout.is_model(model) and config.get("build_config"):  # a layer saved alone (FeatureSpace)
+                model.build_from_config(config["build_config"])
             if compile and compile_config:
                 model.compile_from_config(compile_config)
     except serialization.SerializationError as error:

@@ -61,6 +61,8 @@ def walk(model):
             value = attributes[attribute]
             if isinstance(value, Layer) and value is not layer:
                 visit(value, f"{path}/{attribute}")
+            elif isinstance(value, dict) and value and all(isinstance(v, Layer) for v in value.values()):
+                _numbered(list(value.values()), f"{path}/{attribute}", visit)  # Keras walks a dict's values
             elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
                 _numbered(value, f"{path}/{attribute}", visit)
 

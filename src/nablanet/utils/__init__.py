@@ -25,6 +25,7 @@ from nablanet.utils.dataset_utils import (
     audio_dataset_from_directory, pack_x_y_sample_weight, split_dataset, text_dataset_from_directory,
     unpack_x_y_sample_weight,
 )
+from nablanet.utils.feature_space import FeatureSpace
 from nablanet.utils.file_utils import get_file
 from nablanet.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from nablanet.utils.py_dataset import PyDataset, Sequence
@@ -40,6 +41,7 @@ __all__ = [
     "set_random_seed", "split_dataset", "standardize_dtype", "text_dataset_from_directory",
     "timeseries_dataset_from_array", "to_categorical", "unpack_x_y_sample_weight",
 ]
+__all__ += ["FeatureSpace"]
 
 
 def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, show_layer_names=False,
