@@ -206,3 +206,22 @@ def test_nested_inputs_must_share_batch_and_time():
         layer((x1, x2[:, :3]))
     with pytest.raises(ValueError, match="initial_state needs 2 state"):
         layers.RNN(NestedCell(U1, U2, U3))((x1, x2), initial_state=[np.zeros((3, U1))])
+
+
+class _ShapeLike:
+    """A stand-in for `tf.TensorShape`, which the guide's cell uses for its sizes."""
+
+    def __init__(self, *dims):
+        self.dims = list(dims)
+
+    def as_list(self):
+        return self.dims
+
+
+def test_tensorshape_like_sizes_read_as_shapes():
+    cell = NestedCell(U1, U2, U3)
+    cell.state_size = [_ShapeLike(U1), _ShapeLike(U2, U3)]
+    cell.output_size = [_ShapeLike(U1), _ShapeLike(U2, U3)]
+    x1, x2 = data()
+    output, s1, s2 = layers.RNN(cell, return_state=True)((x1, x2))
+    assert [o.shape for o in output] == [(3, U1), (3, U2, U3)] and (s1.shape, s2.shape) == ((3, U1), (3, U2, U3))
