@@ -464,6 +464,86 @@ def test_rnn_over_an_lstm_cell_computes_what_lstm_does():
     assert bidirectional.output_shape == (None, 2)
 
 
+class _TwoTrackCell(nk.layers.Layer):
+    """The RNN guide's cell shape: inputs `(x1, x2)`, states and outputs of shapes `(u,)` and `(u, v)`."""
+
+    state_size = [(2,), (3, 2)]
+    output_size = [(2,), (3, 2)]
+
+    def build(self, input_shapes):
+        self.k1 = self.add_weight(shape=(input_shapes[0][-1], 2), name="k1")
+        self.k2 = self.add_weight(shape=(*input_shapes[1][1:], 3, 2), name="k2")
+
+    def call(self, inputs, states):
+        x1, x2 = nk.tree.flatten(inputs)
+        o1, o2 = ops.matmul(x1, self.k1), ops.einsum("bij,ijkl->bkl", x2, self.k2)
+        return (o1, o2), (states[0] + o1, states[1] + o2)
+
+
+def test_an_rnn_over_a_nested_cell_builds_predicts_and_fits():
+    in1, in2 = nk.Input((None, 4)), nk.Input((None, 5, 3))
+    outputs = nk.layers.RNN(_TwoTrackCell())((in1, in2))
+    model = nk.Model([in1, in2], outputs)
+    model.compile(optimizer="adam", loss="mse", metrics=["accuracy"])
+    x = [np.random.random((6, 7, 4)), np.random.random((6, 7, 5, 3))]
+    y = [np.random.random((6, 2)), np.random.random((6, 3, 2))]
+    history = model.fit(x, y, batch_size=3, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
+    assert [p.shape for p in model.predict(x, verbose=0)] == [(6, 2), (6, 3, 2)]
+
+
+# -- training with built-in methods: datasets, weights, checkpoints --------------------------------
+
+
+def _batches(lib, arrays, size, seen):
+    class Batches(lib.utils.PyDataset):
+        def __len__(self):
+            return int(np.ceil(len(arrays[0]) / size))
+
+        def __getitem__(self, i):
+            seen.append(i)
+            return tuple(a[i * size:(i + 1) * size] for a in arrays)
+
+    return Batches()
+
+
+def _dataset_fit(lib):
+    """fit on PyDatasets with steps_per_epoch, validation_steps and (x, y, sample_weight) batches."""
+    rng = _rng()
+    x, y = rng.random((40, 6)).astype("float32"), rng.integers(0, 3, 40).astype("float32")
+    weights = np.where(y == 1, 2.0, 1.0)
+    model = lib.Sequential([lib.Input((6,)), lib.layers.Dense(3, activation="softmax")])
+    model.compile("rmsprop", "sparse_categorical_crossentropy", metrics=["sparse_categorical_accuracy"])
+    train_seen, val_seen = [], []
+    history = model.fit(_batches(lib, (x, y, weights), 8, train_seen), epochs=2, steps_per_epoch=2,
+                        validation_data=_batches(lib, (x, y), 8, val_seen), validation_steps=2, shuffle=False,
+                        verbose=0)
+    return sorted(history.history), len(train_seen), val_seen
+
+
+def test_fit_on_datasets_with_steps_and_sample_weights_as_keras():
+    keys, steps, val_seen = _dataset_fit(nk)
+    their_keys, _, their_val_seen = _dataset_fit(K)  # Keras also peeks one training batch first
+    assert (keys, val_seen) == (their_keys, their_val_seen)
+    assert steps == 4
+
+
+def test_checkpoints_named_by_epoch_and_loss_restore_the_latest(tmp_path):
+    rng = _rng()
+    x, y = rng.random((32, 4)).astype("float32"), rng.integers(0, 2, 32)
+    model = nk.Sequential([nk.Input((4,)), nk.layers.Dense(2, activation="softmax")])
+    model.compile("rmsprop", "sparse_categorical_crossentropy")
+    best = nk.callbacks.ModelCheckpoint(str(tmp_path / "mymodel_{epoch}.keras"), save_best_only=True,
+                                        monitor="val_loss")
+    by_loss = nk.callbacks.ModelCheckpoint(str(tmp_path / "ckpt-loss={loss:.2f}.keras"), save_freq=2)
+    model.fit(x, y, epochs=2, batch_size=8, validation_split=0.25, callbacks=[best, by_loss], verbose=0)
+    saved = sorted(p.name for p in tmp_path.iterdir())
+    assert "mymodel_1.keras" in saved and any(name.startswith("ckpt-loss=") for name in saved)
+    latest = max(tmp_path.iterdir(), key=lambda p: p.stat().st_mtime)
+    restored = nk.models.load_model(latest)
+    assert restored.predict(x[:3], verbose=0).shape == (3, 2)
+
+
 # -- transfer learning -----------------------------------------------------------------------------
 
 

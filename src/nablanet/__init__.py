@@ -30,6 +30,7 @@ _ATTRIBUTES = {  # public name -> the module that defines it
     "hessian": "nablanet.calculus", "hvp": "nablanet.calculus", "integrate": "nablanet.calculus",
     "jacobian": "nablanet.calculus", "value_and_grad": "nablanet.calculus", "vjp": "nablanet.calculus",
     "Input": "nablanet.layers", "Model": "nablanet.models", "Sequential": "nablanet.models",
+    "name_scope": "nablanet.autodiff.variable",
 }
 
 
@@ -73,5 +74,5 @@ __all__ = [  # noqa: RUF022 -- grouped: parts, then top-level names
     "random", "regularizers", "saving", "serialization", "tree", "tune", "utils",
     "Tensor", "Variable", "enable_grad", "is_grad_enabled", "no_grad", "derivative", "derivative_table",
     "elementwise_grad", "grad", "gradcheck", "hessian", "hvp", "integrate", "jacobian", "value_and_grad", "vjp",
-    "Input", "Model", "Sequential",
+    "Input", "Model", "Sequential", "name_scope",
 ]

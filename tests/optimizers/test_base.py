@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nablanet import Tensor, Variable, optimizers
+from nablanet import Tensor, Variable, name_scope, optimizers
 from nablanet.optimizers import schedules
 
 
@@ -37,7 +37,8 @@ def test_none_gradients_are_skipped():
 
 
 def test_exclude_from_weight_decay_by_name():
-    kernel, bias = Variable([1.0], name="dense/kernel"), Variable([1.0], name="dense/bias")
+    with name_scope("dense"):  # Keras refuses '/' in a name: the scope makes the paths dense/kernel, dense/bias
+        kernel, bias = Variable([1.0], name="kernel"), Variable([1.0], name="bias")
     opt = optimizers.SGD(learning_rate=0.5, weight_decay=0.1)
     opt.exclude_from_weight_decay(var_names=["bias"])
     opt.apply([np.zeros(1), np.zeros(1)], [kernel, bias])

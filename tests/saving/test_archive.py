@@ -180,7 +180,7 @@ def test_transposed_and_strided_arrays_are_written_in_order(tmp_path):
     path = model.save_weights(tmp_path / "t.safetensors")
     with open(path, "rb") as handle:
         tensors, _ = st.loads(handle.read())
-    np.testing.assert_array_equal(tensors[model.layers[0].kernel.name], kernel.T)
+    np.testing.assert_array_equal(tensors[f"{model.layers[0].name}/kernel"], kernel.T)
     np.testing.assert_array_equal(st.loads(st.dumps({"x": kernel[:, ::2]}))[0]["x"], kernel[:, ::2])
 
 

@@ -1,6 +1,8 @@
 """Tensor: an array, its gradient, and the node that says how it was computed."""
 
+import importlib
 import numbers
+import sys
 
 import numpy as np
 
@@ -160,42 +162,89 @@ class Tensor:
         return ops.clip(self, x_min, x_max)
 
     # -- operators -------------------------------------------------------------------------------
+    # Keras's promotion (keras.ops, through `_public`) wherever NumPy's differs. For + - * / the
+    # primitive runs first: when its result keeps this tensor's dtype, NumPy promoted as Keras does
+    # (same dtypes, a weak Python number, a narrower operand), so the common case pays one `is`.
 
     def __add__(self, other):
-        return ops.add(self, other)
+        try:
+            out = ops.add(self, other)
+        except (OverflowError, TypeError):  # NumPy refuses (an int outside the dtype): Keras's rules decide
+            return _public("add")(self, other)
+        return out if out.data.dtype is self.data.dtype else _public("add")(self, other)
 
     def __radd__(self, other):
-        return ops.add(other, self)
+        try:
+            out = ops.add(other, self)
+        except (OverflowError, TypeError):  # NumPy refuses (an int outside the dtype): Keras's rules decide
+            return _public("add")(other, self)
+        return out if out.data.dtype is self.data.dtype else _public("add")(other, self)
 
     def __sub__(self, other):
-        return ops.subtract(self, other)
+        try:
+            out = ops.subtract(self, other)
+        except (OverflowError, TypeError):  # NumPy refuses (an int outside the dtype): Keras's rules decide
+            return _public("subtract")(self, other)
+        return out if out.data.dtype is self.data.dtype else _public("subtract")(self, other)
 
     def __rsub__(self, other):
-        return ops.subtract(other, self)
+        try:
+            out = ops.subtract(other, self)
+        except (OverflowError, TypeError):  # NumPy refuses (an int outside the dtype): Keras's rules decide
+            return _public("subtract")(other, self)
+        return out if out.data.dtype is self.data.dtype else _public("subtract")(other, self)
 
     def __mul__(self, other):
-        return ops.multiply(self, other)
+        try:
+            out = ops.multiply(self, other)
+        except (OverflowError, TypeError):  # NumPy refuses (an int outside the dtype): Keras's rules decide
+            return _public("multiply")(self, other)
+        return out if out.data.dtype is self.data.dtype else _public("multiply")(self, other)
 
     def __rmul__(self, other):
-        return ops.multiply(other, self)
+        try:
+            out = ops.multiply(other, self)
+        except (OverflowError, TypeError):  # NumPy refuses (an int outside the dtype): Keras's rules decide
+            return _public("multiply")(other, self)
+        return out if out.data.dtype is self.data.dtype else _public("multiply")(other, self)
 
     def __truediv__(self, other):
-        return ops.divide(self, other)
+        try:
+            out = ops.divide(self, other)
+        except (OverflowError, TypeError):  # NumPy refuses (an int outside the dtype): Keras's rules decide
+            return _public("divide")(self, other)
+        return out if out.data.dtype is self.data.dtype else _public("divide")(self, other)
 
     def __rtruediv__(self, other):
-        return ops.divide(other, self)
+        try:
+            out = ops.divide(other, self)
+        except (OverflowError, TypeError):  # NumPy refuses (an int outside the dtype): Keras's rules decide
+            return _public("divide")(other, self)
+        return out if out.data.dtype is self.data.dtype else _public("divide")(other, self)
 
     def __pow__(self, other):
-        return ops.power(self, other)
+        return ops.power(self, other) if _same_float(self, other) else _public("power")(self, other)
 
     def __rpow__(self, other):
-        return ops.power(other, self)
+        return ops.power(other, self) if _same_float(self, other) else _public("power")(other, self)
 
     def __matmul__(self, other):
-        return ops.matmul(self, other)
+        return ops.matmul(self, other) if _same_float(self, other) else _public("matmul")(self, other)
 
     def __rmatmul__(self, other):
-        return ops.matmul(other, self)
+        return ops.matmul(other, self) if _same_float(self, other) else _public("matmul")(other, self)
+
+    def __floordiv__(self, other):
+        return _public("floor_divide")(self, other)
+
+    def __rfloordiv__(self, other):
+        return _public("floor_divide")(other, self)
+
+    def __mod__(self, other):
+        return _public("mod")(self, other)
+
+    def __rmod__(self, other):
+        return _public("mod")(other, self)
 
     def __neg__(self):
         return ops.negative(self)
@@ -210,24 +259,24 @@ class Tensor:
     def __eq__(self, other):
         if not isinstance(other, _ARRAY_LIKE):
             return NotImplemented  # let the other side decide (pytest.approx, None, ...)
-        return ops.equal(self, other)
+        return ops.equal(self, other) if _same_dtype(self, other) else _public("equal")(self, other)
 
     def __ne__(self, other):
         if not isinstance(other, _ARRAY_LIKE):
             return NotImplemented
-        return ops.not_equal(self, other)
+        return ops.not_equal(self, other) if _same_dtype(self, other) else _public("not_equal")(self, other)
 
     def __lt__(self, other):
-        return ops.less(self, other)
+        return ops.less(self, other) if _same_dtype(self, other) else _public("less")(self, other)
 
     def __le__(self, other):
-        return ops.less_equal(self, other)
+        return ops.less_equal(self, other) if _same_dtype(self, other) else _public("less_equal")(self, other)
 
     def __gt__(self, other):
-        return ops.greater(self, other)
+        return ops.greater(self, other) if _same_dtype(self, other) else _public("greater")(self, other)
 
     def __ge__(self, other):
-        return ops.greater_equal(self, other)
+        return ops.greater_equal(self, other) if _same_dtype(self, other) else _public("greater_equal")(self, other)
 
     def __and__(self, other):
         return ops.logical_and(self, other)
@@ -297,6 +346,13 @@ class Tensor:
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        name = _OPERATOR_UFUNCS.get(ufunc)
+        if name is not None and method == "__call__" and not kwargs and len(inputs) == 2:
+            a, b = inputs  # `array + tensor` promotes as `tensor + array`
+            dtypes = {x.dtype for x in inputs if isinstance(x, (Tensor, np.ndarray))}
+            if ufunc in UFUNCS and len(dtypes) == 1 and (name in _COMPARISONS or next(iter(dtypes)).kind == "f"):
+                return UFUNCS[ufunc](a, b)
+            return _public(name)(a, b)
         op = UFUNCS.get(ufunc)
         if op is not None and method == "__call__" and not kwargs:
             return op(*inputs)
@@ -323,6 +379,35 @@ class Tensor:
         return func(*_unwrap(list(args)), **_unwrap(kwargs))
 
 
+def _same_float(tensor, other):
+    """Whether the primitive gives Keras's dtype as it is: a float tensor with another of its dtype or
+    with a Python number (weak: NumPy keeps the tensor's dtype, as Keras does); the layers' case."""
+    dtype = tensor.data.dtype
+    if isinstance(other, Tensor):  # NumPy's dtypes of one kind are one object: `is` is the cheap test
+        return other.data.dtype is dtype and dtype.kind == "f"
+    kind = type(other)
+    if kind is float or kind is int:
+        return dtype.kind == "f"
+    return kind is np.ndarray and other.dtype is dtype and dtype.kind == "f"
+
+
+def _same_dtype(tensor, other):
+    """Whether a comparison needs no promotion: operands of one dtype, or a float tensor and a number."""
+    if isinstance(other, (Tensor, np.ndarray)):
+        return (other.data if isinstance(other, Tensor) else other).dtype == tensor.data.dtype
+    return _same_float(tensor, other)
+
+
+def _public(name):
+    """The public op `name` (keras.ops's dtype rules), looked up in `nablanet.ops` on first use: that part
+    sits above this one, so it is found by its module path held as data, as the registry finds its owners."""
+    op = OPERATORS.get(name)
+    if op is None:
+        module = sys.modules.get(_PUBLIC_OPS) or importlib.import_module(_PUBLIC_OPS)
+        op = OPERATORS[name] = getattr(module, name)
+    return op
+
+
 def as_array(x):
     """The NumPy array behind `x`: a Tensor's data (not a copy), anything else through `np.asarray`.
 
@@ -342,6 +427,13 @@ def _unwrap(values):
 
 _ARRAY_LIKE = (Tensor, np.ndarray, np.generic, numbers.Number, list, tuple)
 UFUNCS = {}  # numpy ufunc -> nablanet op, filled in by nablanet.autodiff.ops
+_OPERATOR_UFUNCS = {np.add: "add", np.subtract: "subtract", np.multiply: "multiply", np.true_divide: "divide",
+                    np.floor_divide: "floor_divide", np.remainder: "mod", np.power: "power", np.matmul: "matmul",
+                    np.equal: "equal", np.not_equal: "not_equal", np.less: "less", np.less_equal: "less_equal",
+                    np.greater: "greater", np.greater_equal: "greater_equal"}
+_COMPARISONS = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal"}
+OPERATORS = {}  # operator's public op name -> that op (keras.ops's promotion), filled on first use
+_PUBLIC_OPS = "nablanet.ops"
 FUNCTIONS = {}  # numpy function -> nablanet op, likewise
 
 from nablanet.autodiff import engine, ops  # noqa: E402  -- ops need Tensor defined first

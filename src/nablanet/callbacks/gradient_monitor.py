@@ -8,6 +8,12 @@ import numpy as np
 from nablanet.callbacks.base import Callback
 
 
+def _owner(weight):
+    """The name of the layer that made `weight` (the part of its path before its name)."""
+    parts = weight.path.split("/")
+    return parts[-2] if len(parts) > 1 else parts[0]
+
+
 class ConvergenceWarning(UserWarning):
     """Vanishing or exploding gradients, or a diverging loss."""
 
@@ -32,7 +38,7 @@ class GradientMonitor(Callback):
     def _layers(self):
         groups = {}
         for w in self.model.trainable_weights:
-            groups.setdefault(w.name.rsplit("/", 1)[0], []).append(w)
+            groups.setdefault(_owner(w), []).append(w)
         return groups
 
     def on_train_begin(self, logs=None):
@@ -48,7 +54,7 @@ class GradientMonitor(Callback):
             return
         self.steps += 1
         for w, g in zip(self.model.trainable_weights, grads):
-            layer = w.name.rsplit("/", 1)[0]
+            layer = _owner(w)
             self.sums[layer] = self.sums.get(layer, 0.0) + float(np.vdot(g, g))
 
     def on_epoch_end(self, epoch, logs=None):

@@ -96,7 +96,7 @@ def to_onnx(model, input_signature=None, opset_version=None, recurrent_masks="sc
     symbolic = _model_inputs(model, input_signature)
     for weight in model.weights:
         if np.dtype(weight.dtype) != np.float32:
-            raise ExportError(f"export: model {model.name!r} has the {weight.dtype} weight {weight.name!r}; ONNX "
+            raise ExportError(f"export: model {model.name!r} has the {weight.dtype} weight {weight.path!r}; ONNX "
                               "export writes float32 models (as Keras's does): build the model in float32")
     g = GraphBuilder(onnx, opset, options={"recurrent_masks": recurrent_masks})
     inputs = [Value(tensor.name or f"input_{i}", shape, dtype) for i, (tensor, shape, dtype) in enumerate(symbolic)]

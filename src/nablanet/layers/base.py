@@ -7,13 +7,14 @@ for, and calls. Called on a `KerasTensor` (from `Input`), a layer records a node
 functional graph instead (`nablanet.symbolic`), with shapes from `compute_output_shape`.
 """
 
+import functools
 import inspect
 
 import numpy as np
 
 from nablanet import backend, initializers, serialization
 from nablanet.autodiff.tensor import Tensor
-from nablanet.autodiff.variable import Variable
+from nablanet.autodiff.variable import Variable, name_scope
 from nablanet.compat import warn_ignored
 from nablanet.layers.probe import probe_mask, probe_outputs
 from nablanet.names import snake_case, unique_name
@@ -86,6 +87,8 @@ class Layer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if "build" in vars(cls):  # build runs in the layer's name scope however it is called, as Keras's
+            cls.build = _in_name_scope(cls.build)
         ours = [base for base in cls.__mro__[1:] if base.__module__.startswith("nablanet.") and base is not Layer]
         if "accepts_integer_inputs" not in vars(cls) and not ours and not cls.__module__.startswith("nablanet."):
             cls.accepts_integer_inputs = True
@@ -146,8 +149,9 @@ class Layer:
         init = initializers.get(initializer)
         dtype = dtype or self.dtype
         serialization.check_allocation(self, name, shape, dtype)
-        variable = Variable(init(shape, dtype=dtype), dtype=dtype, trainable=trainable and self._trainable,
-                            name=f"{self.name}/{name or 'variable'}")
+        with name_scope(self.name, caller=self):
+            variable = Variable(init(shape, dtype=dtype), dtype=dtype, trainable=trainable and self._trainable,
+                                name=name or unique_name("variable"))
         variable.regularizer = regularizer
         variable.constraint = constraint
         variable._layer_trainable = trainable  # the weight's own flag, kept when the layer freezes
@@ -221,7 +225,7 @@ class Layer:
             value = np.asarray(value)
             if value.shape != variable.shape:
                 raise ValueError(
-                    f"{type(self).__name__} {self.name!r}: weight {variable.name!r} has shape "
+                    f"{type(self).__name__} {self.name!r}: weight {variable.path!r} has shape "
                     f"{variable.shape}, got an array of shape {value.shape}"
                 )
             variable.assign(value)
@@ -255,6 +259,12 @@ class Layer:
         return input_shape
 
     def __call__(self, inputs, *args, **kwargs):
+        if not self.built:  # weights made while building (this layer's or sublayers') get its name in their path
+            with name_scope(self.name, caller=self):
+                return self._dispatch_call(inputs, args, kwargs)
+        return self._dispatch_call(inputs, args, kwargs)
+
+    def _dispatch_call(self, inputs, args, kwargs):
         if any(isinstance(t, KerasTensor) for t in flatten(inputs)):
             return self._symbolic_call(inputs, args, kwargs)
         if not _ACTIVE_CALLS[0]:  # the outermost call: `losses` then holds this call's losses only, as Keras
@@ -445,6 +455,15 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _in_name_scope(build):
+    @functools.wraps(build)
+    def scoped_build(self, *args, **kwargs):
+        with name_scope(self.name, caller=self):
+            return build(self, *args, **kwargs)
+
+    return scoped_build
 
 
 def _shape_tuple(shape):

@@ -18,11 +18,70 @@ from nablanet.compat import warn_ignored
 from nablanet.layers.base import Layer
 from nablanet.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
 from nablanet.names import snake_case
+from nablanet.tree import flatten, map_shape_structure, map_structure, pack_sequence_as
 
 
-def _state_sizes(cell):
+def _is_dims(value):
+    return isinstance(value, tuple) and bool(value) and all(
+        isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in value)
+
+
+def _spec(size):
+    """One state's or output's size as a per-example shape: an int is `(n,)`, a tuple of ints (or a
+    TensorShape-like with `as_list`) is a shape, a list or a tuple of other things is nested."""
+    if hasattr(size, "as_list"):
+        return tuple(size.as_list())
+    if isinstance(size, (int, np.integer)):
+        return (int(size),)
+    if _is_dims(size):
+        return tuple(int(d) for d in size)
+    if isinstance(size, (list, tuple)):
+        return [_spec(item) for item in size]
+    raise TypeError(f"RNN: a cell's state_size and output_size hold ints, shapes or lists of them, got {size!r}")
+
+
+def _state_specs(cell):
+    """The cell's states as a list (one entry per state) of shapes or nested lists of shapes."""
     size = cell.state_size
-    return list(size) if isinstance(size, (list, tuple)) else [size]
+    if isinstance(size, list) or (isinstance(size, tuple) and not hasattr(size, "as_list")):
+        return [_spec(item) for item in size]
+    return [_spec(size)]
+
+
+def _output_spec(cell):
+    size = getattr(cell, "output_size", None)
+    return _spec(size) if size is not None else _state_specs(cell)[0]
+
+
+def _map_specs(func, spec):
+    return func(spec) if isinstance(spec, tuple) else [_map_specs(func, item) for item in spec]
+
+
+def _spec_leaves(spec):
+    return [spec] if isinstance(spec, tuple) else [shape for item in spec for shape in _spec_leaves(item)]
+
+
+def _where_steps(keep, new, old):
+    """`new` where a step is kept, else `old` (zeros when None), leaf by leaf; `keep` is per example."""
+    new_leaves = flatten(new)
+    old_leaves = [None] * len(new_leaves) if old is None else flatten(old)
+    chosen = []
+    for fresh, prior in zip(new_leaves, old_leaves):
+        where = keep.reshape(keep.shape + (1,) * (fresh.ndim - 1))
+        chosen.append(ops.where(where, fresh, ops.zeros_like(fresh) if prior is None else prior))
+    return pack_sequence_as(new, chosen)
+
+
+def _is_nested_shape(shape):
+    return not (isinstance(shape, (tuple, list)) and all(d is None or isinstance(d, (int, np.integer)) for d in shape))
+
+
+def _leaf_shapes(shape):
+    if not _is_nested_shape(shape):
+        return [tuple(shape)]
+    shapes = []
+    map_shape_structure(lambda s: shapes.append(tuple(s)), shape)
+    return shapes
 
 
 class RNN(Layer):
@@ -61,13 +120,15 @@ class RNN(Layer):
         self.states = None
 
     def build(self, input_shape):
-        self._check_rank(input_shape)
-        if not self.cell.built:
-            self.cell.build((input_shape[0], input_shape[-1]))
+        for shape in _leaf_shapes(input_shape):
+            self._check_rank(shape)
+        if not self.cell.built:  # the cell sees one step: each input without its time axis
+            step = map_shape_structure(lambda s: (s[0],) + tuple(s[2:]), input_shape)
+            self.cell.build(step if _is_nested_shape(input_shape) else (input_shape[0], input_shape[-1]))
             self.cell.built = True
 
     def _check_rank(self, shape):
-        if len(shape) != 3:
+        if len(shape) != 3 and (len(shape) < 3 or isinstance(self, _BuiltinRNN)):
             raise ValueError(
                 f"{type(self).__name__} {self.name!r}: expected a 3-D input (batch, timesteps, features), "
                 f"got shape {tuple(shape)}. Add a time axis (e.g. x[:, :, None] for one feature per step) "
@@ -76,17 +137,33 @@ class RNN(Layer):
             raise ValueError(f"{type(self).__name__} {self.name!r}: the input has no timesteps (shape "
                              f"{tuple(shape)}); a recurrent layer needs at least one step")
 
+    def _check_input(self, shapes):
+        expected = self._build_shape
+        if expected is None or not _is_nested_shape(expected):
+            return super()._check_input(shapes)
+        given = _leaf_shapes(shapes)
+        built = _leaf_shapes(expected)
+        if len(given) != len(built) or any(g[2:] != b[2:] for g, b in zip(given, built)):
+            raise ValueError(f"{type(self).__name__} {self.name!r}: expected inputs of shapes "
+                             f"{[(None, None, *b[2:]) for b in built]}, got {given}. The layer was built for them.")
+
     # -- calling ---------------------------------------------------------------------------------
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
-        self._check_rank(sequences.shape)
-        batch = sequences.shape[0]
-        states = self._initial_states(initial_state, batch, sequences.dtype)
+        leaves = flatten(sequences)
+        for leaf in leaves:
+            self._check_rank(leaf.shape)
+        first = leaves[0]
+        if any(leaf.shape[:2] != first.shape[:2] for leaf in leaves):
+            raise ValueError(f"{type(self).__name__} {self.name!r}: nested inputs must share (batch, timesteps), "
+                             f"got shapes {[leaf.shape for leaf in leaves]}")
+        states = self._initial_states(initial_state, first.shape[0], first.dtype)
+        mask = next((m for m in flatten(mask) if m is not None), None)  # one time mask for every input, as Keras
         if mask is not None:
             mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
-            if isinstance(mask, np.ndarray) and mask.shape != sequences.shape[:2]:
+            if isinstance(mask, np.ndarray) and mask.shape != first.shape[:2]:
                 raise ValueError(f"{type(self).__name__} {self.name!r}: the mask has shape {mask.shape}, "
-                                 f"expected (batch, timesteps) = {sequences.shape[:2]}")
+                                 f"expected (batch, timesteps) = {first.shape[:2]}")
             if mask.all():
                 mask = None  # nothing is masked: the plain path computes the same
         fused = self._fused_kernel(training)
@@ -100,53 +177,58 @@ class RNN(Layer):
                 self.cell.reset_dropout_mask()
                 self.cell.reset_recurrent_dropout_mask()
         if self.stateful:
-            self.states = [Tensor._wrap(np.array(s.data if isinstance(s, Tensor) else s)) for s in states]
+            self.states = map_structure(lambda s: Tensor._wrap(np.array(s.data if isinstance(s, Tensor) else s)),
+                                        states)
         output = outputs if self.return_sequences else last
         return [output, *states] if self.return_state else output
 
     def _initial_states(self, initial_state, batch, dtype):
-        sizes = _state_sizes(self.cell)
+        specs = _state_specs(self.cell)
         if initial_state is None and self.stateful and self.states is not None:
-            if self.states[0].shape[0] != batch:
+            kept = flatten(self.states)[0].shape[0]
+            if kept != batch:
                 raise ValueError(f"{type(self).__name__} {self.name!r}: stateful layers need a fixed batch size; "
-                                 f"the states are for batch {self.states[0].shape[0]}, got {batch}")
+                                 f"the states are for batch {kept}, got {batch}")
             initial_state = self.states
         if initial_state is None:
-            return [np.zeros((batch, size), dtype) for size in sizes]
-        if not isinstance(initial_state, (list, tuple)):
-            initial_state = [initial_state]
-        if len(initial_state) != len(sizes):
-            raise ValueError(f"{type(self).__name__} {self.name!r}: initial_state needs {len(sizes)} state(s) "
-                             f"of sizes {sizes}, got {len(initial_state)}")
+            return _map_specs(lambda shape: Tensor._wrap(np.zeros((batch, *shape), dtype)), specs)
+        given = flatten(initial_state)
+        shapes = _spec_leaves(specs)
+        if len(given) != len(shapes):
+            raise ValueError(f"{type(self).__name__} {self.name!r}: initial_state needs {len(shapes)} state(s) "
+                             f"of shapes {[(batch, *s) for s in shapes]}, got {len(given)}")
         states = []
-        for state, size in zip(initial_state, sizes):
+        for state, shape in zip(given, shapes):
             state = state if isinstance(state, Tensor) else Tensor._wrap(np.asarray(state, dtype))
-            if state.shape != (batch, size):
+            if state.shape != (batch, *shape):
                 raise ValueError(f"{type(self).__name__} {self.name!r}: an initial state has shape {state.shape}, "
-                                 f"expected (batch, units) = {(batch, size)}")
+                                 f"expected (batch, units) = {(batch, *shape)}")
             states.append(state)
-        return states
+        return pack_sequence_as(specs, states) if any(isinstance(s, list) for s in specs) else states
 
     def _fused_kernel(self, training):
         return None  # the generic loop; SimpleRNN, LSTM and GRU override this
 
     def _run_cell(self, sequences, states, mask, training):
-        """The generic loop: the cell on each step, recorded on the tape."""
-        steps = sequences.shape[1]
+        """The generic loop: the cell on each step, recorded on the tape (inputs may be nested)."""
+        steps = flatten(sequences)[0].shape[1]
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         kwargs = {"training": training} if self.cell._accepts_training else {}
         outputs, previous = [], None
         for t in order:
-            out, new_states = self.cell.call(sequences[:, t], states, **kwargs)
+            out, new_states = self.cell.call(map_structure(lambda x, t=t: x[:, t], sequences), states, **kwargs)
             new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
             if mask is not None:
-                keep = mask[:, t, None]
-                prior = ops.zeros_like(out) if previous is None or self.zero_output_for_mask else previous
-                out = ops.where(keep, out, prior)
-                new_states = [ops.where(keep, new, old) for new, old in zip(new_states, states)]
+                keep = mask[:, t]
+                prior = previous if previous is not None and not self.zero_output_for_mask else None
+                out = _where_steps(keep, out, prior)
+                new_states = _where_steps(keep, new_states, states)
             states, previous = new_states, out
             outputs.append(out)
-        sequence = ops.stack(outputs, axis=1) if self.return_sequences else None
+        sequence = None
+        if self.return_sequences:
+            sequence = pack_sequence_as(outputs[0], [ops.stack(leaves, axis=1)
+                                                     for leaves in zip(*(flatten(o) for o in outputs))])
         return outputs[-1], sequence, states
 
     def _run_fused(self, kernel, sequences, states, mask, training):
@@ -168,19 +250,21 @@ class RNN(Layer):
     # -- shapes, masks, state --------------------------------------------------------------------
 
     def compute_output_shape(self, input_shape):
-        self._check_rank(input_shape)
-        units = _state_sizes(self.cell)[0] if not hasattr(self.cell, "output_size") else self.cell.output_size
-        batch = input_shape[0]
-        output = (batch, input_shape[1], units) if self.return_sequences else (batch, units)
+        leaves = _leaf_shapes(input_shape)
+        for shape in leaves:
+            self._check_rank(shape)
+        batch, steps = leaves[0][:2]
+        leading = (batch, steps) if self.return_sequences else (batch,)
+        output = _map_specs(lambda shape: leading + shape, _output_spec(self.cell))
         if not self.return_state:
             return output
-        return [output] + [(batch, size) for size in _state_sizes(self.cell)]
+        return [output] + [_map_specs(lambda shape: (batch, *shape), spec) for spec in _state_specs(self.cell)]
 
     def compute_mask(self, inputs, previous_mask):
-        mask = previous_mask[0] if isinstance(previous_mask, (list, tuple)) else previous_mask
-        output_mask = mask if self.return_sequences else None
+        mask = next((m for m in flatten(previous_mask) if m is not None), None)
+        output_mask = _map_specs(lambda shape: mask, _output_spec(self.cell)) if self.return_sequences else None
         if self.return_state:
-            return [output_mask] + [None] * len(_state_sizes(self.cell))
+            return [output_mask] + [_map_specs(lambda shape: None, spec) for spec in _state_specs(self.cell)]
         return output_mask
 
     def reset_states(self, states=None):
@@ -188,7 +272,7 @@ class RNN(Layer):
         if states is None:
             self.states = None
         else:
-            self.states = [Tensor._wrap(np.asarray(s, self.dtype)) for s in states]
+            self.states = map_structure(lambda s: Tensor._wrap(np.asarray(s, self.dtype)), list(states))
 
     reset_state = reset_states
 

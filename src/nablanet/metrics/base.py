@@ -11,7 +11,7 @@ import numpy as np
 
 from nablanet import backend, initializers, losses
 from nablanet.autodiff.tensor import as_array
-from nablanet.autodiff.variable import Variable
+from nablanet.autodiff.variable import Variable, name_scope
 from nablanet.names import snake_case
 
 
@@ -47,8 +47,9 @@ class Metric:
     def add_variable(self, shape, initializer, dtype=None, aggregation="sum", name=None):
         """A non-trainable state `Variable` of this metric (Keras 3's API); `aggregation` only
         matters across devices, which nablanet's metrics do not span."""
-        variable = Variable(initializers.get(initializer or "zeros"), shape=tuple(shape),
-                            dtype=dtype or self.dtype or backend.floatx(), trainable=False, name=name)
+        with name_scope(self.name, caller=self):
+            variable = Variable(initializers.get(initializer or "zeros"), shape=tuple(shape),
+                                dtype=dtype or self.dtype or backend.floatx(), trainable=False, name=name)
         self.__dict__.setdefault("_variables", []).append(variable)
         return variable
 

@@ -1,6 +1,7 @@
 """Sequential: a stack of layers, each feeding the next."""
 
 from nablanet import serialization
+from nablanet.autodiff.variable import name_scope
 from nablanet.layers.base import Layer
 from nablanet.layers.core import Input, InputLayer
 from nablanet.models.functional import Graph
@@ -82,8 +83,9 @@ class Sequential(Model):
             if not isinstance(node.layer, InputLayer):
                 node.layer._inbound_nodes = [n for n in node.layer._inbound_nodes if n is not node]
         x = self._input
-        for layer in self.layers:
-            x = layer(x)
+        with name_scope(self.name, caller=self):  # layers built here get the model's name in their paths, as Keras
+            for layer in self.layers:
+                x = layer(x)
         self._set_structure(self._input, x)
         self._graph = Graph(self._input, x) if self.layers else None
         self.built = True

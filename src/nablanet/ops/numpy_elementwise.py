@@ -192,8 +192,9 @@ def _dtype_of(x):
 
 def floor_divide(x1, x2):
     """`floor(x1 / x2)`, in the promoted dtype; carries no gradient, as in PyTorch."""
-    x1, x2 = _operands("floor_divide", *_numbers("floor_divide", x1, x2))
-    return _plain(np.floor_divide, x1, x2)
+    dtype = backend.result_type(_kind(x1), _kind(x2))  # Keras casts to it, without _promote's widening
+    out = _plain(np.floor_divide, *_operands("floor_divide", *_numbers("floor_divide", x1, x2)))
+    return out if out.dtype == dtype else cast(out, dtype)
 
 
 def mod(x1, x2):

@@ -38,10 +38,15 @@ def matmul(x1, x2):
         dtype = x1.data.dtype
         if dtype == x2.data.dtype and dtype.kind == "f":
             return _matmul(x1, x2)  # the layers' case, without the promotion
-    x1, x2 = _promoted(x1, x2)
-    if x1.dtype.kind in "biu":
-        x1, x2 = _cast(x1, np.int32), _cast(x2, np.int32)
-    return _matmul(x1, x2)
+    x1, x2 = _in(x1), _in(x2)
+    result = np.dtype(backend.result_type(x1.dtype.name, x2.dtype.name))
+    if result.kind == "f":  # a float64 operand keeps float64 (Keras narrows it): float64 gradient checks
+        x1, x2 = _promoted(x1, x2)
+        return _matmul(x1, x2)
+    if x1.dtype == np.int8 and x2.dtype == np.int8:
+        result = np.dtype(np.int32)
+    out = _matmul(_as(x1, np.int32), _as(x2, np.int32))  # integers and booleans multiply as int32, as Keras
+    return out if out.dtype == result else _cast(out, result)
 
 
 def _letters(n, start=0):

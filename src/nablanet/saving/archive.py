@@ -61,13 +61,20 @@ def atomic_write(path, mode="wb"):
 
 # -- weights ------------------------------------------------------------------------------------
 
+def weight_key(variable):
+    """`layer/weight`: the last two parts of the variable's path (its owner and its name), which do not
+    depend on the model the layer was built in."""
+    return "/".join(variable.path.split("/")[-2:])
+
+
 def weight_names(variables):
-    """Unique, readable keys: the variable's name, with `#k` for the k-th repeat of a name."""
+    """Unique, readable keys: `weight_key`, with `#k` for the k-th repeat of a key."""
     seen, names = {}, []
     for v in variables:
-        k = seen.get(v.name, 0)
-        seen[v.name] = k + 1
-        names.append(v.name if k == 0 else f"{v.name}#{k}")
+        key = weight_key(v)
+        k = seen.get(key, 0)
+        seen[key] = k + 1
+        names.append(key if k == 0 else f"{key}#{k}")
     return names
 
 
@@ -84,7 +91,7 @@ def assign_weights(model, tensors, source, skip_mismatch=False, order=None):
     variables = model.weights
     names = weight_names(variables)
     if set(names) != set(tensors) and order is not None and len(order) == len(names) and all(
-            key in tensors and key.split("#")[0].rsplit("/", 1)[-1] == v.name.rsplit("/", 1)[-1]
+            key in tensors and key.split("#")[0].rsplit("/", 1)[-1] == v.name
             and tensors[key].shape == v.shape for key, v in zip(order, variables)):
         tensors = dict(zip(names, (tensors[key] for key in order)))
     problems, ready = [], []

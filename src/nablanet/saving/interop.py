@@ -214,7 +214,7 @@ def _problem(pairs, how, labels=None):
             return (f"layer {v.layer.name!r} has {v.mine} weights but the file gives it {v.theirs} "
                     f"(matched {how})")
         if tuple(a.shape) != tuple(v.shape):
-            owner, _, weight = v.name.rpartition("/")
+            *_, owner, weight = ["", *v.path.split("/")]
             origin = f" (from {labels[i]})" if labels else ""
             return (f"layer {owner!r}: weight {weight!r} has shape {tuple(v.shape)} in the model but "
                     f"{tuple(a.shape)} in the file{origin} (matched {how})")
@@ -327,7 +327,7 @@ def _raise(source, problems):
 def _converted(variable, array):
     """`array` (or an h5py dataset, read now) as the variable's dtype; a `SavingError` naming
     the layer when it holds no numbers or cannot be read."""
-    owner, _, weight = variable.name.rpartition("/")
+    *_, owner, weight = ["", *variable.path.split("/")]
     if not numeric(array):
         raise SavingError(f"layer {owner!r}: weight {weight!r} has dtype {array.dtype} in the file, not "
                           "floats or integers")

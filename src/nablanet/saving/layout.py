@@ -260,7 +260,7 @@ def load_weights_h5(model, data, path, optimizer=True, optimizer_extra=None):
                 for v, key in zip(variables, stored):
                     array = h5.dataset(group, key, source, h5py)
                     if tuple(array.shape) != tuple(v.shape):
-                        raise SavingError(f"load_model: {source}: layer {layer.name!r} weight {v.name!r} has shape "
+                        raise SavingError(f"load_model: {source}: layer {layer.name!r} weight {v.path!r} has shape "
                                           f"{tuple(array.shape)} in the file, {tuple(v.shape)} in the model")
                     ready.append((v, np.asarray(array).astype(v.dtype, copy=False)))
             opt = getattr(model, "optimizer", None)
