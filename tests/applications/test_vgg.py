@@ -130,7 +130,8 @@ def test_input_tensor_may_come_from_layers():
     inputs = nn.Input(shape=(32, 32, 3))
     scaled = nn.layers.Rescaling(1.0)(inputs)
     model = VGG16(include_top=False, weights=None, input_tensor=scaled, pooling="avg")
-    assert model.input is inputs and len(model.inputs) == 1 and model.inputs[0] is inputs and model.output.shape == (None, 512)
+    assert model.input is inputs and len(model.inputs) == 1 and model.inputs[0] is inputs
+    assert model.output.shape == (None, 512)
     with pytest.raises(TypeError, match="input_tensor must be a symbolic tensor"):
         VGG16(include_top=False, weights=None, input_tensor=np.zeros((1, 32, 32, 3)))
 

@@ -156,7 +156,7 @@ def functional_config(model):
         return [ends(t) for t in tensors]
 
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
-            "input_layers": ends(model.inputs), "output_layers": ends(model.outputs)}
+            "input_layers": ends(model._inputs_struct), "output_layers": ends(model._outputs_struct)}
 
 
 def functional_from_config(cls, config):
