@@ -582,3 +582,20 @@ def test_a_built_dense_takes_inputs_of_another_rank_as_keras():
         dense = nablanet.layers.Dense(2)
         dense(np.ones((4, 3), "float32"))
         dense(np.ones((4, 5, 4), "float32"))
+
+
+def test_fit_and_predict_take_object_arrays_of_strings_and_refuse_ragged_ones():
+    inputs = nablanet.Input((1,), dtype="string", name="s")
+    lookup = nablanet.layers.StringLookup(vocabulary=["a", "b", "c"], output_mode="one_hot")
+    model = nablanet.Model({"s": inputs}, nablanet.layers.Dense(2, kernel_initializer="ones")(lookup(inputs)))
+    words = np.array([["a"], ["c"], ["zz"]])
+    expected = model.predict({"s": words}, verbose=0)
+    assert np.allclose(model.predict({"s": words.astype(object)}, verbose=0), expected)
+    as_bytes = np.array([[w.encode()] for w in words[:, 0]], dtype=object)
+    assert np.allclose(model.predict({"s": as_bytes}, verbose=0), expected)
+    model.compile("sgd", "mse")
+    model.fit({"s": words.astype(object)}, np.zeros((3, 2)), verbose=0)
+    ragged = np.empty(2, dtype=object)
+    ragged[:] = [[1.0, 2.0], [3.0]]
+    with pytest.raises(ValueError, match="ragged or non-numeric"):
+        model.predict({"s": ragged}, verbose=0)

@@ -27,6 +27,9 @@ def _as_array(x, where, name):
         x = np.asarray(x)
     except ValueError as error:
         raise DataError(f"{where}: {name} could not be converted to an array ({error})") from None
+    if x.dtype == object and x.size and all(isinstance(v, (str, bytes)) for v in x.flat):
+        # strings for lookup and hashing layers, as pandas hands them over; bytes as UTF-8, as Keras reads them
+        x = np.array([v.decode() if isinstance(v, bytes) else v for v in x.flat], dtype=str).reshape(x.shape)
     if x.dtype == object:
         raise DataError(f"{where}: {name} has ragged or non-numeric entries; pad sequences to one length")
     if x.dtype.kind == "f" and x.dtype != np.dtype(backend.floatx()):
