@@ -22,7 +22,7 @@ def layer_graph(model):
 
     model_layers = list(model.layers)
     if type(model).__name__ == "Sequential" and getattr(model, "inputs", None) is not None:
-        model_layers = [model.inputs.history[0].layer] + model_layers  # a Sequential lists no InputLayer
+        model_layers = [model.input.history[0].layer] + model_layers  # a Sequential lists no InputLayer
     index = {id(layer): i for i, layer in enumerate(model_layers)}
     edges = set()
     if type(model).__name__ == "Sequential":

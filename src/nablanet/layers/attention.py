@@ -125,7 +125,47 @@ def attention_equations(rank, axes):
     return f"{source},{target}->{product}", f"{product},{source}->{target}", len(product)
 
 
-class MultiHeadAttention(Layer):
+class QueryValueKeyLayer(Layer):
+    """What Keras's attention layers called as `(query, value, key=None, ...)` share: building from
+    the three shapes on the first call, and Keras's `shapes_dict` build config."""
+
+    def _record_shapes(self, query_shape, value_shape, key_shape):
+        """The three shapes as tuples (value defaults to query, key to value), checked and kept for
+        the build config."""
+        query_shape = tuple(query_shape)
+        value_shape = query_shape if value_shape is None else tuple(value_shape)
+        key_shape = value_shape if key_shape is None else tuple(key_shape)
+        self._check_key_value(value_shape, key_shape)
+        self._build_shapes = {"query_shape": query_shape, "value_shape": value_shape}
+        return query_shape, value_shape, key_shape
+
+    def _check_key_value(self, value_shape, key_shape):
+        if tuple(value_shape[1:-1]) != tuple(key_shape[1:-1]):
+            raise ValueError(f"{type(self).__name__} {self.name!r}: expected value and key of equal shapes but for "
+                             f"the last axis, got value {tuple(value_shape)} and key {tuple(key_shape)}")
+
+    def get_build_config(self):
+        """Keras's `{"shapes_dict": {"query_shape": ..., "value_shape": ...}}`."""
+        if self._build_shapes is None:
+            return None
+        return {"shapes_dict": {k: list(v) for k, v in self._build_shapes.items()}}
+
+    def build_from_config(self, config):
+        shapes = (config or {}).get("shapes_dict") or {}
+        if shapes and not self.built:
+            self.build(**{k: tuple(v) for k, v in shapes.items()})
+
+    def __call__(self, *args, **kwargs):
+        bound = inspect.signature(self.call).bind(*args, **kwargs)
+        query, value = bound.arguments["query"], bound.arguments["value"]
+        key = bound.arguments.get("key")
+        if not self.built:
+            self.build(shape_of(query), shape_of(value), None if key is None else shape_of(key))
+        rest = {k: v for k, v in bound.arguments.items() if k not in ("query", "value")}
+        return super().__call__(query, value, **rest)
+
+
+class MultiHeadAttention(QueryValueKeyLayer):
     """Multi-head attention (Vaswani et al., 2017) with Keras's arguments and weights.
 
     Args:
@@ -219,11 +259,7 @@ class MultiHeadAttention(Layer):
         return layer
 
     def build(self, query_shape, value_shape=None, key_shape=None):
-        query_shape = tuple(query_shape)
-        value_shape = query_shape if value_shape is None else tuple(value_shape)
-        key_shape = value_shape if key_shape is None else tuple(key_shape)
-        self._check_key_value(value_shape, key_shape)
-        self._build_shapes = {"query_shape": query_shape, "value_shape": value_shape}
+        query_shape, value_shape, key_shape = self._record_shapes(query_shape, value_shape, key_shape)
         heads = self._num_heads
         self.query_dense = self._projection(query_shape, 1, (heads, self._key_dim), "query")
         self.key_dense = self._projection(key_shape, 1, (heads, self._key_dim), "key")
@@ -242,32 +278,7 @@ class MultiHeadAttention(Layer):
                                              "attention_output")
         self.built = True
 
-    def _check_key_value(self, value_shape, key_shape):
-        if tuple(value_shape[1:-1]) != tuple(key_shape[1:-1]):
-            raise ValueError(f"{type(self).__name__} {self.name!r}: expected value and key of equal shapes but for "
-                             f"the last axis, got value {tuple(value_shape)} and key {tuple(key_shape)}")
-
-    def get_build_config(self):
-        """Keras's `{"shapes_dict": {"query_shape": ..., "value_shape": ...}}`."""
-        if self._build_shapes is None:
-            return None
-        return {"shapes_dict": {k: list(v) for k, v in self._build_shapes.items()}}
-
-    def build_from_config(self, config):
-        shapes = (config or {}).get("shapes_dict") or {}
-        if shapes and not self.built:
-            self.build(**{k: tuple(v) for k, v in shapes.items()})
-
     # -- calling -------------------------------------------------------------------------------------
-
-    def __call__(self, *args, **kwargs):
-        bound = inspect.signature(self.call).bind(*args, **kwargs)
-        query, value = bound.arguments["query"], bound.arguments["value"]
-        key = bound.arguments.get("key")
-        if not self.built:
-            self.build(shape_of(query), shape_of(value), None if key is None else shape_of(key))
-        rest = {k: v for k, v in bound.arguments.items() if k not in ("query", "value")}
-        return super().__call__(query, value, **rest)
 
     def _symbolic_call(self, inputs, args, kwargs):
         outputs = super()._symbolic_call(inputs, args, kwargs)

@@ -2,19 +2,19 @@
 (Ainslie et al., 2023), with Keras's weights `_query_dense`, `_key_dense`, `_value_dense` (and
 `_gate_dense`) and `_output_dense`."""
 
-import inspect
 import math
 
 import numpy as np
 
 from nablanet import constraints, initializers, ops, regularizers
-from nablanet.layers.attention import add_scores_output, boolean, combine_masks, masked_softmax, causal_mask, shape_of
-from nablanet.layers.base import Layer, keras_mask
+from nablanet.layers.attention import (
+    QueryValueKeyLayer, add_scores_output, boolean, causal_mask, combine_masks, masked_softmax, shape_of)
+from nablanet.layers.base import keras_mask
 from nablanet.layers.core import Dropout
 from nablanet.layers.einsum_dense import EinsumDense
 
 
-class GroupedQueryAttention(Layer):
+class GroupedQueryAttention(QueryValueKeyLayer):
     """Attention whose `num_query_heads` query heads share `num_key_value_heads` key and value heads,
     each of size `head_dim`; query head i reads key/value head `i // (num_query_heads // num_key_value_heads)`.
 
@@ -91,11 +91,7 @@ class GroupedQueryAttention(Layer):
         return layer
 
     def build(self, query_shape, value_shape=None, key_shape=None):
-        query_shape = tuple(query_shape)
-        value_shape = query_shape if value_shape is None else tuple(value_shape)
-        key_shape = value_shape if key_shape is None else tuple(key_shape)
-        self._check_key_value(value_shape, key_shape)
-        self._build_shapes = {"query_shape": query_shape, "value_shape": value_shape}
+        query_shape, value_shape, key_shape = self._record_shapes(query_shape, value_shape, key_shape)
         self.feature_dim = query_shape[-1]
         heads, kv_heads, dim = self.num_query_heads, self.num_key_value_heads, self.head_dim
         self._query_dense = self._projection("bqm,muh->bquh", (None, heads, dim), "uh", "query", query_shape)
@@ -108,31 +104,6 @@ class GroupedQueryAttention(Layer):
         self._output_dense = self._projection("bquh,uhm->bqm", (None, self.feature_dim), "m", "attention_output",
                                               (None, None, heads, dim))
         self.built = True
-
-    def _check_key_value(self, value_shape, key_shape):
-        if tuple(value_shape[1:-1]) != tuple(key_shape[1:-1]):
-            raise ValueError(f"{type(self).__name__} {self.name!r}: expected value and key of equal shapes but for "
-                             f"the last axis, got value {tuple(value_shape)} and key {tuple(key_shape)}")
-
-    def get_build_config(self):
-        """Keras's `{"shapes_dict": {"query_shape": ..., "value_shape": ...}}`."""
-        if self._build_shapes is None:
-            return None
-        return {"shapes_dict": {k: list(v) for k, v in self._build_shapes.items()}}
-
-    def build_from_config(self, config):
-        shapes = (config or {}).get("shapes_dict") or {}
-        if shapes and not self.built:
-            self.build(**{k: tuple(v) for k, v in shapes.items()})
-
-    def __call__(self, *args, **kwargs):
-        bound = inspect.signature(self.call).bind(*args, **kwargs)
-        query, value = bound.arguments["query"], bound.arguments["value"]
-        key = bound.arguments.get("key")
-        if not self.built:
-            self.build(shape_of(query), shape_of(value), None if key is None else shape_of(key))
-        rest = {k: v for k, v in bound.arguments.items() if k not in ("query", "value")}
-        return super().__call__(query, value, **rest)
 
     def _symbolic_call(self, inputs, args, kwargs):
         value = args[0] if args else kwargs["value"]
