@@ -45,6 +45,7 @@ EXPONENTS = rng.integers(-3, 4, (3, 4))
 SCATTER = REGISTRY["scatter_add"]
 MASK_OP = REGISTRY["mask"]
 DENSE = REGISTRY["dense"]
+NORMALIZE_LAST = REGISTRY["normalize_last"]
 MSE = REGISTRY["mean_squared_error"]
 LSTM, GRU, SIMPLE_RNN = REGISTRY["lstm"], REGISTRY["gru"], REGISTRY["simple_rnn"]
 SPARSE_XENT, XENT = REGISTRY["sparse_softmax_cross_entropy"], REGISTRY["softmax_cross_entropy"]
@@ -205,6 +206,8 @@ CASES = [
      (normal(1, 7, 5, 2), normal(3, 2, 2, 3))),
     ("conv2d", lambda x, w: ops.conv2d(x, w, groups=2, strides=(1, 2)), (normal(2, 5, 6, 4), normal(2, 3, 2, 6))),
     ("dense", lambda x, w: DENSE(x, w), (normal(4, 3), normal(3, 2))),
+    ("normalize_last", lambda x: NORMALIZE_LAST(x, epsilon=1e-3), (normal(3, 5),)),
+    ("normalize_last", lambda x: NORMALIZE_LAST(x, epsilon=0.5), (normal(2, 3, 4),)),
     ("dense", lambda x, w, b: DENSE(x, w, b), (normal(5, 3), normal(3, 4), normal(4))),
     ("dense", lambda x, w, b: DENSE(x, w, b, relu=True), (normal(6, 3), normal(3, 4), normal(4))),
     ("dense", lambda x, w, b: DENSE(x, w, b, sigmoid=True), (normal(6, 3), normal(3, 4), normal(4))),

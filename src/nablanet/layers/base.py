@@ -461,7 +461,9 @@ def _in_name_scope(build):
     @functools.wraps(build)
     def scoped_build(self, *args, **kwargs):
         with name_scope(self.name, caller=self):
-            return build(self, *args, **kwargs)
+            result = build(self, *args, **kwargs)
+        self.built = True  # a build called by hand counts, as Keras's: the first call must not build again
+        return result
 
     return scoped_build
 

@@ -3,6 +3,8 @@ defaults: epsilon 1e-3; BatchNormalization's momentum 0.99 weights the old stati
 
 
 from nablanet import constraints, initializers, ops, regularizers
+from nablanet.autodiff.ops.nn import normalize_last
+from nablanet.autodiff.primitive import in_transform
 from nablanet.compat import warn_ignored
 from nablanet.layers.base import Layer
 from nablanet.layers.core import set_weight_roles
@@ -139,6 +141,8 @@ class LayerNormalization(_Normalization):
         if self.rms_scaling:
             x = inputs / ops.sqrt(ops.mean(inputs * inputs, axis=axes, keepdims=True) + self.epsilon)
             return x * self._broadcast(self.gamma, inputs.ndim, axes) if self.gamma is not None else x
+        if axes == (inputs.ndim - 1,) and not in_transform():  # the fused first-order kernel
+            return self._affine(normalize_last(inputs, self.epsilon), axes)
         centered = inputs - ops.mean(inputs, axis=axes, keepdims=True)
         x = centered / ops.sqrt(ops.mean(centered * centered, axis=axes, keepdims=True) + self.epsilon)
         return self._affine(x, axes)

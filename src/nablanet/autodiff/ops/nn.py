@@ -386,3 +386,38 @@ def mean_squared_error(y_true, y_pred):
     if np.ndim(as_array(y_pred)) == 0:
         return mean(square(y_pred - y_true), axis=-1)
     return mean_squared_error_op(y_pred, y_true)
+
+
+def _inv_std(centered, epsilon):
+    inv_std = np.mean(np.square(centered), axis=-1, keepdims=True)
+    inv_std += epsilon
+    np.sqrt(inv_std, out=inv_std)
+    return np.reciprocal(inv_std, out=inv_std)
+
+
+def _normalize_last(x, *, epsilon):
+    centered = x - x.mean(axis=-1, keepdims=True)
+    inv_std = _inv_std(centered, epsilon)
+    centered *= inv_std  # now the normalized x
+    _save(centered, inv_std)
+    return centered
+
+
+def _normalize_last_vjp(g, out, x, *, epsilon):
+    # d/dx of (x - mean) / std over the last axis: (g - mean(g) - x_hat * mean(g * x_hat)) / std.
+    inv_std = _load(out)
+    if inv_std is None:
+        inv_std = _inv_std(x - x.mean(axis=-1, keepdims=True), epsilon)
+    dx = g - g.mean(axis=-1, keepdims=True)
+    dx -= out * np.mean(g * out, axis=-1, keepdims=True)
+    dx *= inv_std
+    return (dx,)
+
+
+normalize_last_op = primitive("normalize_last", _normalize_last, _normalize_last_vjp, order=1)
+
+
+def normalize_last(x, epsilon):
+    """`(x - mean) / sqrt(var + epsilon)` over the last axis as one first-order fused kernel, the core
+    of layer normalization; the composite of differentiable ops is what transforms use."""
+    return normalize_last_op(x, epsilon=epsilon)
