@@ -599,3 +599,24 @@ def test_fit_and_predict_take_object_arrays_of_strings_and_refuse_ragged_ones():
     ragged[:] = [[1.0, 2.0], [3.0]]
     with pytest.raises(ValueError, match="ragged or non-numeric"):
         model.predict({"s": ragged}, verbose=0)
+
+
+def test_a_model_may_start_at_intermediate_tensors_as_keras(tmp_path):
+    def build(lib):
+        a = lib.Input((3,))
+        hidden = lib.layers.Dense(4, kernel_initializer="ones", name="first")(a)
+        head = lib.layers.Dense(2, kernel_initializer="ones", name="head")
+        return lib.Model(hidden, head(lib.ops.relu(hidden))), head
+
+    ours, head = build(nablanet)
+    theirs, _ = build(K)
+    x = np.linspace(-1, 1, 8, dtype="float32").reshape(2, 4)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-6)
+    assert [type(layer).__name__ for layer in ours.layers][0] == "InputLayer"
+    assert ours.get_layer("head") is head and all(layer.name != "first" for layer in ours.layers)
+    ours.compile("sgd", "mse")
+    ours.fit(x, np.ones((2, 2)), verbose=0)  # trains the shared head's weights
+    assert not np.allclose(head.get_weights()[0], 1.0)
+    path = str(tmp_path / "intermediate.keras")
+    ours.save(path)
+    np.testing.assert_allclose(nablanet.saving.load_model(path).predict(x, verbose=0), ours.predict(x, verbose=0))

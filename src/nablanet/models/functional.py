@@ -4,7 +4,7 @@ the outputs, in an order that runs each layer after the layers it reads from."""
 import numpy as np
 
 from nablanet import serialization
-from nablanet.layers.core import InputLayer
+from nablanet.layers.core import Input, InputLayer
 from nablanet.layers.operation import Operation
 from nablanet.symbolic import KerasTensor
 from nablanet.tree import flatten, map_structure, pack_sequence_as
@@ -100,6 +100,38 @@ class Graph:
         if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
             return outputs[0]  # a list of one output gives the array, as Keras's
         return outputs
+
+
+def from_intermediate_inputs(inputs, outputs):
+    """`(inputs, outputs)` where inputs that layers produced (Keras allows them: a model on a
+    FeatureSpace's encoded features) become new `Input`s of their shape and dtype, and the layers
+    between them and the outputs are called again on those, sharing their weights."""
+    def made_by_input(t):
+        return isinstance(t, KerasTensor) and t.history is not None and isinstance(t.history[0].layer, InputLayer)
+
+    starts = [t for t in flatten(inputs) if isinstance(t, KerasTensor) and not made_by_input(t)]
+    if not starts:
+        return inputs, outputs
+    values = {id(t): Input(batch_shape=tuple(t.shape), dtype=t.dtype) for t in starts}
+    order, seen = [], set()
+    stack = [(_producer(t), False) for t in reversed(flatten(outputs)) if id(t) not in values]
+    while stack:  # depth-first from the outputs, stopping at the given inputs
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen or isinstance(node.layer, InputLayer):
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        stack.extend((_producer(t), False) for t in reversed(node.input_tensors()) if id(t) not in values)
+    swap = lambda t: values.get(id(t), t) if isinstance(t, KerasTensor) else t  # noqa: E731
+    for node in order:
+        args = [map_structure(swap, node.inputs), *map_structure(swap, list(node.args))]
+        kwargs = {k: map_structure(swap, v) for k, v in node.kwargs.items()}
+        for old, new in zip(flatten(node.outputs), flatten(node.layer(*args, **kwargs))):
+            values[id(old)] = new
+    return map_structure(swap, inputs), map_structure(swap, outputs)
 
 
 def _producer(t):

@@ -21,7 +21,7 @@ from nablanet.compat import warn_ignored
 from nablanet.layers.base import Layer
 from nablanet.layers.core import InputLayer
 from nablanet.models import compile_utils, trainer
-from nablanet.models.functional import Graph, functional_config, functional_from_config
+from nablanet.models.functional import Graph, from_intermediate_inputs, functional_config, functional_from_config
 from nablanet.names import unique_name
 from nablanet.tree import flatten, map_shape_structure, map_structure
 
@@ -62,6 +62,7 @@ class Model(Layer):
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
                 raise ValueError("Model: pass both inputs and outputs for a functional model")
+            inputs, outputs = from_intermediate_inputs(inputs, outputs)
             self._graph = Graph(inputs, outputs)
             self._set_structure(inputs, outputs)
             self.built = True
