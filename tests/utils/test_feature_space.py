@@ -499,3 +499,20 @@ def test_a_custom_feature_with_its_own_layer(tmp_path):
         output_mode="dict")
     assert given._list_adaptable_preprocessors() == []  # a given vocabulary: nothing to adapt, as Keras
     assert _np(given({"text": ["1st string"]})["text"]).shape[0] == 1
+
+
+def test_the_guides_training_model_starts_at_the_encoded_features():
+    space = FeatureSpace
+    rng = np.random.default_rng(0)
+    values = rng.random(64).astype("float32")
+    data = {"a": values, "c": np.where(values > 0.5, "hi", "lo")}
+    features = space({"a": space.float_normalized(), "c": space.string_categorical()}, output_mode="concat")
+    features.adapt(data)
+    encoded = features.get_encoded_features()
+    training = nb.Model(inputs=encoded, outputs=nb.layers.Dense(1, activation="sigmoid")(encoded))
+    training.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    training.fit(features(data), (values > 0.5).astype("float32"), epochs=60, verbose=0)
+    inputs = features.get_inputs()
+    serving = nb.Model(inputs, training(features(inputs)))
+    np.testing.assert_allclose(serving(data).numpy(), training.predict(features(data), verbose=0), rtol=1e-5)
+    assert training.evaluate(features(data), (values > 0.5).astype("float32"), verbose=0)[1] > 0.9
