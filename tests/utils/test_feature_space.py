@@ -502,6 +502,7 @@ def test_a_custom_feature_with_its_own_layer(tmp_path):
 
 
 def test_the_guides_training_model_starts_at_the_encoded_features():
+    nb.utils.set_random_seed(0)
     space = FeatureSpace
     rng = np.random.default_rng(0)
     values = rng.random(64).astype("float32")
@@ -510,7 +511,7 @@ def test_the_guides_training_model_starts_at_the_encoded_features():
     features.adapt(data)
     encoded = features.get_encoded_features()
     training = nb.Model(inputs=encoded, outputs=nb.layers.Dense(1, activation="sigmoid")(encoded))
-    training.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    training.compile(nb.optimizers.Adam(0.05), "binary_crossentropy", metrics=["accuracy"])
     training.fit(features(data), (values > 0.5).astype("float32"), epochs=60, verbose=0)
     inputs = features.get_inputs()
     serving = nb.Model(inputs, training(features(inputs)))
