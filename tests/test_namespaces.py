@@ -13,15 +13,91 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-NAMESPACES = ["utils", "datasets", "models", "tree", "saving"]
+NAMESPACES = ["utils", "datasets", "models", "tree", "saving", "layers", "losses", "metrics", "optimizers",
+              "optimizers.schedules", "callbacks", "applications", "wrappers", "activations", "initializers",
+              "regularizers", "constraints"]
 
 # Names nablanet cannot have without another framework, with the reason.
 EXCLUDED = {
-    "utils": {},
-    "datasets": {},
-    "models": {},
-    "tree": {},
-    "saving": {},
+    "layers": {
+        "JaxLayer": "wraps a JAX function",
+        "FlaxLayer": "wraps a Flax module",
+        "TorchModuleWrapper": "wraps a torch.nn.Module",
+        "TFSMLayer": "loads a TensorFlow SavedModel",
+    },
+    "callbacks": {"OrbaxCheckpoint": "Orbax is JAX's checkpoint library; ModelCheckpoint and BackupAndRestore "
+                                     "save here"},
+}
+
+# Names issue #16 has not reached yet; the test fails when one of them appears, so the list only shrinks.
+PENDING = {
+    "layers": {
+        "ActivityRegularization", "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D",
+        "AdaptiveAveragePooling3D", "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
+        "AugMix", "AutoContrast", "AveragePooling3D", "AvgPool3D", "CenterCrop",
+        "ContrastLimitedAdaptiveHistogramEqualization", "Conv3D", "Conv3DTranspose", "ConvLSTM1D", "ConvLSTM2D",
+        "ConvLSTM3D", "Convolution3D", "Convolution3DTranspose", "Cropping3D", "CutMix", "DepthwiseConv1D",
+        "Equalization", "GlobalAveragePooling3D", "GlobalAvgPool3D", "GlobalMaxPool3D", "GlobalMaxPooling3D",
+        "Identity", "InputSpec", "MaxNumBoundingBoxes", "MaxPool3D", "MaxPooling3D", "MelSpectrogram", "MixUp",
+        "Pipeline", "RandAugment", "RandomBrightness", "RandomColorDegeneration", "RandomColorJitter",
+        "RandomElasticTransform", "RandomErasing", "RandomGaussianBlur", "RandomGrayscale", "RandomHue",
+        "RandomInvert", "RandomPerspective", "RandomPosterization", "RandomSaturation", "RandomSharpness",
+        "RandomShear", "ReversibleEmbedding", "STFTSpectrogram", "SeparableConv1D", "SeparableConvolution1D",
+        "Solarization", "SpatialDropout3D", "SpectralNormalization", "StackedRNNCells", "UnitNormalization",
+        "UpSampling3D", "Wrapper", "ZeroPadding3D"
+    },
+    "losses": {
+        "BinaryFocalCrossentropy", "CTC", "CategoricalFocalCrossentropy", "CategoricalGeneralizedCrossEntropy",
+        "Circle", "Dice", "Tversky", "binary_focal_crossentropy", "categorical_focal_crossentropy",
+        "categorical_generalized_cross_entropy", "circle", "ctc", "dice", "tversky"
+    },
+    "metrics": {
+        "BinaryIoU", "ConcordanceCorrelation", "F1Score", "FBetaScore", "FalseNegatives", "FalsePositives", "IoU",
+        "MeanIoU", "OneHotIoU", "OneHotMeanIoU", "PearsonCorrelation", "PrecisionAtRecall", "R2Score",
+        "RecallAtPrecision", "SensitivityAtSpecificity", "SpecificityAtSensitivity", "TrueNegatives",
+        "TruePositives", "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
+        "categorical_focal_crossentropy", "categorical_hinge", "concordance_correlation", "deserialize", "hinge",
+        "huber", "kl_divergence", "log_cosh", "mean_absolute_error", "mean_absolute_percentage_error",
+        "mean_squared_error", "mean_squared_logarithmic_error", "pearson_correlation", "poisson", "serialize",
+        "sparse_categorical_crossentropy", "squared_hinge"
+    },
+    "optimizers": {
+        "Adafactor", "Ftrl", "Lamb", "Lion", "LossScaleOptimizer", "MultiOptimizer", "Muon", "OptimizerMap",
+        "ScheduleFreeAdamW", "legacy"
+    },
+    "optimizers.schedules": {
+        "CosineDecayRestarts"
+    },
+    "callbacks": {
+        "RemoteMonitor", "SwapEMAWeights", "TensorBoard"
+    },
+    "applications": {
+        "ConvNeXtBase", "ConvNeXtLarge", "ConvNeXtSmall", "ConvNeXtTiny", "ConvNeXtXLarge", "DenseNet121",
+        "DenseNet169", "DenseNet201", "EfficientNetB0", "EfficientNetB1", "EfficientNetB2", "EfficientNetB3",
+        "EfficientNetB4", "EfficientNetB5", "EfficientNetB6", "EfficientNetB7", "EfficientNetV2B0",
+        "EfficientNetV2B1", "EfficientNetV2B2", "EfficientNetV2B3", "EfficientNetV2L", "EfficientNetV2M",
+        "EfficientNetV2S", "InceptionResNetV2", "InceptionV3", "MobileNet", "MobileNetV2", "MobileNetV3Large",
+        "MobileNetV3Small", "NASNetLarge", "NASNetMobile", "ResNet101", "ResNet101V2", "ResNet152", "ResNet152V2",
+        "ResNet50", "ResNet50V2", "Xception", "convnext", "densenet", "efficientnet", "efficientnet_v2",
+        "inception_resnet_v2", "inception_v3", "mobilenet", "mobilenet_v2", "mobilenet_v3", "nasnet", "resnet",
+        "resnet50", "resnet_v2", "xception"
+    },
+    "wrappers": {
+        "SKLearnClassifier", "SKLearnRegressor", "SKLearnTransformer"
+    },
+    "activations": {
+        "celu", "glu", "hard_shrink", "hard_tanh", "soft_shrink", "sparse_plus", "sparse_sigmoid", "sparsemax",
+        "squareplus", "tanh_shrink", "threshold"
+    },
+    "initializers": {
+        "STFT", "STFTInitializer", "stft"
+    },
+    "regularizers": {
+        "OrthogonalRegularizer", "orthogonal_regularizer"
+    },
+    "constraints": {
+        "deserialize", "max_norm", "min_max_norm", "non_neg", "unit_norm"
+    },
 }
 
 
@@ -31,10 +107,17 @@ def _public(module):
 
 @pytest.mark.parametrize("namespace", NAMESPACES)
 def test_every_keras_name_exists(namespace):
-    ours = importlib.import_module(f"nablanet.{namespace}")
-    skip = set(EXCLUDED[namespace])
-    missing = [n for n in _public(getattr(keras, namespace)) if n not in skip and not hasattr(ours, n)]
-    assert not missing, f"nablanet.{namespace} lacks Keras's {missing}"
+    try:
+        ours = importlib.import_module(f"nablanet.{namespace}")
+    except ModuleNotFoundError:
+        ours = None
+    theirs = importlib.import_module(f"keras.{namespace}")
+    skip = set(EXCLUDED.get(namespace, {}))
+    missing = [n for n in _public(theirs) if n not in skip and not hasattr(ours, n)]
+    pending = set(PENDING.get(namespace, ()))
+    assert not [n for n in missing if n not in pending], f"nablanet.{namespace} lacks Keras's {missing}"
+    arrived = sorted(pending - set(missing))
+    assert not arrived, f"nablanet.{namespace} now has {arrived}: remove them from PENDING"
 
 
 @pytest.mark.parametrize("namespace", ["regularizers", "initializers", "layers"])
