@@ -126,3 +126,72 @@ def test_sequence_is_pydataset_and_bad_arguments_are_named():
         PyDataset(workers=-1)
     with pytest.raises(NotImplementedError, match="__getitem__"):
         PyDataset()[0]
+
+
+# -- steps_per_epoch below the data's length: Keras's epochs continue the pass ---------------------------------
+
+def _first_values_seen(library, data, steps, epochs=4):
+    """The first value of each batch `train_step` received, and the warnings, for one `fit`."""
+    seen = []
+
+    class Model(library.Model):
+        def train_step(self, batch):
+            seen.append(int(library.ops.convert_to_numpy(batch[0])[0, 0]))
+            return super().train_step(batch)
+
+    inputs = library.layers.Input(shape=(3,))
+    model = Model(inputs, library.layers.Dense(1)(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = model.fit(*data(library), batch_size=2, epochs=epochs, steps_per_epoch=steps, shuffle=False,
+                            verbose=0)
+    ran_out = [w for w in caught if "ran out of data" in str(w.message)]
+    return seen, len(ran_out), len(history.history["loss"])
+
+
+def _arrays(library):
+    x = np.repeat(np.arange(10, dtype="float32")[:, None], 3, axis=1)
+    return x, np.zeros((10, 1), "float32")
+
+
+def _pydataset(library):
+    class Data(library.utils.PyDataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return np.full((2, 3), 2 * i, "float32"), np.zeros((2, 1), "float32")
+
+    return (Data(),)
+
+
+@pytest.mark.parametrize("data", [_arrays, _pydataset], ids=["arrays", "pydataset"])
+@pytest.mark.parametrize("steps", [2, 3, 5, 7])
+def test_steps_per_epoch_continues_the_pass_as_keras(data, steps):
+    ours = _first_values_seen(nb, data, steps)
+    theirs = _first_values_seen(keras, data, steps)
+    assert ours == theirs
+
+
+def test_pydataset_hooks_run_each_epoch_when_the_pass_continues():
+    events = []
+
+    class Data(PyDataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            events.append(i)
+            return np.zeros((2, 3), "float32"), np.zeros((2, 1), "float32")
+
+        def on_epoch_begin(self):
+            events.append("begin")
+
+        def on_epoch_end(self):
+            events.append("end")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _model().fit(Data(), epochs=3, steps_per_epoch=2, shuffle=False, verbose=0)
+    assert events == ["begin", 0, 1, "end", "begin", 2, 3, "end", "begin", 4, "end"]

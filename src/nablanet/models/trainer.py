@@ -97,7 +97,7 @@ def class_weights_to_samples(y, class_weight, where):
 
 
 class ArrayBatches:
-    """Batches of arrays, reshuffled each epoch when `shuffle`."""
+    """Batches of arrays, reshuffled each pass when `shuffle`."""
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False):
         self.x, self.y, self.sample_weight = x, y, sample_weight
@@ -108,13 +108,23 @@ class ArrayBatches:
     def n_steps(self):
         return math.ceil(self.n / self.batch_size)
 
-    def epoch(self):
+    num_batches = n_steps
+
+    def on_epoch_begin(self):
+        pass
+
+    def on_epoch_end(self):
+        pass
+
+    def one_pass(self):
         order = backend.generator().permutation(self.n) if self.shuffle else None
         for start in range(0, self.n, self.batch_size):
             index = slice(start, start + self.batch_size) if order is None else order[start:start + self.batch_size]
             x = take(self.x, index)
             y = x if self.y is self.x else take(self.y, index)
             yield pack_x_y_sample_weight(x, y, None if self.sample_weight is None else self.sample_weight[index])
+
+    epoch = one_pass
 
 
 class IterableBatches:
@@ -129,7 +139,22 @@ class IterableBatches:
         """Steps per epoch if known: given, or the length of a sized iterable."""
         if self.steps is not None:
             return self.steps
+        return self.num_batches
+
+    @property
+    def num_batches(self):
         return len(self.data) if hasattr(self.data, "__len__") else None
+
+    def on_epoch_begin(self):
+        pass
+
+    def on_epoch_end(self):
+        pass
+
+    def one_pass(self):
+        """The batches until the iterable ends: a re-iterable restarts, a generator continues."""
+        for batch in self.data:
+            yield standardize_batch(batch, self.where)
 
     def epoch(self):
         if self._iterator is None or self.steps is None:
@@ -183,13 +208,28 @@ class PyDatasetBatches:
         total = self._num_batches()
         return total if self.steps is None else self.steps if total is None else min(self.steps, total)
 
-    def _indices(self):
+    @property
+    def num_batches(self):
+        return self._num_batches()
+
+    def on_epoch_begin(self):
+        if hasattr(self.dataset, "on_epoch_begin"):
+            self.dataset.on_epoch_begin()
+
+    def on_epoch_end(self):
+        self.dataset.on_epoch_end()
+
+    def _indices(self, limit=None):
         total = self._num_batches()
-        if total is None:
-            start, self._next = self._next, self._next + self.steps
-            return list(range(start, start + self.steps))
+        if total is None:  # endless: where the last epoch stopped, onwards
+            import itertools
+
+            if limit is None:
+                return itertools.count(self._next)
+            start, self._next = self._next, self._next + limit
+            return range(start, start + limit)
         order = backend.generator().permutation(total).tolist() if self.shuffle else list(range(total))
-        return order[:self.n_steps]
+        return order if limit is None else order[:min(limit, total)]
 
     def _fetch(self, index):
         try:
@@ -197,30 +237,84 @@ class PyDatasetBatches:
         except IndexError as error:
             raise DataError(f"{self.where}: the PyDataset has no batch {index} ({error})") from None
 
-    def epoch(self):
-        if hasattr(self.dataset, "on_epoch_begin"):
-            self.dataset.on_epoch_begin()
-        indices = self._indices()
+    def one_pass(self, limit=None):
+        """Every batch once, or the first `limit` (an endless dataset: from where the last pass
+        stopped), without the epoch hooks."""
+        indices = self._indices(limit)
         if self.workers <= 1:
             for index in indices:
                 yield standardize_batch(self._fetch(index), self.where)
-        else:
-            import collections
-            from concurrent.futures import ThreadPoolExecutor
+            return
+        import collections
+        from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(self.workers) as pool:
-                pending, todo = collections.deque(), iter(indices)
-                for index in todo:
+        with ThreadPoolExecutor(self.workers) as pool:
+            pending, todo = collections.deque(), iter(indices)
+            for index in todo:
+                pending.append(pool.submit(self._fetch, index))
+                if len(pending) >= self.queue_size:
+                    break
+            while pending:
+                batch = pending.popleft().result()
+                index = next(todo, None)
+                if index is not None:
                     pending.append(pool.submit(self._fetch, index))
-                    if len(pending) >= self.queue_size:
-                        break
-                while pending:
-                    batch = pending.popleft().result()
-                    index = next(todo, None)
-                    if index is not None:
-                        pending.append(pool.submit(self._fetch, index))
-                    yield standardize_batch(batch, self.where)
-        self.dataset.on_epoch_end()
+                yield standardize_batch(batch, self.where)
+
+    def epoch(self):
+        """One epoch of `evaluate`/`predict`: `steps` batches (all, if None) between the epoch hooks."""
+        self.on_epoch_begin()
+        yield from self.one_pass(self.n_steps)
+        self.on_epoch_end()
+
+
+class Epochs:
+    """The epochs of `fit`, by Keras's rule: with `steps_per_epoch`, one pass over the data goes on
+    into the next epoch; an epoch that finds the data used up ends early with Keras's warning, and
+    the next epoch starts a new (reshuffled) pass. Without it, each epoch is one whole pass."""
+
+    def __init__(self, batches, steps=None, where="fit"):
+        self.batches, self.steps, self.where = batches, steps, where
+        self._pass, self._seen = None, 0
+
+    @property
+    def n_steps(self):
+        return self.steps if self.steps is not None else self.batches.num_batches
+
+    def epoch(self):
+        batches = self.batches
+        batches.on_epoch_begin()
+        total = batches.num_batches
+        if self._pass is None or self.steps is None:
+            self._pass, self._seen = batches.one_pass(), 0
+        count = 0
+        while self.steps is None or count < self.steps:
+            if self.steps is not None and total is not None and self._seen >= total:
+                _ran_out(self.where, count, self.steps)
+                break
+            try:
+                batch = next(self._pass)
+            except StopIteration:
+                if count == 0:
+                    raise DataError(f"{self.where}: the data iterator is exhausted") from None
+                if self.steps is not None:
+                    _ran_out(self.where, count, self.steps)
+                self._pass = None
+                break
+            self._seen += 1
+            count += 1
+            yield batch
+        if total is not None and self._seen >= total:
+            self._pass = None
+        batches.on_epoch_end()
+
+
+def _ran_out(where, count, steps):
+    import warnings
+
+    warnings.warn(f"{where}: the input ran out of data after {count} of this epoch's steps_per_epoch={steps} "
+                  "batches; the epoch ends early and the next starts a new pass over the data. Give at least "
+                  "steps_per_epoch * epochs batches (data that repeats) to train every epoch fully.", stacklevel=4)
 
 
 def standardize_batch(batch, where):
@@ -262,7 +356,9 @@ def is_iterable_data(x):
     return not isinstance(x, (np.ndarray, Tensor, list, tuple, dict)) and (hasattr(x, "__iter__") or is_py_dataset(x))
 
 
-def make_batches(x, y, sample_weight, batch_size, shuffle, where, steps=None, class_weight=None):
+def make_batches(x, y, sample_weight, batch_size, shuffle, where, steps=None, class_weight=None, one_pass=True):
+    """The batches of `x` (arrays, a PyDataset or an iterable) and the number of samples (arrays only).
+    `steps` limits each epoch of `evaluate`/`predict` (`one_pass`); `fit` lets `Epochs` apply it."""
     if is_py_dataset(x):
         if y is not None or sample_weight is not None:
             raise DataError(f"{where}: with a PyDataset as x, do not pass y or sample_weight; its batches hold them")
@@ -281,7 +377,7 @@ def make_batches(x, y, sample_weight, batch_size, shuffle, where, steps=None, cl
         weights = class_weights_to_samples(y, class_weight, where)
         sample_weight = weights if sample_weight is None else sample_weight * weights
     batches = ArrayBatches(x, y, sample_weight, batch_size or 32, shuffle)
-    if steps is not None:
+    if steps is not None and one_pass:
         batches.n = min(n, steps * batches.batch_size)
     return batches, n
 
@@ -317,7 +413,10 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     if validation_split and validation_data is None:
         (x, y, sample_weight), validation_data = split_validation(x, y, sample_weight, validation_split, where)
     epochs, steps_per_epoch = backend.fit_limits(epochs, steps_per_epoch)  # nablanet.config's caps
-    batches, _ = make_batches(x, y, sample_weight, batch_size, shuffle, where, steps_per_epoch, class_weight)
+    data, _ = make_batches(x, y, sample_weight, batch_size, shuffle, where, steps_per_epoch, class_weight,
+                           one_pass=False)
+    batches = Epochs(data, steps_per_epoch, where)
+    build_metrics(model, data)
     val_batches = None
     if validation_data is not None:
         val_x, val_y, val_sw = _unpack_validation(validation_data, where)
@@ -330,7 +429,6 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     )
     history = callback_list.history
     model.stop_training = False
-    build_metrics(model, batches)
     with model._fixed_structure():
         return _fit_epochs(model, batches, val_batches, callback_list, history, epochs, initial_epoch,
                            validation_freq)
