@@ -267,6 +267,8 @@ def _deserialize(config, kind):
     compile_config = config.get("compile_config")
     if compile_config and hasattr(instance, "compile_from_config"):
         instance.compile_from_config(compile_config)
+    for callback in getattr(_CREATED, "callbacks", ()):
+        callback(instance)
     return instance
 
 
@@ -353,6 +355,30 @@ def _load_owners(kind):
 
 
 _LOADED = set()
+
+
+# -- what a load creates ----------------------------------------------------------------------------
+
+_CREATED = threading.local()
+
+
+@contextlib.contextmanager
+def on_create(callback):
+    """Call `callback(obj)` for each object `deserialize` builds from a class config, in order, while
+    the block runs (a loader gives layers their saved state before the graph that calls them is built).
+
+    >>> made = []
+    >>> with on_create(made.append):
+    ...     layer = deserialize({"class_name": "Dense", "config": {"units": 2}}, kind="layers")
+    >>> made == [layer]
+    True
+    """
+    saved = getattr(_CREATED, "callbacks", ())
+    _CREATED.callbacks = saved + (callback,)
+    try:
+        yield
+    finally:
+        _CREATED.callbacks = saved
 
 
 # -- the loading budget -----------------------------------------------------------------------------

@@ -463,6 +463,23 @@ def test_every_type_with_crosses_round_trips_through_a_file(tmp_path):
         concat.adapt(DATA)
 
 
+def test_a_model_holding_lookups_saves_and_loads(tmp_path):
+    """The lookups' vocabularies (the archive's assets) size the encodings before the layers after the
+    FeatureSpace are rebuilt, so a trained model that holds one loads and predicts the same."""
+    features = {"f": "float", "s": "string_categorical", "i": "integer_categorical", "sh": "string_hashed"}
+    data = {name: DATA[name] for name in features}
+    space = FeatureSpace(features, crosses=[("s", "i")], crossing_dim=5)
+    space.adapt(data)
+    model = nb.Model(space.get_inputs(), nb.layers.Dense(2)(space.get_encoded_features()))
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = nb.saving.load_model(path)
+    feed = {name: np.asarray(column)[:, None] for name, column in data.items()}
+    np.testing.assert_allclose(loaded.predict(feed, verbose=0), model.predict(feed, verbose=0), atol=1e-6)
+    lookup = [layer for _, layer in nb.saving.layout.walk(loaded) if isinstance(layer, nb.layers.StringLookup)]
+    assert lookup and lookup[0].get_vocabulary() == space.preprocessors["s"].get_vocabulary()
+
+
 def test_training_with_categorical_features_and_a_cross():
     """The structured-data guide's FeatureSpace (floats, lookups, a cross) feeding a small classifier."""
     rng = np.random.default_rng(2)

@@ -98,6 +98,31 @@ def read_entries(path, blob, members=None, where="load_model"):
     return entries, manifest
 
 
+def _deserialize_with_assets(config, entries, path, budget):
+    """The model of `config`; when the archive holds assets, its layers get them as they are created,
+    before the graph that calls them is built (a lookup's vocabulary sizes what follows it). A first
+    build finds each such layer's path; the second, creating the same layers in the same order, loads."""
+    if not any(name.startswith("assets/") for name in entries):
+        return serialization.deserialize(config, kind="models")
+    created = []
+    keep = serialization.on_create(lambda obj: created.append(obj) if hasattr(obj, "load_assets") else None)
+    with keep, serialization.allocation_budget(budget, path):  # a budget of its own: the second build counts anew
+        first = serialization.deserialize(config, kind="models")
+    if not layout.is_model(first):
+        return first
+    paths = {id(layer): path for path, layer in layout.walk(first)}
+    queue = [paths.get(id(obj)) for obj in created]
+
+    def load_early(obj):
+        if hasattr(obj, "load_assets") and queue:
+            where = queue.pop(0)
+            if where is not None:
+                layout.load_layer_assets(obj, where, entries, path)
+
+    with serialization.on_create(load_early):
+        return serialization.deserialize(config, kind="models")
+
+
 def load_model(path, blob, custom_objects=None, compile=True):
     """The model in a `.keras` archive written by Keras or nablanet."""
     from nablanet import backend
@@ -116,7 +141,7 @@ def load_model(path, blob, custom_objects=None, compile=True):
     random_state = generator.bit_generator.state  # building layers draws initial weights: undo that
     try:
         with serialization.allocation_budget(budget, path), serialization.custom_object_scope(custom_objects or {}):
-            model = serialization.deserialize(config, kind="models")
+            model = _deserialize_with_assets(config, entries, path, budget)
             if not layout.is_model(model) and not callable(getattr(model, "save", None)):
                 raise SavingError(f"load_model: {path}: config.json describes a {type(model).__name__}, not a model")
             if not layout.is_model(model) and config.get("build_config"):  # a layer saved alone (FeatureSpace)

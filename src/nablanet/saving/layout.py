@@ -118,21 +118,25 @@ def load_assets(model, entries, source):
     """Give each layer with `load_assets(dir_path)` a folder holding its entries of `entries`
     (only plain file names are written; anything else is refused)."""
     for path, layer in walk(model):
-        if not hasattr(layer, "load_assets"):
-            continue
-        prefix = f"assets/{path.strip('/')}/"
-        mine = {name[len(prefix):]: data for name, data in entries.items() if name.startswith(prefix)}
-        with tempfile.TemporaryDirectory() as folder:
-            for name, data in mine.items():
-                if not ASSET_NAME.fullmatch(name) or name in (".", ".."):
-                    raise SavingError(f"load_model: {source}: asset {prefix}{name} is not a plain file name")
-                with open(os.path.join(folder, name), "wb") as f:
-                    f.write(data)
-            try:
-                layer.load_assets(folder)
-            except (OSError, ValueError, UnicodeDecodeError) as error:
-                raise SavingError(f"load_model: {source}: layer {layer.name!r} cannot read its assets under "
-                                  f"{prefix} ({error})") from None
+        if hasattr(layer, "load_assets"):
+            load_layer_assets(layer, path, entries, source)
+
+
+def load_layer_assets(layer, path, entries, source):
+    """Give `layer` (at `path` in its model) a folder holding its entries of `entries`."""
+    prefix = f"assets/{path.strip('/')}/"
+    mine = {name[len(prefix):]: data for name, data in entries.items() if name.startswith(prefix)}
+    with tempfile.TemporaryDirectory() as folder:
+        for name, data in mine.items():
+            if not ASSET_NAME.fullmatch(name) or name in (".", ".."):
+                raise SavingError(f"load_model: {source}: asset {prefix}{name} is not a plain file name")
+            with open(os.path.join(folder, name), "wb") as f:
+                f.write(data)
+        try:
+            layer.load_assets(folder)
+        except (OSError, ValueError, UnicodeDecodeError) as error:
+            raise SavingError(f"load_model: {source}: layer {layer.name!r} cannot read its assets under "
+                              f"{prefix} ({error})") from None
 
 
 def optimizer_variables(optimizer, where="save"):
