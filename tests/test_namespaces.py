@@ -82,9 +82,6 @@ PENDING = {
         "inception_resnet_v2", "inception_v3", "mobilenet", "mobilenet_v2", "mobilenet_v3", "nasnet", "resnet",
         "resnet50", "resnet_v2", "xception"
     },
-    "wrappers": {
-        "SKLearnClassifier", "SKLearnRegressor", "SKLearnTransformer"
-    },
     "activations": {
         "celu", "glu", "hard_shrink", "hard_tanh", "soft_shrink", "sparse_plus", "sparse_sigmoid", "sparsemax",
         "squareplus", "tanh_shrink", "threshold"

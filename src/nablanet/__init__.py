@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "activations", "anomaly", "applications", "backend", "callbacks", "config", "constraints", "data", "datasets",
     "export", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "plotting",
-    "preprocessing", "random", "regularizers", "saving", "serialization", "tree", "tune", "utils",
+    "preprocessing", "random", "regularizers", "saving", "serialization", "tree", "tune", "utils", "wrappers",
 )
 _ATTRIBUTES = {  # public name -> the module that defines it
     "Tensor": "nablanet.autodiff", "Variable": "nablanet.autodiff", "enable_grad": "nablanet.autodiff",

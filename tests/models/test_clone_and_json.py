@@ -95,6 +95,23 @@ def test_subclassed_models_clone_from_config_only():
         clone_model(nb.layers.Dense(1))
 
 
+@pytest.mark.parametrize("library", [nb, keras], ids=["nablanet", "keras"])
+def test_a_compiled_model_clones_compiled(library):
+    """As Keras: the copy of a compiled model is compiled alike, with an optimizer of its own."""
+    inputs = library.layers.Input(shape=(3,))
+    functional = library.Model(inputs, library.layers.Dense(2)(inputs))
+    sequential = library.Sequential([library.layers.Input(shape=(3,)), library.layers.Dense(2)])
+    for model in (functional, sequential):
+        model.compile(optimizer=library.optimizers.SGD(0.5), loss="mse", metrics=["mae"])
+        copy = library.models.clone_model(model)
+        assert copy.compiled and copy.optimizer is not model.optimizer
+        assert copy.get_compile_config()["loss"] == model.get_compile_config()["loss"]
+        assert float(copy.optimizer.learning_rate) == 0.5
+    uncompiled = library.models.clone_model(library.Sequential([library.layers.Input(shape=(3,)),
+                                                                 library.layers.Dense(2)]))
+    assert not uncompiled.compiled
+
+
 def test_to_json_round_trips_and_is_keras_schema():
     model = _functional()
     text = model.to_json(indent=1)

@@ -85,7 +85,8 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
     """A copy of `model` with new layers (new weights, as in Keras): each layer goes through
     `clone_function` (default: rebuilt from its config), each call of a functional graph through
     `call_function(layer, *args, **kwargs)`; `input_tensors` replace the model's inputs.
-    `recursive` clones nested Sequential/functional models with the same functions.
+    `recursive` clones nested Sequential/functional models with the same functions. A compiled
+    model's copy is compiled as it was (a new optimizer, the same loss and metrics), as in Keras.
 
     >>> from nablanet import layers
     >>> model = Sequential([layers.Input(shape=(3,)), layers.Dense(2, name="d")])
@@ -97,6 +98,13 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
         raise TypeError(f"clone_model: unexpected keyword arguments {sorted(kwargs)}")
     if not isinstance(model, Model):
         raise TypeError(f"clone_model: expected a Model, got {type(model).__name__}")
+    clone = _clone_model(model, input_tensors, clone_function, call_function, recursive)
+    if getattr(model, "compiled", False) and not getattr(clone, "compiled", False):
+        clone.compile_from_config(model.get_compile_config())
+    return clone
+
+
+def _clone_model(model, input_tensors, clone_function, call_function, recursive):
     base = clone_function or _clone_layer
     if recursive:
         def clone(layer):
