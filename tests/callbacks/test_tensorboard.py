@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from tensorboard.backend.event_processing import event_accumulator, plugin_event_accumulator
 from tensorboard.compat.proto import summary_pb2
+from tensorboard.plugins.graph import keras_util
 from tensorboard.util import tensor_util
 
 import nablanet as nk
@@ -186,7 +187,11 @@ def test_histograms_batch_scalars_and_graph_hold_the_models_values(tmp_path):
     assert [e.step for e in batch_loss] == [3, 6, 9, 12]
     np.testing.assert_array_equal([e.value for e in batch_loss], np.float32([batch_logs[s] for s in (3, 6, 9, 12)]))
     keras_graph = accumulator.Tensors("keras")[0]
-    assert tensor_util.make_ndarray(keras_graph.tensor_proto).item().decode() == model.to_json()
+    text = tensor_util.make_ndarray(keras_graph.tensor_proto).item().decode()
+    assert text == model.to_json()
+    conceptual = keras_util.keras_model_to_graph_def(json.loads(text))  # what TensorBoard's graph plugin draws
+    assert [(n.name, list(n.input)) for n in conceptual.node] == [
+        ("net/x", []), ("net/conv", ["net/x"]), ("net/flat", ["net/conv"]), ("net/out", ["net/flat"])]
     graph = accumulator.Graph()
     assert [(n.name, n.op, list(n.input)) for n in graph.node] == [
         ("x", "InputLayer", []), ("conv", "Conv1D", ["x"]), ("flat", "Flatten", ["conv"]),

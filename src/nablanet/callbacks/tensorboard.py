@@ -148,6 +148,8 @@ class TensorBoard(Callback):
             elapsed = time.time() - self._epoch_start_time
             steps = int(self.model.optimizer.iterations) - self._previous_epoch_iterations
             train["steps_per_second"] = steps / max(elapsed, 1e-9)
+        # every epoch whatever update_freq is (as tf.keras forced it; Keras 3 on TensorFlow drops them
+        # when the epoch's last batch is not a multiple of update_freq)
         for run, run_logs in (("train", train), ("validation", val)):
             if run_logs:
                 values = [event_file.scalar_value(f"epoch_{name}", value) for name, value in _scalars(run_logs)]
