@@ -70,7 +70,6 @@ class TensorBoard(Callback):
         self.embeddings_metadata = embeddings_metadata
         self._writers = {}
         self._global_train_batch = 0
-        self._global_test_batch = 0
         self._previous_epoch_iterations = 0
         self._epoch_start_time = self._batch_start_time = 0.0
 
@@ -116,9 +115,6 @@ class TensorBoard(Callback):
             values.append(event_file.scalar_value("batch_steps_per_second", 1.0 / max(elapsed, 1e-9)))
         values += [event_file.scalar_value(f"batch_{name}", value) for name, value in _scalars(logs)]
         self._writer("train").add_values(step, values)
-
-    def on_test_batch_begin(self, batch, logs=None):
-        self._global_test_batch += 1
 
     def on_test_end(self, logs=None):
         optimizer = getattr(self.model, "optimizer", None)
