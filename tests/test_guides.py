@@ -544,6 +544,26 @@ def test_checkpoints_named_by_epoch_and_loss_restore_the_latest(tmp_path):
     assert restored.predict(x[:3], verbose=0).shape == (3, 2)
 
 
+def test_the_tensorboard_callback_as_the_guide_writes_it(tmp_path):
+    from tensorboard.backend.event_processing import event_accumulator
+
+    rng = _rng()
+    x, y = rng.random((32, 4)).astype("float32"), rng.integers(0, 2, 32)
+    model = nk.Sequential([nk.Input((4,)), nk.layers.Dense(2, activation="softmax")])
+    model.compile("rmsprop", "sparse_categorical_crossentropy", metrics=["sparse_categorical_accuracy"])
+    tensorboard_cbk = nk.callbacks.TensorBoard(
+        log_dir=str(tmp_path / "logs"), histogram_freq=0, embeddings_freq=0, update_freq="epoch")
+    history = model.fit(x, y, epochs=2, batch_size=8, validation_split=0.25, callbacks=[tensorboard_cbk],
+                        verbose=0)
+    for run, prefix in (("train", ""), ("validation", "val_")):
+        accumulator = event_accumulator.EventAccumulator(str(tmp_path / "logs" / run))
+        accumulator.Reload()
+        for name in ("loss", "sparse_categorical_accuracy"):
+            events = accumulator.Scalars(f"epoch_{name}")
+            assert [e.step for e in events] == [0, 1]
+            np.testing.assert_array_equal([e.value for e in events], np.float32(history.history[prefix + name]))
+
+
 # -- transfer learning -----------------------------------------------------------------------------
 
 

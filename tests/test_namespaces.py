@@ -68,9 +68,6 @@ PENDING = {
     "optimizers.schedules": {
         "CosineDecayRestarts"
     },
-    "callbacks": {
-        "RemoteMonitor", "SwapEMAWeights", "TensorBoard"
-    },
     "applications": {
         "ConvNeXtBase", "ConvNeXtLarge", "ConvNeXtSmall", "ConvNeXtTiny", "ConvNeXtXLarge", "DenseNet121",
         "DenseNet169", "DenseNet201", "EfficientNetB0", "EfficientNetB1", "EfficientNetB2", "EfficientNetB3",
