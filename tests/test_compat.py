@@ -46,7 +46,6 @@ CASES = [
     ("Model.compile", "steps_per_execution", lambda: _model().compile("sgd", "mse", steps_per_execution=8)),
     ("Model.compile", "jit_compile", lambda: _model().compile("sgd", "mse", jit_compile=True)),
     ("BackupAndRestore", "double_checkpoint", lambda: nn.callbacks.BackupAndRestore("b", double_checkpoint=True)),
-    ("BatchNormalization", "synchronized", lambda: nn.layers.BatchNormalization(synchronized=True)),
     ("Embedding", "input_length", lambda: nn.layers.Embedding(10, 2, input_length=5)),
     ("Input", "tensor", lambda: nn.layers.Input(shape=(2,), tensor=np.zeros((1, 2)))),
     ("InputLayer", "input_tensor", lambda: nn.layers.InputLayer(shape=(2,), input_tensor=np.zeros((1, 2)))),

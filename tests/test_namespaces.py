@@ -15,7 +15,7 @@ keras = pytest.importorskip("keras")
 
 NAMESPACES = ["utils", "datasets", "models", "tree", "saving", "layers", "losses", "metrics", "optimizers",
               "optimizers.schedules", "callbacks", "applications", "wrappers", "activations", "initializers",
-              "regularizers", "constraints"]
+              "regularizers", "constraints", "distribution"]
 
 # Names nablanet cannot have without another framework, with the reason.
 EXCLUDED = {

@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "activations", "anomaly", "applications", "backend", "callbacks", "config", "constraints", "data", "datasets",
+    "distribution",
     "export", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "plotting",
     "preprocessing", "random", "regularizers", "saving", "serialization", "tree", "tune", "utils", "wrappers",
 )
@@ -69,6 +70,7 @@ def __dir__():
 
 __all__ = [  # noqa: RUF022 -- grouped: parts, then top-level names
     "activations", "anomaly", "applications", "backend", "callbacks", "config", "constraints", "data", "datasets",
+    "distribution",
     "export",
     "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "plotting", "preprocessing",
     "random", "regularizers", "saving", "serialization", "tree", "tune", "utils",

@@ -201,12 +201,51 @@ def set_random_seed(seed):
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"set_random_seed: expected a non-negative integer, got {seed!r}")
     _generator[0] = np.random.default_rng(int(seed))
+    _seed[0] = int(seed)
     np.random.seed(int(seed) % 2**32)
+    if _replica[0] is not None:
+        _replica[0].reseed(int(seed))
+
+
+_seed = [None]
+
+
+def random_seed():
+    """The seed `set_random_seed` was last given (None if never)."""
+    return _seed[0]
 
 
 def generator():
     """Return the shared `numpy.random.Generator`."""
     return _generator[0]
+
+
+def noise_generator():
+    """The generator dropout and other training noise draw from: the shared one, except under
+    data-parallel training, where each replica draws its own masks (seeded from the seed and the
+    replica's rank) while the shared generator, which shuffles the data, stays the same on all."""
+    return _generator[0] if _replica[0] is None else _replica[0].noise_generator
+
+
+# -- data parallelism ----------------------------------------------------------------------------
+# `nablanet.distribution` installs a replica context here; the parts below it (the optimizers, the
+# training loop, the layers) ask for it instead of importing the part above them.
+
+_replica = [None]
+
+
+def replica():
+    """The data-parallel replica context `nablanet.distribution` installed, or None (one process).
+
+    >>> replica() is None
+    True
+    """
+    return _replica[0]
+
+
+def set_replica(context):
+    """Install (or, with None, remove) the replica context."""
+    _replica[0] = context
 
 
 def _keep_freed_memory():

@@ -7,11 +7,22 @@ A callback overrides any of `on_train_begin/end`, `on_epoch_begin/end`,
 
 import numpy as np
 
+from nablanet import backend
 from nablanet.progbar import Progbar, print_msg
 
 
+def is_chief():
+    """Whether this process writes output: always, except under data-parallel training, where
+    rank 0 alone prints and writes files."""
+    replica = backend.replica()
+    return replica is None or replica.is_chief
+
+
 class Callback:
-    """Base class: every hook does nothing."""
+    """Base class: every hook does nothing. A callback whose only effect is output (printing,
+    files, requests) sets `chief_only = True`: under data-parallel training only rank 0 runs it."""
+
+    chief_only = False
 
     def __init__(self):
         self.model = None
@@ -72,6 +83,8 @@ class CallbackList:
                 raise TypeError(f"callbacks: expected Callback instances, got {c!r}")
         if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
             self.callbacks.append(ProgbarLogger())
+        if not is_chief():
+            self.callbacks = [c for c in self.callbacks if not c.chief_only]
         self.history = next((c for c in self.callbacks if isinstance(c, History)), None)
         if add_history and self.history is None:
             self.history = History()
@@ -192,6 +205,8 @@ class History(Callback):
 
 class ProgbarLogger(Callback):
     """Prints "Epoch i/n" and a progress bar per epoch (verbose 1), or one line (verbose 2)."""
+
+    chief_only = True
 
     def __init__(self):
         super().__init__()

@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from nablanet import backend
-from nablanet.callbacks.base import Callback
+from nablanet.callbacks.base import Callback, is_chief
 from nablanet.callbacks.monitor import MonitorCallback
 from nablanet.compat import warn_ignored
 
@@ -24,6 +24,8 @@ class ModelCheckpoint(MonitorCallback):
         save_freq: "epoch", or a number of batches.
         initial_value_threshold: A value the first saved model must beat.
     """
+
+    chief_only = True
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch", initial_value_threshold=None):
@@ -136,11 +138,13 @@ class BackupAndRestore(Callback):
     def _backup(self, epoch, complete, rng):
         from nablanet.saving.archive import save_model
 
+        if not is_chief():  # under data parallelism, rank 0 writes the one backup all ranks restore from
+            return
         state = {"epoch": epoch, "epoch_complete": complete, "rng": _encode_state(rng)}
         save_model(self.model, self.path, extra={"training.json": json.dumps(state).encode("utf-8")})
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint and os.path.exists(self.path):
+        if self.delete_checkpoint and is_chief() and os.path.exists(self.path):
             os.remove(self.path)
 
 

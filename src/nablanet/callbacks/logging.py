@@ -42,6 +42,8 @@ class TerminateOnNaN(Callback):
 class CSVLogger(Callback):
     """Write each epoch's logs as a row of a CSV file (columns: epoch, then the log names)."""
 
+    chief_only = True
+
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.filename, self.separator, self.append = os.fspath(filename), separator, append

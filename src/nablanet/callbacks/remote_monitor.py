@@ -28,6 +28,8 @@ class RemoteMonitor(Callback):
         'http://127.0.0.1:9000/publish/epoch/end/'
     """
 
+    chief_only = True
+
     def __init__(self, root="http://localhost:9000", path="/publish/epoch/end/", field="data", headers=None,
                  send_as_json=False):
         super().__init__()

@@ -243,7 +243,7 @@ class Dropout(Layer):
             return inputs
         shape = inputs.shape if self.noise_shape is None else tuple(
             n if n is not None else s for n, s in zip(self.noise_shape, inputs.shape))
-        generator = self._generator or backend.generator()
+        generator = self._generator or backend.noise_generator()
         keep = generator.random(shape) >= self.rate
         mask = keep.astype(inputs.dtype) * np.asarray(1 / (1 - self.rate), inputs.dtype)
         return inputs * mask

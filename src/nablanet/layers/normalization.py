@@ -2,10 +2,12 @@
 defaults: epsilon 1e-3; BatchNormalization's momentum 0.99 weights the old statistic)."""
 
 
-from nablanet import constraints, initializers, ops, regularizers
+import numpy as np
+
+from nablanet import backend, constraints, initializers, ops, regularizers
+from nablanet.autodiff.tensor import Tensor
 from nablanet.autodiff.ops.nn import normalize_last
 from nablanet.autodiff.primitive import in_transform
-from nablanet.compat import warn_ignored
 from nablanet.layers.base import Layer
 from nablanet.layers.core import set_weight_roles
 
@@ -84,8 +86,8 @@ class BatchNormalization(_Normalization):
         if renorm:  # an error, not a warning: the layer would train to other weights than asked
             raise NotImplementedError("BatchNormalization: renorm=True (batch renormalization) is not available "
                                       "in nablanet; use renorm=False")
-        warn_ignored("BatchNormalization", "synchronized", synchronized,
-                     "one process trains the model: there are no replicas to synchronize", default=False)
+        self.synchronized = bool(synchronized)  # batch statistics over every rank's share (data parallel)
+        self.renorm_clipping, self.renorm_momentum = renorm_clipping, renorm_momentum
         self.momentum = momentum
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
@@ -103,9 +105,17 @@ class BatchNormalization(_Normalization):
         axes = self._axes(inputs.ndim)
         reduce = tuple(a for a in range(inputs.ndim) if a not in axes)
         if training and self.trainable:
-            mean = ops.mean(inputs, axis=reduce, keepdims=True)
-            centered = inputs - mean
-            variance = ops.mean(centered * centered, axis=reduce, keepdims=True)
+            replica = backend.replica() if self.synchronized else None
+            if replica is None:
+                mean = ops.mean(inputs, axis=reduce, keepdims=True)
+                centered = inputs - mean
+                variance = ops.mean(centered * centered, axis=reduce, keepdims=True)
+            else:  # the statistics of the whole global batch, as one process would compute them
+                count = _replica_sum(replica, np.full((1,) * inputs.ndim, float(np.prod(
+                    [inputs.shape[a] for a in reduce])), dtype=inputs.dtype))
+                mean = _replica_sum(replica, ops.sum(inputs, axis=reduce, keepdims=True)) / count
+                centered = inputs - mean
+                variance = _replica_sum(replica, ops.sum(centered * centered, axis=reduce, keepdims=True)) / count
             m = self.momentum
             self.moving_mean.assign(self.moving_mean.numpy() * m + mean.data.reshape(self.moving_mean.shape) * (1 - m))
             self.moving_variance.assign(self.moving_variance.numpy() * m
@@ -118,9 +128,28 @@ class BatchNormalization(_Normalization):
         return self._affine(x, axes)
 
     def get_config(self):
-        return {**super().get_config(), "momentum": self.momentum,
+        return {**super().get_config(), "momentum": self.momentum, "synchronized": self.synchronized,
+                "renorm": False, "renorm_clipping": self.renorm_clipping, "renorm_momentum": self.renorm_momentum,
                 "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
                 "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer)}
+
+
+def _replica_sum(replica, x):
+    """`x` summed over the ranks, differentiably: each rank's gradient of the sum is the sum of the
+    ranks' upstream gradients weighted by their shares of the batch, over its own share, so that
+    weighting each rank's gradients by its share (as the optimizer does) gives the global batch's."""
+    if not isinstance(x, Tensor):
+        return replica.allreduce(np.asarray(x))
+
+    @ops.custom_gradient
+    def replica_sum(value):
+        def grad(upstream):
+            share = replica.fraction
+            return replica.allreduce(np.asarray(ops.convert_to_numpy(upstream)) * share) / share
+
+        return replica.allreduce(np.asarray(ops.convert_to_numpy(value))), grad
+
+    return replica_sum(x)
 
 
 class LayerNormalization(_Normalization):

@@ -80,7 +80,7 @@ class _Cell(Layer):
     # -- dropout masks: one per sequence, as Keras draws them ------------------------------------
 
     def _mask(self, shape, rate, dtype, count):
-        generator = self._generator or backend.generator()
+        generator = self._generator or backend.noise_generator()
         keep = generator.random((count,) + tuple(shape)) >= rate
         masks = keep.astype(dtype) * np.asarray(1 / (1 - rate), dtype)
         return masks if count > 1 else masks[0]

@@ -16,7 +16,7 @@ class SeededLayer(Layer):
         self._generator = None if seed is None else np.random.default_rng(seed)
 
     def _rng(self):
-        return self._generator or backend.generator()
+        return self._generator or backend.noise_generator()
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}

@@ -118,8 +118,12 @@ class ArrayBatches:
 
     def one_pass(self):
         order = backend.generator().permutation(self.n) if self.shuffle else None
+        replica = backend.replica()
         for start in range(0, self.n, self.batch_size):
             index = slice(start, start + self.batch_size) if order is None else order[start:start + self.batch_size]
+            if replica is not None:  # this rank's share of the global batch
+                part = _share(replica, min(self.batch_size, self.n - start), "batches")
+                index = slice(start + part.start, start + part.stop) if order is None else index[part]
             x = take(self.x, index)
             y = x if self.y is self.x else take(self.y, index)
             yield pack_x_y_sample_weight(x, y, None if self.sample_weight is None else self.sample_weight[index])
@@ -154,7 +158,7 @@ class IterableBatches:
     def one_pass(self):
         """The batches until the iterable ends: a re-iterable restarts, a generator continues."""
         for batch in self.data:
-            yield standardize_batch(batch, self.where)
+            yield shard_batch(standardize_batch(batch, self.where), self.where)
 
     def epoch(self):
         if self._iterator is None or self.steps is None:
@@ -168,7 +172,7 @@ class IterableBatches:
                     raise DataError(f"{self.where}: the data iterator is exhausted") from None
                 self._iterator = None
                 return
-            yield standardize_batch(batch, self.where)
+            yield shard_batch(standardize_batch(batch, self.where), self.where)
             count += 1
 
 
@@ -243,7 +247,7 @@ class PyDatasetBatches:
         indices = self._indices(limit)
         if self.workers <= 1:
             for index in indices:
-                yield standardize_batch(self._fetch(index), self.where)
+                yield shard_batch(standardize_batch(self._fetch(index), self.where), self.where)
             return
         import collections
         from concurrent.futures import ThreadPoolExecutor
@@ -259,7 +263,7 @@ class PyDatasetBatches:
                 index = next(todo, None)
                 if index is not None:
                     pending.append(pool.submit(self._fetch, index))
-                yield standardize_batch(batch, self.where)
+                yield shard_batch(standardize_batch(batch, self.where), self.where)
 
     def epoch(self):
         """One epoch of `evaluate`/`predict`: `steps` batches (all, if None) between the epoch hooks."""
@@ -315,6 +319,151 @@ def _ran_out(where, count, steps):
     warnings.warn(f"{where}: the input ran out of data after {count} of this epoch's steps_per_epoch={steps} "
                   "batches; the epoch ends early and the next starts a new pass over the data. Give at least "
                   "steps_per_epoch * epochs batches (data that repeats) to train every epoch fully.", stacklevel=4)
+
+
+# -- data parallelism: each rank's share of every batch, and the values of the whole job ------------
+
+def _share(replica, count, where):
+    """This rank's slice of a global batch of `count` samples; sets the rank's share of it."""
+    part, share = replica.shard(count)
+    if part.start == part.stop:
+        raise DataError(f"{where}: a batch of {count} samples cannot give each of {replica.size} ranks a sample; "
+                        f"use a batch size of at least {replica.size} and at least {replica.size} samples in "
+                        "the last batch (or drop it)")
+    replica.fraction = share
+    return part
+
+
+def shard_batch(batch, where):
+    """Under data parallelism, this rank's share of a batch every rank read whole (a PyDataset or
+    a generator, which must give every rank the same batches); as given otherwise."""
+    replica = backend.replica()
+    if replica is None:
+        return batch
+    leaves = [a for a in flatten(batch) if a is not None]
+    part = _share(replica, len(leaves[0]), where)
+    return map_structure(lambda a: a[part] if isinstance(a, np.ndarray) and a.ndim else a, batch)
+
+
+def _numeric_state(metric):
+    """A metric's state as `{attribute: value}`: its variables, and the numbers and number arrays
+    among its attributes (Keras's built-in metrics keep sums and counts there)."""
+    state = {}
+    for name, value in vars(metric).items():
+        if isinstance(value, bool) or name.startswith("__"):
+            continue
+        if isinstance(value, (int, float, np.number)) or (isinstance(value, np.ndarray) and value.dtype.kind in "iuf"):
+            state[name] = value
+    for i, variable in enumerate(getattr(metric, "variables", [])):
+        state[("variable", i)] = variable.numpy()
+    return state
+
+
+def _all_metrics(model):
+    found, pending = [], list(model.metrics)
+    while pending:
+        metric = pending.pop(0)
+        found.append(metric)
+        pending.extend(getattr(metric, "metrics", None) or [])
+    return found
+
+
+def _set_state(metric, state):
+    for name, value in state.items():
+        if isinstance(name, tuple):
+            metric.variables[name[1]].assign(value)
+        else:
+            setattr(metric, name, value)
+
+
+def replica_logs(model, logs):
+    """The logs of the whole job: every metric's state summed over the ranks (each rank adds what
+    it counted since the metrics were reset), the results read, and the rank's own state put back."""
+    replica = backend.replica()
+    if replica is None:
+        return logs
+    import copy
+
+    metrics = _all_metrics(model)
+    local = [_numeric_state(m) for m in metrics]
+    cache = replica.__dict__.setdefault("fresh_metric_states", {})
+    fresh = []
+    for metric, state in zip(metrics, local):  # the state right after reset_state, from which each rank counts
+        key = (id(metric), tuple((k, np.shape(v)) for k, v in state.items()))
+        if key not in cache:
+            empty = copy.copy(metric)
+            empty.__dict__ = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(metric).items()}
+            if getattr(metric, "variables", None):
+                empty.__dict__["_variables"] = [copy.deepcopy(v) for v in metric.variables]
+            empty.reset_state()
+            cache[key] = _numeric_state(empty)
+        fresh.append(cache[key])
+    deltas = [np.asarray(state[k], np.float64).reshape(-1) - np.asarray(base.get(k, 0), np.float64).reshape(-1)
+              for state, base in zip(local, fresh) for k in state]
+    if not deltas:
+        return logs
+    total = replica.allreduce(np.concatenate(deltas))
+    start = 0
+    for metric, state, base in zip(metrics, local, fresh):
+        merged = {}
+        for k, value in state.items():
+            n = np.size(value)
+            summed = np.asarray(base.get(k, 0), np.float64).reshape(-1) + total[start:start + n]
+            start += n
+            merged[k] = (summed.reshape(np.shape(value)).astype(value.dtype) if isinstance(value, np.ndarray)
+                         else type(value)(summed[0]))
+        _set_state(metric, merged)
+    try:
+        merged_logs = model.get_metrics_result()
+    finally:
+        for metric, state in zip(metrics, local):
+            _set_state(metric, state)
+    return {**logs, **{k: v for k, v in merged_logs.items() if k in logs or not logs}}
+
+
+def _stop_anywhere(model):
+    """Under data parallelism, stop every rank when a callback stopped any (none may wait alone)."""
+    replica = backend.replica()
+    if replica is not None:
+        model.stop_training = bool(replica.allreduce(np.array([float(bool(model.stop_training))]), op="max")[0])
+
+
+def average_replica_state(model):
+    """Under data parallelism, the mean over the ranks of each float weight the optimizer does not
+    train (BatchNormalization's moving statistics, drawn from each rank's share unless
+    synchronized), so every rank validates, evaluates and saves the same model."""
+    replica = backend.replica()
+    if replica is None:
+        return
+    weights = [w for w in model.non_trainable_weights if np.issubdtype(w.data.dtype, np.floating) and w.data.size]
+    if weights:
+        flat = replica.allreduce(np.concatenate([w.data.reshape(-1).astype(np.float64) for w in weights]), op="mean")
+        start = 0
+        for w in weights:
+            w.assign(flat[start:start + w.data.size].reshape(w.data.shape).astype(w.data.dtype))
+            start += w.data.size
+
+
+def start_replicas(model, data):
+    """Before the first step under data parallelism: one shuffling generator, and rank 0's weights
+    (and optimizer state, when it has one) on every rank."""
+    replica = backend.replica()
+    if replica is None:
+        return
+    generator = backend.generator()
+    generator.bit_generator.state = replica.bcast(generator.bit_generator.state)
+    if not getattr(model, "built", True):
+        first = next(iter(data.one_pass()), None)
+        if first is not None:
+            from nablanet.autodiff import no_grad
+
+            with no_grad():
+                model(unpack_x_y_sample_weight(first)[0], training=False)
+    arrays = [w.data for w in model.weights]
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and getattr(optimizer, "built", False):
+        arrays += [v.data for v in optimizer.variables]
+    replica.broadcast_arrays([a for a in arrays if isinstance(a, np.ndarray)])
 
 
 def standardize_batch(batch, where):
@@ -417,6 +566,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
                            one_pass=False)
     batches = Epochs(data, steps_per_epoch, where)
     build_metrics(model, data)
+    start_replicas(model, data)
     val_batches = None
     if validation_data is not None:
         val_x, val_y, val_sw = _unpack_validation(validation_data, where)
@@ -465,17 +615,20 @@ def _fit_epochs(model, batches, val_batches, callback_list, history, epochs, ini
         logs = {}
         for step, data in enumerate(batches.epoch()):
             callback_list.on_train_batch_begin(step)
-            logs = model.train_step(data)
+            logs = replica_logs(model, model.train_step(data))
             callback_list.on_train_batch_end(step, logs)
+            _stop_anywhere(model)
             if model.stop_training:
                 break
         epoch_logs = dict(logs)  # the callbacks flatten and sort it, as Keras's do
+        average_replica_state(model)
         if val_batches is not None and _due(epoch, validation_freq):
             callback_list.on_test_begin()  # validation runs the test hooks, as in Keras
             val_logs = pythonify_logs(evaluate_batches(model, val_batches, callback_list))
             callback_list.on_test_end(val_logs)
             epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
         callback_list.on_epoch_end(epoch, epoch_logs)
+        _stop_anywhere(model)
         if model.stop_training:
             break
     if model.optimizer is not None:
@@ -506,7 +659,7 @@ def evaluate_batches(model, batches, callback_list=None):
     for step, data in enumerate(batches.epoch()):
         if callback_list is not None:
             callback_list.on_test_batch_begin(step)
-        logs = model.test_step(data)
+        logs = replica_logs(model, model.test_step(data))
         if callback_list is not None:
             callback_list.on_test_batch_end(step, logs)
     return logs
@@ -544,6 +697,15 @@ def predict(model, x, *, batch_size, verbose, steps, callbacks):
     callback_list.on_predict_end()
     if not outputs:
         raise DataError("predict: no data to predict on")
+    replica = backend.replica()
+    if replica is not None:  # every rank returns every batch's outputs, its shares in rank order
+        shares = replica.allgather(outputs)
+        outputs = [_concatenate([share[i] for share in shares]) for i in range(len(outputs))]
+    return _concatenate(outputs)
+
+
+def _concatenate(outputs):
+    """One output structure from a list of them, each array joined along the batch axis."""
     first = outputs[0]
     if isinstance(first, (list, tuple)):
         return [np.concatenate([o[i] for o in outputs]) for i in range(len(first))]

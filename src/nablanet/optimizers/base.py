@@ -12,6 +12,7 @@ import re
 
 import numpy as np
 
+from nablanet import backend
 from nablanet.autodiff.tensor import Tensor
 from nablanet.names import snake_case, unique_name
 from nablanet.optimizers import schedules
@@ -233,6 +234,9 @@ class Optimizer:
         if not self.built:
             self.build(trainable_variables)
         pairs = [(self._as_gradient(g, v), v) for g, v in zip(grads, trainable_variables) if g is not None]
+        replica = backend.replica()
+        if replica is not None and pairs:  # data parallel: the whole global batch's gradient, on every rank
+            pairs = list(zip(replica.reduce_gradients([g for g, _ in pairs]), [v for _, v in pairs]))
         if not pairs and grads:
             raise ValueError(f"{type(self).__name__}.apply: no gradient was given for any variable")
         if pairs:
