@@ -62,7 +62,8 @@ def assert_same_training(one, many, atol=1e-5):
     (2, {"optimizer": "adam", "validation_split": 0.25}),
     (3, {"optimizer": "sgd", "batch_size": 15}),  # uneven shards of 5 and of 2/2/2 in the last batch
     (2, {"optimizer": "adam", "batch_norm": "synchronized", "batch_size": 15}),
-], ids=["sgd-momentum", "adam-validation", "three-ranks-uneven", "synchronized-batch-norm"])
+    (2, {"optimizer": "sgd", "pydataset": True, "batch_size": 15}),
+], ids=["sgd-momentum", "adam-validation", "three-ranks-uneven", "synchronized-batch-norm", "pydataset"])
 def test_ranks_train_as_one_process_with_the_global_batch(tmp_path, ranks, options):
     (tmp_path / "one").mkdir()
     (tmp_path / "many").mkdir()
@@ -130,6 +131,14 @@ def test_a_killed_job_resumes_from_its_backup_with_any_number_of_ranks(tmp_path)
         for a, b in zip(weights, whole_weights, strict=True):
             np.testing.assert_allclose(a, b, atol=1e-5)
         np.testing.assert_allclose(predictions, whole_predictions, atol=1e-5)
+
+
+def test_a_model_made_before_set_distribution_warns_once_and_trains_exactly(tmp_path):
+    (tmp_path / "one").mkdir()
+    run(tmp_path / "one", None)
+    done = run(tmp_path, 2, model_first=True)
+    assert done.stderr.count("was created before set_distribution()") == 1
+    assert_same_training(result(tmp_path / "one"), result(tmp_path))
 
 
 def test_a_batch_too_small_for_the_ranks_is_named(tmp_path):

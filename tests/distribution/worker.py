@@ -36,6 +36,19 @@ def data(n):
     return x, y
 
 
+class Batches(keras.utils.PyDataset):
+    def __init__(self, x, y, batch_size):
+        super().__init__()
+        self.x, self.y, self.batch_size = x, y, batch_size
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)
+
+    def __getitem__(self, i):
+        part = slice(i * self.batch_size, (i + 1) * self.batch_size)
+        return self.x[part], self.y[part]
+
+
 class Crash(keras.callbacks.Callback):
     """Ends this process at a given global step: by a signal, or by an exception."""
 
@@ -53,9 +66,10 @@ class Crash(keras.callbacks.Callback):
 
 
 def main(folder, options):
+    model = build(options) if options.get("model_first") else None
     if options.get("distributed"):
         keras.distribution.set_distribution(keras.distribution.DataParallel())
-    model = build(options)
+    model = model or build(options)
     x, y = data(options.get("samples", 96))
     callbacks = []
     if options.get("csv"):
@@ -68,9 +82,14 @@ def main(folder, options):
                                                                                                    "epoch")))
     if options.get("crash"):
         callbacks.append(Crash(**options["crash"]))
-    history = model.fit(x, y, batch_size=options.get("batch_size", 16), epochs=options.get("epochs", 3),
+    batch_size = options.get("batch_size", 16)
+    if options.get("pydataset"):  # every rank reads each whole batch and keeps its share
+        x, y = Batches(x, y, batch_size), None
+    history = model.fit(x, y, batch_size=None if y is None else batch_size, epochs=options.get("epochs", 3),
                         validation_split=options.get("validation_split", 0.0), shuffle=options.get("shuffle", True),
                         verbose=options.get("verbose", 0), callbacks=callbacks)
+    if y is None:
+        x, y = data(options.get("samples", 96))
     predictions = model.predict(x, batch_size=20, verbose=0)
     evaluation = model.evaluate(x, y, batch_size=20, verbose=0, return_dict=True)
     replica = keras.backend.replica()

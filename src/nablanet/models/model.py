@@ -13,7 +13,7 @@ import numpy as np
 
 from nablanet import losses as losses_module
 from nablanet import metrics as metrics_module
-from nablanet import optimizers, serialization
+from nablanet import backend, optimizers, serialization
 from nablanet.autodiff import no_grad
 from nablanet.autodiff.engine import backprop
 from nablanet.autodiff.tensor import Tensor
@@ -59,6 +59,7 @@ class Model(Layer):
         self.history = None
         self.last_gradients = []
         self.resume_epoch = None
+        self._replica_at_creation = backend.replica()  # to tell a model made before set_distribution
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
                 raise ValueError("Model: pass both inputs and outputs for a functional model")

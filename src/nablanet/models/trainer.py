@@ -450,6 +450,12 @@ def start_replicas(model, data):
     replica = backend.replica()
     if replica is None:
         return
+    if getattr(model, "_replica_at_creation", replica) is not replica and replica.is_chief:
+        import warnings
+
+        warnings.warn(f"fit: the model {model.name!r} was created before set_distribution(); nablanet copies rank "
+                      "0's weights (and optimizer state) to every rank as fit starts, so training is still exact, "
+                      "but create the model after set_distribution(), as Keras expects", stacklevel=3)
     generator = backend.generator()
     generator.bit_generator.state = replica.bcast(generator.bit_generator.state)
     if not getattr(model, "built", True):
