@@ -22,7 +22,11 @@ from nablanet.saving.archive import SavingError
 
 # Keras creates the first `k` slot kinds of these optimizers interleaved (per variable: momentum,
 # velocity, ...), nablanet one kind after another; the other kinds are in the same order in both.
-INTERLEAVED = {"Adam": 2, "AdamW": 2, "Adamax": 2, "Nadam": 2, "Adadelta": 2}
+INTERLEAVED = {"Adam": 2, "AdamW": 2, "Adamax": 2, "Nadam": 2, "Adadelta": 2, "Lamb": 2, "Ftrl": 2,
+               "ScheduleFreeAdamW": 2}
+# These create their slots in Keras's order already (shapes or counts differ between variables; the
+# wrappers keep scalars of their own before their inner optimizers' variables).
+IN_KERAS_ORDER = {"Adafactor", "Muon", "LossScaleOptimizer", "MultiOptimizer"}
 SCALARS = ("u_product",)  # extra state Keras keeps as variables after the slots (Nadam's momentum product)
 
 
@@ -147,6 +151,18 @@ def optimizer_variables(optimizer, where="save"):
     >>> [label for label, _ in optimizer_variables(opt)]
     ['iteration', 'learning_rate', 'slot_0', 'slot_1', 'u_product']
     """
+    return [entry for opt in _family(optimizer) for entry in _own_variables(opt, where)]
+
+
+def _family(optimizer):
+    """The optimizer, then those it wraps (a LossScaleOptimizer's inner one, a MultiOptimizer's), depth
+    first: Keras lists a wrapper's variables before theirs."""
+    inner = getattr(optimizer, "inner_optimizer", None)
+    wrapped = [inner] if inner is not None else list(getattr(optimizer, "optimizers", None) or [])
+    return [optimizer] + [opt for child in wrapped for opt in _family(child)]
+
+
+def _own_variables(optimizer, where):
     state, extras = optimizer.get_state()
     found = [("iteration", np.array(state["iterations"], dtype=np.int64))]
     if "learning_rate" in extras:  # Keras keeps a float rate as a variable, a schedule not
@@ -165,6 +181,8 @@ def _slot_order(optimizer, where):
     n, total = len(optimizer._variables), len(optimizer._slots)
     if not total:
         return []
+    if type(optimizer).__name__ in IN_KERAS_ORDER:
+        return list(range(total))
     if n == 0 or total % n:
         raise SavingError(f"{where}: {type(optimizer).__name__} has {total} state arrays for {n} variables; "
                           "they cannot be laid out as Keras does")
@@ -190,15 +208,23 @@ def restore_optimizer(model, optimizer, stored, source, extras=None):
         shape, want = tuple(data.shape), tuple(array.shape)
         fits = shape == want or (want == () and shape == (1,))  # Keras's older files keep scalars as (1,)
         kind = np.dtype(data.dtype).kind
-        if not fits or kind not in ("iuf" if label == "iteration" else "f"):
+        if not fits or kind not in ("iuf" if label == "iteration" or array.dtype.kind in "iu" else "f"):
             raise SavingError(f"load_model: {source}: optimizer variable {k} ({name}) has shape {shape} and "
                               f"dtype {data.dtype} in the file; {type(optimizer).__name__} expects {label} of "
                               f"shape {want} and dtype {array.dtype}")
-    order = _slot_order(optimizer, f"load_model: {source}")
     try:
         values = [np.asarray(data) for _, data in stored]
     except (OSError, ValueError, TypeError) as error:
         raise SavingError(f"load_model: {source} is corrupted: its optimizer state cannot be read ({error})") from None
+    start = 0
+    for opt in _family(optimizer):
+        own = _own_variables(opt, f"load_model: {source}")
+        _set_own_state(opt, own, values[start:start + len(own)], source, extras if opt is optimizer else None)
+        start += len(own)
+
+
+def _set_own_state(optimizer, expected, values, source, extras):
+    order = _slot_order(optimizer, f"load_model: {source}")
     head = len(expected) - len(order) - sum(name in SCALARS for name, _ in expected)
     state = {"iterations": np.array(int(values[0].reshape(-1)[0]), dtype=np.int64)}
     state.update({f"slot/{i:05d}": values[head + k].astype(optimizer._slots[i].dtype, copy=False)
