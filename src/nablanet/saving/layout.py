@@ -171,6 +171,12 @@ def _own_variables(optimizer, where):
     return found + [(name, np.array(extras[name], dtype=np.float32)) for name in SCALARS if name in extras]
 
 
+def optimizer_variable_names(optimizer):
+    """`"<optimizer name>/<label>"` for each of `optimizer_variables`, naming the optimizer that keeps
+    it (a wrapper's and those it wraps)."""
+    return [f"{opt.name}/{label}" for opt in _family(optimizer) for label, _ in _own_variables(opt, "save")]
+
+
 def optimizer_arrays(optimizer):
     """The arrays of `optimizer_variables`, as Keras's `optimizer.variables` holds them."""
     return [array for _, array in optimizer_variables(optimizer)]
@@ -247,11 +253,29 @@ def weights_h5(model):
                 group.create_dataset(key, data=np.array(array, order="C"))
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None and optimizer.built:
-            group = f.require_group("optimizer/vars")
-            group.attrs["name"] = optimizer.name
-            for i, array in enumerate(optimizer_arrays(optimizer)):
-                group.create_dataset(str(i), data=np.array(array, order="C"))
+            for path, opt in _optimizer_groups(optimizer, "optimizer"):
+                group = f.require_group(f"{path}/vars")
+                group.attrs["name"] = opt.name
+                for i, array in enumerate(optimizer_arrays(opt)):
+                    group.create_dataset(str(i), data=np.array(array, order="C"))
     return buffer.getvalue()
+
+
+def _optimizer_groups(optimizer, path):
+    """`(path, optimizer)` where Keras stores each optimizer's variables: the optimizer's own (a
+    wrapper's include those it wraps), then again under `inner_optimizer` (LossScaleOptimizer) or
+    `optimizers/<class in snake case>[_k]` (MultiOptimizer), as Keras writes them."""
+    found = [(path, optimizer)]
+    inner = getattr(optimizer, "inner_optimizer", None)
+    if inner is not None:
+        return found + _optimizer_groups(inner, f"{path}/inner_optimizer")
+    used = collections.Counter()
+    for child in getattr(optimizer, "optimizers", None) or []:
+        label = snake_case(type(child).__name__)
+        key = label if not used[label] else f"{label}_{used[label]}"
+        used[label] += 1
+        found += _optimizer_groups(child, f"{path}/optimizers/{key}")
+    return found
 
 
 def load_weights_h5(model, data, path, optimizer=True, optimizer_extra=None):
