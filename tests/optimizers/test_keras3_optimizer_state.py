@@ -68,6 +68,10 @@ def test_history_and_keras_file_state_match_keras(tmp_path, name):
     np.testing.assert_allclose(fit(loaded, 1), fit(theirs, 1), rtol=1e-5)  # training continues as in Keras
     np.testing.assert_allclose(loaded.predict(X, verbose=0), np.asarray(theirs.predict(X, verbose=0)),
                                rtol=1e-5, atol=1e-6)
+    again = nn.models.load_model(loaded.save(tmp_path / "again.keras"))  # and through nablanet alone, exactly
+    assert again.optimizer.iterations == loaded.optimizer.iterations
+    for a, b in zip(optimizer_arrays(again.optimizer), optimizer_arrays(loaded.optimizer), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("name", ["adafactor", "muon", "loss_scale"])
