@@ -251,3 +251,15 @@ def test_legacy_names_refuse_like_keras(name):
     with pytest.raises(ImportError, match=rf"legacy\.{name}: .*not part of Keras 3.*use nablanet\.optimizers\.{name}"):
         getattr(optimizers.legacy, name)(learning_rate=0.1)
     assert "not supported in Keras 3" in str(theirs.value)
+
+
+def test_muon_picks_the_same_variables_as_keras_in_a_model():
+    def routes(lib):
+        net = lib.Sequential([lib.Input((3,), dtype="int32"), lib.layers.Embedding(10, 4), lib.layers.Flatten(),
+                              lib.layers.Dense(4), lib.layers.Dense(2, name="head")])
+        opt = lib.optimizers.Muon(exclude_layers=["head"])
+        return [(v.path, opt._should_use_adamw(v)) for v in net.trainable_variables]
+
+    ours = routes(nablanet)
+    assert ours == routes(keras)
+    assert [adamw for _, adamw in ours] == [True, False, True, True, True]  # only the hidden kernel is Muon's
