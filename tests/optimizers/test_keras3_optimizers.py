@@ -258,8 +258,6 @@ def test_muon_picks_the_same_variables_as_keras_in_a_model():
         net = lib.Sequential([lib.Input((3,), dtype="int32"), lib.layers.Embedding(10, 4), lib.layers.Flatten(),
                               lib.layers.Dense(4), lib.layers.Dense(2, name="head")])
         opt = lib.optimizers.Muon(exclude_layers=["head"])
-        return [(v.path, opt._should_use_adamw(v)) for v in net.trainable_variables]
+        return [opt._should_use_adamw(v) for v in net.trainable_variables]
 
-    ours = routes(nablanet)
-    assert ours == routes(keras)
-    assert [adamw for _, adamw in ours] == [True, False, True, True, True]  # only the hidden kernel is Muon's
+    assert routes(nablanet) == routes(keras) == [True, False, True, True, True]  # only the hidden kernel is Muon's
