@@ -112,3 +112,18 @@ def test_loss_scale_optimizer_scales_the_loss_in_fit():
     for a, b in zip(plain.get_weights(), scaled.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     assert float(scaled.optimizer.dynamic_scale) == 2.0**10 and int(scaled.optimizer.step_counter) == 2
+
+
+@pytest.mark.parametrize("make", [
+    lambda o: o.LossScaleOptimizer(o.Adam(0.001)),
+    lambda o: o.MultiOptimizer(o.OptimizerMap(o.Nadam(0.003), {".*kernel": o.Adam(0.001)})),
+], ids=["loss_scale", "multi"])
+def test_wrapped_optimizers_keep_their_exact_scalars_through_keras_files(tmp_path, make):
+    """Keras's file holds rates (and Nadam's product) in float32; nablanet's own record keeps them exact."""
+    net = nn.Sequential([nn.Input((6,)), nn.layers.Dense(3)])
+    net.compile(optimizer=make(nn.optimizers), loss="mse")
+    fit(net, 1)
+    loaded = nn.models.load_model(net.save(tmp_path / "m.keras"))
+    assert loaded.optimizer.get_state()[1] == net.optimizer.get_state()[1]
+    assert 0.001 in [o.learning_rate for o in getattr(loaded.optimizer, "optimizers", None) or
+                     [loaded.optimizer.inner_optimizer]]

@@ -110,6 +110,10 @@ class LossScaleOptimizer(Optimizer):
         """The inner optimizer's (its moving averages, if it keeps them)."""
         self.inner_optimizer.finalize_variable_values(var_list)
 
+    def _extra_state(self):
+        # the inner optimizers' exact scalars (rates), which Keras's files hold in float32 only
+        return {"inner_extras": [opt.get_state()[1] for opt in [self.inner_optimizer]]}
+
     def get_config(self):
         return {"name": self.name, "inner_optimizer": serialization.serialize(self.inner_optimizer),
                 "initial_scale": self.initial_scale, "dynamic_growth_steps": self.dynamic_growth_steps}

@@ -201,6 +201,10 @@ class MultiOptimizer(Optimizer):
             if group:
                 opt.finalize_variable_values(group)
 
+    def _extra_state(self):
+        # the inner optimizers' exact scalars (rates), which Keras's files hold in float32 only
+        return {"inner_extras": [opt.get_state()[1] for opt in self._inner_optimizers]}
+
     def get_config(self):
         return {"optimizer_map": serialization.serialize(self._optimizer_map),
                 "loss_scale_factor": self.loss_scale_factor, "name": self.name}

@@ -154,12 +154,15 @@ def optimizer_variables(optimizer, where="save"):
     return [entry for opt in _family(optimizer) for entry in _own_variables(opt, where)]
 
 
-def _family(optimizer):
-    """The optimizer, then those it wraps (a LossScaleOptimizer's inner one, a MultiOptimizer's), depth
-    first: Keras lists a wrapper's variables before theirs."""
+def _wrapped(optimizer):
+    """The optimizers a wrapper steps (a LossScaleOptimizer's inner one, a MultiOptimizer's)."""
     inner = getattr(optimizer, "inner_optimizer", None)
-    wrapped = [inner] if inner is not None else list(getattr(optimizer, "optimizers", None) or [])
-    return [optimizer] + [opt for child in wrapped for opt in _family(child)]
+    return [inner] if inner is not None else list(getattr(optimizer, "optimizers", None) or [])
+
+
+def _family(optimizer):
+    """The optimizer, then those it wraps, depth first: Keras lists a wrapper's variables before theirs."""
+    return [optimizer] + [opt for child in _wrapped(optimizer) for opt in _family(child)]
 
 
 def _own_variables(optimizer, where):
@@ -222,11 +225,20 @@ def restore_optimizer(model, optimizer, stored, source, extras=None):
         values = [np.asarray(data) for _, data in stored]
     except (OSError, ValueError, TypeError) as error:
         raise SavingError(f"load_model: {source} is corrupted: its optimizer state cannot be read ({error})") from None
-    start = 0
-    for opt in _family(optimizer):
-        own = _own_variables(opt, f"load_model: {source}")
-        _set_own_state(opt, own, values[start:start + len(own)], source, extras if opt is optimizer else None)
-        start += len(own)
+    _restore_family(optimizer, values, 0, source, extras)
+
+
+def _restore_family(optimizer, values, start, source, extras):
+    """Set `optimizer`'s state from `values[start:]`, then that of those it wraps (each with its own
+    entry of the wrapper's `inner_extras`); returns where the next optimizer's values start."""
+    extras = dict(extras or {})
+    inner_extras = extras.pop("inner_extras", None) or []
+    own = _own_variables(optimizer, f"load_model: {source}")
+    _set_own_state(optimizer, own, values[start:start + len(own)], source, extras)
+    start += len(own)
+    for k, child in enumerate(_wrapped(optimizer)):
+        start = _restore_family(child, values, start, source, inner_extras[k] if k < len(inner_extras) else None)
+    return start
 
 
 def _set_own_state(optimizer, expected, values, source, extras):
