@@ -184,8 +184,9 @@ class Model(Layer):
                 auto_scale_loss=True):
         """Choose the optimizer, the loss (per output) and the metrics (per output).
 
-        Every step runs eagerly on NumPy with unscaled losses, whatever `run_eagerly` and
-        `auto_scale_loss` say; `steps_per_execution` and `jit_compile` are ignored, with a warning.
+        Every step runs eagerly on NumPy, whatever `run_eagerly` says; `auto_scale_loss` wraps no
+        optimizer (there is no float16 policy), and the optimizer's own `scale_loss` scales the loss
+        before differentiating; `steps_per_execution` and `jit_compile` are ignored, with a warning.
         """
         warn_ignored("Model.compile", "steps_per_execution", steps_per_execution,
                      "every batch is one step that callbacks see", default=1)
@@ -341,7 +342,8 @@ class Model(Layer):
             loss = self._convert(loss)
         self._track_loss(loss, x)
         weights = self.trainable_weights
-        grads = backprop(loss, weights, np.ones(loss.shape, loss.dtype), free=True) if loss.requires_grad else []
+        scaled = self.optimizer.scale_loss(loss)  # as Keras: a loss scale multiplies the gradients, apply divides
+        grads = backprop(scaled, weights, np.ones(scaled.shape, scaled.dtype), free=True) if loss.requires_grad else []
         self.last_gradients = grads
         if grads:
             self.optimizer.apply(grads, weights)
