@@ -61,10 +61,6 @@ PENDING = {
         "mean_squared_error", "mean_squared_logarithmic_error", "pearson_correlation", "poisson", "serialize",
         "sparse_categorical_crossentropy", "squared_hinge"
     },
-    "optimizers": {
-        "Adafactor", "Ftrl", "Lamb", "Lion", "LossScaleOptimizer", "MultiOptimizer", "Muon", "OptimizerMap",
-        "ScheduleFreeAdamW", "legacy"
-    },
     "optimizers.schedules": {
         "CosineDecayRestarts"
     },
