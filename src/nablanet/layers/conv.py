@@ -254,8 +254,10 @@ class _ConvTranspose(_Conv):
         return (input_shape[0],) + lengths + (self.filters,)
 
     def get_config(self):
+        config = super().get_config()
+        config.pop("groups")  # Keras's transposed convolutions take none
         output_padding = None if self.output_padding is None else list(self.output_padding)
-        return {**super().get_config(), "output_padding": output_padding}
+        return {**config, "output_padding": output_padding}
 
 
 class Conv1DTranspose(_ConvTranspose):

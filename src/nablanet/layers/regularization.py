@@ -27,6 +27,7 @@ class SpatialDropout1D(Dropout):
     def get_config(self):
         config = super().get_config()
         config.pop("noise_shape", None)
+        config.pop("trainable", None)  # as Keras's spatial dropouts
         return config
 
 
@@ -45,6 +46,7 @@ class SpatialDropout2D(Dropout):
     def get_config(self):
         config = super().get_config()
         config.pop("noise_shape", None)
+        config.pop("trainable", None)  # as Keras's spatial dropouts
         return {**config, "data_format": self.data_format}
 
 
@@ -67,6 +69,7 @@ class SpatialDropout3D(Dropout):
     def get_config(self):
         config = super().get_config()
         config.pop("noise_shape", None)
+        config.pop("trainable", None)  # as Keras's spatial dropouts
         return {**config, "data_format": self.data_format}
 
 

@@ -9,14 +9,17 @@ from nablanet.layers.pooling import check_rank
 
 
 def _pairs(value, n, name, layer):
-    if isinstance(value, (int, np.integer)):
-        return ((int(value), int(value)),) * n
-    value = tuple(value)
-    if all(isinstance(v, (int, np.integer)) for v in value) and len(value) == n:
-        return tuple((int(v), int(v)) for v in value)
-    if len(value) == n and all(len(v) == 2 for v in value):
-        return tuple((int(a), int(b)) for a, b in value)
-    raise ValueError(f"{layer}: {name} must be an int, {n} ints or {n} pairs, got {value!r}")
+    """`n` (before, after) pairs from an int, `n` ints, or `n` entries each an int or a pair (Keras's forms)."""
+    entries = (value,) * n if isinstance(value, (int, np.integer)) else value
+    try:
+        pairs = tuple((v, v) if isinstance(v, (int, np.integer)) else tuple(v) for v in entries)
+    except TypeError:
+        pairs = ()
+    if len(pairs) == n and all(len(p) == 2 and all(isinstance(a, (int, np.integer)) and a >= 0 for a in p)
+                               for p in pairs):
+        return tuple((int(a), int(b)) for a, b in pairs)
+    raise ValueError(f"{layer}: {name} must be an int, {n} ints or {n} (before, after) pairs of ints >= 0, "
+                     f"got {value!r}")
 
 
 def resize_matrix(n_in, n_out, dtype):
