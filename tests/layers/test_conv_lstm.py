@@ -228,3 +228,27 @@ def test_bad_input_is_explained():
     layer = layers.ConvLSTM2D(2, 3, padding="same", return_state=True)
     with pytest.raises(ValueError, match=r"initial state has shape \(1, 4, 4, 3\), expected .*\(1, 4, 4, 2\)"):
         layer(rng.standard_normal((1, 2, 4, 4, 1)), initial_state=[np.zeros((1, 4, 4, 3))] * 2)
+
+
+def mixed(lib):
+    L = lib.layers
+    return lib.Sequential([lib.Input((3, 6, 5, 2)), L.ConvLSTM2D(2, 3, return_sequences=True),
+                           L.TimeDistributed(L.Flatten()), L.Reshape((3, 24, 1)), L.SeparableConv2D(2, 3),
+                           L.Reshape((1, 22, 1, 2)), L.Conv3D(2, 1), L.Flatten(), L.Dense(2)])
+
+
+def test_legacy_h5_and_weights_files_both_ways(tmp_path):
+    x = rng.standard_normal((2, 3, 6, 5, 2)).astype("float32")
+    theirs = mixed(keras)
+    theirs.set_weights([rng.uniform(-0.5, 0.5, w.shape).astype("float32") for w in theirs.get_weights()])
+    want = keras.ops.convert_to_numpy(theirs(x))
+    theirs.save(tmp_path / "theirs.h5")
+    ours = nn.saving.load_model(tmp_path / "theirs.h5")
+    np.testing.assert_allclose(ours.predict(x, verbose=0), want, rtol=1e-5, atol=1e-5)
+    ours.save(tmp_path / "ours.h5")
+    ours.save_weights(tmp_path / "ours.weights.h5")
+    again = keras.saving.load_model(tmp_path / "ours.h5")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(again(x)), want, rtol=1e-5, atol=1e-5)
+    fresh = mixed(keras)
+    fresh.load_weights(tmp_path / "ours.weights.h5")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(fresh(x)), want, rtol=1e-5, atol=1e-5)
