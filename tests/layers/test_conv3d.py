@@ -203,6 +203,8 @@ def test_bad_input_is_explained():
     with pytest.raises(ValueError, match=r"MaxPooling3D .*expected a 5-D input \(batch, depth, height, width, "
                                          r"channels\), got shape \(2, 4, 4, 1\)"):
         layers.MaxPooling3D()(rng.standard_normal((2, 4, 4, 1)))
+    with pytest.raises(ValueError, match=r"AveragePooling3D .*the pool \(2, 2, 2\) does not fit the input \(1, 4, 4\)"):
+        layers.AveragePooling3D(2)(rng.standard_normal((2, 1, 4, 4, 1)))
     with pytest.raises(ValueError, match=r"GlobalAveragePooling3D .*expected a 5-D input"):
         layers.GlobalAveragePooling3D()(rng.standard_normal((2, 4, 4, 1)))
     with pytest.raises(ValueError, match=r"Cropping3D .*cropping .* removes all of"):

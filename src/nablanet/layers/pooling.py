@@ -38,6 +38,7 @@ class _Pooling(Layer):
 
     def call(self, inputs):
         check_rank(self, inputs)
+        self.compute_output_shape(inputs.shape)  # a clear error when a window does not fit
         return self._pool(inputs, self.pool_size, strides=self.strides, padding=self.padding,
                           data_format=self.data_format)
 
@@ -45,6 +46,9 @@ class _Pooling(Layer):
         spatial = input_shape[2:] if self.data_format == "channels_first" else input_shape[1:-1]
         lengths = tuple(conv_output_length(n, k, self.padding, s, 1)
                         for n, k, s in zip(spatial, self.pool_size, self.strides))
+        if any(n is not None and n < 1 for n in lengths):
+            raise ValueError(f"{type(self).__name__} {self.name!r}: the pool {self.pool_size} does not fit the input "
+                             f"{tuple(spatial)} with padding='valid'; use padding='same' or a smaller pool_size")
         if self.data_format == "channels_first":
             return (input_shape[0], input_shape[1]) + lengths
         return (input_shape[0],) + lengths + (input_shape[-1],)
