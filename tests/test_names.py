@@ -23,6 +23,12 @@ ARGS = {
     "SimpleRNN": (2,), "SimpleRNNCell": (2,), "SpatialDropout1D": (0.1,), "SpatialDropout2D": (0.1,),
     "Discretization": (None, 2), "Hashing": (2,), "HashedCrossing": (2,),
 }
+ARGS.update({name: (2,) for name in ("AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+                                     "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
+                                     "AveragePooling3D", "DepthwiseConv1D")})
+ARGS.update({name: (2, 2) for name in ("Conv3D", "Conv3DTranspose", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
+                                       "SeparableConv1D")})
+ARGS["SpatialDropout3D"] = (0.1,)
 
 
 def keras_layer(name):

@@ -10,9 +10,14 @@ from nablanet.layers.conv import (
     Conv1DTranspose,
     Conv2D,
     Conv2DTranspose,
+    Conv3D,
+    Conv3DTranspose,
+    DepthwiseConv1D,
     DepthwiseConv2D,
+    SeparableConv1D,
     SeparableConv2D,
 )
+from nablanet.layers.conv_recurrent import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from nablanet.layers.core import (
     Activation,
     Dense,
@@ -54,12 +59,24 @@ from nablanet.layers.normalization import (
 from nablanet.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
+    AveragePooling3D,
     GlobalAveragePooling1D,
     GlobalAveragePooling2D,
+    GlobalAveragePooling3D,
     GlobalMaxPooling1D,
     GlobalMaxPooling2D,
+    GlobalMaxPooling3D,
     MaxPooling1D,
     MaxPooling2D,
+    MaxPooling3D,
+)
+from nablanet.layers.pooling_adaptive import (
+    AdaptiveAveragePooling1D,
+    AdaptiveAveragePooling2D,
+    AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D,
+    AdaptiveMaxPooling3D,
 )
 from nablanet.layers.preprocessing import (
     RandomContrast,
@@ -83,14 +100,18 @@ from nablanet.layers.regularization import (
     GaussianNoise,
     SpatialDropout1D,
     SpatialDropout2D,
+    SpatialDropout3D,
 )
 from nablanet.layers.reshaping import (
     Cropping1D,
     Cropping2D,
+    Cropping3D,
     UpSampling1D,
     UpSampling2D,
+    UpSampling3D,
     ZeroPadding1D,
     ZeroPadding2D,
+    ZeroPadding3D,
 )
 from nablanet.layers.wrappers import Bidirectional, TimeDistributed
 from nablanet.symbolic import KerasTensor
@@ -115,6 +136,12 @@ __all__ = [
     "Input", "InputLayer", "KerasTensor", "Lambda", "Layer", "LeakyReLU", "Maximum", "Minimum",
     "AdditiveAttention", "Attention", "EinsumDense", "GroupQueryAttention", "GroupedQueryAttention",
     "MultiHeadAttention", "RMSNormalization",
+    "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D", "AdaptiveMaxPooling1D",
+    "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D", "AveragePooling3D", "AvgPool3D", "Conv3D", "Conv3DTranspose",
+    "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "Convolution3D", "Convolution3DTranspose", "Cropping3D",
+    "DepthwiseConv1D", "GlobalAveragePooling3D", "GlobalAvgPool3D", "GlobalMaxPool3D", "GlobalMaxPooling3D",
+    "MaxPool3D", "MaxPooling3D", "SeparableConv1D", "SeparableConvolution1D", "SpatialDropout3D", "UpSampling3D",
+    "ZeroPadding3D",
     "Multiply", "PReLU", "Permute", "ReLU", "RepeatVector", "Reshape", "Softmax", "Subtract", "add",
     "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
@@ -128,6 +155,9 @@ GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 Convolution1D, Convolution2D, SeparableConvolution2D = Conv1D, Conv2D, SeparableConv2D
 Convolution1DTranspose, Convolution2DTranspose = Conv1DTranspose, Conv2DTranspose
 GroupQueryAttention = GroupedQueryAttention
+AvgPool3D, MaxPool3D, GlobalAvgPool3D, GlobalMaxPool3D = (AveragePooling3D, MaxPooling3D, GlobalAveragePooling3D,
+                                                          GlobalMaxPooling3D)
+Convolution3D, Convolution3DTranspose, SeparableConvolution1D = Conv3D, Conv3DTranspose, SeparableConv1D
 
 serialization.register_table(
     "layers",
