@@ -227,3 +227,20 @@ def test_a_compiled_model_with_new_losses_and_metrics_survives_a_keras_file(tmp_
     assert sorted(keras_logs) == sorted(ours_logs)
     for key, value in ours_logs.items():
         np.testing.assert_allclose(value, keras_logs[key], rtol=1e-5, err_msg=key)
+
+
+def test_per_class_results_log_as_arrays_as_keras(capsys):
+    x = rng.standard_normal((16, 4)).astype("float32")
+    y = np.eye(3)[rng.integers(0, 3, 16)].astype("float32")
+    model = nb.Sequential([nb.layers.Input((4,)), nb.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy",
+                  metrics=[metrics.F1Score(), metrics.TruePositives(thresholds=[0.3, 0.6])])
+    history = model.fit(x, y, epochs=2, batch_size=8, verbose=2)
+    assert [np.shape(v) for v in history.history["f1_score"]] == [(3,), (3,)]
+    assert [np.shape(v) for v in history.history["true_positives"]] == [(2,), (2,)]
+    assert "f1_score: " in capsys.readouterr().out  # the progress line shows their mean, as Keras
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    predictions = model.predict(x, verbose=0)
+    f1 = keras.metrics.F1Score()
+    f1.update_state(y, predictions)
+    _close(logs["f1_score"], f1.result())
