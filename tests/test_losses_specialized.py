@@ -39,6 +39,8 @@ CASES = [
     # shorter than unit length: each sample's distance to itself is then off the kink of max(distance, 0)
     ("circle", {"remove_diagonal": False, "gamma": 10, "margin": 0.25}, np.array([0, 1, 1, 1, 2, 0]),
      0.9 * EMBEDDINGS),
+    ("circle", {"ref_labels": np.array([0, 1, 2, 1]), "ref_embeddings": EMBEDDINGS[[1, 3, 5, 0]] * 0.8, "gamma": 20},
+     np.array([0, 0, 1, 1, 2, 2]), EMBEDDINGS),
 ]
 IDS = [f"{name}-{i}" for i, (name, _, _, _) in enumerate(CASES)]
 FLOAT32_IN_KERAS = ("ctc", "circle")
@@ -131,6 +133,22 @@ def test_a_masked_prediction_counts_only_its_unmasked_steps_as_keras(keras64):
             ours = getattr(losses, cls)(reduction=reduction, **kwargs)(y_true, ours_pred)
             theirs = getattr(keras64.losses, cls)(reduction=reduction, **kwargs)(torch.tensor(y_true), theirs_pred)
             np.testing.assert_allclose(float(ours), float(theirs), rtol=1e-6, err_msg=f"{cls} {reduction}")
+
+
+def test_ctc_trains_a_model_and_its_loss_is_keras_s(keras64):
+    import nablanet as nb
+
+    x = rng.standard_normal((8, 6, 3))
+    y = rng.integers(1, 4, (8, 2))
+    y[0, 1] = 0  # a shorter label, padded with the blank
+    model = nb.Sequential([nb.layers.Input((6, 3)), nb.layers.Dense(4, dtype="float64")])
+    model.compile(optimizer="adam", loss=losses.CTC())
+    theirs = keras64.Sequential([keras64.layers.Input((6, 3)), keras64.layers.Dense(4)])
+    theirs.compile(optimizer="adam", loss=keras64.losses.CTC())
+    theirs.set_weights(model.get_weights())
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), theirs.evaluate(x, y, verbose=0), rtol=1e-5)
+    history = model.fit(x, y, epochs=3, batch_size=4, verbose=0).history["loss"]
+    assert history[-1] < history[0]
 
 
 def test_configs_and_positional_arguments_match_keras():

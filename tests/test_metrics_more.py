@@ -244,3 +244,47 @@ def test_per_class_results_log_as_arrays_as_keras(capsys):
     f1 = keras.metrics.F1Score()
     f1.update_state(y, predictions)
     _close(logs["f1_score"], f1.result())
+
+
+def test_masks_count_for_the_correlations_and_not_for_the_counts_as_keras():
+    """Keras's mean-metric wrappers weigh masked steps 0; its confusion counts ignore masks."""
+    torch = pytest.importorskip("torch")
+    y_true, y_pred = rng.standard_normal((4, 5, 3)), rng.standard_normal((4, 5, 3))
+    mask = rng.uniform(size=(4, 5)) > 0.3
+    ours_pred = nb.Tensor(y_pred)
+    ours_pred._keras_mask = mask
+    theirs_pred = torch.tensor(y_pred)
+    theirs_pred._keras_mask = torch.tensor(mask)
+    weight = rng.uniform(0, 2, (4, 5))  # Keras takes weights of the mask's shape with a mask
+    for name in ("PearsonCorrelation", "ConcordanceCorrelation"):
+        ours, theirs = getattr(metrics, name)(), getattr(keras.metrics, name)()
+        ours.update_state(y_true, ours_pred, sample_weight=weight)
+        theirs.update_state(torch.tensor(y_true), theirs_pred, sample_weight=torch.tensor(weight))
+        _close(ours.result(), theirs.result())
+        assert not np.isclose(ours.result(), getattr(metrics, name)()(y_true, y_pred, sample_weight=weight))
+    labels, scores = (y_true > 0).astype(float), 1 / (1 + np.exp(-y_pred))
+    scores_tensor = nb.Tensor(scores)
+    scores_tensor._keras_mask = mask
+    ours, theirs = metrics.TruePositives(), keras.metrics.TruePositives()
+    ours.update_state(labels, scores_tensor)
+    theirs.update_state(labels, scores)
+    _close(ours.result(), theirs.result())
+
+
+def test_a_keras_file_compiled_with_new_losses_and_metrics_loads_compiled(tmp_path):
+    x = rng.standard_normal((8, 4)).astype("float32")
+    y = rng.uniform(0, 1, (8, 2)).astype("float32")
+    theirs = keras.Sequential([keras.layers.Input((4,)), keras.layers.Dense(2, activation="sigmoid")])
+    theirs.compile(optimizer="adam", loss=keras.losses.Tversky(alpha=0.7, beta=0.3, axis=-1),
+                   metrics=[keras.metrics.R2Score(), keras.metrics.RecallAtPrecision(0.4, num_thresholds=20)])
+    theirs.fit(x, y, epochs=1, verbose=0)
+    path = tmp_path / "theirs.keras"
+    theirs.save(path)
+    ours = nb.saving.load_model(path)
+    assert isinstance(ours.loss, losses.Tversky) and ours.loss.get_config() == theirs.loss.get_config()
+    ours_logs = ours.evaluate(x, y, verbose=0, return_dict=True)
+    keras_logs = theirs.evaluate(x, y, verbose=0, return_dict=True)
+    assert sorted(ours_logs) == sorted(keras_logs)  # the names Keras saved, numbered as it numbered them
+    assert [re.sub(r"_\d+$", "", key) for key in sorted(ours_logs)] == ["loss", "r2_score", "recall_at_precision"]
+    for key, value in ours_logs.items():
+        np.testing.assert_allclose(value, keras_logs[key], rtol=1e-5, err_msg=key)

@@ -7,6 +7,7 @@ and the rank alignment Keras applies to labels and predictions.
 """
 
 import inspect
+import sys
 
 import numpy as np
 
@@ -192,4 +193,7 @@ def wrapper_class(base, class_name, fn, doc, name=None, attributes=None, order=N
     shown += [inspect.Parameter(key, inspect.Parameter.POSITIONAL_OR_KEYWORD, default={**own, **defaults}[key])
               for key in order]
     __init__.__signature__ = inspect.Signature(shown)
-    return type(class_name, (base,), {"__init__": __init__, "__doc__": doc, **(attributes or {})})
+    # the caller's module, as collections.namedtuple finds it, so the class pickles and prints by its home
+    module = sys._getframe(1).f_globals.get("__name__", __name__)
+    return type(class_name, (base,), {"__init__": __init__, "__doc__": doc, "__module__": module,
+                                      **(attributes or {})})
