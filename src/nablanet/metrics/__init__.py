@@ -2,7 +2,8 @@
 
 Metrics never take part in gradients: they read the arrays behind Tensors and accumulate in
 float64. Function metrics return one value per sample; `MeanMetricWrapper` averages them
-(weighted by `sample_weight`) across every batch since the last reset.
+(weighted by `sample_weight`) across every batch since the last reset. The confusion-matrix
+metrics are in `confusion`, the IoU family in `iou`, the F-scores, R2 and correlations in `scores`.
 
 >>> m = BinaryAccuracy()
 >>> m.update_state(np.array([1, 0, 1]), np.array([0.9, 0.2, 0.3]))
