@@ -46,7 +46,7 @@ IDS = [f"{name}-{i}" for i, (name, _, _, _) in enumerate(CASES)]
 FLOAT32_IN_KERAS = ("ctc", "circle")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def keras64():
     """Keras with floatx float64: its losses otherwise convert their inputs to float32."""
     keras = pytest.importorskip("keras")
@@ -135,16 +135,18 @@ def test_a_masked_prediction_counts_only_its_unmasked_steps_as_keras(keras64):
             np.testing.assert_allclose(float(ours), float(theirs), rtol=1e-6, err_msg=f"{cls} {reduction}")
 
 
-def test_ctc_trains_a_model_and_its_loss_is_keras_s(keras64):
+def test_ctc_trains_a_model_and_its_loss_is_keras_s():
+    """In float32: a Keras layer made under floatx float64 would fix Keras's global dtype policy."""
     import nablanet as nb
 
-    x = rng.standard_normal((8, 6, 3))
+    keras = pytest.importorskip("keras")
+    x = rng.standard_normal((8, 6, 3)).astype(np.float32)
     y = rng.integers(1, 4, (8, 2))
     y[0, 1] = 0  # a shorter label, padded with the blank
-    model = nb.Sequential([nb.layers.Input((6, 3)), nb.layers.Dense(4, dtype="float64")])
+    model = nb.Sequential([nb.layers.Input((6, 3)), nb.layers.Dense(4)])
     model.compile(optimizer="adam", loss=losses.CTC())
-    theirs = keras64.Sequential([keras64.layers.Input((6, 3)), keras64.layers.Dense(4)])
-    theirs.compile(optimizer="adam", loss=keras64.losses.CTC())
+    theirs = keras.Sequential([keras.layers.Input((6, 3)), keras.layers.Dense(4)])
+    theirs.compile(optimizer="adam", loss=keras.losses.CTC())
     theirs.set_weights(model.get_weights())
     np.testing.assert_allclose(model.evaluate(x, y, verbose=0), theirs.evaluate(x, y, verbose=0), rtol=1e-5)
     history = model.fit(x, y, epochs=3, batch_size=4, verbose=0).history["loss"]
@@ -183,3 +185,9 @@ def test_bad_input_is_explained():
         warnings.simplefilter("always")
         losses.categorical_focal_crossentropy(BINARY[:, :1], PROBS[:, :1])
     assert any(issubclass(w.category, SyntaxWarning) and "binary_crossentropy" in str(w.message) for w in caught)
+
+
+@pytest.mark.parametrize("name, kwargs, y_true, y_pred", CASES[::2], ids=IDS[::2])
+def test_float32_predictions_give_float32_losses(name, kwargs, y_true, y_pred):
+    kwargs = {k: (v.astype(np.float32) if k == "ref_embeddings" else v) for k, v in kwargs.items()}
+    assert getattr(losses, name)(y_true, y_pred.astype(np.float32), **kwargs).dtype == np.float32
