@@ -112,6 +112,9 @@ def test_configs_match_keras_and_round_trip(name, args, kwargs, data, weights):
     assert config == {**keras_config, "name": ours.name}
     again = metrics.deserialize(metrics.serialize(ours))
     assert type(again) is type(ours) and again.get_config() == config
+    named = {**kwargs, "name": "m"}
+    assert metrics.serialize(getattr(metrics, name)(*args, **named)) == keras.metrics.serialize(
+        getattr(keras.metrics, name)(*args, **named))
 
 
 def test_float_weights_on_an_integer_iou_are_truncated_with_a_warning_as_keras():
