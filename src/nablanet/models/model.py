@@ -313,9 +313,9 @@ class Model(Layer):
         for metric in self.metrics:
             result = metric.result()
             if isinstance(result, dict):
-                logs.update({name: _scalar(value) for name, value in result.items()})
+                logs.update({name: _log_value(value) for name, value in result.items()})
             else:
-                logs[metric.name] = _scalar(result)
+                logs[metric.name] = _log_value(result)
         return dict(sorted(logs.items()))  # Keras orders the logs by name
 
     def _compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -553,6 +553,12 @@ class Model(Layer):
 
 def _scalar(value):
     return float(np.asarray(value.data if isinstance(value, Tensor) else value))
+
+
+def _log_value(value):
+    """A metric's result for the logs: a float, or an array for one per class or threshold, as Keras."""
+    array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    return float(array) if array.ndim == 0 else array
 
 
 @functools.lru_cache(maxsize=256)  # asked every step; inspect.signature is slow
