@@ -41,21 +41,6 @@ PENDING = {
         "STFTSpectrogram", "Solarization", "SpectralNormalization", "StackedRNNCells", "UnitNormalization",
         "Wrapper"
     },
-    "losses": {
-        "BinaryFocalCrossentropy", "CTC", "CategoricalFocalCrossentropy", "CategoricalGeneralizedCrossEntropy",
-        "Circle", "Dice", "Tversky", "binary_focal_crossentropy", "categorical_focal_crossentropy",
-        "categorical_generalized_cross_entropy", "circle", "ctc", "dice", "tversky"
-    },
-    "metrics": {
-        "BinaryIoU", "ConcordanceCorrelation", "F1Score", "FBetaScore", "FalseNegatives", "FalsePositives", "IoU",
-        "MeanIoU", "OneHotIoU", "OneHotMeanIoU", "PearsonCorrelation", "PrecisionAtRecall", "R2Score",
-        "RecallAtPrecision", "SensitivityAtSpecificity", "SpecificityAtSensitivity", "TrueNegatives",
-        "TruePositives", "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
-        "categorical_focal_crossentropy", "categorical_hinge", "concordance_correlation", "deserialize", "hinge",
-        "huber", "kl_divergence", "log_cosh", "mean_absolute_error", "mean_absolute_percentage_error",
-        "mean_squared_error", "mean_squared_logarithmic_error", "pearson_correlation", "poisson", "serialize",
-        "sparse_categorical_crossentropy", "squared_hinge"
-    },
     "optimizers.schedules": {
         "CosineDecayRestarts"
     },
