@@ -88,8 +88,9 @@ def test_configs_match_keras():
         assert {key: ours.get(key) for key in theirs} == theirs, name  # Keras's Identity drops gain
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"side": "imag"}, {"window": "hamming", "scaling": "spectrum", "periodic": True},
-                                    {"window": None}, {"window": "blackman", "scaling": None},
+@pytest.mark.parametrize("kwargs", [{}, {"side": "imag"},
+                                    {"window": "hamming", "scaling": "spectrum", "periodic": True}, {"window": None},
+                                    {"window": "blackman", "scaling": None},
                                     {"window": [0.1, 0.5, 1.0, 0.5, 0.2, 0.1, 0.0, 0.3]}])
 def test_stft_kernels_match_keras(kwargs):
     keras = pytest.importorskip("keras")
