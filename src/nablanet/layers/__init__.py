@@ -15,9 +15,11 @@ from nablanet.layers.conv import (
 )
 from nablanet.layers.core import (
     Activation,
+    ActivityRegularization,
     Dense,
     Dropout,
     Flatten,
+    Identity,
     Input,
     InputLayer,
     Lambda,
@@ -45,12 +47,14 @@ from nablanet.layers.merging import (
     multiply,
     subtract,
 )
+from nablanet.layers.input_spec import InputSpec
 from nablanet.layers.normalization import (
     BatchNormalization,
     GroupNormalization,
     LayerNormalization,
     RMSNormalization,
 )
+from nablanet.layers.normalization_vector import SpectralNormalization, UnitNormalization
 from nablanet.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -92,7 +96,7 @@ from nablanet.layers.reshaping import (
     ZeroPadding1D,
     ZeroPadding2D,
 )
-from nablanet.layers.wrappers import Bidirectional, TimeDistributed
+from nablanet.layers.wrappers import Bidirectional, TimeDistributed, Wrapper
 from nablanet.symbolic import KerasTensor
 
 __all__ = [
@@ -115,6 +119,7 @@ __all__ = [
     "Input", "InputLayer", "KerasTensor", "Lambda", "Layer", "LeakyReLU", "Maximum", "Minimum",
     "AdditiveAttention", "Attention", "EinsumDense", "GroupQueryAttention", "GroupedQueryAttention",
     "MultiHeadAttention", "RMSNormalization",
+    "ActivityRegularization", "Identity", "InputSpec", "SpectralNormalization", "UnitNormalization", "Wrapper",
     "Multiply", "PReLU", "Permute", "ReLU", "RepeatVector", "Reshape", "Softmax", "Subtract", "add",
     "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
