@@ -80,7 +80,7 @@ from nablanet.layers.preprocessing_structured_hashing import HashedCrossing, Has
 from nablanet.layers.preprocessing_structured_lookup import IntegerLookup, StringLookup
 from nablanet.layers.preprocessing_structured_text import TextVectorization
 from nablanet.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
-from nablanet.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
+from nablanet.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from nablanet.layers.regularization import (
     AlphaDropout,
     GaussianDropout,
@@ -104,7 +104,7 @@ __all__ = [
     "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "MaxPool1D", "MaxPool2D",
     "SeparableConvolution2D", "deserialize", "serialize",
     "Bidirectional", "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "Masking", "RNN", "SimpleRNN",
-    "SimpleRNNCell", "TimeDistributed",
+    "SimpleRNNCell", "StackedRNNCells", "TimeDistributed",
     "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
     "Rescaling", "Resizing",
     "CategoryEncoding", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup", "Normalization",
