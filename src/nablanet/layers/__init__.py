@@ -28,7 +28,7 @@ from nablanet.layers.core import (
     Reshape,
 )
 from nablanet.layers.einsum_dense import EinsumDense
-from nablanet.layers.embedding import Embedding, Masking
+from nablanet.layers.embedding import Embedding, Masking, ReversibleEmbedding
 from nablanet.layers.merging import (
     Add,
     Average,
@@ -119,7 +119,8 @@ __all__ = [
     "Input", "InputLayer", "KerasTensor", "Lambda", "Layer", "LeakyReLU", "Maximum", "Minimum",
     "AdditiveAttention", "Attention", "EinsumDense", "GroupQueryAttention", "GroupedQueryAttention",
     "MultiHeadAttention", "RMSNormalization",
-    "ActivityRegularization", "Identity", "InputSpec", "SpectralNormalization", "UnitNormalization", "Wrapper",
+    "ActivityRegularization", "Identity", "InputSpec", "ReversibleEmbedding", "SpectralNormalization",
+    "UnitNormalization", "Wrapper",
     "Multiply", "PReLU", "Permute", "ReLU", "RepeatVector", "Reshape", "Softmax", "Subtract", "add",
     "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
