@@ -287,22 +287,25 @@ class STFT(Initializer):
 
     def __call__(self, shape, dtype=None):
         frame_length, _, bins = shape
-        frequency = np.arange(bins, dtype=np.float64).reshape(1, 1, bins) / ((bins - 1) * 2)
-        time = np.arange(frame_length, dtype=np.float64).reshape(frame_length, 1, 1)
-        angle = -2 * time * frequency * np.pi
+        dtype = _dtype(dtype)
+        work = dtype.type if dtype.kind == "f" else np.float64  # in the weight's precision, as Keras rounds
+        frequency = np.arange(bins, dtype=work).reshape(1, 1, bins) / work((bins - 1) * 2)
+        time = np.arange(frame_length, dtype=work).reshape(frame_length, 1, 1)
+        angle = (work(-2) * time) * frequency * work(np.pi)
         kernel = np.cos(angle) if self.side == "real" else np.sin(angle)
         if self.window is not None:
             window = self.window
             if isinstance(window, str):
                 window = get_window(window, frame_length, self.periodic)
-            window = np.asarray(window, dtype=np.float64)
+            window = np.asarray(window).astype(work)
             if window.shape != (frame_length,):
                 raise ValueError(f"STFT: the window must have shape ({frame_length},) (frame_length), got "
                                  f"{window.shape}")
             window = window.reshape(frame_length, 1, 1)
-            scale = {"density": np.sqrt(np.sum(window ** 2)), "spectrum": np.sum(np.abs(window)), None: 1.0}
+            scale = {"density": np.sqrt(np.sum(np.square(window))), "spectrum": np.sum(np.abs(window)),
+                     None: work(1)}
             kernel = kernel * window / scale[self.scaling]
-        return kernel.astype(_dtype(dtype))
+        return kernel.astype(dtype)
 
     def get_config(self):
         window = self.window.tolist() if isinstance(self.window, np.ndarray) else self.window

@@ -4,6 +4,7 @@ from nablanet.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from nablanet.layers.attention import MultiHeadAttention
 from nablanet.layers.attention_dot import AdditiveAttention, Attention
 from nablanet.layers.attention_grouped import GroupedQueryAttention
+from nablanet.layers.audio import MelSpectrogram, STFTSpectrogram
 from nablanet.layers.base import Layer
 from nablanet.layers.conv import (
     Conv1D,
@@ -120,7 +121,7 @@ __all__ = [
     "AdditiveAttention", "Attention", "EinsumDense", "GroupQueryAttention", "GroupedQueryAttention",
     "MultiHeadAttention", "RMSNormalization",
     "ActivityRegularization", "Identity", "InputSpec", "ReversibleEmbedding", "SpectralNormalization",
-    "UnitNormalization", "Wrapper",
+    "UnitNormalization", "Wrapper", "MelSpectrogram", "STFTSpectrogram",
     "Multiply", "PReLU", "Permute", "ReLU", "RepeatVector", "Reshape", "Softmax", "Subtract", "add",
     "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
