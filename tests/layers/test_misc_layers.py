@@ -4,6 +4,7 @@ against Keras (torch backend): outputs on copied weights, configs, `.keras` file
 import numpy as np
 import pytest
 
+import nablanet
 from nablanet import gradcheck, layers
 
 keras = pytest.importorskip("keras")
@@ -130,3 +131,20 @@ def test_input_spec_checks_every_call_with_keras_messages():
     for kwargs in [{"ndim": 3}, {"shape": (None, 3), "axes": {1: 3}}, {"min_ndim": 2, "axes": {-1: 4}}]:
         assert repr(layers.InputSpec(**kwargs)) == repr(keras.layers.InputSpec(**kwargs))
         assert layers.InputSpec(**kwargs).get_config() == keras.layers.InputSpec(**kwargs).get_config()
+
+
+def test_spectral_normalization_trains_as_keras():
+    x, y = rng.standard_normal((8, 4)).astype(np.float32), rng.standard_normal((8, 3)).astype(np.float32)
+
+    def build(lib):
+        model = lib.Sequential([lib.Input((4,)), lib.layers.SpectralNormalization(lib.layers.Dense(3))])
+        model.compile(optimizer=lib.optimizers.SGD(0.1), loss="mse")
+        return model
+
+    theirs, ours = build(keras), build(nablanet)
+    ours.layers[0].set_weights(theirs.layers[0].get_weights())
+    expected = theirs.fit(x, y, epochs=3, batch_size=4, verbose=0, shuffle=False).history["loss"]
+    got = ours.fit(x, y, epochs=3, batch_size=4, verbose=0, shuffle=False).history["loss"]
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    for mine, reference in zip(ours.layers[0].get_weights(), theirs.layers[0].get_weights()):
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
