@@ -85,6 +85,14 @@ def test_keras_files_both_ways(tmp_path, keras_files_both_ways):
     keras_files_both_ways(tmp_path, mel, AUDIO)
 
 
+def test_stft_spectrogram_takes_any_length_and_channel_count():
+    for data_format in ("channels_last", "channels_first"):
+        layer = layers.STFTSpectrogram(frame_length=8, frame_step=4, data_format=data_format)
+        layer(np.ones((1, 40, 2) if data_format == "channels_last" else (1, 2, 40), np.float32))
+        shape = (2, 24, 3) if data_format == "channels_last" else (2, 3, 24)
+        assert layer(np.ones(shape, np.float32)).shape == layer.compute_output_shape(shape)
+
+
 def test_bad_input_names_the_layer_and_the_problem():
     with pytest.raises(ValueError, match="expected ndim=3, found ndim=2"):
         layers.STFTSpectrogram(frame_length=8)(np.ones((2, 50), np.float32))

@@ -41,6 +41,8 @@ class STFTSpectrogram(Layer):
         (2, 7, 5)
     """
 
+    fixed_last_axis = False  # signals of any length and any number of channels: each is convolved alone
+
     def __init__(self, mode="log", frame_length=256, frame_step=None, fft_length=None, window="hann", periodic=False,
                  scaling="density", padding="valid", expand_dims=False, data_format=None, **kwargs):
         if frame_step is not None and (frame_step > frame_length or frame_step < 1):
