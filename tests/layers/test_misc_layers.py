@@ -148,3 +148,19 @@ def test_spectral_normalization_trains_as_keras():
     np.testing.assert_allclose(got, expected, rtol=1e-5)
     for mine, reference in zip(ours.layers[0].get_weights(), theirs.layers[0].get_weights()):
         np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+
+
+def test_spectral_normalization_legacy_h5_both_ways(tmp_path):
+    def build(lib):
+        return lib.Sequential([lib.Input((4,)), lib.layers.SpectralNormalization(lib.layers.Dense(3)),
+                               lib.layers.UnitNormalization()])
+
+    theirs = build(keras)
+    theirs.save(tmp_path / "t.h5")
+    loaded = nablanet.saving.load_model(tmp_path / "t.h5")
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), theirs.predict(X, verbose=0), rtol=1e-5, atol=1e-6)
+    ours = build(nablanet)
+    ours.save(tmp_path / "o.h5")
+    loaded = keras.saving.load_model(tmp_path / "o.h5")
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), ours.predict(X, verbose=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(loaded.layers[0].vector_u.numpy(), ours.layers[0].vector_u.numpy())
