@@ -22,6 +22,8 @@ ARGS = {
     "Rescaling": (1.0,), "Reshape": ((2,),), "Resizing": (2, 2), "SeparableConv2D": (2, 2),
     "SimpleRNN": (2,), "SimpleRNNCell": (2,), "SpatialDropout1D": (0.1,), "SpatialDropout2D": (0.1,),
     "Discretization": (None, 2), "Hashing": (2,), "HashedCrossing": (2,),
+    "ReversibleEmbedding": (3, 2), "SpectralNormalization": (keras.layers.Dense(2),),
+    "Wrapper": (keras.layers.Dense(2),), "StackedRNNCells": ([keras.layers.LSTMCell(2)],),
 }
 ARGS.update({name: (2,) for name in ("AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
                                      "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",

@@ -4,6 +4,7 @@ from nablanet.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from nablanet.layers.attention import MultiHeadAttention
 from nablanet.layers.attention_dot import AdditiveAttention, Attention
 from nablanet.layers.attention_grouped import GroupedQueryAttention
+from nablanet.layers.audio import MelSpectrogram, STFTSpectrogram
 from nablanet.layers.base import Layer
 from nablanet.layers.conv import (
     Conv1D,
@@ -20,9 +21,11 @@ from nablanet.layers.conv import (
 from nablanet.layers.conv_recurrent import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from nablanet.layers.core import (
     Activation,
+    ActivityRegularization,
     Dense,
     Dropout,
     Flatten,
+    Identity,
     Input,
     InputLayer,
     Lambda,
@@ -31,7 +34,7 @@ from nablanet.layers.core import (
     Reshape,
 )
 from nablanet.layers.einsum_dense import EinsumDense
-from nablanet.layers.embedding import Embedding, Masking
+from nablanet.layers.embedding import Embedding, Masking, ReversibleEmbedding
 from nablanet.layers.merging import (
     Add,
     Average,
@@ -50,12 +53,14 @@ from nablanet.layers.merging import (
     multiply,
     subtract,
 )
+from nablanet.layers.input_spec import InputSpec
 from nablanet.layers.normalization import (
     BatchNormalization,
     GroupNormalization,
     LayerNormalization,
     RMSNormalization,
 )
+from nablanet.layers.normalization_vector import SpectralNormalization, UnitNormalization
 from nablanet.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -93,7 +98,7 @@ from nablanet.layers.preprocessing_structured_hashing import HashedCrossing, Has
 from nablanet.layers.preprocessing_structured_lookup import IntegerLookup, StringLookup
 from nablanet.layers.preprocessing_structured_text import TextVectorization
 from nablanet.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
-from nablanet.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
+from nablanet.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from nablanet.layers.regularization import (
     AlphaDropout,
     GaussianDropout,
@@ -113,7 +118,7 @@ from nablanet.layers.reshaping import (
     ZeroPadding2D,
     ZeroPadding3D,
 )
-from nablanet.layers.wrappers import Bidirectional, TimeDistributed
+from nablanet.layers.wrappers import Bidirectional, TimeDistributed, Wrapper
 from nablanet.symbolic import KerasTensor
 
 __all__ = [
@@ -121,7 +126,7 @@ __all__ = [
     "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "MaxPool1D", "MaxPool2D",
     "SeparableConvolution2D", "deserialize", "serialize",
     "Bidirectional", "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "Masking", "RNN", "SimpleRNN",
-    "SimpleRNNCell", "TimeDistributed",
+    "SimpleRNNCell", "StackedRNNCells", "TimeDistributed",
     "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
     "Rescaling", "Resizing",
     "CategoryEncoding", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup", "Normalization",
@@ -142,6 +147,8 @@ __all__ = [
     "DepthwiseConv1D", "GlobalAveragePooling3D", "GlobalAvgPool3D", "GlobalMaxPool3D", "GlobalMaxPooling3D",
     "MaxPool3D", "MaxPooling3D", "SeparableConv1D", "SeparableConvolution1D", "SpatialDropout3D", "UpSampling3D",
     "ZeroPadding3D",
+    "ActivityRegularization", "Identity", "InputSpec", "ReversibleEmbedding", "SpectralNormalization",
+    "UnitNormalization", "Wrapper", "MelSpectrogram", "STFTSpectrogram",
     "Multiply", "PReLU", "Permute", "ReLU", "RepeatVector", "Reshape", "Softmax", "Subtract", "add",
     "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
