@@ -1,0 +1,256 @@
+"""Keras 3's mixing augmentations: `MixUp` and `CutMix` (images and their labels blended with
+another image of the batch), and the policies `AugMix` and `RandAugment` that chain the single
+augmentation layers.
+
+Transformations have Keras's keys (`mix_weight`, `permutation_order`, `batch_masks`, ...), so a
+transformation drawn by Keras's layer can be applied here. AugMix and RandAugment draw their
+chains from the layer's generator; their rotations and translations are this module's own
+(Keras's layers of those names keep their own transformation format).
+"""
+
+import math
+
+import numpy as np
+
+from nablanet import backend, ops
+from nablanet.autodiff import as_array
+from nablanet.layers.preprocessing_color import (
+    ContrastTransform,
+    RandomBrightness,
+    RandomColorDegeneration,
+    RandomPosterization,
+    RandomSharpness,
+    Solarization,
+)
+from nablanet.layers.preprocessing_geometry import RandomShear, box_masks, crop_bounds
+from nablanet.layers.preprocessing_histogram import AutoContrast, Equalization
+from nablanet.layers.preprocessing_image import BaseImagePreprocessingLayer, factor_of, per_image
+
+
+def _take(x, order):
+    return ops.take(x, np.asarray(as_array(order)).astype(np.int64), axis=0)
+
+
+class MixUp(BaseImagePreprocessingLayer):
+    """Blend each image (and label) with another of the batch: `w x + (1 - w) x[perm]`, `w`
+    drawn from Beta(alpha, alpha) per image (Zhang et al., 2018, "mixup").
+
+    >>> layer = MixUp(seed=0)
+    >>> out = layer({"images": np.ones((2, 2, 2, 1)), "labels": np.eye(2)})
+    >>> bool(np.allclose(out["labels"].numpy().sum(axis=1), 1.0))
+    True
+    """
+
+    def __init__(self, alpha=0.2, data_format=None, seed=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.alpha = alpha
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        generator, n = self.generator(seed), self.batch_size(data)
+        return {"mix_weight": generator.beta(self.alpha, self.alpha, n).astype(backend.floatx()),
+                "permutation_order": generator.permutation(n).astype(np.int64)}
+
+    def _mix(self, x, transformation):
+        weight = per_image(transformation["mix_weight"], len(x.shape)).astype(np.float32)
+        return weight * x + (1.0 - weight) * _take(x, transformation["permutation_order"])
+
+    def transform_images(self, images, transformation=None, training=True):
+        return self._mix(images, transformation) if training else images
+
+    def transform_labels(self, labels, transformation, training=True):
+        return self._mix(labels, transformation) if training else labels
+
+    def transform_segmentation_masks(self, segmentation_masks, transformation, training=True):
+        return self._mix(segmentation_masks, transformation) if training else segmentation_masks
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        raise NotImplementedError("MixUp: bounding boxes are not transformed in nablanet yet")
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class CutMix(BaseImagePreprocessingLayer):
+    """Paste a random box of another image of the batch into each image, and mix the labels by
+    the areas (Yun et al., 2019, "CutMix"); Beta's parameter is drawn from `factor`. A single
+    image passes through."""
+
+    def __init__(self, factor=1.0, seed=None, data_format=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.factor = factor_of(factor, (0, 1), "CutMix")
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        images = self.images_of(data)
+        if not training or len(images.shape) == 3:
+            return None
+        generator, n = self.generator(seed), images.shape[0]
+        height, width = self.image_size(images)
+        alpha = np.float32(generator.uniform(*self.factor)) + np.float32(1e-6)
+        ratio = np.sqrt(1.0 - generator.beta(alpha, alpha, n).astype(np.float32))
+        x0, x1 = crop_bounds(generator, n, width, ratio)
+        y0, y1 = crop_bounds(generator, n, height, ratio)
+        masks = box_masks(tuple(images.shape), self.data_format, x0, x1, y0, y1)
+        weight = (1.0 - (x1 - x0) * (y1 - y0) / (width * height)).reshape(-1, 1, 1, 1)
+        return {"permutation_order": generator.permutation(n).astype(np.int32), "batch_masks": masks,
+                "mix_weight": weight.astype(np.float32)}
+
+    def transform_images(self, images, transformation=None, training=True):
+        if not training or transformation is None:
+            return images
+        return ops.where(as_array(transformation["batch_masks"]), _take(images, transformation["permutation_order"]),
+                         images)
+
+    def transform_labels(self, labels, transformation, training=True):
+        if not training or transformation is None:
+            return labels
+        weight = np.asarray(as_array(transformation["mix_weight"])).reshape(-1, 1)
+        return weight * labels + (1.0 - weight) * _take(labels, transformation["permutation_order"])
+
+    def transform_segmentation_masks(self, segmentation_masks, transformation, training=True):
+        return self.transform_images(segmentation_masks, transformation, training)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        raise NotImplementedError("CutMix: bounding boxes are not transformed in nablanet yet")
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+class AffineTransform(BaseImagePreprocessingLayer):
+    """The rotations (`factor` turns) or translations (`factor` of the size) that AugMix and
+    RandAugment chain, with reflection at the borders."""
+
+    def __init__(self, kind, factor, interpolation="bilinear", seed=None, data_format=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.kind, self.factor, self.interpolation = kind, factor, interpolation
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        generator, n = self.generator(seed), self.batch_size(data)
+        return {"amount": generator.uniform(*self.factor, (n, 2)).astype(np.float32)}
+
+    def transform_images(self, images, transformation, training=True):
+        if not training:
+            return images
+        height, width = self.image_size(images)
+        amount = as_array(transformation["amount"]).astype(np.float64)
+        ones, zeros = np.ones(len(amount)), np.zeros(len(amount))
+        if self.kind == "rotation":
+            angle = amount[:, 0] * 2 * math.pi
+            cos, sin = np.cos(angle), np.sin(angle)
+            cx, cy = (width - 1) / 2, (height - 1) / 2
+            rows = [cos, -sin, cx - cx * cos + cy * sin, sin, cos, cy - cx * sin - cy * cos]
+        else:
+            rows = [ones, zeros, -amount[:, 1] * width, zeros, ones, -amount[:, 0] * height]
+        matrix = np.stack(rows + [zeros, zeros], axis=1).astype(np.float32)
+        return ops.image.affine_transform(images, matrix, interpolation=self.interpolation, fill_mode="reflect",
+                                          data_format=self.data_format)
+
+
+def _augmenters(layer, names):
+    """The single augmentation layers of AugMix/RandAugment, named as in Keras, built from `layer`'s factor."""
+    common = {"seed": layer.seed, "data_format": layer.data_format}
+    coloured = {**common, "value_range": layer.value_range}
+    makers = {
+        "random_shear": lambda: RandomShear(x_factor=layer.factor, y_factor=layer.factor,
+                                            interpolation=layer.interpolation, **common),
+        "random_translation": lambda: AffineTransform("translation", layer.factor, layer.interpolation, **common),
+        "random_rotation": lambda: AffineTransform("rotation", layer.factor, layer.interpolation, **common),
+        "random_brightness": lambda: RandomBrightness(factor=layer.factor, **coloured),
+        "random_color_degeneration": lambda: RandomColorDegeneration(factor=layer.factor, **coloured),
+        "random_contrast": lambda: ContrastTransform(factor=layer.factor, **coloured),
+        "random_sharpness": lambda: RandomSharpness(factor=layer.factor, **coloured),
+        "random_posterization": lambda: RandomPosterization(factor=max(1, int(8 * layer.factor[1])), **coloured),
+        "solarization": lambda: Solarization(addition_factor=layer.factor, threshold_factor=layer.factor,
+                                             **coloured),
+        "auto_contrast": lambda: AutoContrast(value_range=layer.value_range, data_format=layer.data_format),
+        "equalization": lambda: Equalization(value_range=layer.value_range, data_format=layer.data_format),
+    }
+    return {name: makers[name]() for name in names}
+
+
+AUGMIX_OPS = ("random_shear", "random_translation", "random_rotation", "random_posterization", "solarization",
+              "auto_contrast", "equalization")
+AUGMIX_ALL_OPS = AUGMIX_OPS + ("random_brightness", "random_color_degeneration", "random_contrast",
+                               "random_sharpness")
+RANDAUGMENT_OPS = ("random_shear", "random_translation", "random_rotation", "random_brightness",
+                   "random_color_degeneration", "random_contrast", "random_sharpness", "random_posterization",
+                   "solarization", "auto_contrast", "equalization")
+
+
+class AugMix(BaseImagePreprocessingLayer):
+    """Mix `num_chains` chains of up to `chain_depth` random operations with Dirichlet weights,
+    then blend with the original by a Beta(alpha, alpha) weight (Hendrycks et al., 2020, "AugMix")."""
+
+    def __init__(self, value_range=(0, 255), num_chains=3, chain_depth=3, factor=0.3, alpha=1.0, all_ops=True,
+                 interpolation="bilinear", seed=None, data_format=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.value_range, self.num_chains, self.chain_depth = value_range, num_chains, chain_depth
+        self.factor = factor_of(factor, (0, 1), "AugMix")
+        self.alpha, self.all_ops, self.interpolation = alpha, all_ops, interpolation
+        self.augmenters = _augmenters(self, AUGMIX_ALL_OPS if all_ops else AUGMIX_OPS)
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        if not training:
+            return None
+        generator, names = self.generator(seed), list(self.augmenters) + [None]
+        gamma = generator.gamma(self.alpha, size=self.num_chains)
+        chains = []
+        for _ in range(self.num_chains):
+            picks = [names[i] for i in generator.integers(0, len(names), self.chain_depth)]
+            chains.append([{"layer_name": name, "transformation":
+                            self.augmenters[name].get_random_transformation(data, seed=generator)}
+                           for name in picks if name is not None])
+        return {"chain_mixing_weights": (gamma / gamma.sum()).astype(np.float32),
+                "weight_sample": np.float32(generator.beta(self.alpha, self.alpha)), "chain_transforms": chains}
+
+    def transform_images(self, images, transformation, training=True):
+        if not training:
+            return images
+        weights = as_array(transformation["chain_mixing_weights"])
+        mixed = None
+        for weight, chain in zip(weights, transformation["chain_transforms"]):
+            x = images
+            for step in chain:
+                x = self.augmenters[step["layer_name"]].transform_images(x, step["transformation"])
+            mixed = x * float(weight) if mixed is None else mixed + x * float(weight)
+        sample = float(as_array(transformation["weight_sample"]))
+        return ops.clip(sample * images + (1 - sample) * mixed, *self.value_range)
+
+    def get_config(self):
+        return {**super().get_config(), "value_range": self.value_range, "num_chains": self.num_chains,
+                "chain_depth": self.chain_depth, "factor": self.factor, "alpha": self.alpha, "all_ops": self.all_ops,
+                "interpolation": self.interpolation}
+
+
+class RandAugment(BaseImagePreprocessingLayer):
+    """Apply `num_ops` operations picked uniformly (with repeats) from eleven, each of strength
+    `factor` (Cubuk et al., 2020, "RandAugment")."""
+
+    def __init__(self, value_range=(0, 255), num_ops=2, factor=0.5, interpolation="bilinear", seed=None,
+                 data_format=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.value_range, self.num_ops = value_range, num_ops
+        self.factor = factor_of(factor, (0, 1), "RandAugment")
+        self.interpolation = interpolation
+        self.augmenters = _augmenters(self, RANDAUGMENT_OPS)
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        if not training:
+            return None
+        generator = self.generator(seed)
+        indices = generator.integers(0, len(RANDAUGMENT_OPS), self.num_ops)
+        transforms = {name: self.augmenters[name].get_random_transformation(data, seed=generator)
+                      for name in RANDAUGMENT_OPS}
+        return {"transforms": transforms, "layer_idxes": indices}
+
+    def transform_images(self, images, transformation, training=True):
+        if not training:
+            return images
+        for index in as_array(transformation["layer_idxes"]):
+            name = RANDAUGMENT_OPS[int(index)]
+            images = self.augmenters[name].transform_images(images, transformation["transforms"][name])
+        return images
+
+    def get_config(self):
+        return {**super().get_config(), "value_range": self.value_range, "num_ops": self.num_ops,
+                "factor": self.factor, "interpolation": self.interpolation}
