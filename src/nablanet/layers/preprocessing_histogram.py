@@ -86,14 +86,15 @@ def _clahe(x, clip_limit, grid):
     n, h, w, c = x.shape
     grid_h, grid_w = grid
     tile_h, tile_w = -(-h // grid_h), -(-w // grid_w)
-    padded = np.pad(x, ((0, 0), (0, tile_h * grid_h - h), (0, tile_w * grid_w - w), (0, 0)), mode="symmetric")
+    # edge padding and whole-count clip limits, as Keras computes on the torch backend
+    padded = np.pad(x, ((0, 0), (0, tile_h * grid_h - h), (0, tile_w * grid_w - w), (0, 0)), mode="edge")
     tiles = padded.reshape(n, grid_h, tile_h, grid_w, tile_w, c).transpose(0, 1, 3, 5, 2, 4)
     values = np.clip(tiles.astype(np.int32), 0, 255).reshape(-1, tile_h * tile_w)
     hists = np.zeros((values.shape[0], 256), np.float32)
     np.add.at(hists, (np.arange(values.shape[0])[:, None], values), 1.0)
     hists = hists.reshape(n, grid_h, grid_w, c, 256)
     if clip_limit > 0:
-        clipped = np.clip(hists, 0, np.float32(clip_limit * tile_h * tile_w / 256.0))
+        clipped = np.clip(hists, 0, np.float32(int(clip_limit * tile_h * tile_w / 256.0)))
         hists = clipped + (hists - clipped).sum(axis=-1, keepdims=True) / np.float32(256.0)
     cdf = np.cumsum(hists, axis=-1, dtype=np.float32)
     cdf_min = cdf.min(axis=-1, keepdims=True)
@@ -120,7 +121,8 @@ def _clahe(x, clip_limit, grid):
 
 class ContrastLimitedAdaptiveHistogramEqualization(BaseImagePreprocessingLayer):
     """Contrast-limited adaptive histogram equalization on a `tile_grid_size` grid of tiles, each
-    histogram clipped at `clip_limit` times its mean bin count (0 turns clipping off)."""
+    histogram clipped at `clip_limit` times its mean bin count, in whole counts (0 turns clipping
+    off); tiles past the border repeat the edge pixels."""
 
     seeded = False
 
