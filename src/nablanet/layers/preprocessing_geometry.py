@@ -56,7 +56,7 @@ class RandomShear(_Warp):
     @staticmethod
     def _factor(factor, name):
         pair = isinstance(factor, (tuple, list)) and len(factor) == 2
-        values = factor if pair else [factor]
+        values = [abs(v) for v in factor] if pair else [factor]  # a config's (-f, f) loads back, unlike Keras's
         if not (pair or isinstance(factor, (int, float))) or any(not 0 <= v <= 1 for v in values):
             raise ValueError(f"RandomShear: expected {name} to be a number or a list of two numbers in [0, 1], "
                              f"got {name}={factor!r}")

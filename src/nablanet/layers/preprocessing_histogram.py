@@ -72,8 +72,9 @@ class AutoContrast(BaseImagePreprocessingLayer):
         axes = (-2, -1) if self.data_format == "channels_first" else (-3, -2)
         low, high = ops.min(x, axis=axes, keepdims=True), ops.max(x, axis=axes, keepdims=True)
         span = as_array(high - low)
-        safe = ops.where(span > 0, high - low, 1.0)  # Keras divides by zero there and keeps the input
-        out = ops.clip((x - low) * (255.0 / safe), 0.0, 255.0)
+        span_or_one = ops.where(span > 0, high - low, np.float32(1.0))  # Keras divides by zero there, keeps the input
+        scale = np.float32(1.0) / span_or_one * np.float32(255.0)  # a reciprocal first, as torch divides
+        out = ops.clip(x * scale - low * scale, 0.0, 255.0)
         return ops.where(span > 0, rescale(out, (0, 255), self.value_range), images)
 
     def get_config(self):

@@ -1,0 +1,134 @@
+"""MixUp, CutMix, AugMix, RandAugment and Pipeline against Keras 3, and `.keras` files of models
+holding image augmentation layers, written and read both ways."""
+
+import numpy as np
+import pytest
+
+import nablanet as nn
+from nablanet import layers
+
+keras = pytest.importorskip("keras")
+pytestmark = pytest.mark.filterwarnings("ignore:Tensor.T is deprecated:UserWarning")  # inside Keras's Equalization
+
+rng = np.random.default_rng(2)
+IMAGES = rng.uniform(0, 255, (4, 6, 6, 3)).astype(np.float32)
+LABELS = np.eye(4, dtype=np.float32)[[0, 1, 2, 3]]
+
+
+def keras_numpy(value):
+    if isinstance(value, dict):
+        return {k: keras_numpy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [keras_numpy(v) for v in value]
+    if hasattr(value, "detach"):
+        return keras.ops.convert_to_numpy(value)
+    return value
+
+
+def layout(x, data_format):
+    return x if data_format == "channels_last" else x.transpose(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("name, kwargs", [("MixUp", {"alpha": 0.4}), ("CutMix", {"factor": 0.8})])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_mixing_same_transformation_as_keras(name, kwargs, data_format):
+    images = layout(IMAGES, data_format)
+    theirs = getattr(keras.layers, name)(**kwargs, data_format=data_format, seed=3)
+    ours = getattr(layers, name)(**kwargs, data_format=data_format)
+    drawn = theirs.get_random_transformation(keras.ops.convert_to_tensor(images), training=True)
+    for method, x in (("transform_images", images), ("transform_labels", LABELS)):
+        expected = keras.ops.convert_to_numpy(getattr(theirs, method)(keras.ops.convert_to_tensor(x), drawn))
+        got = getattr(ours, method)(nn.ops.convert_to_tensor(x), keras_numpy(drawn)).numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
+    assert set(ours.get_config()) == set(theirs.get_config())
+
+
+@pytest.mark.parametrize("cls", [layers.MixUp, layers.CutMix])
+def test_mixing_keeps_label_mass_and_is_seeded(cls):
+    out = cls(seed=1)({"images": IMAGES, "labels": LABELS})
+    again = cls(seed=1)({"images": IMAGES, "labels": LABELS})
+    np.testing.assert_array_equal(out["images"].numpy(), again["images"].numpy())
+    np.testing.assert_allclose(out["labels"].numpy().sum(axis=1), 1.0, rtol=1e-6)
+    assert not np.allclose(out["labels"].numpy(), LABELS)
+    inactive = cls(seed=1)({"images": IMAGES, "labels": LABELS}, training=False)
+    np.testing.assert_array_equal(inactive["labels"].numpy(), LABELS)
+    np.testing.assert_array_equal(inactive["images"].numpy(), IMAGES)
+    cut = layers.CutMix(seed=0)(IMAGES).numpy()  # every pixel comes from some image of the batch
+    assert np.isin(cut, IMAGES).all()
+
+
+# RandAugment's operations by index: rotation and translation (1, 2) keep Keras's own transformation format;
+# Keras's brightness (3) adds in place, so it also shifts the images when not picked (its delta is zeroed here)
+@pytest.mark.parametrize("picks", [[0, 4], [5, 6], [7, 8], [9, 10], [10, 0]])
+def test_rand_augment_same_transformation_as_keras(picks):
+    kwargs = {"num_ops": 2, "factor": 0.6}
+    theirs, ours = keras.layers.RandAugment(**kwargs, seed=5), layers.RandAugment(**kwargs)
+    drawn = theirs.get_random_transformation(keras.ops.convert_to_tensor(IMAGES), training=True)
+    drawn["transforms"]["random_brightness"]["rgb_delta"] = keras.ops.zeros((4, 1, 1, 1))
+    drawn["layer_idxes"] = keras.ops.convert_to_tensor(np.array(picks, "int32"))
+    expected = keras.ops.convert_to_numpy(theirs.transform_images(keras.ops.convert_to_tensor(IMAGES), drawn))
+    got = ours.transform_images(nn.ops.convert_to_tensor(IMAGES), keras_numpy(drawn)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-3)
+
+
+def test_aug_mix_same_transformation_as_keras():
+    theirs, ours = keras.layers.AugMix(chain_depth=2, seed=6), layers.AugMix(chain_depth=2)
+    drawn = theirs.get_random_transformation(keras.ops.convert_to_tensor(IMAGES), training=True)
+    for chain in drawn["chain_transforms"]:  # those two keep Keras's own transformation format
+        chain[:] = [step for step in chain if step["layer_name"] not in ("random_rotation", "random_translation")]
+    expected = keras.ops.convert_to_numpy(theirs.transform_images(keras.ops.convert_to_tensor(IMAGES), drawn))
+    got = ours.transform_images(nn.ops.convert_to_tensor(IMAGES), keras_numpy(drawn)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("name, kwargs", [("AugMix", {}), ("AugMix", {"all_ops": False, "num_chains": 2}),
+                                          ("RandAugment", {}), ("RandAugment", {"num_ops": 3, "factor": 0.9})])
+def test_policies_seeded_inactive_in_range(name, kwargs):
+    layer, again = getattr(layers, name)(**kwargs, seed=7), getattr(layers, name)(**kwargs, seed=7)
+    out = layer(IMAGES).numpy()
+    np.testing.assert_array_equal(out, again(IMAGES).numpy())
+    assert out.shape == IMAGES.shape and out.min() >= 0 and out.max() <= 255 + 1e-3
+    assert not np.allclose(out, IMAGES)
+    np.testing.assert_array_equal(layer(IMAGES, training=False).numpy(), IMAGES)
+    assert set(layer.get_config()) == set(getattr(keras.layers, name)(**kwargs).get_config())
+
+
+def test_pipeline_equals_keras_and_round_trips():
+    theirs = keras.layers.Pipeline([keras.layers.CenterCrop(4, 5), keras.layers.AutoContrast()])
+    ours = layers.Pipeline([layers.CenterCrop(4, 5), layers.AutoContrast()])
+    np.testing.assert_allclose(ours(IMAGES).numpy(), keras.ops.convert_to_numpy(theirs(IMAGES)), rtol=1e-5, atol=1e-3)
+    config = ours.get_config()
+    assert set(config) == set(theirs.get_config())
+    again = layers.Pipeline.from_config(config)
+    np.testing.assert_array_equal(again(IMAGES).numpy(), ours(IMAGES).numpy())
+    with pytest.raises(ValueError, match="Pipeline: expected a config with a list"):
+        layers.Pipeline.from_config({"name": "p"})
+
+
+def _augmenting_model(lib):
+    return lib.Sequential([
+        lib.Input((6, 6, 3)),
+        lib.layers.CenterCrop(4, 4),
+        lib.layers.RandomBrightness(0.2, seed=1),
+        lib.layers.Solarization(addition_factor=0.1, threshold_factor=(0.4, 0.8)),
+        lib.layers.RandomPerspective(scale=0.2, seed=2),  # not RandomShear: Keras cannot read back its config
+        lib.layers.RandAugment(num_ops=1, factor=0.3, seed=3),
+        lib.layers.Pipeline([lib.layers.RandomHue(0.3), lib.layers.RandomGrayscale(0.2)]),
+        lib.layers.AutoContrast(),
+    ])
+
+
+@pytest.mark.filterwarnings("ignore:`build\\(\\)` was called on layer 'pipeline:UserWarning")  # Keras's Pipeline
+@pytest.mark.parametrize("writer", ["nablanet", "keras"])
+def test_keras_file_both_ways(tmp_path, writer):
+    source = _augmenting_model(nn if writer == "nablanet" else keras)
+    path = str(tmp_path / "augment.keras")
+    source.save(path)
+    loaded = (keras.saving.load_model if writer == "nablanet" else nn.saving.load_model)(path)
+    assert [type(layer).__name__ for layer in loaded.layers] == [type(layer).__name__ for layer in source.layers]
+    for mine, other in zip(loaded.layers, source.layers):
+        assert set(mine.get_config()) == set(other.get_config())
+    expected = np.asarray(source.predict(IMAGES, verbose=0))  # inference: only the crop and AutoContrast act
+    np.testing.assert_allclose(np.asarray(loaded.predict(IMAGES, verbose=0)), expected, rtol=1e-5, atol=1e-3)
+    if writer == "keras":
+        assert loaded.layers[4].get_config()["num_ops"] == 1 and loaded.layers[1].factor == (-0.2, 0.2)
