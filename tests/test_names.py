@@ -23,6 +23,11 @@ ARGS = {
     "SimpleRNN": (2,), "SimpleRNNCell": (2,), "SpatialDropout1D": (0.1,), "SpatialDropout2D": (0.1,),
     "Discretization": (None, 2), "Hashing": (2,), "HashedCrossing": (2,),
 }
+ARGS.update({  # image augmentation layers
+    "CenterCrop": (2, 2), "MaxNumBoundingBoxes": (2,), "Pipeline": ([],), "RandomBrightness": (0.1,),
+    "RandomColorDegeneration": (0.1,), "RandomHue": (0.1,), "RandomPosterization": (2,), "RandomSaturation": (0.1,),
+    "RandomSharpness": (0.1,),
+})
 
 
 def keras_layer(name):

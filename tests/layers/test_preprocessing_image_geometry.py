@@ -51,9 +51,10 @@ def test_same_transformation_as_keras(name, kwargs, data_format):
     assert set(ours.get_config()) == set(theirs.get_config())
 
 
-@pytest.mark.parametrize("make", [lambda: layers.RandomShear(0.3, 0.3, seed=2), lambda: layers.RandomPerspective(seed=2),
-                                  lambda: layers.RandomElasticTransform(seed=2), lambda: layers.RandomErasing(factor=(1.0, 1.0), seed=2)],
-                         ids=["shear", "perspective", "elastic", "erasing"])
+@pytest.mark.parametrize("make", [
+    lambda: layers.RandomShear(0.3, 0.3, seed=2), lambda: layers.RandomPerspective(seed=2),
+    lambda: layers.RandomElasticTransform(seed=2), lambda: layers.RandomErasing(factor=(1.0, 1.0), seed=2),
+], ids=["shear", "perspective", "elastic", "erasing"])
 def test_seeded_inactive_and_in_range(make):
     layer, again = make(), make()
     out = layer(IMAGES).numpy()
@@ -76,7 +77,8 @@ def test_elastic_transform_warps_masks_with_nearest_samples():
 
 
 def test_erasing_fills_one_box_per_image():
-    out = layers.RandomErasing(factor=(1.0, 1.0), scale=(0.25, 0.25), fill_value=-1.0, value_range=(-1, 255), seed=0)(IMAGES).numpy()
+    layer = layers.RandomErasing(factor=(1.0, 1.0), scale=(0.25, 0.25), fill_value=-1.0, value_range=(-1, 255), seed=0)
+    out = layer(IMAGES).numpy()
     for image in out:
         rows, cols = np.nonzero((image == -1).all(axis=-1))
         assert len(rows) == (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)  # a full rectangle

@@ -110,6 +110,15 @@ class RandomGrayscale(BaseImagePreprocessingLayer):
         gray = ops.image.rgb_to_grayscale(images, data_format=self.data_format)
         return ops.where(per_image(transformation), gray, images)
 
+    def transform_labels(self, labels, transformations=None, **kwargs):
+        return labels
+
+    def transform_segmentation_masks(self, segmentation_masks, transformations=None, **kwargs):
+        return segmentation_masks
+
+    def transform_bounding_boxes(self, bounding_boxes, **kwargs):
+        return bounding_boxes
+
     def get_config(self):
         return {**super().get_config(), "factor": self.factor}
 

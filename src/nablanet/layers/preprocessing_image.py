@@ -133,18 +133,18 @@ class BaseImagePreprocessingLayer(SeededLayer):
                        for key, value in batched.items()}
         transformation = self.get_random_transformation(batched if isinstance(data, dict) else batched["images"],
                                                         training=training)
-        out = {"images": self.transform_images(batched["images"], transformation, training=training)}
+        out = {"images": self.transform_images(batched["images"], transformation=transformation, training=training)}
         if "labels" in batched:
-            out["labels"] = self.transform_labels(batched["labels"], transformation, training=training)
+            out["labels"] = self.transform_labels(batched["labels"], transformation=transformation, training=training)
         if "segmentation_masks" in batched:
             out["segmentation_masks"] = self.transform_segmentation_masks(
-                batched["segmentation_masks"], transformation, training=training)
+                batched["segmentation_masks"], transformation=transformation, training=training)
         if "bounding_boxes" in batched:
             if not self.bounding_box_format:
                 raise ValueError(f"{type(self).__name__} {self.name!r}: got 'bounding_boxes' but no "
                                  f"bounding_box_format; pass one, e.g. bounding_box_format='xyxy'")
             out["bounding_boxes"] = self.transform_bounding_boxes(
-                dict(batched["bounding_boxes"]), transformation, training=training)
+                dict(batched["bounding_boxes"]), transformation=transformation, training=training)
         if single:
             out = {key: (value[0] if key != "bounding_boxes" else {k: v[0] for k, v in value.items()})
                    for key, value in out.items()}
@@ -179,8 +179,8 @@ class CenterCrop(BaseImagePreprocessingLayer):
         if h >= self.height and w >= self.width:
             top, left = (h - self.height) // 2, (w - self.width) // 2
             rows, cols = slice(top, top + self.height), slice(left, left + self.width)
-            index = (Ellipsis, rows, cols) if self.data_format == "channels_first" else (Ellipsis, rows, cols, slice(None))
-            return images[index]
+            first = self.data_format == "channels_first"
+            return images[(Ellipsis, rows, cols) if first else (Ellipsis, rows, cols, slice(None))]
         return ops.image.resize(images, (self.height, self.width), interpolation="bilinear",
                                 crop_to_aspect_ratio=True, data_format=self.data_format)
 
@@ -214,6 +214,9 @@ class MaxNumBoundingBoxes(BaseImagePreprocessingLayer):
 
     def transform_images(self, images, transformation=None, training=True):
         return images
+
+    def transform_labels(self, labels, transformation=None, training=True):
+        return labels
 
     def transform_segmentation_masks(self, segmentation_masks, transformation=None, training=True):
         return segmentation_masks
