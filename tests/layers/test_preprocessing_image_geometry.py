@@ -121,6 +121,51 @@ def test_max_num_bounding_boxes_equals_keras():
             count).get_config())
 
 
+BOXES = {"boxes": np.array([[[1.0, 1.0, 4.0, 5.0], [3.0, 0.5, 7.5, 2.0]], [[0.0, 2.0, 2.0, 6.5], [5.0, 5.0, 5.5, 6.0]],
+                            [[2.0, 3.0, 6.0, 4.0], [0.5, 0.5, 7.0, 6.0]]], np.float32),
+         "labels": np.array([[1, 2], [0, 3], [2, 2]], np.float32)}
+
+
+def keras_boxes(layer, boxes, drawn):
+    out = layer.transform_bounding_boxes({k: keras.ops.convert_to_tensor(v) for k, v in boxes.items()}, drawn)
+    return {k: keras.ops.convert_to_numpy(v) for k, v in out.items()}
+
+
+BOX_CASES = [(name, kwargs, fmt) for name, kwargs in [("RandomShear", {"x_factor": 0.4, "y_factor": 0.3}),
+                                                        ("CenterCrop", {"height": 5, "width": 4}),
+                                                        ("CenterCrop", {"height": 9, "width": 6})]
+             for fmt in ("xyxy", "center_xywh", "rel_yxyx")]
+# Keras's RandomPerspective returns xyxy boxes whatever the format (nablanet converts back): compared in xyxy
+BOX_CASES.append(("RandomPerspective", {"scale": 0.5}, "xyxy"))
+
+
+@pytest.mark.parametrize("name, kwargs, fmt", BOX_CASES)
+def test_boxes_move_as_in_keras(name, kwargs, fmt):
+    boxes = {"boxes": keras.ops.convert_to_numpy(keras.utils.bounding_boxes.convert_format(
+        BOXES["boxes"], "xyxy", fmt, height=7, width=8)), "labels": BOXES["labels"]}
+    extra = {} if name == "CenterCrop" else {"seed": 3}
+    theirs = getattr(keras.layers, name)(**kwargs, **extra, bounding_box_format=fmt)
+    ours = getattr(layers, name)(**kwargs, bounding_box_format=fmt)
+    drawn = theirs.get_random_transformation(keras.ops.convert_to_tensor(IMAGES), training=True)
+    expected = keras_boxes(theirs, boxes, drawn)
+    got = ours.transform_bounding_boxes(dict(boxes), keras_numpy(drawn))
+    np.testing.assert_allclose(np.asarray(got["boxes"]), expected["boxes"], rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(np.asarray(got["labels"]), expected["labels"])
+    out = ours({"images": IMAGES, "bounding_boxes": dict(boxes)})  # through call, with its own draw
+    assert out["bounding_boxes"]["boxes"].shape == boxes["boxes"].shape
+
+
+def test_mix_up_boxes_gain_the_partners():
+    theirs, ours = keras.layers.MixUp(seed=2, bounding_box_format="xyxy"), layers.MixUp(bounding_box_format="xyxy")
+    drawn = theirs.get_random_transformation(keras.ops.convert_to_tensor(IMAGES), training=True)
+    expected = keras_boxes(theirs, BOXES, drawn)
+    got = ours.transform_bounding_boxes(dict(BOXES), keras_numpy(drawn))
+    np.testing.assert_allclose(np.asarray(got["boxes"]), expected["boxes"])
+    order = keras_numpy(drawn)["permutation_order"]  # Keras stacks the partners' labels on the batch axis instead
+    partners = np.concatenate([BOXES["labels"], BOXES["labels"][order]], axis=1)
+    np.testing.assert_array_equal(np.asarray(got["labels"]), partners)
+
+
 @pytest.mark.parametrize("make, error, message", [
     (lambda: layers.RandomShear(x_factor=1.5), ValueError, r"RandomShear: expected x_factor .* got x_factor=1.5"),
     (lambda: layers.RandomShear(fill_mode="mirror"), NotImplementedError, "RandomShear: expected fill_mode"),
@@ -140,5 +185,5 @@ def test_bad_inputs_name_the_layer():
     boxes = {"boxes": np.zeros((3, 1, 4), np.float32), "labels": np.zeros((3, 1))}
     with pytest.raises(ValueError, match="RandomShear .*bounding_box_format"):
         layers.RandomShear(0.2)({"images": IMAGES, "bounding_boxes": boxes})
-    with pytest.raises(NotImplementedError, match="RandomShear: bounding boxes are not transformed"):
-        layers.RandomShear(0.2, bounding_box_format="xyxy")({"images": IMAGES, "bounding_boxes": boxes})
+    with pytest.raises(NotImplementedError, match="RandomElasticTransform: bounding boxes cannot follow"):
+        layers.RandomElasticTransform(bounding_box_format="xyxy")({"images": IMAGES, "bounding_boxes": boxes})

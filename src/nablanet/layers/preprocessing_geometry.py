@@ -2,8 +2,8 @@
 `RandomElasticTransform`, and `RandomErasing` (which cuts a random box out).
 
 The warps resample through `ops.image` (affine and perspective transforms, elastic fields), so
-gradients flow to the images; segmentation masks get the same warp with nearest sampling, as in
-Keras. Bounding boxes are not transformed yet (these layers raise when given some).
+gradients flow to the images; segmentation masks get the same warp with nearest sampling, and
+bounding boxes move as Keras moves them (shear, perspective; the elastic transform raises).
 """
 
 import numpy as np
@@ -11,6 +11,7 @@ import numpy as np
 from nablanet import backend, ops
 from nablanet.autodiff import as_array
 from nablanet.layers.preprocessing_image import BaseImagePreprocessingLayer, factor_of, per_image
+from nablanet.layers.preprocessing_image_boxes import clip_to_image, convert
 
 INTERPOLATIONS = ("nearest", "bilinear")
 
@@ -33,8 +34,14 @@ class _Warp(BaseImagePreprocessingLayer):
             return segmentation_masks
         return self._warp(segmentation_masks, transformation, "nearest")
 
+    def input_size(self, transformation):
+        shape = transformation["input_shape"]
+        return (shape[-2], shape[-1]) if self.data_format == "channels_first" else (shape[-3], shape[-2])
+
     def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
-        raise NotImplementedError(f"{type(self).__name__}: bounding boxes are not transformed in nablanet yet")
+        if not training or transformation is None:
+            return bounding_boxes
+        return self._move_boxes(bounding_boxes, transformation)
 
 
 class RandomShear(_Warp):
@@ -82,6 +89,18 @@ class RandomShear(_Warp):
                                           fill_mode=self.fill_mode, fill_value=self.fill_value,
                                           data_format=self.data_format)
 
+    def _move_boxes(self, bounding_boxes, transformation):
+        """Keras's rule: shear the corners in relative coordinates, keeping the sheared box's extent."""
+        height, width = self.input_size(transformation)
+        boxes = convert(bounding_boxes["boxes"], self.bounding_box_format, "rel_xyxy", height, width)
+        shear = np.asarray(as_array(transformation["shear_factor"]), np.float32)
+        sx, sy = shear[:, :1], shear[:, 1:]
+        x1, y1, x2, y2 = (boxes[..., i] for i in range(4))
+        x1, x2 = np.where(sx < 0, x1 - sx * y1, x1 - sx * y2), np.where(sx < 0, x2 - sx * y2, x2 - sx * y1)
+        y1, y2 = np.where(sy > 0, y1 - sy * x2, y1 - sy * x1), np.where(sy > 0, y2 - sy * x1, y2 - sy * x2)
+        clipped = clip_to_image({**bounding_boxes, "boxes": np.stack([x1, y1, x2, y2], axis=-1)}, relative=True)
+        return {**clipped, "boxes": convert(clipped["boxes"], "rel_xyxy", self.bounding_box_format, height, width)}
+
     def get_config(self):
         return {**super().get_config(), "x_factor": self.x_factor, "y_factor": self.y_factor,
                 "fill_mode": self.fill_mode, "interpolation": self.interpolation, "fill_value": self.fill_value}
@@ -121,9 +140,40 @@ class RandomPerspective(_Warp):
                                                  fill_value=self.fill_value, data_format=self.data_format)
         return ops.where(per_image(transformation["apply_perspective"]), warped, images)
 
+    def _move_boxes(self, bounding_boxes, transformation):
+        """Each box becomes the extent of its four corners mapped by the warp (input to output)."""
+        height, width = self.input_size(transformation)
+        boxes = convert(bounding_boxes["boxes"], self.bounding_box_format, "xyxy", height, width)
+        start, end = (np.asarray(as_array(transformation[key]), np.float64) for key in ("start_points", "end_points"))
+        forward = np.linalg.inv(_homography(start, end))[:, None]  # (batch, 1, 3, 3): input to output
+        xs, ys = [], []
+        for x, y in ((0, 1), (2, 3), (0, 3), (2, 1)):
+            points = np.stack([boxes[..., x], boxes[..., y], np.ones(boxes.shape[:-1])], axis=-1)[..., None]
+            mapped = (forward @ points)[..., 0]
+            xs.append(mapped[..., 0] / mapped[..., 2])
+            ys.append(mapped[..., 1] / mapped[..., 2])
+        xs, ys = np.stack(xs, axis=-1), np.stack(ys, axis=-1)
+        moved = np.stack([xs.min(-1), ys.min(-1), xs.max(-1), ys.max(-1)], axis=-1).astype(np.float32)
+        apply = np.asarray(as_array(transformation["apply_perspective"]), bool)[:, None, None]
+        clipped = clip_to_image({**bounding_boxes, "boxes": np.where(apply, moved, boxes)}, height, width)
+        return {**clipped, "boxes": convert(clipped["boxes"], "xyxy", self.bounding_box_format, height, width)}
+
     def get_config(self):
         return {**super().get_config(), "factor": self.factor, "scale": self.scale,
                 "interpolation": self.interpolation, "fill_value": self.fill_value}
+
+
+def _homography(start, end):
+    """(batch, 3, 3) matrices mapping each end (output) point to its start (input) point."""
+    rows, targets = [], []
+    for k in range(4):
+        (sx, sy), (ex, ey) = start[:, k].T, end[:, k].T
+        one, zero = np.ones_like(ex), np.zeros_like(ex)
+        rows += [np.stack([ex, ey, one, zero, zero, zero, -sx * ex, -sx * ey], -1),
+                 np.stack([zero, zero, zero, ex, ey, one, -sy * ex, -sy * ey], -1)]
+        targets += [sx, sy]
+    coefficients = np.linalg.solve(np.stack(rows, axis=1), np.stack(targets, axis=-1)[..., None])[..., 0]
+    return np.concatenate([coefficients, np.ones((len(start), 1))], axis=1).reshape(-1, 3, 3)
 
 
 class RandomElasticTransform(_Warp):
@@ -167,6 +217,9 @@ class RandomElasticTransform(_Warp):
                                                  seed=transformation["seed"], data_format=self.data_format)
         out = ops.where(per_image(transformation["apply_transform"], len(images.shape)), warped, images)
         return ops.clip(out, *self.value_range)
+
+    def _move_boxes(self, bounding_boxes, transformation):
+        raise NotImplementedError("RandomElasticTransform: bounding boxes cannot follow an elastic warp (nor in Keras)")
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor, "scale": self.scale,

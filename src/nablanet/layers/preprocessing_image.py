@@ -15,6 +15,7 @@ import numpy as np
 from nablanet import ops, serialization
 from nablanet.autodiff import as_array
 from nablanet.layers.base import Layer
+from nablanet.layers.preprocessing_image_boxes import clip_to_image, convert
 from nablanet.layers.seeded import SeededLayer
 
 
@@ -145,6 +146,8 @@ class BaseImagePreprocessingLayer(SeededLayer):
                                  f"bounding_box_format; pass one, e.g. bounding_box_format='xyxy'")
             out["bounding_boxes"] = self.transform_bounding_boxes(
                 dict(batched["bounding_boxes"]), transformation=transformation, training=training)
+        if "bounding_boxes" in out:
+            out["bounding_boxes"] = {k: ops.convert_to_tensor(v) for k, v in out["bounding_boxes"].items()}
         if single:
             out = {key: (value[0] if key != "bounding_boxes" else {k: v[0] for k, v in value.items()})
                    for key, value in out.items()}
@@ -174,6 +177,9 @@ class CenterCrop(BaseImagePreprocessingLayer):
         super().__init__(data_format=data_format, **kwargs)
         self.height, self.width = height, width
 
+    def get_random_transformation(self, data, training=True, seed=None):
+        return {"input_shape": tuple(self.images_of(data).shape)}
+
     def transform_images(self, images, transformation=None, training=True):
         h, w = self.image_size(images)
         if h >= self.height and w >= self.width:
@@ -188,7 +194,22 @@ class CenterCrop(BaseImagePreprocessingLayer):
         return self.transform_images(segmentation_masks, transformation, training)
 
     def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
-        raise NotImplementedError("CenterCrop: bounding boxes are not transformed in nablanet yet")
+        shape = transformation["input_shape"]
+        h, w = (shape[-2], shape[-1]) if self.data_format == "channels_first" else (shape[-3], shape[-2])
+        boxes = convert(bounding_boxes["boxes"], self.bounding_box_format, "xyxy", h, w)
+        if h >= self.height and w >= self.width:
+            rows, cols = self.height, self.width
+        else:  # the window `smart_resize` crops before resizing
+            rows = max(min(h, int(w * self.height / self.width)), 1)
+            cols = max(min(w, int(h * self.width / self.height)), 1)
+        top, left = int((h - rows) / 2), int((w - cols) / 2)
+        low = np.array([left, top, left, top], np.float32)
+        boxes = np.clip(boxes, low, low + np.array([cols, rows, cols, rows], np.float32)) - low
+        if (rows, cols) != (self.height, self.width):
+            boxes = convert(convert(boxes, "xyxy", "rel_xyxy", rows, cols), "rel_xyxy", "xyxy", self.height, self.width)
+        clipped = clip_to_image({**bounding_boxes, "boxes": boxes}, self.height, self.width)
+        boxes = convert(clipped["boxes"], "xyxy", self.bounding_box_format, self.height, self.width)
+        return {**clipped, "boxes": boxes}
 
     def compute_output_shape(self, input_shape):
         shape = list(input_shape)

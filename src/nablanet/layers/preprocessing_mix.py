@@ -64,7 +64,12 @@ class MixUp(BaseImagePreprocessingLayer):
         return self._mix(segmentation_masks, transformation) if training else segmentation_masks
 
     def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
-        raise NotImplementedError("MixUp: bounding boxes are not transformed in nablanet yet")
+        """Each image keeps its boxes and gains those of its partner (labels likewise, on the same axis)."""
+        if not training:
+            return bounding_boxes
+        order = transformation["permutation_order"]
+        return {**bounding_boxes, **{key: ops.concatenate([bounding_boxes[key], _take(bounding_boxes[key], order)],
+                                                          axis=1) for key in ("boxes", "labels")}}
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha}
