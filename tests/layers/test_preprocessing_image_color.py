@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from nablanet import layers
+from nablanet import gradcheck, layers
 
 keras = pytest.importorskip("keras")
 
@@ -165,3 +165,16 @@ def test_bad_arguments_name_the_layer(make, message):
 def test_wrong_rank_names_the_layer():
     with pytest.raises(ValueError, match=r"RandomHue 'random_hue\w*': expected images of shape .* got shape \(6, 7\)"):
         layers.RandomHue(0.2)(IMAGES[0, ..., 0])
+
+
+@pytest.mark.parametrize("layer", [
+    layers.RandomBrightness(0.2, value_range=(0, 1)), layers.RandomColorDegeneration(0.5, value_range=(0, 1)),
+    layers.RandomHue(0.5, value_range=(0, 1)), layers.RandomSaturation((0.3, 0.6), value_range=(0, 1)),
+    layers.RandomSharpness(0.8, value_range=(0, 1)), layers.RandomGaussianBlur(value_range=(0, 1)),
+    layers.Solarization(0.2, (0.3, 0.9), value_range=(0, 1)), layers.AutoContrast(value_range=(0, 1)),
+    layers.RandomColorJitter((0, 1), brightness_factor=0.1, contrast_factor=0.2, saturation_factor=0.3),
+], ids=lambda layer: type(layer).__name__)
+def test_float64_gradients_through_a_fixed_transformation(layer):
+    x = np.random.default_rng(5).uniform(0.05, 0.95, (2, 4, 5, 3))
+    drawn = layer.get_random_transformation(x, seed=3)
+    gradcheck(lambda images: layer.transform_images(images, drawn), x)

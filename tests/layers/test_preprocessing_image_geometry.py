@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import nablanet as nn
-from nablanet import layers
+from nablanet import gradcheck, layers
 
 keras = pytest.importorskip("keras")
 
@@ -187,3 +187,14 @@ def test_bad_inputs_name_the_layer():
         layers.RandomShear(0.2)({"images": IMAGES, "bounding_boxes": boxes})
     with pytest.raises(NotImplementedError, match="RandomElasticTransform: bounding boxes cannot follow"):
         layers.RandomElasticTransform(bounding_box_format="xyxy")({"images": IMAGES, "bounding_boxes": boxes})
+
+
+@pytest.mark.parametrize("layer", [
+    layers.RandomShear(0.3, 0.3), layers.RandomShear(0.3, fill_mode="constant"), layers.RandomPerspective(scale=0.4),
+    layers.RandomElasticTransform(value_range=(0, 1)), layers.RandomErasing(value_range=(0, 1)),
+    layers.CenterCrop(3, 4), layers.CenterCrop(6, 3),
+], ids=lambda layer: type(layer).__name__)
+def test_float64_gradients_through_a_fixed_transformation(layer):
+    x = np.random.default_rng(5).uniform(0.05, 0.95, (2, 4, 5, 3))
+    drawn = layer.get_random_transformation(x, seed=3)
+    gradcheck(lambda images: layer.transform_images(images, drawn), x)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import nablanet as nn
-from nablanet import layers
+from nablanet import gradcheck, layers
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.filterwarnings("ignore:Tensor.T is deprecated:UserWarning")  # inside Keras's Equalization
@@ -132,3 +132,12 @@ def test_keras_file_both_ways(tmp_path, writer):
     np.testing.assert_allclose(np.asarray(loaded.predict(IMAGES, verbose=0)), expected, rtol=1e-5, atol=1e-3)
     if writer == "keras":
         assert loaded.layers[4].get_config()["num_ops"] == 1 and loaded.layers[1].factor == (-0.2, 0.2)
+
+
+@pytest.mark.parametrize("layer", [layers.MixUp(), layers.CutMix(), layers.RandAugment(value_range=(0, 1), num_ops=3),
+                                   layers.AugMix(value_range=(0, 1), all_ops=False)],
+                         ids=lambda layer: type(layer).__name__)
+def test_float64_gradients_through_a_fixed_transformation(layer):
+    x = np.random.default_rng(5).uniform(0.05, 0.95, (3, 4, 5, 3))
+    drawn = layer.get_random_transformation(x, seed=3)
+    gradcheck(lambda images: layer.transform_images(images, drawn), x)
