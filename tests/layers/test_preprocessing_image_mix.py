@@ -141,3 +141,28 @@ def test_float64_gradients_through_a_fixed_transformation(layer):
     x = np.random.default_rng(5).uniform(0.05, 0.95, (3, 4, 5, 3))
     drawn = layer.get_random_transformation(x, seed=3)
     gradcheck(lambda images: layer.transform_images(images, drawn), x)
+
+
+EVERY_LAYER = {
+    "CenterCrop": {"height": 4, "width": 5}, "RandomBrightness": {"factor": 0.2},
+    "RandomColorDegeneration": {"factor": 0.2}, "RandomElasticTransform": {}, "RandomErasing": {},
+    "RandomColorJitter": {"brightness_factor": 0.2, "hue_factor": 0.2, "saturation_factor": 0.3},
+    "RandomGaussianBlur": {}, "RandomGrayscale": {}, "RandomHue": {"factor": 0.3}, "RandomInvert": {},
+    "RandomPerspective": {}, "RandomPosterization": {"factor": 4}, "RandomSaturation": {"factor": 0.3},
+    "RandomSharpness": {"factor": 0.3}, "RandomShear": {"x_factor": 0.3}, "Solarization": {"addition_factor": 0.2},
+    "Equalization": {}, "AutoContrast": {}, "ContrastLimitedAdaptiveHistogramEqualization": {"tile_grid_size": (2, 2)},
+    "MixUp": {}, "CutMix": {}, "AugMix": {}, "RandAugment": {}, "MaxNumBoundingBoxes": {"max_number": 3},
+}
+
+
+@pytest.mark.parametrize("name", sorted(EVERY_LAYER))
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_every_layer_takes_one_image_or_a_batch_in_both_layouts(name, data_format):
+    images = layout(IMAGES[:2, :, :5], data_format)
+    layer = getattr(layers, name)(**EVERY_LAYER[name], data_format=data_format, seed=0)
+    batch, single = layer(images), layer(images[0])
+    assert tuple(single.shape) == tuple(batch.shape[1:])
+    model = nn.Sequential([nn.Input(images.shape[1:]), getattr(layers, name)(**EVERY_LAYER[name],
+                                                                             data_format=data_format)])
+    assert tuple(model.output_shape[1:]) == tuple(batch.shape[1:])
+    assert model.predict(images, verbose=0).shape == tuple(batch.shape)

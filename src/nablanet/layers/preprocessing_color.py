@@ -350,7 +350,7 @@ class RandomColorJitter(BaseImagePreprocessingLayer):
         self.value_range = value_range
         self.brightness_factor, self.contrast_factor = brightness_factor, contrast_factor
         self.saturation_factor, self.hue_factor = saturation_factor, hue_factor
-        common = {"value_range": value_range, "seed": seed}
+        common = {"value_range": value_range, "seed": seed, "data_format": self.data_format}
         self.steps = [(name, cls(factor=factor, **common)) for name, cls, factor in (
             ("brightness", RandomBrightness, brightness_factor), ("contrast", ContrastTransform, contrast_factor),
             ("saturation", RandomSaturation, saturation_factor), ("hue", RandomHue, hue_factor))
