@@ -71,6 +71,40 @@ def test_rand_augment_same_transformation_as_keras(picks):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-3)
 
 
+@pytest.mark.parametrize("picks", [[0, 4], [5, 0]])
+def test_rand_augment_moves_masks_and_boxes_as_keras(picks):
+    masks = rng.integers(0, 3, (4, 6, 6, 1)).astype(np.float32)
+    boxes = {"boxes": np.array([[[1.0, 1.0, 4.0, 5.0]], [[0.0, 2.0, 2.0, 5.5]], [[2.0, 3.0, 5.0, 4.0]],
+                                [[0.5, 0.5, 3.0, 3.0]]], np.float32), "labels": np.ones((4, 1), np.float32)}
+    theirs = keras.layers.RandAugment(factor=0.6, seed=5, bounding_box_format="xyxy")
+    ours = layers.RandAugment(factor=0.6, bounding_box_format="xyxy")
+    drawn = theirs.get_random_transformation(keras.ops.convert_to_tensor(IMAGES), training=True)
+    drawn["layer_idxes"] = keras.ops.convert_to_tensor(np.array(picks, "int32"))
+    expected = theirs.transform_segmentation_masks(keras.ops.convert_to_tensor(masks), drawn)
+    expected = keras.ops.convert_to_numpy(expected)
+    got = ours.transform_segmentation_masks(nn.ops.convert_to_tensor(masks), keras_numpy(drawn)).numpy()
+    np.testing.assert_allclose(got, expected)
+    expected = theirs.transform_bounding_boxes({k: keras.ops.convert_to_tensor(v) for k, v in boxes.items()}, drawn)
+    got = ours.transform_bounding_boxes(dict(boxes), keras_numpy(drawn))
+    np.testing.assert_allclose(np.asarray(got["boxes"]), keras.ops.convert_to_numpy(expected["boxes"]), atol=1e-4)
+
+
+def test_policies_move_boxes_and_masks_with_the_images():
+    masks = np.zeros((4, 6, 6, 1), np.float32)
+    masks[:, 2:4, 1:3] = 1.0
+    boxes = {"boxes": np.tile(np.array([[[1.0, 2.0, 3.0, 4.0]]], np.float32), (4, 1, 1)),
+             "labels": np.ones((4, 1), np.float32)}
+    for layer in (layers.RandAugment(num_ops=3, factor=0.3, seed=1, bounding_box_format="xyxy"),
+                  layers.AugMix(seed=1, bounding_box_format="xyxy")):
+        out = layer({"images": IMAGES, "segmentation_masks": masks, "bounding_boxes": boxes})
+        assert out["segmentation_masks"].shape == masks.shape and out["bounding_boxes"]["boxes"].shape == (4, 1, 4)
+        assert 0 <= out["segmentation_masks"].numpy().min() and out["segmentation_masks"].numpy().max() <= 1
+    translate = layers.RandAugment(num_ops=1, seed=0, bounding_box_format="xyxy").augmenters["random_translation"]
+    drawn = {"amount": np.array([[0.5, -1 / 3]], np.float32), "image_size": (6, 6)}  # 3 rows down, 2 columns left
+    moved = translate.transform_bounding_boxes({"boxes": np.array([[[2.0, 1.0, 4.0, 2.0]]], np.float32)}, drawn)
+    np.testing.assert_allclose(moved["boxes"], [[[0.0, 4.0, 2.0, 5.0]]], atol=1e-6)
+
+
 def test_aug_mix_same_transformation_as_keras():
     theirs, ours = keras.layers.AugMix(chain_depth=2, seed=6), layers.AugMix(chain_depth=2)
     drawn = theirs.get_random_transformation(keras.ops.convert_to_tensor(IMAGES), training=True)

@@ -25,6 +25,7 @@ from nablanet.layers.preprocessing_color import (
 from nablanet.layers.preprocessing_geometry import RandomShear, box_masks, crop_bounds
 from nablanet.layers.preprocessing_histogram import AutoContrast, Equalization
 from nablanet.layers.preprocessing_image import BaseImagePreprocessingLayer, factor_of, per_image
+from nablanet.layers.preprocessing_image_boxes import clip_to_image, convert
 
 
 def _take(x, order):
@@ -123,7 +124,7 @@ class CutMix(BaseImagePreprocessingLayer):
 
 class AffineTransform(BaseImagePreprocessingLayer):
     """The rotations (`factor` turns) or translations (`factor` of the size) that AugMix and
-    RandAugment chain, with reflection at the borders."""
+    RandAugment chain, with reflection at the borders; boxes become the extent of their moved corners."""
 
     def __init__(self, kind, factor, interpolation="bilinear", seed=None, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
@@ -131,12 +132,12 @@ class AffineTransform(BaseImagePreprocessingLayer):
 
     def get_random_transformation(self, data, training=True, seed=None):
         generator, n = self.generator(seed), self.batch_size(data)
-        return {"amount": generator.uniform(*self.factor, (n, 2)).astype(np.float32)}
+        return {"amount": generator.uniform(*self.factor, (n, 2)).astype(np.float32),
+                "image_size": self.image_size(self.images_of(data))}
 
-    def transform_images(self, images, transformation, training=True):
-        if not training:
-            return images
-        height, width = self.image_size(images)
+    def _matrices(self, transformation):
+        """(batch, 3, 3) maps from output to input pixel coordinates (x, y, 1)."""
+        height, width = transformation["image_size"]
         amount = as_array(transformation["amount"]).astype(np.float64)
         ones, zeros = np.ones(len(amount)), np.zeros(len(amount))
         if self.kind == "rotation":
@@ -146,14 +147,39 @@ class AffineTransform(BaseImagePreprocessingLayer):
             rows = [cos, -sin, cx - cx * cos + cy * sin, sin, cos, cy - cx * sin - cy * cos]
         else:
             rows = [ones, zeros, -amount[:, 1] * width, zeros, ones, -amount[:, 0] * height]
-        matrix = np.stack(rows + [zeros, zeros], axis=1).astype(np.float32)
+        return np.stack(rows + [zeros, zeros, ones], axis=1).reshape(-1, 3, 3)
+
+    def transform_images(self, images, transformation, training=True):
+        if not training:
+            return images
+        matrix = self._matrices(transformation).reshape(-1, 9)[:, :8].astype(np.float32)
         return ops.image.affine_transform(images, matrix, interpolation=self.interpolation, fill_mode="reflect",
                                           data_format=self.data_format)
+
+    def transform_segmentation_masks(self, segmentation_masks, transformation, training=True):
+        if not training:
+            return segmentation_masks
+        matrix = self._matrices(transformation).reshape(-1, 9)[:, :8].astype(np.float32)
+        return ops.image.affine_transform(segmentation_masks, matrix, interpolation="nearest", fill_mode="reflect",
+                                          data_format=self.data_format)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        if not training:
+            return bounding_boxes
+        height, width = transformation["image_size"]
+        boxes = convert(bounding_boxes["boxes"], self.bounding_box_format, "xyxy", height, width)
+        forward = np.linalg.inv(self._matrices(transformation))[:, None]  # input to output
+        corners = [np.stack([boxes[..., x], boxes[..., y], np.ones(boxes.shape[:-1])], axis=-1)[..., None]
+                   for x, y in ((0, 1), (2, 3), (0, 3), (2, 1))]
+        moved = np.stack([(forward @ corner)[..., :2, 0] for corner in corners], axis=-2)  # (..., 4 corners, xy)
+        extent = np.concatenate([moved.min(axis=-2), moved.max(axis=-2)], axis=-1).astype(np.float32)
+        clipped = clip_to_image({**bounding_boxes, "boxes": extent}, height, width)
+        return {**clipped, "boxes": convert(clipped["boxes"], "xyxy", self.bounding_box_format, height, width)}
 
 
 def _augmenters(layer, names):
     """The single augmentation layers of AugMix/RandAugment, named as in Keras, built from `layer`'s factor."""
-    common = {"seed": layer.seed, "data_format": layer.data_format}
+    common = {"seed": layer.seed, "data_format": layer.data_format, "bounding_box_format": layer.bounding_box_format}
     coloured = {**common, "value_range": layer.value_range}
     makers = {
         "random_shear": lambda: RandomShear(x_factor=layer.factor, y_factor=layer.factor,
@@ -167,8 +193,8 @@ def _augmenters(layer, names):
         "random_posterization": lambda: RandomPosterization(factor=max(1, int(8 * layer.factor[1])), **coloured),
         "solarization": lambda: Solarization(addition_factor=layer.factor, threshold_factor=layer.factor,
                                              **coloured),
-        "auto_contrast": lambda: AutoContrast(value_range=layer.value_range, data_format=layer.data_format),
-        "equalization": lambda: Equalization(value_range=layer.value_range, data_format=layer.data_format),
+        "auto_contrast": lambda: AutoContrast(value_range=layer.value_range, **common),
+        "equalization": lambda: Equalization(value_range=layer.value_range, **common),
     }
     return {name: makers[name]() for name in names}
 
@@ -208,18 +234,26 @@ class AugMix(BaseImagePreprocessingLayer):
         return {"chain_mixing_weights": (gamma / gamma.sum()).astype(np.float32),
                 "weight_sample": np.float32(generator.beta(self.alpha, self.alpha)), "chain_transforms": chains}
 
-    def transform_images(self, images, transformation, training=True):
-        if not training:
-            return images
+    def _mix_chains(self, method, x, transformation):
         weights = as_array(transformation["chain_mixing_weights"])
         mixed = None
         for weight, chain in zip(weights, transformation["chain_transforms"]):
-            x = images
+            y = x
             for step in chain:
-                x = self.augmenters[step["layer_name"]].transform_images(x, step["transformation"])
-            mixed = x * float(weight) if mixed is None else mixed + x * float(weight)
+                y = getattr(self.augmenters[step["layer_name"]], method)(y, step["transformation"])
+            mixed = y * float(weight) if mixed is None else mixed + y * float(weight)
         sample = float(as_array(transformation["weight_sample"]))
-        return ops.clip(sample * images + (1 - sample) * mixed, *self.value_range)
+        return sample * x + (1 - sample) * (mixed if mixed is not None else 0.0)
+
+    def transform_images(self, images, transformation, training=True):
+        if not training:
+            return images
+        return ops.clip(self._mix_chains("transform_images", images, transformation), *self.value_range)
+
+    def transform_segmentation_masks(self, segmentation_masks, transformation, training=True):
+        if not training:
+            return segmentation_masks
+        return self._mix_chains("transform_segmentation_masks", segmentation_masks, transformation)
 
     def get_config(self):
         return {**super().get_config(), "value_range": self.value_range, "num_chains": self.num_chains,
@@ -255,6 +289,20 @@ class RandAugment(BaseImagePreprocessingLayer):
             name = RANDAUGMENT_OPS[int(index)]
             images = self.augmenters[name].transform_images(images, transformation["transforms"][name])
         return images
+
+    def _chosen(self, method, value, transformation, training):
+        if not training:
+            return value
+        for index in as_array(transformation["layer_idxes"]):
+            name = RANDAUGMENT_OPS[int(index)]
+            value = getattr(self.augmenters[name], method)(value, transformation["transforms"][name])
+        return value
+
+    def transform_segmentation_masks(self, segmentation_masks, transformation, training=True):
+        return self._chosen("transform_segmentation_masks", segmentation_masks, transformation, training)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        return self._chosen("transform_bounding_boxes", bounding_boxes, transformation, training)
 
     def get_config(self):
         return {**super().get_config(), "value_range": self.value_range, "num_ops": self.num_ops,
