@@ -3,12 +3,10 @@ another image of the batch), and the policies `AugMix` and `RandAugment` that ch
 augmentation layers.
 
 Transformations have Keras's keys (`mix_weight`, `permutation_order`, `batch_masks`, ...), so a
-transformation drawn by Keras's layer can be applied here. AugMix and RandAugment draw their
-chains from the layer's generator; their rotations and translations are this module's own
-(Keras's layers of those names keep their own transformation format).
+transformation drawn by Keras's layer can be applied here, AugMix's and RandAugment's chains
+included; those draw from the layer's generator.
 """
 
-import math
 
 import numpy as np
 
@@ -123,52 +121,61 @@ class CutMix(BaseImagePreprocessingLayer):
 
 
 class AffineTransform(BaseImagePreprocessingLayer):
-    """The rotations (`factor` turns) or translations (`factor` of the size) that AugMix and
-    RandAugment chain, with reflection at the borders; boxes become the extent of their moved corners."""
+    """The translations (by `factor` of the size) and rotations (by `factor` turns) that AugMix and
+    RandAugment chain, with Keras's `RandomTranslation` and `RandomRotation` transformations
+    (`translations` in pixels; `rotation_matrix` about the centre) and reflection at the borders.
+    Boxes become the extent of their moved corners."""
 
     def __init__(self, kind, factor, interpolation="bilinear", seed=None, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.kind, self.factor, self.interpolation = kind, factor, interpolation
 
     def get_random_transformation(self, data, training=True, seed=None):
+        images = self.images_of(data)
         generator, n = self.generator(seed), self.batch_size(data)
-        return {"amount": generator.uniform(*self.factor, (n, 2)).astype(np.float32),
-                "image_size": self.image_size(self.images_of(data))}
+        height, width = self.image_size(images)
+        if self.kind == "translation":
+            dy = generator.uniform(*self.factor, (n, 1)) * height
+            dx = generator.uniform(*self.factor, (n, 1)) * width
+            return {"translations": np.concatenate([dx, dy], axis=1).astype(np.float32),
+                    "input_shape": tuple(images.shape)}
+        angle = np.radians(generator.uniform(self.factor[0] * 360.0, self.factor[1] * 360.0, n))
+        cos, sin = np.cos(angle), np.sin(angle)
+        cx, cy = 0.5 * (width - 1), 0.5 * (height - 1)
+        matrix = np.stack([cos, -sin, cx - cx * cos + cy * sin, sin, cos, cy - cx * sin - cy * cos,
+                           np.zeros(n), np.zeros(n)], axis=1)
+        return {"angle": np.degrees(angle).astype(np.float32), "rotation_matrix": matrix.astype(np.float32),
+                "image_height": height, "image_width": width, "batch_size": n}
 
-    def _matrices(self, transformation):
-        """(batch, 3, 3) maps from output to input pixel coordinates (x, y, 1)."""
-        height, width = transformation["image_size"]
-        amount = as_array(transformation["amount"]).astype(np.float64)
-        ones, zeros = np.ones(len(amount)), np.zeros(len(amount))
+    def _matrix(self, transformation):
+        """(batch, 8) maps from output to input pixel coordinates, as `ops.image.affine_transform` takes them."""
         if self.kind == "rotation":
-            angle = amount[:, 0] * 2 * math.pi
-            cos, sin = np.cos(angle), np.sin(angle)
-            cx, cy = (width - 1) / 2, (height - 1) / 2
-            rows = [cos, -sin, cx - cx * cos + cy * sin, sin, cos, cy - cx * sin - cy * cos]
-        else:
-            rows = [ones, zeros, -amount[:, 1] * width, zeros, ones, -amount[:, 0] * height]
-        return np.stack(rows + [zeros, zeros, ones], axis=1).reshape(-1, 3, 3)
+            return np.asarray(as_array(transformation["rotation_matrix"]), np.float32).reshape(-1, 8)
+        shift = np.asarray(as_array(transformation["translations"]), np.float32)
+        ones, zeros = np.ones(len(shift), np.float32), np.zeros(len(shift), np.float32)
+        return np.stack([ones, zeros, -shift[:, 0], zeros, ones, -shift[:, 1], zeros, zeros], axis=1)
+
+    def _warp(self, images, transformation, interpolation):
+        return ops.image.affine_transform(images, self._matrix(transformation), interpolation=interpolation,
+                                          fill_mode="reflect", data_format=self.data_format)
 
     def transform_images(self, images, transformation, training=True):
-        if not training:
-            return images
-        matrix = self._matrices(transformation).reshape(-1, 9)[:, :8].astype(np.float32)
-        return ops.image.affine_transform(images, matrix, interpolation=self.interpolation, fill_mode="reflect",
-                                          data_format=self.data_format)
+        return self._warp(images, transformation, self.interpolation) if training else images
 
     def transform_segmentation_masks(self, segmentation_masks, transformation, training=True):
-        if not training:
-            return segmentation_masks
-        matrix = self._matrices(transformation).reshape(-1, 9)[:, :8].astype(np.float32)
-        return ops.image.affine_transform(segmentation_masks, matrix, interpolation="nearest", fill_mode="reflect",
-                                          data_format=self.data_format)
+        return self._warp(segmentation_masks, transformation, "nearest") if training else segmentation_masks
 
     def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
         if not training:
             return bounding_boxes
-        height, width = transformation["image_size"]
+        if self.kind == "rotation":
+            height, width = transformation["image_height"], transformation["image_width"]
+        else:
+            shape = transformation["input_shape"]
+            height, width = (shape[-2], shape[-1]) if self.data_format == "channels_first" else shape[-3:-1]
         boxes = convert(bounding_boxes["boxes"], self.bounding_box_format, "xyxy", height, width)
-        forward = np.linalg.inv(self._matrices(transformation))[:, None]  # input to output
+        square = np.concatenate([self._matrix(transformation)[:, :6], np.tile([0.0, 0.0, 1.0], (len(boxes), 1))], 1)
+        forward = np.linalg.inv(square.reshape(-1, 3, 3))[:, None]  # input to output
         corners = [np.stack([boxes[..., x], boxes[..., y], np.ones(boxes.shape[:-1])], axis=-1)[..., None]
                    for x, y in ((0, 1), (2, 3), (0, 3), (2, 1))]
         moved = np.stack([(forward @ corner)[..., :2, 0] for corner in corners], axis=-2)  # (..., 4 corners, xy)
