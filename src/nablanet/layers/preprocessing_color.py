@@ -17,6 +17,7 @@ from nablanet.layers.preprocessing_image import (
     rescale,
     value_range_of,
 )
+from nablanet.names import unique_name
 
 
 def uniform(generator, low, high, shape):
@@ -320,8 +321,9 @@ class ContrastTransform(BaseImagePreprocessingLayer):
     """Keras's `RandomContrast` transformation (`contrast_factor` per image), for the layers that
     chain transformations (colour jitter, AugMix, RandAugment)."""
 
-    def __init__(self, factor, value_range=(0, 255), seed=None, data_format=None, **kwargs):
-        super().__init__(seed=seed, data_format=data_format, **kwargs)
+    def __init__(self, factor, value_range=(0, 255), seed=None, data_format=None, name=None, **kwargs):
+        name = name or unique_name("random_contrast")  # named as Keras's RandomContrast in its place
+        super().__init__(seed=seed, data_format=data_format, name=name, **kwargs)
         self.factor = factor_of(factor, (0, 1), "RandomContrast")
         self.value_range = value_range
 

@@ -24,6 +24,7 @@ from nablanet.layers.preprocessing_geometry import RandomShear, box_masks, crop_
 from nablanet.layers.preprocessing_histogram import AutoContrast, Equalization
 from nablanet.layers.preprocessing_image import BaseImagePreprocessingLayer, factor_of, per_image
 from nablanet.layers.preprocessing_image_boxes import clip_to_image, convert
+from nablanet.names import unique_name
 
 
 def _take(x, order):
@@ -126,8 +127,9 @@ class AffineTransform(BaseImagePreprocessingLayer):
     (`translations` in pixels; `rotation_matrix` about the centre) and reflection at the borders.
     Boxes become the extent of their moved corners."""
 
-    def __init__(self, kind, factor, interpolation="bilinear", seed=None, data_format=None, **kwargs):
-        super().__init__(seed=seed, data_format=data_format, **kwargs)
+    def __init__(self, kind, factor, interpolation="bilinear", seed=None, data_format=None, name=None, **kwargs):
+        name = name or unique_name(f"random_{kind}")  # Keras's layer of that name, and its name
+        super().__init__(seed=seed, data_format=data_format, name=name, **kwargs)
         self.kind, self.factor, self.interpolation = kind, factor, interpolation
 
     def get_random_transformation(self, data, training=True, seed=None):
