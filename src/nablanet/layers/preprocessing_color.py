@@ -64,7 +64,11 @@ class RandomBrightness(_ColorLayer):
 
 
 class RandomColorDegeneration(_ColorLayer):
-    """Blend each image towards its grayscale version by a random `factor` (1: fully gray)."""
+    """Blend each image towards its grayscale version by a random `factor` (1: fully gray).
+
+    >>> RandomColorDegeneration((1.0, 1.0))(np.array([[[[255.0, 0.0, 0.0]]]]))[0, 0, 0].numpy().round(2)
+    array([76.22, 76.22, 76.22], dtype=float32)
+    """
 
     def get_random_transformation(self, data, training=True, seed=None):
         return {"factor": uniform(self.generator(seed), *self.factor, (self.batch_size(data), 1, 1, 1))}
@@ -125,7 +129,11 @@ class RandomGrayscale(BaseImagePreprocessingLayer):
 
 
 class RandomHue(_ColorLayer):
-    """Rotate the hue of each image by up to `factor / 2` of a turn, in a random direction."""
+    """Rotate the hue of each image by up to `factor / 2` of a turn, in a random direction.
+
+    >>> RandomHue((1.0, 1.0), value_range=(0, 1))(np.array([[[[1.0, 0.0, 0.0]]]]))[0, 0, 0].numpy()  # red to cyan
+    array([0., 1., 1.], dtype=float32)
+    """
 
     bounds = (0, 1)
 
@@ -148,7 +156,11 @@ class RandomHue(_ColorLayer):
 
 class RandomSaturation(_ColorLayer):
     """Scale the saturation of each image by `f / (1 - f)`, `f` uniform in `factor` (1: fully
-    saturated, 0: gray); images are taken as RGB in [0, 1], as Keras does."""
+    saturated, 0: gray); images are taken as RGB in [0, 1], as Keras does.
+
+    >>> RandomSaturation((0.0, 0.0), value_range=(0, 1))(np.array([[[[1.0, 0.5, 0.0]]]]))[0, 0, 0].numpy()
+    array([1., 1., 1.], dtype=float32)
+    """
 
     def get_random_transformation(self, data, training=True, seed=None):
         factor = uniform(self.generator(seed), *self.factor, self.batch_size(data))
@@ -165,7 +177,11 @@ class RandomSaturation(_ColorLayer):
 
 class RandomInvert(_ColorLayer):
     """Replace each image `x` by `max - x` (`max` of `value_range`) with a probability drawn
-    uniformly from `factor`."""
+    uniformly from `factor`.
+
+    >>> RandomInvert((1.0, 1.0))(np.array([[[[0.0, 55.0, 255.0]]]]))[0, 0, 0].numpy()
+    array([255., 200.,   0.], dtype=float32)
+    """
 
     bounds = (0, 1)
 
@@ -188,7 +204,11 @@ class RandomInvert(_ColorLayer):
 
 class RandomPosterization(_ColorLayer):
     """Keep the `bits` most significant bits of each 8-bit channel value, `bits` a random integer in
-    `[1, factor)` (Keras's `randint`; one value when the range is a single number)."""
+    `[1, factor)` (Keras's `randint`; one value when the range is a single number).
+
+    >>> RandomPosterization((1, 1))(np.array([[[[100.0, 200.0, 130.0]]]]))[0, 0, 0].numpy()  # one bit
+    array([  0., 128., 128.], dtype=float32)
+    """
 
     bounds = (1, 8)
 
@@ -264,7 +284,13 @@ def smooth3x3(x):
 
 class RandomSharpness(_ColorLayer):
     """Blend each image with its smoothed version: `x + (1 - 2 f) * (smooth(x) - x)`, `f` uniform
-    in `factor` (0.5 keeps the image, above sharpens, below blurs)."""
+    in `factor` (0.5 keeps the image, above sharpens, below blurs).
+
+    >>> RandomSharpness((0.5, 0.5))(np.arange(9.0).reshape(1, 3, 3, 1))[0, :, :, 0].numpy()  # 0.5: unchanged
+    array([[0., 1., 2.],
+           [3., 4., 5.],
+           [6., 7., 8.]], dtype=float32)
+    """
 
     bounds = (0, 1)
 
@@ -281,7 +307,11 @@ class RandomSharpness(_ColorLayer):
 
 class RandomGaussianBlur(_ColorLayer):
     """Blur each image, with a probability drawn from `factor`, by a Gaussian of `kernel_size`
-    (odd) and a standard deviation drawn from `sigma` (one draw per call for rows and columns)."""
+    (odd) and a standard deviation drawn from `sigma` (one draw per call for rows and columns).
+
+    >>> RandomGaussianBlur(seed=0)(np.ones((2, 5, 5, 3))).shape
+    (2, 5, 5, 3)
+    """
 
     bounds = (0, 1)
 
@@ -319,7 +349,11 @@ class RandomGaussianBlur(_ColorLayer):
 
 class ContrastTransform(BaseImagePreprocessingLayer):
     """Keras's `RandomContrast` transformation (`contrast_factor` per image), for the layers that
-    chain transformations (colour jitter, AugMix, RandAugment)."""
+    chain transformations (colour jitter, AugMix, RandAugment).
+
+    >>> ContrastTransform((0.0, 0.0))(np.array([[[[10.0], [30.0]]]]))[0, 0, :, 0].numpy()  # a factor of 1
+    array([10., 30.], dtype=float32)
+    """
 
     def __init__(self, factor, value_range=(0, 255), seed=None, data_format=None, name=None, **kwargs):
         name = name or unique_name("random_contrast")  # named as Keras's RandomContrast in its place
@@ -344,7 +378,11 @@ class ContrastTransform(BaseImagePreprocessingLayer):
 
 class RandomColorJitter(BaseImagePreprocessingLayer):
     """Random brightness, contrast, saturation and hue, in that order, each applied when its
-    factor is given (with the meaning of the single layers)."""
+    factor is given (with the meaning of the single layers).
+
+    >>> RandomColorJitter(brightness_factor=0.1, hue_factor=0.1, seed=0)(np.ones((2, 4, 4, 3))).shape
+    (2, 4, 4, 3)
+    """
 
     def __init__(self, value_range=(0, 255), brightness_factor=None, contrast_factor=None, saturation_factor=None,
                  hue_factor=None, seed=None, data_format=None, **kwargs):

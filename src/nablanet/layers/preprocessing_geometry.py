@@ -108,7 +108,11 @@ class RandomShear(_Warp):
 
 class RandomPerspective(_Warp):
     """Move each image's corners by up to `scale / 2` of its size (each coordinate independently)
-    and warp it to match, with a probability drawn from `factor`; outside is `fill_value`."""
+    and warp it to match, with a probability drawn from `factor`; outside is `fill_value`.
+
+    >>> RandomPerspective(scale=0.3, seed=0)(np.ones((2, 5, 5, 3))).shape
+    (2, 5, 5, 3)
+    """
 
     def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_value=0.0, seed=None, data_format=None,
                  **kwargs):
@@ -182,6 +186,9 @@ class RandomElasticTransform(_Warp):
     a distortion `s` drawn from `scale`. Outputs are clipped to `value_range`.
 
     The field's noise comes from NumPy, so a transformation drawn here differs from Keras's.
+
+    >>> RandomElasticTransform(seed=0)(np.ones((2, 8, 8, 3))).shape
+    (2, 8, 8, 3)
     """
 
     def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_mode="reflect", fill_value=0.0,
@@ -248,7 +255,15 @@ def crop_bounds(generator, n, length, ratio):
 class RandomErasing(BaseImagePreprocessingLayer):
     """Replace a random box (its sides `sqrt(s)` of the image's, `s` drawn from `scale`) of each
     image by `fill_value` (Gaussian noise times the top of `value_range` when None), with a
-    probability drawn from `factor`."""
+    probability drawn from `factor`.
+
+    >>> layer = RandomErasing(factor=(1.0, 1.0), scale=(0.25, 0.25), fill_value=0.0, seed=0)
+    >>> layer(np.ones((1, 4, 4, 1)))[0, :, :, 0].numpy()
+    array([[1., 1., 1., 1.],
+           [1., 0., 0., 1.],
+           [1., 0., 0., 1.],
+           [1., 1., 1., 1.]], dtype=float32)
+    """
 
     def __init__(self, factor=1.0, scale=(0.02, 0.33), fill_value=None, value_range=(0, 255), seed=None,
                  data_format=None, **kwargs):

@@ -123,7 +123,11 @@ def _clahe(x, clip_limit, grid):
 class ContrastLimitedAdaptiveHistogramEqualization(BaseImagePreprocessingLayer):
     """Contrast-limited adaptive histogram equalization on a `tile_grid_size` grid of tiles, each
     histogram clipped at `clip_limit` times its mean bin count, in whole counts (0 turns clipping
-    off); tiles past the border repeat the edge pixels."""
+    off); tiles past the border repeat the edge pixels.
+
+    >>> ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(2, 2))(np.ones((1, 8, 8, 3))).shape
+    (1, 8, 8, 3)
+    """
 
     seeded = False
 

@@ -59,6 +59,11 @@ class BaseImagePreprocessingLayer(SeededLayer):
 
     Subclasses implement `get_random_transformation` (when they draw) and `transform_images`,
     and set `seeded = False` when Keras's layer takes no `seed` (it is then left out of the config).
+
+    >>> layer = CenterCrop(2, 2)
+    >>> images = np.zeros((1, 4, 4, 3))
+    >>> layer.transform_images(images, layer.get_random_transformation(images)).shape
+    (1, 2, 2, 3)
     """
 
     keeps_shape = True
@@ -225,7 +230,13 @@ class CenterCrop(BaseImagePreprocessingLayer):
 
 class MaxNumBoundingBoxes(BaseImagePreprocessingLayer):
     """Pad (with `fill_value`) or truncate the boxes and their labels to `max_number` per image;
-    images pass through."""
+    images pass through.
+
+    >>> boxes = {"boxes": np.ones((1, 1, 4)), "labels": np.ones((1, 1))}
+    >>> data = {"images": np.zeros((1, 4, 4, 3)), "bounding_boxes": boxes}
+    >>> MaxNumBoundingBoxes(2, bounding_box_format="xyxy")(data)["bounding_boxes"]["labels"].numpy()
+    array([[ 1., -1.]], dtype=float32)
+    """
 
     seeded = False
 

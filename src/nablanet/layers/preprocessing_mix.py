@@ -78,7 +78,12 @@ class MixUp(BaseImagePreprocessingLayer):
 class CutMix(BaseImagePreprocessingLayer):
     """Paste a random box of another image of the batch into each image, and mix the labels by
     the areas (Yun et al., 2019, "CutMix"); Beta's parameter is drawn from `factor`. A single
-    image passes through."""
+    image passes through.
+
+    >>> images = np.stack([np.zeros((4, 4, 1)), np.ones((4, 4, 1))])
+    >>> CutMix(seed=0)({"images": images, "labels": np.eye(2)})["labels"].numpy().sum(axis=1)
+    array([1., 1.], dtype=float32)
+    """
 
     def __init__(self, factor=1.0, seed=None, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
@@ -125,7 +130,12 @@ class AffineTransform(BaseImagePreprocessingLayer):
     """The translations (by `factor` of the size) and rotations (by `factor` turns) that AugMix and
     RandAugment chain, with Keras's `RandomTranslation` and `RandomRotation` transformations
     (`translations` in pixels; `rotation_matrix` about the centre) and reflection at the borders.
-    Boxes become the extent of their moved corners."""
+    Boxes become the extent of their moved corners.
+
+    >>> shift = AffineTransform("translation", (0.5, 0.5))
+    >>> shift.transform_images(np.arange(4.0).reshape(1, 1, 4, 1), {"translations": np.array([[1.0, 0.0]])})[0, 0, :, 0]
+    array([0., 0., 1., 2.])
+    """
 
     def __init__(self, kind, factor, interpolation="bilinear", seed=None, data_format=None, name=None, **kwargs):
         name = name or unique_name(f"random_{kind}")  # Keras's layer of that name, and its name
@@ -219,7 +229,11 @@ RANDAUGMENT_OPS = ("random_shear", "random_translation", "random_rotation", "ran
 
 class AugMix(BaseImagePreprocessingLayer):
     """Mix `num_chains` chains of up to `chain_depth` random operations with Dirichlet weights,
-    then blend with the original by a Beta(alpha, alpha) weight (Hendrycks et al., 2020, "AugMix")."""
+    then blend with the original by a Beta(alpha, alpha) weight (Hendrycks et al., 2020, "AugMix").
+
+    >>> AugMix(seed=0)(np.full((2, 4, 4, 3), 128.0)).shape
+    (2, 4, 4, 3)
+    """
 
     def __init__(self, value_range=(0, 255), num_chains=3, chain_depth=3, factor=0.3, alpha=1.0, all_ops=True,
                  interpolation="bilinear", seed=None, data_format=None, **kwargs):
@@ -272,7 +286,11 @@ class AugMix(BaseImagePreprocessingLayer):
 
 class RandAugment(BaseImagePreprocessingLayer):
     """Apply `num_ops` operations picked uniformly (with repeats) from eleven, each of strength
-    `factor` (Cubuk et al., 2020, "RandAugment")."""
+    `factor` (Cubuk et al., 2020, "RandAugment").
+
+    >>> RandAugment(seed=0)(np.full((2, 4, 4, 3), 128.0)).shape
+    (2, 4, 4, 3)
+    """
 
     def __init__(self, value_range=(0, 255), num_ops=2, factor=0.5, interpolation="bilinear", seed=None,
                  data_format=None, **kwargs):
