@@ -1,5 +1,8 @@
-"""MixUp, CutMix, AugMix, RandAugment and Pipeline against Keras 3, and `.keras` files of models
-holding image augmentation layers, written and read both ways."""
+"""MixUp, CutMix, AugMix, RandAugment and Pipeline against Keras 3; `.keras` files of models holding
+image augmentation layers, written and read both ways; and what every image layer shares (one image or
+a batch in both layouts, in a model; configs equal to Keras's)."""
+
+import json
 
 import numpy as np
 import pytest
@@ -201,3 +204,13 @@ def test_every_layer_takes_one_image_or_a_batch_in_both_layouts(name, data_forma
                                                                              data_format=data_format)])
     assert tuple(model.output_shape[1:]) == tuple(batch.shape[1:])
     assert model.predict(images, verbose=0).shape == tuple(batch.shape)
+
+
+def _comparable(config):
+    return json.loads(json.dumps({k: v for k, v in config.items() if k not in ("name", "dtype")}, default=str))
+
+
+@pytest.mark.parametrize("name", sorted(EVERY_LAYER))
+def test_configs_equal_keras(name):
+    ours, theirs = getattr(layers, name)(**EVERY_LAYER[name]), getattr(keras.layers, name)(**EVERY_LAYER[name])
+    assert _comparable(ours.get_config()) == _comparable(theirs.get_config())
