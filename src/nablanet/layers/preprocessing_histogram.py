@@ -91,8 +91,8 @@ def _clahe(x, clip_limit, grid):
     padded = np.pad(x, ((0, 0), (0, tile_h * grid_h - h), (0, tile_w * grid_w - w), (0, 0)), mode="edge")
     tiles = padded.reshape(n, grid_h, tile_h, grid_w, tile_w, c).transpose(0, 1, 3, 5, 2, 4)
     values = np.clip(tiles.astype(np.int32), 0, 255).reshape(-1, tile_h * tile_w)
-    hists = np.zeros((values.shape[0], 256), np.float32)
-    np.add.at(hists, (np.arange(values.shape[0])[:, None], values), 1.0)
+    offsets = (np.arange(values.shape[0]) * 256)[:, None]  # one bincount for every tile and channel
+    hists = np.bincount((values + offsets).ravel(), minlength=values.shape[0] * 256).astype(np.float32)
     hists = hists.reshape(n, grid_h, grid_w, c, 256)
     if clip_limit > 0:
         clipped = np.clip(hists, 0, np.float32(int(clip_limit * tile_h * tile_w / 256.0)))
