@@ -31,6 +31,11 @@ ARGS.update({name: (2,) for name in ("AdaptiveAveragePooling1D", "AdaptiveAverag
 ARGS.update({name: (2, 2) for name in ("Conv3D", "Conv3DTranspose", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
                                        "SeparableConv1D")})
 ARGS["SpatialDropout3D"] = (0.1,)
+ARGS.update({  # image augmentation layers
+    "CenterCrop": (2, 2), "MaxNumBoundingBoxes": (2,), "Pipeline": ([],), "RandomBrightness": (0.1,),
+    "RandomColorDegeneration": (0.1,), "RandomHue": (0.1,), "RandomPosterization": (2,), "RandomSaturation": (0.1,),
+    "RandomSharpness": (0.1,),
+})
 
 
 def keras_layer(name):

@@ -93,6 +93,27 @@ from nablanet.layers.preprocessing import (
     Rescaling,
     Resizing,
 )
+from nablanet.layers.preprocessing_color import (
+    RandomBrightness,
+    RandomColorDegeneration,
+    RandomColorJitter,
+    RandomGaussianBlur,
+    RandomGrayscale,
+    RandomHue,
+    RandomInvert,
+    RandomPosterization,
+    RandomSaturation,
+    RandomSharpness,
+    Solarization,
+)
+from nablanet.layers.preprocessing_geometry import RandomElasticTransform, RandomErasing, RandomPerspective, RandomShear
+from nablanet.layers.preprocessing_histogram import (
+    AutoContrast,
+    ContrastLimitedAdaptiveHistogramEqualization,
+    Equalization,
+)
+from nablanet.layers.preprocessing_image import CenterCrop, MaxNumBoundingBoxes, Pipeline
+from nablanet.layers.preprocessing_mix import AugMix, CutMix, MixUp, RandAugment
 from nablanet.layers.preprocessing_structured import CategoryEncoding, Discretization, Normalization
 from nablanet.layers.preprocessing_structured_hashing import HashedCrossing, Hashing
 from nablanet.layers.preprocessing_structured_lookup import IntegerLookup, StringLookup
@@ -129,6 +150,11 @@ __all__ = [
     "SimpleRNNCell", "StackedRNNCells", "TimeDistributed",
     "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
     "Rescaling", "Resizing",
+    "AugMix", "AutoContrast", "CenterCrop", "ContrastLimitedAdaptiveHistogramEqualization", "CutMix", "Equalization",
+    "MaxNumBoundingBoxes", "MixUp", "Pipeline", "RandAugment", "RandomBrightness", "RandomColorDegeneration",
+    "RandomColorJitter", "RandomElasticTransform", "RandomErasing", "RandomGaussianBlur", "RandomGrayscale",
+    "RandomHue", "RandomInvert", "RandomPerspective", "RandomPosterization", "RandomSaturation", "RandomSharpness",
+    "RandomShear", "Solarization",
     "CategoryEncoding", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup", "Normalization",
     "StringLookup", "TextVectorization",
     "AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv1DTranspose",
