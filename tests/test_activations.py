@@ -16,14 +16,22 @@ CASES = [
     ("softsign", {}), ("silu", {}), ("swish", {}), ("gelu", {}), ("gelu", {"approximate": True}),
     ("tanh", {}), ("sigmoid", {}), ("hard_sigmoid", {}), ("hard_silu", {}), ("exponential", {}),
     ("linear", {}), ("mish", {}), ("log_sigmoid", {}), ("softmax", {}), ("softmax", {"axis": 0}),
-    ("log_softmax", {}),
+    ("log_softmax", {}), ("celu", {}), ("celu", {"alpha": 0.5}),  # torch differentiates celu with a float32 1/alpha
+    ("glu", {"axis": 0}), ("hard_shrink", {}),
+    ("hard_shrink", {"threshold": 1.2}), ("hard_tanh", {}), ("soft_shrink", {}), ("soft_shrink", {"threshold": 1.2}),
+    ("sparse_plus", {}), ("sparse_sigmoid", {}), ("sparsemax", {}), ("sparsemax", {"axis": 0}), ("squareplus", {}),
+    ("squareplus", {"b": 2.5}), ("tanh_shrink", {}), ("threshold", {"threshold": 0.7, "default_value": -2.0}),
 ]
 IDS = [f"{name}-{i}" for i, (name, _) in enumerate(CASES)]
 
 
 def near_kink(name, kwargs):
     kinks = {"relu": [0.0, kwargs.get("threshold", 0.0), kwargs.get("max_value") or 0.0],
-             "relu6": [0.0, 6.0], "hard_sigmoid": [-3.0, 3.0], "hard_silu": [-3.0, 3.0]}
+             "relu6": [0.0, 6.0], "hard_sigmoid": [-3.0, 3.0], "hard_silu": [-3.0, 3.0],
+             "hard_shrink": [-kwargs.get("threshold", 0.5), kwargs.get("threshold", 0.5)],
+             "soft_shrink": [-kwargs.get("threshold", 0.5), kwargs.get("threshold", 0.5)],
+             "hard_tanh": [-1.0, 1.0], "sparse_plus": [-1.0, 1.0], "sparse_sigmoid": [-1.0, 1.0],
+             "threshold": [kwargs.get("threshold", 0.0)]}
     return np.min([np.abs(X - k) for k in kinks.get(name, [np.inf])], axis=0) < 0.01
 
 
@@ -33,8 +41,8 @@ def test_matches_keras_values_and_gradients(name, kwargs):
     torch = pytest.importorskip("torch")
     x = X if name != "exponential" else np.clip(X, -5, 5)
     ours = activations.get(name)
-    weights = rng.standard_normal(x.shape)
     mine = ours(x, **kwargs)
+    weights = rng.standard_normal(mine.shape)  # glu halves an axis
     mine_grad = grad(lambda t: ops.sum(ours(t, **kwargs) * weights))(x)
     t = torch.tensor(x, requires_grad=True)
     theirs = getattr(keras.activations, name)(t, **kwargs)
@@ -66,6 +74,9 @@ def test_plain_lists_and_integers_are_accepted():
 def test_get_resolves_names_callables_and_none():
     assert activations.get(None) is activations.linear
     assert activations.get("swish") is activations.silu
+    for name in ("celu", "glu", "hard_shrink", "sparsemax", "squareplus", "threshold"):
+        assert activations.get(name) is getattr(activations, name)
+        assert activations.serialize(getattr(activations, name)) == name
     assert activations.get(np.tanh) is np.tanh
     assert activations.serialize(activations.get("relu")) == "relu"
     with pytest.raises(ValueError, match="unknown activation 'rellu'. Did you mean 'relu'"):

@@ -86,3 +86,31 @@ def test_configs_match_keras():
         theirs = keras.initializers.get(name).get_config()
         theirs = {k: v for k, v in theirs.items() if k not in ("input_axes", "output_axes")}
         assert {key: ours.get(key) for key in theirs} == theirs, name  # Keras's Identity drops gain
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"side": "imag"},
+                                    {"window": "hamming", "scaling": "spectrum", "periodic": True}, {"window": None},
+                                    {"window": "blackman", "scaling": None},
+                                    {"window": [0.1, 0.5, 1.0, 0.5, 0.2, 0.1, 0.0, 0.3]}])
+def test_stft_kernels_match_keras(kwargs):
+    keras = pytest.importorskip("keras")
+    ours = initializers.STFT(**kwargs)
+    theirs = keras.initializers.STFT(**kwargs)
+    expected = keras.ops.convert_to_numpy(theirs((8, 1, 5), dtype="float64"))
+    np.testing.assert_allclose(ours((8, 1, 5), dtype="float64"), expected, rtol=1e-12, atol=1e-14)
+    assert ours((8, 1, 5)).dtype == np.float32
+    assert ours.get_config() == theirs.get_config()
+    assert initializers.stft is initializers.STFTInitializer is initializers.STFT
+
+
+def test_windows_match_scipy_and_errors_name_the_window():
+    signal = pytest.importorskip("scipy.signal")
+    for window in ("hann", "hamming", "blackman", "bartlett", "boxcar"):
+        for length in (1, 2, 7):
+            for periodic in (False, True):
+                np.testing.assert_allclose(initializers.get_window(window, length, periodic),
+                                           signal.get_window(window, length, fftbins=periodic), atol=1e-14)
+    with pytest.raises(ValueError, match="side must be 'real' or 'imag', got 'both'"):
+        initializers.STFT(side="both")
+    with pytest.raises(ValueError, match="window must have shape \\(8,\\)"):
+        initializers.STFT(window=[1.0, 2.0])((8, 1, 5))

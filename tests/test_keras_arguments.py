@@ -100,8 +100,8 @@ def test_separable_conv_regularizers_and_constraints_reach_its_kernels():
     layer = nb.layers.SeparableConv2D(2, 3, depthwise_regularizer="l2", pointwise_regularizer="l1",
                                       pointwise_constraint=nb.constraints.NonNeg())
     layer(np.ones((1, 5, 5, 3), "float32"))
-    assert layer.depthwise.kernel.regularizer is not None and layer.pointwise.kernel.regularizer is not None
-    assert layer.pointwise.kernel.constraint is not None
+    assert layer.depthwise_kernel.regularizer is not None and layer.pointwise_kernel.regularizer is not None
+    assert layer.pointwise_kernel.constraint is not None
 
 
 def test_what_nablanet_cannot_honour_is_refused_by_name(tmp_path):

@@ -22,7 +22,20 @@ ARGS = {
     "Rescaling": (1.0,), "Reshape": ((2,),), "Resizing": (2, 2), "SeparableConv2D": (2, 2),
     "SimpleRNN": (2,), "SimpleRNNCell": (2,), "SpatialDropout1D": (0.1,), "SpatialDropout2D": (0.1,),
     "Discretization": (None, 2), "Hashing": (2,), "HashedCrossing": (2,),
+    "ReversibleEmbedding": (3, 2), "SpectralNormalization": (keras.layers.Dense(2),),
+    "Wrapper": (keras.layers.Dense(2),), "StackedRNNCells": ([keras.layers.LSTMCell(2)],),
 }
+ARGS.update({name: (2,) for name in ("AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+                                     "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
+                                     "AveragePooling3D", "DepthwiseConv1D")})
+ARGS.update({name: (2, 2) for name in ("Conv3D", "Conv3DTranspose", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
+                                       "SeparableConv1D")})
+ARGS["SpatialDropout3D"] = (0.1,)
+ARGS.update({  # image augmentation layers
+    "CenterCrop": (2, 2), "MaxNumBoundingBoxes": (2,), "Pipeline": ([],), "RandomBrightness": (0.1,),
+    "RandomColorDegeneration": (0.1,), "RandomHue": (0.1,), "RandomPosterization": (2,), "RandomSaturation": (0.1,),
+    "RandomSharpness": (0.1,),
+})
 
 
 def keras_layer(name):

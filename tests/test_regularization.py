@@ -67,3 +67,31 @@ def test_regularization_layers_round_trip_their_config():
                   layers.SpatialDropout1D(0.2), layers.SpatialDropout2D(0.2)]:
         config = layer.get_config()
         assert type(layer).from_config(config).get_config() == config
+
+
+@pytest.mark.parametrize("mode", ["rows", "columns"])
+def test_orthogonal_regularizer_matches_keras_with_its_gradient(mode):
+    keras = pytest.importorskip("keras")
+    from nablanet import gradcheck
+
+    ours = regularizers.OrthogonalRegularizer(factor=0.25, mode=mode)  # Keras keeps factor in float32
+    theirs = keras.regularizers.OrthogonalRegularizer(factor=0.25, mode=mode)
+    assert float(ours(W)) == pytest.approx(float(keras.ops.convert_to_numpy(theirs(keras.ops.convert_to_tensor(W)))),
+                                           rel=1e-6)
+    assert ours.get_config() == theirs.get_config()
+    assert regularizers.get("orthogonal_regularizer").get_config() == {"factor": 0.01, "mode": "rows"}
+    assert regularizers.orthogonal_regularizer is regularizers.OrthogonalRegularizer
+    gradcheck(ours, W)
+    with pytest.raises(ValueError, match="rank 2, got shape \\(5, 4, 1\\)"):
+        ours(W[..., None])
+    with pytest.raises(ValueError, match="mode must be 'rows' or 'columns', got 'diagonal'"):
+        regularizers.OrthogonalRegularizer(mode="diagonal")
+
+
+def test_constraint_function_names_and_deserialize_match_keras():
+    keras = pytest.importorskip("keras")
+    for name in ("max_norm", "min_max_norm", "non_neg", "unit_norm"):
+        assert getattr(constraints, name) is getattr(constraints, type(getattr(keras.constraints, name)()).__name__)
+        config = keras.constraints.serialize(getattr(keras.constraints, name)())
+        restored = constraints.deserialize(config)
+        assert type(restored).__name__ == config["class_name"] and restored.get_config() == config["config"]

@@ -32,6 +32,7 @@ _ATTRIBUTES = {  # public name -> the module that defines it
     "jacobian": "nablanet.calculus", "value_and_grad": "nablanet.calculus", "vjp": "nablanet.calculus",
     "Input": "nablanet.layers", "Model": "nablanet.models", "Sequential": "nablanet.models",
     "name_scope": "nablanet.autodiff.variable",
+    "InputSpec": "nablanet.layers",
 }
 
 
@@ -77,4 +78,5 @@ __all__ = [  # noqa: RUF022 -- grouped: parts, then top-level names
     "Tensor", "Variable", "enable_grad", "is_grad_enabled", "no_grad", "derivative", "derivative_table",
     "elementwise_grad", "grad", "gradcheck", "hessian", "hvp", "integrate", "jacobian", "value_and_grad", "vjp",
     "Input", "Model", "Sequential", "name_scope",
+    "InputSpec",
 ]

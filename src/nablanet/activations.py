@@ -127,9 +127,66 @@ def log_softmax(x, axis=-1):
     return ops.log_softmax(x, axis=axis)
 
 
+def celu(x, alpha=1.0):
+    """`x` for `x > 0`, else `alpha * (exp(x / alpha) - 1)` (Barron, 2017)."""
+    return ops.celu(x, alpha=alpha)
+
+
+def glu(x, axis=-1):
+    """Gated linear unit: `x` split in halves `a, b` along `axis`, `a * sigmoid(b)`."""
+    return ops.glu(x, axis=axis)
+
+
+def hard_shrink(x, threshold=0.5):
+    """`x` where `|x| > threshold`, else 0."""
+    return ops.hard_shrink(x, threshold=threshold)
+
+
+def hard_tanh(x):
+    """`x` clipped to `[-1, 1]`."""
+    return ops.hard_tanh(x)
+
+
+def soft_shrink(x, threshold=0.5):
+    """`x` moved `threshold` toward 0, and 0 where `|x| <= threshold`."""
+    return ops.soft_shrink(x, threshold=threshold)
+
+
+def sparse_plus(x):
+    """0 below -1, `(x + 1) ** 2 / 4` on `[-1, 1]`, `x` above 1: a smooth-ish relu."""
+    return ops.sparse_plus(x)
+
+
+def sparse_sigmoid(x):
+    """0 below -1, `(x + 1) / 2` on `[-1, 1]`, 1 above 1."""
+    return ops.sparse_sigmoid(x)
+
+
+def sparsemax(x, axis=-1):
+    """The Euclidean projection of `x` onto the probability simplex along `axis` (Martins & Astudillo, 2016)."""
+    return ops.sparsemax(x, axis=axis)
+
+
+def squareplus(x, b=4):
+    """`(x + sqrt(x ** 2 + b)) / 2`: a smooth relu (So, 2021)."""
+    return ops.squareplus(x, b=b)
+
+
+def tanh_shrink(x):
+    """`x - tanh(x)`."""
+    return ops.tanh_shrink(x)
+
+
+def threshold(x, threshold, default_value):
+    """`x` where `x > threshold`, else `default_value`."""
+    return ops.threshold(x, threshold, default_value)
+
+
 ALL = {fn.__name__: fn for fn in (
     relu, leaky_relu, relu6, elu, selu, softplus, softsign, silu, gelu, tanh, sigmoid,
     hard_sigmoid, hard_silu, exponential, linear, mish, log_sigmoid, softmax, log_softmax,
+    celu, glu, hard_shrink, hard_tanh, soft_shrink, sparse_plus, sparse_sigmoid, sparsemax, squareplus,
+    tanh_shrink, threshold,
 )}
 ALL.update(swish=silu, hard_swish=hard_silu)
 serialization.register_table("activations", ALL, "keras.activations")

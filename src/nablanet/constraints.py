@@ -87,6 +87,7 @@ class MinMaxNorm(Constraint):
         return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate, "axis": self.axis}
 
 
+max_norm, min_max_norm, non_neg, unit_norm = MaxNorm, MinMaxNorm, NonNeg, UnitNorm  # Keras's function-style names
 ALL = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "min_max_norm": MinMaxNorm,
        "MaxNorm": MaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm, "MinMaxNorm": MinMaxNorm}
 serialization.register_table("constraints", {"MaxNorm": MaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm,
@@ -99,6 +100,11 @@ def get(identifier):
                                         serialization.get_registered_object(identifier) is not None):
         return serialization.deserialize(identifier, kind="constraints")
     return lookup(identifier, ALL, "constraints.get", "constraint")
+
+
+def deserialize(config, custom_objects=None):
+    """A constraint from its config, from the allowlist."""
+    return serialization.deserialize(config, custom_objects, kind="constraints")
 
 
 def serialize(constraint):

@@ -230,9 +230,91 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
+_WINDOWS = {  # SciPy's symmetric windows of length m > 1 over n = 0 .. m - 1
+    "hann": lambda n, m: 0.5 - 0.5 * np.cos(2 * np.pi * n / (m - 1)),
+    "hamming": lambda n, m: 0.54 - 0.46 * np.cos(2 * np.pi * n / (m - 1)),
+    "blackman": lambda n, m: 0.42 - 0.5 * np.cos(2 * np.pi * n / (m - 1)) + 0.08 * np.cos(4 * np.pi * n / (m - 1)),
+    "bartlett": lambda n, m: 1 - np.abs(2 * n / (m - 1) - 1),
+    "boxcar": lambda n, m: np.ones_like(n),
+}
+
+
+def get_window(window, length, periodic=False):
+    """SciPy's `get_window(window, length, fftbins=periodic)` for Keras's usual windows ("hann",
+    "hamming", "blackman", "bartlett", "boxcar"); SciPy itself, when installed, for the others.
+
+    >>> get_window("hann", 5)
+    array([0. , 0.5, 1. , 0.5, 0. ])
+    """
+    if window not in _WINDOWS:
+        try:
+            import scipy.signal
+        except ImportError:
+            raise ValueError(f"get_window: window {window!r} needs SciPy (pip install scipy); without it "
+                             f"nablanet has {sorted(_WINDOWS)}") from None
+        return scipy.signal.get_window(window, length, fftbins=periodic)
+    if length == 1:
+        return np.ones(1)
+    size = length + 1 if periodic else length  # a periodic window is the symmetric one a sample longer, cut
+    return _WINDOWS[window](np.arange(size, dtype=np.float64), size)[:length]
+
+
+class STFT(Initializer):
+    """The kernel of a convolution that computes a short-time Fourier transform: for a shape
+    `(frame_length, 1, bins)`, `cos` (side "real") or `sin` (side "imag") of
+    `-2 pi t f / (2 (bins - 1))`, times a window and divided by its L2 ("density") or L1
+    ("spectrum") norm.
+
+    Args:
+        side: "real" or "imag".
+        window: A window name (see `get_window`), its values, or None.
+        scaling: "density", "spectrum" or None.
+        periodic: Whether a named window is periodic (else symmetric).
+
+    >>> STFT(window=None)((2, 1, 3), dtype="float64")[:, 0]
+    array([[ 1.,  1.,  1.],
+           [ 1.,  0., -1.]])
+    """
+
+    def __init__(self, side="real", window="hann", scaling="density", periodic=False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"STFT: side must be 'real' or 'imag', got {side!r}")
+        if isinstance(window, str):
+            get_window(window, 1)  # an unknown name fails here, as in Keras
+        if scaling not in (None, "density", "spectrum"):
+            raise ValueError(f"STFT: scaling must be None, 'density' or 'spectrum', got {scaling!r}")
+        self.side, self.window, self.scaling, self.periodic = side, window, scaling, periodic
+
+    def __call__(self, shape, dtype=None):
+        frame_length, _, bins = shape
+        dtype = _dtype(dtype)
+        work = dtype.type if dtype.kind == "f" else np.float64  # in the weight's precision, as Keras rounds
+        frequency = np.arange(bins, dtype=work).reshape(1, 1, bins) / work((bins - 1) * 2)
+        time = np.arange(frame_length, dtype=work).reshape(frame_length, 1, 1)
+        angle = (work(-2) * time) * frequency * work(np.pi)
+        kernel = np.cos(angle) if self.side == "real" else np.sin(angle)
+        if self.window is not None:
+            window = self.window
+            if isinstance(window, str):
+                window = get_window(window, frame_length, self.periodic)
+            window = np.asarray(window).astype(work)
+            if window.shape != (frame_length,):
+                raise ValueError(f"STFT: the window must have shape ({frame_length},) (frame_length), got "
+                                 f"{window.shape}")
+            window = window.reshape(frame_length, 1, 1)
+            scale = {"density": np.sqrt(np.sum(np.square(window))), "spectrum": np.sum(np.abs(window)),
+                     None: work(1)}
+            kernel = kernel * window / scale[self.scaling]
+        return kernel.astype(dtype)
+
+    def get_config(self):
+        window = self.window.tolist() if isinstance(self.window, np.ndarray) else self.window
+        return {"side": self.side, "window": window, "periodic": self.periodic, "scaling": self.scaling}
+
+
 _CLASSES = [Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling,
             GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal,
-            Identity]
+            Identity, STFT]
 
 
 ALL = {snake_case(cls.__name__): cls for cls in _CLASSES}
@@ -246,6 +328,7 @@ he_normal, he_uniform = HeNormal, HeUniform
 identity, lecun_normal, lecun_uniform, ones, orthogonal = Identity, LecunNormal, LecunUniform, Ones, Orthogonal
 random_normal, random_uniform, truncated_normal, zeros = RandomNormal, RandomUniform, TruncatedNormal, Zeros
 variance_scaling, IdentityInitializer, OrthogonalInitializer = VarianceScaling, Identity, Orthogonal
+stft, STFTInitializer = STFT, STFT
 
 
 def get(identifier):

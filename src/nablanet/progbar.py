@@ -34,8 +34,13 @@ def format_time_per_unit(seconds, unit_name="step"):
     return f"{seconds * 1e6:.0f}us/{unit_name}"
 
 
+def _number(value):
+    """One number for a log value; one per class or threshold shows as their mean, as in Keras."""
+    return float(value.mean()) if getattr(value, "ndim", 0) else float(value)
+
+
 def format_value(value):
-    value = float(value)
+    value = _number(value)
     return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
 
 
@@ -91,7 +96,7 @@ class Progbar:
                 self.values[name] = value
                 continue
             total = self._sums.setdefault(name, [0.0, 0])
-            total[0] += float(value) * steps
+            total[0] += _number(value) * steps
             total[1] += steps
             self.values[name] = total[0] / total[1]
         self._seen = current

@@ -1,4 +1,4 @@
-"""Weight penalties added to the training loss: L1, L2 and both (Keras's names and defaults).
+"""Weight penalties added to the training loss: L1, L2, both, and orthogonality (Keras's names and defaults).
 
 `L2(l2)(w)` is `l2 * sum(w ** 2)`, with no factor 1/2 (Keras's convention; PyTorch's
 `weight_decay` corresponds to `l2 = weight_decay / 2` for plain SGD).
@@ -76,8 +76,41 @@ class L1L2(Regularizer):
         return {"l1": self.l1, "l2": self.l2}
 
 
-l1, l2, l1_l2 = L1, L2, L1L2  # Keras's function-style names for the classes
-ALL = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
+class OrthogonalRegularizer(Regularizer):
+    """Pushes the rows (`mode="rows"`) or columns (`mode="columns"`) of a 2-D weight toward
+    orthogonality: `factor / 2` times the mean, over pairs, of `|cosine|` between two of them.
+
+    >>> round(float(OrthogonalRegularizer(factor=1.0)(np.array([[1.0, 0.0], [1.0, 1.0]]))), 4)
+    0.7071
+    """
+
+    def __init__(self, factor=0.01, mode="rows"):
+        if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not 0 <= factor < float("inf"):
+            raise ValueError(f"OrthogonalRegularizer: factor must be a non-negative float, got {factor!r}")
+        if mode not in ("rows", "columns"):
+            raise ValueError(f"OrthogonalRegularizer: mode must be 'rows' or 'columns', got {mode!r}")
+        self.factor, self.mode = float(factor), mode
+
+    def __call__(self, x):
+        if len(x.shape) != 2:
+            raise ValueError(f"OrthogonalRegularizer: expected a weight of rank 2, got shape {tuple(x.shape)}")
+        if self.mode == "rows":
+            unit = ops.normalize(x, axis=1)
+            product, size = ops.matmul(unit, ops.transpose(unit)), x.shape[0]
+        else:
+            unit = ops.normalize(x, axis=0)
+            product, size = ops.matmul(ops.transpose(unit), unit), x.shape[1]
+        off_diagonal = product * (1.0 - ops.eye(size, dtype=product.dtype))
+        pairs = size * (size - 1.0) / 2.0
+        return self.factor * 0.5 * ops.sum(ops.abs(off_diagonal)) / pairs
+
+    def get_config(self):
+        return {"factor": self.factor, "mode": self.mode}
+
+
+l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer  # Keras's function-style names
+ALL = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2,
+       "OrthogonalRegularizer": OrthogonalRegularizer, "orthogonal_regularizer": OrthogonalRegularizer}
 serialization.register_table("regularizers", {"L1": L1, "L2": L2, "L1L2": L1L2, **ALL}, "keras.regularizers")
 
 

@@ -54,3 +54,46 @@ def _weight_attributes(layer, weights):
                 if w is value:
                     owners[name] = i
     return owners
+
+
+@pytest.fixture
+def keras_files_both_ways():
+    """`check(tmp_path, build, x)`: a model from `build(keras.layers, keras.Sequential)` saved by Keras loads
+    here, and `build(nablanet.layers, nablanet.Sequential)` saved here loads in Keras, each with random
+    weights and the same predictions; the weight paths of both files are the same. Returns them."""
+    return _keras_files_both_ways
+
+
+def _keras_files_both_ways(tmp_path, build, x):
+    import keras
+
+    import nablanet
+
+    theirs, ours = build(keras.layers, keras.Sequential), build(nablanet.layers, nablanet.Sequential)
+    _randomize(theirs, 0)
+    theirs.save(tmp_path / "t.keras")
+    loaded = nablanet.saving.load_model(tmp_path / "t.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+    _randomize(ours, 1)
+    ours.save(tmp_path / "o.keras")
+    paths = _weight_paths(tmp_path / "o.keras")
+    assert paths == _weight_paths(tmp_path / "t.keras")
+    loaded = keras.saving.load_model(tmp_path / "o.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), ours.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+    return paths
+
+
+def _randomize(model, seed):
+    generator = np.random.default_rng(seed)
+    model.set_weights([generator.uniform(-1, 1, tuple(w.shape)).astype(np.float32) for w in model.weights])
+
+
+def _weight_paths(archive):
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(archive) as z, h5py.File(z.open("model.weights.h5")) as f:
+        found = []
+        f.visititems(lambda name, obj: found.append(name) if isinstance(obj, h5py.Dataset) else None)
+    return sorted(found)

@@ -156,7 +156,7 @@ class History(Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
         for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(float(value))
+            self.history.setdefault(key, []).append(float(value) if np.ndim(value) == 0 else value)
 
     def plot(self, directory=".", prefix="", metrics=None):
         """Save one PNG per logged quantity (with its val_ twin) against the epoch.

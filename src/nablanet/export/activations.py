@@ -1,10 +1,12 @@
 """ONNX forms of every activation function and of the activation layers.
 
 `ACTIVATIONS` maps each function of `nablanet.activations` to its ONNX form; a test checks that
-none is missing.
+none is missing (but `threshold`, which needs arguments an activation is never given).
 """
 
 import math
+
+import numpy as np
 
 from nablanet import activations, layers
 from nablanet.export.graph import ExportError, converter
@@ -30,6 +32,29 @@ def _hard_sigmoid(g, x):
     return g.op("HardSigmoid", [x], alpha=1 / 6, beta=0.5)
 
 
+def _glu(g, x):
+    halves = g.op("Split", [x], outputs=2, axis=-1, **({"num_outputs": 2} if g.opset >= 18 else {}))
+    return g.op("Mul", [halves[0], g.op("Sigmoid", [halves[1]])])
+
+
+def _sparse_plus(g, x):  # ((clip(x, -1, 1) + 1) ** 2) / 4 + relu(x - 1)
+    shifted = g.op("Add", [g.op("Clip", [x, g.const(-1.0), g.const(1.0)]), g.const(1.0)])
+    return g.op("Add", [g.op("Mul", [g.op("Mul", [shifted, shifted]), g.const(0.25)]),
+                        g.op("Relu", [g.op("Sub", [x, g.const(1.0)])])])
+
+
+def _sparsemax(g, x):  # Keras's threshold: (the sum of the running sums over the support - 1) / its size
+    ranked = g.op("TopK", [x, g.dims(x, -1, None)], outputs=2, axis=-1, largest=1, sorted=1)[0]
+    last = g.const(np.array(-1, np.int64), "axis")
+    running = g.op("CumSum", [ranked, last])
+    rank = g.op("CumSum", [g.op("Add", [g.op("Mul", [ranked, g.const(0.0)]), g.const(1.0)]), last])
+    gap = g.op("Sub", [ranked, g.op("Div", [g.op("Sub", [running, g.const(1.0)]), rank])])
+    support = g.op("Cast", [g.op("Greater", [gap, g.const(0.0)])], to=g.onnx.TensorProto.FLOAT)
+    size = g.reduce("ReduceSum", support, [-1])
+    total = g.reduce("ReduceSum", g.op("Mul", [running, support]), [-1])
+    return g.op("Relu", [g.op("Sub", [x, g.op("Div", [g.op("Sub", [total, g.const(1.0)]), size])])])
+
+
 ACTIVATIONS = {  # activation function -> its ONNX form, fn(g, x)
     activations.linear: lambda g, x: x,
     activations.relu: lambda g, x: g.op("Relu", [x]),
@@ -50,6 +75,18 @@ ACTIVATIONS = {  # activation function -> its ONNX form, fn(g, x)
     activations.log_sigmoid: lambda g, x: g.op("Neg", [g.op("Softplus", [g.op("Neg", [x])])]),
     activations.softmax: lambda g, x: g.op("Softmax", [x], axis=-1),
     activations.log_softmax: lambda g, x: g.op("LogSoftmax", [x], axis=-1),
+    activations.celu: lambda g, x: g.op("Celu", [x], alpha=1.0),
+    activations.glu: _glu,
+    activations.hard_shrink: lambda g, x: g.op("Shrink", [x], lambd=0.5, bias=0.0),
+    activations.soft_shrink: lambda g, x: g.op("Shrink", [x], lambd=0.5, bias=0.5),
+    activations.hard_tanh: lambda g, x: g.op("Clip", [x, g.const(-1.0), g.const(1.0)]),
+    activations.sparse_plus: _sparse_plus,
+    activations.sparse_sigmoid: lambda g, x: g.op("Mul", [g.op("Add", [g.op("Clip", [x, g.const(-1.0), g.const(
+        1.0)]), g.const(1.0)]), g.const(0.5)]),
+    activations.sparsemax: _sparsemax,
+    activations.squareplus: lambda g, x: g.op("Mul", [g.op("Add", [x, g.op("Sqrt", [g.op("Add", [
+        g.op("Mul", [x, x]), g.const(4.0)])])]), g.const(0.5)]),
+    activations.tanh_shrink: lambda g, x: g.op("Sub", [x, g.op("Tanh", [x])]),
 }
 
 

@@ -6,9 +6,11 @@ is TensorFlow's rule (the extra pad at the end), written out as explicit pads wh
 are known and computed when the model runs otherwise.
 """
 
+from types import SimpleNamespace
+
 import numpy as np
 
-from nablanet import layers
+from nablanet import activations, layers
 from nablanet.autodiff.ops.nn import same_padding
 from nablanet.export.activations import activation
 from nablanet.export.graph import Masked, Value, converter
@@ -125,8 +127,14 @@ def _depthwise(g, layer, x):
 def _separable(g, layer, x):
     shape = x.shape if layer.data_format != "channels_first" else (x.shape[0],) + x.shape[2:] + (x.shape[1],)
     y = x.name if layer.data_format != "channels_first" else g.transpose(x.name, (0, 2, 3, 1))
-    y = _depthwise(g, layer.depthwise, Value(y, shape))
-    y = _convolution(g, layer.pointwise, Value(y, layer.depthwise.compute_output_shape(shape)))
+    common = {"data_format": "channels_last", "padding": layer.padding, "rank": 2, "groups": 1, "name": layer.name}
+    depthwise = SimpleNamespace(kernel=layer.depthwise_kernel, bias=None, kernel_size=layer.kernel_size,
+                                strides=layer.strides, dilation_rate=layer.dilation_rate,
+                                activation=activations.linear, **common)
+    pointwise = SimpleNamespace(kernel=layer.pointwise_kernel, bias=layer.bias, kernel_size=(1, 1), strides=(1, 1),
+                                dilation_rate=(1, 1), activation=layer.activation, **common)
+    y = _depthwise(g, depthwise, Value(y, shape))
+    y = _convolution(g, pointwise, Value(y, (None,) * 4))
     return y if layer.data_format != "channels_first" else g.transpose(y, (0, 3, 1, 2))
 
 

@@ -16,6 +16,7 @@ from nablanet import backend, initializers, serialization
 from nablanet.autodiff.tensor import Tensor
 from nablanet.autodiff.variable import Variable, name_scope
 from nablanet.compat import warn_ignored
+from nablanet.layers.input_spec import check_input_spec
 from nablanet.layers.probe import probe_mask, probe_outputs
 from nablanet.names import snake_case, unique_name
 from nablanet.symbolic import KerasTensor, Node
@@ -83,6 +84,7 @@ class Layer:
     fixed_rank = True
     keeps_shape = False
     output_dtype = None
+    input_spec = None  # an `InputSpec` (or a list of them) that every call checks, as Keras's
     _graph = None  # a model's functional graph (models set it)
 
     def __init_subclass__(cls, **kwargs):
@@ -286,6 +288,8 @@ class Layer:
         inputs = map_structure(self._convert, inputs)
         if self._graph is not None:  # a model: data one axis short of an Input's trailing 1 (Keras's rule)
             inputs = self._graph.adjust_input_rank(inputs)
+        if self.input_spec is not None:
+            check_input_spec(self.input_spec, inputs, self.name)
         shapes = map_structure(lambda t: t.shape, inputs)
         if not self.built:
             self._build_once(shapes)
@@ -363,6 +367,8 @@ class Layer:
 
     def _symbolic_call(self, inputs, args, kwargs):
         shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else np.shape(t), inputs)
+        if self.input_spec is not None:
+            check_input_spec(self.input_spec, inputs, self.name)
         if not self.built:
             self._build_once(shapes)
         else:

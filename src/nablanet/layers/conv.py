@@ -1,17 +1,17 @@
-"""Convolution layers: Conv1D, Conv2D, their transposes, DepthwiseConv2D and SeparableConv2D.
+"""Convolution layers in 1, 2 and 3 dimensions: Conv, ConvTranspose, DepthwiseConv, SeparableConv.
 
-Kernels keep Keras's layouts ((kh, kw, in/groups, filters); transposes (kh, kw, filters, in)),
-so weights copied from Keras give identical outputs. Everything runs channels last on the fused
-`conv2d` kernel; channels_first inputs are transposed on the way in and out.
+One rank-generic class per kind; the ranks differ only in `rank`. Kernels keep Keras's layouts
+((k..., in/groups, filters); transposes (k..., filters, in)), so weights copied from Keras give
+identical outputs. Everything runs channels last on `nablanet.ops`'s convolutions (Conv2D on the
+fused `conv2d` kernel with its bias and relu); channels_first inputs are transposed on the way in
+and out.
 """
 
 import numpy as np
 
 from nablanet import activations, constraints, initializers, ops, regularizers
-from nablanet.autodiff.ops.nn import same_padding
-from nablanet.autodiff.ops.shape import scatter_add
 from nablanet.layers.base import Layer
-from nablanet.layers.core import set_weight_options, weight_options_config
+from nablanet.layers.core import set_weight_options, set_weight_roles, weight_options_config
 
 
 def tuple_of(value, n, name, layer):
@@ -42,8 +42,12 @@ def from_channels_last(x, data_format, rank):
     return ops.transpose(x, (0, rank + 1) + tuple(range(1, rank + 1)))
 
 
+_AXES = {1: "steps", 2: "height, width", 3: "depth, height, width"}
+
+
 class _Conv(Layer):
     rank = 2
+    causal = False  # Keras allows padding="causal" on Conv1D only
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
@@ -57,7 +61,7 @@ class _Conv(Layer):
         self.kernel_size = tuple_of(kernel_size, self.rank, "kernel_size", name)
         self.strides = tuple_of(strides, self.rank, "strides", name)
         self.dilation_rate = tuple_of(dilation_rate, self.rank, "dilation_rate", name)
-        allowed = ("valid", "same", "causal") if self.rank == 1 else ("valid", "same")
+        allowed = ("valid", "same", "causal") if self.causal else ("valid", "same")
         padding = str(padding).lower()
         if padding not in allowed:
             raise ValueError(f"{name}: padding must be one of {allowed}, got {padding!r}")
@@ -74,10 +78,8 @@ class _Conv(Layer):
     def _channels(self, input_shape):
         name = type(self).__name__
         if len(input_shape) != self.rank + 2:
-            raise ValueError(
-                f"{name} {self.name!r}: expected a {self.rank + 2}-D input (batch, "
-                f"{'steps' if self.rank == 1 else 'height, width'}, channels), got shape {tuple(input_shape)}"
-            )
+            raise ValueError(f"{name} {self.name!r}: expected a {self.rank + 2}-D input (batch, {_AXES[self.rank]}, "
+                             f"channels), got shape {tuple(input_shape)}")
         channels = input_shape[1] if self.data_format == "channels_first" else input_shape[-1]
         if channels is None:
             raise ValueError(f"{name} {self.name!r}: the channel dimension must be known, got {input_shape}")
@@ -94,6 +96,9 @@ class _Conv(Layer):
         self.kernel = self.add_weight(shape=kernel_shape, initializer=self.kernel_initializer,
                                       regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
                                       name="kernel")
+        self._add_bias()
+
+    def _add_bias(self):
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
@@ -104,18 +109,32 @@ class _Conv(Layer):
         """The input channels the built kernel expects."""
         return self.kernel.shape[-2] * self.groups
 
-    def _check_channels(self, x):
+    def call(self, inputs):
+        if inputs.ndim != self.rank + 2:
+            self._channels(inputs.shape)  # names the layer, the rank it expects and the shape it got
+        x = to_channels_last(inputs, self.data_format, self.rank)
         expected = self._input_channels()
         if x.shape[-1] != expected:
             raise ValueError(f"{type(self).__name__} {self.name!r}: expected {expected} input channels, got "
                              f"{x.shape[-1]} (input shape {tuple(x.shape)})")
-
-    def _finish(self, x, bias_added=False, activated=False):
+        self.compute_output_shape((None,) + tuple(inputs.shape[1:]))  # a clear error when it cannot fit
+        x, bias_added, activated = self._convolve(x)
         if self.bias is not None and not bias_added:
             x = x + self.bias
         if not activated and self.activation is not activations.linear:
             x = self.activation(x)
         return from_channels_last(x, self.data_format, self.rank)
+
+    def _convolve(self, x):
+        """The channels-last convolution of channels-last `x`; also whether it added the bias and
+        applied the activation."""
+        padding = self.padding
+        if padding == "causal":  # pad the start only, so step t sees steps <= t
+            x = ops.pad(x, ((0, 0), (self.dilation_rate[0] * (self.kernel_size[0] - 1), 0), (0, 0)))
+            padding = "valid"
+        x = ops.conv(x, self.kernel, strides=self.strides, padding=padding, data_format="channels_last",
+                     dilation_rate=self.dilation_rate)
+        return x, False, False
 
     def compute_output_shape(self, input_shape):
         self._channels(input_shape)
@@ -137,6 +156,13 @@ class _Conv(Layer):
                 "dilation_rate": list(self.dilation_rate), "groups": self.groups, **weight_options_config(self)}
 
 
+class Conv1D(_Conv):
+    """1-D convolution over `(batch, steps, channels)`; padding "causal" pads the start only."""
+
+    rank = 1
+    causal = True
+
+
 class Conv2D(_Conv):
     """2-D convolution: `activation(conv2d(inputs, kernel) + bias)`.
 
@@ -145,59 +171,38 @@ class Conv2D(_Conv):
         (2, 5, 5, 8)
     """
 
-    def call(self, inputs):
-        x = to_channels_last(inputs, self.data_format, 2)
-        self._check_channels(x)
-        self.compute_output_shape((None,) + tuple(inputs.shape[1:]))  # a clear error when it cannot fit
+    def _convolve(self, x):
         fuse = self.activation is activations.relu  # relu runs in place inside the kernel
         x = ops.conv2d(x, self.kernel, strides=self.strides, padding=self.padding,
                        dilation_rate=self.dilation_rate, groups=self.groups, bias=self.bias, relu=fuse)
-        return self._finish(x, bias_added=True, activated=fuse)
+        return x, True, fuse
 
 
-class Conv1D(_Conv):
-    """1-D convolution over `(batch, steps, channels)`; padding "causal" pads the start only."""
+class Conv3D(_Conv):
+    """3-D convolution over volumes `(batch, depth, height, width, channels)`; kernel
+    `(kd, kh, kw, in / groups, filters)`.
 
-    rank = 1
+    Example:
+        >>> Conv3D(2, 3, padding="same")(np.ones((1, 4, 5, 6, 3))).shape
+        (1, 4, 5, 6, 2)
+    """
 
-    def call(self, inputs):
-        x = to_channels_last(inputs, self.data_format, 1)
-        self._check_channels(x)
-        self.compute_output_shape((None,) + tuple(inputs.shape[1:]))
-        (k,), (d,), (s,) = self.kernel_size, self.dilation_rate, self.strides
-        if self.padding == "causal":
-            padding = ((0, 0), (d * (k - 1), 0))
-        elif self.padding == "same":
-            padding = ((0, 0), same_padding(x.shape[1], k, s, d))
-        else:
-            padding = ((0, 0), (0, 0))
-        kernel = ops.expand_dims(self.kernel, 0)  # (1, k, in, out)
-        x = ops.conv2d(ops.expand_dims(x, 1), kernel, strides=(1, s), padding=padding,
-                       dilation_rate=(1, d), groups=self.groups)
-        return self._finish(ops.squeeze(x, 1))
+    rank = 3
 
 
 def transpose_padding(kernel, stride, dilation, padding, output_padding):
-    """Padding `(before, after)` for the stride-1 convolution of the zero-dilated input that a
-    transposed convolution is; the output lengths are Keras's."""
+    """Padding `(before, after)` of the zero-dilated input for the stride-1 convolution that a
+    transposed convolution is, by Keras's rule (as `ops.conv_transpose` pads)."""
     effective = dilation * (kernel - 1) + 1
+    if padding == "valid":
+        extra = max(effective, stride) - effective if output_padding is None else output_padding
+        return effective - 1, effective - 1 + extra
     if output_padding is None:
-        total = 0 if padding == "valid" else max(effective - stride, 0)
-        begin, end, extra = total // 2, total - total // 2, max(stride - effective, 0)
+        total = stride + effective - 2
     else:
-        begin = end = 0 if padding == "valid" else effective // 2
-        extra = output_padding
-    return effective - 1 - begin, effective - 1 - end + extra
-
-
-def _dilate(x, strides):
-    """Insert `stride - 1` zeros between neighbouring pixels of NHWC `x` (differentiably)."""
-    n, h, w, c = x.shape
-    sh, sw = strides
-    if sh == 1 and sw == 1:
-        return x
-    index = (slice(None), slice(None, None, sh), slice(None, None, sw), slice(None))
-    return scatter_add(x, shape=(n, (h - 1) * sh + 1, (w - 1) * sw + 1, c), index=index)
+        total = effective + effective % 2 - 2 + output_padding
+    before = min(total // 2 + total % 2, effective - 1)
+    return before, total - before
 
 
 class _ConvTranspose(_Conv):
@@ -227,44 +232,32 @@ class _ConvTranspose(_Conv):
     def _input_channels(self):
         return self.kernel.shape[-1]
 
-    def _pads(self, spatial):
+    def _pads(self):
         return tuple(transpose_padding(k, st, d, self.padding,
-                                        None if self.output_padding is None else self.output_padding[i])
+                                       None if self.output_padding is None else self.output_padding[i])
                      for i, (k, st, d) in enumerate(zip(self.kernel_size, self.strides, self.dilation_rate)))
 
-    def _lengths(self, spatial):
-        out = []
-        for n, (before, after), k, st, d in zip(spatial, self._pads(spatial), self.kernel_size, self.strides,
-                                                self.dilation_rate):
-            out.append(None if n is None else (n - 1) * st + 1 + before + after - d * (k - 1))
-        return tuple(out)
+    def _convolve(self, x):
+        x = ops.conv_transpose(x, self.kernel, strides=self.strides, padding=self.padding,
+                               output_padding=self.output_padding, data_format="channels_last",
+                               dilation_rate=self.dilation_rate)
+        return x, False, False
 
     def compute_output_shape(self, input_shape):
         self._channels(input_shape)
         spatial = input_shape[2:] if self.data_format == "channels_first" else input_shape[1:-1]
-        lengths = self._lengths(spatial)
+        lengths = tuple(None if n is None else (n - 1) * st + 1 + before + after - d * (k - 1)
+                        for n, (before, after), k, st, d in zip(spatial, self._pads(), self.kernel_size,
+                                                                self.strides, self.dilation_rate))
         if self.data_format == "channels_first":
             return (input_shape[0], self.filters) + lengths
         return (input_shape[0],) + lengths + (self.filters,)
 
-    def _transpose2d(self, x, kernel, strides, padding, dilation):
-        """`x` (N, H, W, C) through the transpose of a convolution with `kernel` (kh, kw, f, C)."""
-        flipped = ops.transpose(kernel[::-1, ::-1], (0, 1, 3, 2))  # (kh, kw, C, f)
-        return ops.conv2d(_dilate(x, strides), flipped, strides=1, padding=padding, dilation_rate=dilation)
-
     def get_config(self):
+        config = super().get_config()
+        config.pop("groups")  # Keras's transposed convolutions take none
         output_padding = None if self.output_padding is None else list(self.output_padding)
-        return {**super().get_config(), "output_padding": output_padding}
-
-
-class Conv2DTranspose(_ConvTranspose):
-    """The transpose of Conv2D (a "deconvolution"): learned upsampling."""
-
-    def call(self, inputs):
-        x = to_channels_last(inputs, self.data_format, 2)
-        self._check_channels(x)
-        x = self._transpose2d(x, self.kernel, self.strides, self._pads(x.shape[1:3]), self.dilation_rate)
-        return self._finish(x)
+        return {**config, "output_padding": output_padding}
 
 
 class Conv1DTranspose(_ConvTranspose):
@@ -272,20 +265,37 @@ class Conv1DTranspose(_ConvTranspose):
 
     rank = 1
 
-    def call(self, inputs):
-        x = to_channels_last(inputs, self.data_format, 1)
-        self._check_channels(x)
-        padding = ((0, 0), self._pads(x.shape[1:2])[0])
-        x = self._transpose2d(ops.expand_dims(x, 1), ops.expand_dims(self.kernel, 0), (1,) + self.strides,
-                              padding, (1,) + self.dilation_rate)
-        return self._finish(ops.squeeze(x, 1))
+
+class Conv2DTranspose(_ConvTranspose):
+    """The transpose of Conv2D (a "deconvolution"): learned upsampling."""
 
 
-class DepthwiseConv2D(_Conv):
-    """A separate 2-D convolution per input channel (`depth_multiplier` outputs each)."""
+class Conv3DTranspose(_ConvTranspose):
+    """The transpose of Conv3D; kernel `(kd, kh, kw, filters, in)`.
 
-    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1, data_format=None,
-                 dilation_rate=(1, 1), activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+    Example:
+        >>> Conv3DTranspose(2, 3, strides=2)(np.ones((1, 2, 3, 2, 4))).shape
+        (1, 5, 7, 5, 2)
+    """
+
+    rank = 3
+
+    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid", data_format=None,
+                 output_padding=None, dilation_rate=(1, 1, 1), activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):  # Keras orders data_format before output_padding here only
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, output_padding=output_padding,
+                         data_format=data_format, dilation_rate=dilation_rate, activation=activation,
+                         use_bias=use_bias, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                         bias_constraint=bias_constraint, **kwargs)
+
+
+class _DepthwiseConv(_Conv):
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
                  bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(None, kernel_size, strides=strides, padding=padding, data_format=data_format,
@@ -304,14 +314,10 @@ class DepthwiseConv2D(_Conv):
     def _input_channels(self):
         return self.kernel.shape[-2]
 
-    def call(self, inputs):
-        x = to_channels_last(inputs, self.data_format, 2)
-        self._check_channels(x)
-        c = x.shape[-1]
-        kernel = ops.reshape(self.kernel, self.kernel_size + (1, c * self.depth_multiplier))
-        x = ops.conv2d(x, kernel, strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate,
-                       groups=c)
-        return self._finish(x)
+    def _convolve(self, x):
+        x = ops.depthwise_conv(x, self.kernel, strides=self.strides, padding=self.padding,
+                               data_format="channels_last", dilation_rate=self.dilation_rate)
+        return x, False, False
 
     def compute_output_shape(self, input_shape):
         channels = self._channels(input_shape)
@@ -328,59 +334,68 @@ class DepthwiseConv2D(_Conv):
                 "depthwise_constraint": constraints.serialize(self.kernel_constraint)}
 
 
-class SeparableConv2D(Layer):
-    """A depthwise convolution followed by a 1x1 pointwise one (Chollet, 2017)."""
+class DepthwiseConv1D(_DepthwiseConv):
+    """A separate 1-D convolution per input channel (`depth_multiplier` outputs each); kernel
+    `(k, channels, depth_multiplier)`."""
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
-                 bias_initializer="zeros", depthwise_regularizer=None, pointwise_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, depthwise_constraint=None,
-                 pointwise_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(activity_regularizer=activity_regularizer,
-                         **{k: v for k, v in kwargs.items() if k in ("name", "dtype", "trainable", "input_shape")})
-        self.filters, self.depth_multiplier = filters, depth_multiplier
-        self.depthwise = DepthwiseConv2D(kernel_size, strides=strides, padding=padding,
-                                         depth_multiplier=depth_multiplier, data_format="channels_last",
-                                         dilation_rate=dilation_rate, use_bias=False,
-                                         depthwise_initializer=depthwise_initializer,
-                                         depthwise_regularizer=depthwise_regularizer,
-                                         depthwise_constraint=depthwise_constraint, dtype=self.dtype)
-        self.pointwise = Conv2D(filters, 1, activation=activation, use_bias=use_bias,
-                                kernel_initializer=pointwise_initializer, bias_initializer=bias_initializer,
-                                kernel_regularizer=pointwise_regularizer, bias_regularizer=bias_regularizer,
-                                kernel_constraint=pointwise_constraint, bias_constraint=bias_constraint,
-                                dtype=self.dtype)
-        self.data_format = data_format or "channels_last"
-        self._init = {"kernel_size": self.depthwise.kernel_size, "strides": self.depthwise.strides,
-                      "padding": padding, "dilation_rate": self.depthwise.dilation_rate,
-                      "activation": activations.serialize(self.pointwise.activation), "use_bias": use_bias}
+    rank = 1
+
+
+class DepthwiseConv2D(_DepthwiseConv):
+    """A separate 2-D convolution per input channel (`depth_multiplier` outputs each)."""
+
+
+class _SeparableConv(_Conv):
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 depth_multiplier=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 pointwise_initializer="glorot_uniform", bias_initializer="zeros", depthwise_regularizer=None,
+                 pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+                         dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
+                         bias_initializer=bias_initializer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer, bias_constraint=bias_constraint, **kwargs)
+        self.depth_multiplier = depth_multiplier
+        set_weight_roles(self, depthwise=(depthwise_initializer, depthwise_regularizer, depthwise_constraint),
+                         pointwise=(pointwise_initializer, pointwise_regularizer, pointwise_constraint))
 
     def build(self, input_shape):
-        shape = tuple(input_shape)
-        if self.data_format == "channels_first":
-            shape = (shape[0],) + shape[2:] + (shape[1],)
-        self.depthwise._build_once(shape)
-        self.pointwise._build_once(self.depthwise.compute_output_shape(shape))
-        self.depthwise_kernel, self.pointwise_kernel = self.depthwise.kernel, self.pointwise.kernel
-        self.bias = self.pointwise.bias
+        channels = self._channels(input_shape)
+        self.depthwise_kernel = self.add_weight(
+            shape=self.kernel_size + (channels, self.depth_multiplier), initializer=self.depthwise_initializer,
+            regularizer=self.depthwise_regularizer, constraint=self.depthwise_constraint, name="depthwise_kernel")
+        self.pointwise_kernel = self.add_weight(
+            shape=(1,) * self.rank + (channels * self.depth_multiplier, self.filters),
+            initializer=self.pointwise_initializer, regularizer=self.pointwise_regularizer,
+            constraint=self.pointwise_constraint, name="pointwise_kernel")
+        self._add_bias()
 
-    @property
-    def weights(self):
-        return [w for w in (self.depthwise.kernel, self.pointwise.kernel, self.pointwise.bias) if w is not None]
+    def _input_channels(self):
+        return self.depthwise_kernel.shape[-2]
 
-    def call(self, inputs):
-        x = to_channels_last(inputs, self.data_format, 2)
-        return from_channels_last(self.pointwise(self.depthwise(x)), self.data_format, 2)
-
-    def compute_output_shape(self, input_shape):
-        shape = tuple(input_shape)
-        if self.data_format == "channels_first":
-            shape = (shape[0],) + shape[2:] + (shape[1],)
-        out = self.pointwise.compute_output_shape(self.depthwise.compute_output_shape(shape))
-        return (out[0], out[-1]) + out[1:-1] if self.data_format == "channels_first" else out
+    def _convolve(self, x):
+        x = ops.separable_conv(x, self.depthwise_kernel, self.pointwise_kernel, strides=self.strides,
+                               padding=self.padding, data_format="channels_last", dilation_rate=self.dilation_rate)
+        return x, False, False
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "depth_multiplier": self.depth_multiplier,
-                "data_format": self.data_format,
-                **{k: list(v) if isinstance(v, tuple) else v for k, v in self._init.items()}}
+        config = super().get_config()
+        for key in ("groups", "kernel_initializer", "kernel_regularizer", "kernel_constraint"):
+            config.pop(key)
+        roles = {f"{role}_{kind}": module.serialize(getattr(self, f"{role}_{kind}"))
+                 for role in ("depthwise", "pointwise")
+                 for kind, module in (("initializer", initializers), ("regularizer", regularizers),
+                                      ("constraint", constraints))}
+        return {**config, "depth_multiplier": self.depth_multiplier, **roles}
+
+
+class SeparableConv1D(_SeparableConv):
+    """A depthwise 1-D convolution followed by a pointwise one mixing the channels."""
+
+    rank = 1
+
+
+class SeparableConv2D(_SeparableConv):
+    """A depthwise convolution followed by a 1x1 pointwise one (Chollet, 2017); weights
+    `depthwise_kernel (kh, kw, in, depth_multiplier)`, `pointwise_kernel (1, 1, in * depth_multiplier,
+    filters)`, `bias (filters,)`."""

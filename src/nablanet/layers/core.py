@@ -1,5 +1,5 @@
 """Core layers: Input, Dense, Activation, Dropout, Flatten, Reshape, Permute, RepeatVector,
-Lambda."""
+Lambda, Identity, ActivityRegularization."""
 
 import inspect
 import math
@@ -215,6 +215,51 @@ class Activation(Layer):
 
     def get_config(self):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+
+class Identity(Layer):
+    """Returns its inputs unchanged (any structure), passing their mask on.
+
+    >>> Identity()(np.ones((1, 2))).numpy()
+    array([[1., 1.]], dtype=float32)
+    """
+
+    keeps_shape = True
+    fixed_last_axis = False
+    supports_masking = True
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.built = True  # no weights: built at once, as Keras's
+
+    def call(self, inputs):
+        return inputs
+
+
+class ActivityRegularization(Layer):
+    """Returns its inputs unchanged and adds `l1 * sum(|x|) + l2 * sum(x ** 2)` (per sample) to the losses.
+
+    >>> layer = ActivityRegularization(l1=0.5)
+    >>> _ = layer(np.array([[1.0, -2.0]]))
+    >>> float(layer.losses[0])
+    1.5
+    """
+
+    keeps_shape = True
+    fixed_last_axis = False
+    supports_masking = True
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        kwargs.pop("activity_regularizer", None)  # l1 and l2 make it, as in Keras's config
+        super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)
+        self.l1, self.l2 = l1, l2
+        self.built = True
+
+    def call(self, inputs):
+        return inputs
+
+    def get_config(self):
+        return {**super().get_config(), "l1": self.l1, "l2": self.l2}
 
 
 class Dropout(Layer):

@@ -1,4 +1,5 @@
-"""Embedding (token ids to dense vectors) and Masking (skip padded time steps)."""
+"""Embedding (token ids to dense vectors), ReversibleEmbedding (and back to logits), and Masking
+(skip padded time steps)."""
 
 import numpy as np
 
@@ -91,7 +92,8 @@ class Embedding(Layer):
                 "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
                 "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
                 "mask_zero": self.mask_zero,
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+                "quantization_config": None}
 
 
 class Masking(Layer):
@@ -123,3 +125,80 @@ class Masking(Layer):
 
     def get_config(self):
         return {**super().get_config(), "mask_value": self.mask_value}
+
+
+class ReversibleEmbedding(Embedding):
+    """An `Embedding` that also maps vectors back to logits over the vocabulary:
+    `layer(ids)` embeds, `layer(vectors, reverse=True)` multiplies by the transposed embeddings
+    (or by a separate `reverse_embeddings` matrix when `tie_weights=False`), as a language
+    model's output layer.
+
+    Args:
+        input_dim, output_dim, embeddings_initializer, embeddings_regularizer, embeddings_constraint,
+            mask_zero: As `Embedding`'s.
+        tie_weights: Whether the reverse direction uses the embeddings themselves.
+        reverse_dtype: A dtype for the reverse matmul (its inputs and kernel are cast to it), or None.
+        logit_soft_cap: When set, the logits become `tanh(logits / cap) * cap`.
+
+    Example:
+        >>> layer = ReversibleEmbedding(10, 3)
+        >>> layer(layer(np.array([[1, 2]])), reverse=True).shape
+        (1, 2, 10)
+    """
+
+    def __init__(self, input_dim, output_dim, tie_weights=True, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False, reverse_dtype=None,
+                 logit_soft_cap=None, **kwargs):
+        super().__init__(input_dim, output_dim, embeddings_initializer=embeddings_initializer,
+                         embeddings_regularizer=embeddings_regularizer, embeddings_constraint=embeddings_constraint,
+                         mask_zero=mask_zero, **kwargs)
+        self.tie_weights, self.reverse_dtype, self.logit_soft_cap = tie_weights, reverse_dtype, logit_soft_cap
+        self._symbolic_reverse = False
+
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        if not self.tie_weights:
+            self.reverse_embeddings = self.add_weight(shape=(self.output_dim, self.input_dim),
+                                                      initializer=self.embeddings_initializer,
+                                                      name="reverse_embeddings")
+
+    def call(self, inputs, reverse=False):
+        if not reverse:
+            result = super().call(inputs)
+            mask = super().compute_mask(inputs)
+            if mask is not None:
+                result._keras_mask = mask
+            return result
+        if inputs.shape[-1] != self.output_dim:
+            raise ValueError(f"ReversibleEmbedding {self.name!r}: reverse=True takes vectors of length "
+                             f"{self.output_dim} (output_dim), got shape {tuple(inputs.shape)}")
+        kernel = ops.transpose(self.embeddings) if self.tie_weights else self.reverse_embeddings
+        if self.reverse_dtype is not None:
+            inputs, kernel = ops.cast(inputs, self.reverse_dtype), ops.cast(kernel, self.reverse_dtype)
+        logits = ops.matmul(inputs, kernel)
+        if self.logit_soft_cap is not None:
+            logits = ops.tanh(logits / self.logit_soft_cap) * self.logit_soft_cap
+        return logits
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """The forward direction's padding mask, for integer ids only (the reverse one has none)."""
+        dtype = getattr(inputs, "dtype", None)
+        if dtype is None or np.dtype(dtype).kind == "f":
+            return None
+        return super().compute_mask(inputs, previous_mask)
+
+    def _symbolic_call(self, inputs, args, kwargs):
+        self._symbolic_reverse = bool(kwargs.get("reverse", args[0] if args else False))
+        try:
+            return super()._symbolic_call(inputs, args, kwargs)
+        finally:
+            self._symbolic_reverse = False
+
+    def compute_output_shape(self, input_shape, reverse=False):
+        if reverse or self._symbolic_reverse:
+            return tuple(input_shape[:-1]) + (self.input_dim,)
+        return tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self):
+        return {**super().get_config(), "tie_weights": self.tie_weights, "reverse_dtype": self.reverse_dtype,
+                "logit_soft_cap": self.logit_soft_cap}

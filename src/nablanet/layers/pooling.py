@@ -1,10 +1,24 @@
-"""Pooling layers: max and average (1-D and 2-D) on the fused kernels, and global pooling."""
+"""Pooling layers: max and average in 1, 2 and 3 dimensions on `nablanet.ops`'s pooling (2-D windows
+on the fused kernels), and global pooling. Adaptive pooling is in pooling_adaptive.py."""
 
 import numpy as np
 
 from nablanet import ops
 from nablanet.layers.base import Layer
-from nablanet.layers.conv import conv_output_length, from_channels_last, to_channels_last, tuple_of
+from nablanet.layers.conv import conv_output_length, tuple_of
+
+
+_AXES = {1: "steps", 2: "height, width", 3: "depth, height, width"}
+
+
+def check_rank(layer, inputs):
+    """Refuse an input whose rank is not the layer's `rank + 2`, naming the layer and both shapes."""
+    if inputs.ndim != layer.rank + 2:
+        axes = f"{_AXES[layer.rank]}, channels"
+        if getattr(layer, "data_format", "channels_last") == "channels_first":
+            axes = f"channels, {_AXES[layer.rank]}"
+        raise ValueError(f"{type(layer).__name__} {layer.name!r}: expected a {layer.rank + 2}-D input (batch, {axes}), "
+                         f"got shape {tuple(inputs.shape)}")
 
 
 class _Pooling(Layer):
@@ -23,22 +37,18 @@ class _Pooling(Layer):
         self.data_format = data_format or "channels_last"
 
     def call(self, inputs):
-        if inputs.ndim != self.rank + 2:
-            raise ValueError(f"{type(self).__name__} {self.name!r}: expected a {self.rank + 2}-D input, "
-                             f"got shape {tuple(inputs.shape)}")
-        x = to_channels_last(inputs, self.data_format, self.rank)
-        if self.rank == 1:
-            x = ops.expand_dims(x, 1)
-        pool, strides = (1,) * (2 - self.rank) + self.pool_size, (1,) * (2 - self.rank) + self.strides
-        x = self._pool(x, pool, strides=strides, padding=self.padding)
-        if self.rank == 1:
-            x = ops.squeeze(x, 1)
-        return from_channels_last(x, self.data_format, self.rank)
+        check_rank(self, inputs)
+        self.compute_output_shape(inputs.shape)  # a clear error when a window does not fit
+        return self._pool(inputs, self.pool_size, strides=self.strides, padding=self.padding,
+                          data_format=self.data_format)
 
     def compute_output_shape(self, input_shape):
         spatial = input_shape[2:] if self.data_format == "channels_first" else input_shape[1:-1]
         lengths = tuple(conv_output_length(n, k, self.padding, s, 1)
                         for n, k, s in zip(spatial, self.pool_size, self.strides))
+        if any(n is not None and n < 1 for n in lengths):
+            raise ValueError(f"{type(self).__name__} {self.name!r}: the pool {self.pool_size} does not fit the input "
+                             f"{tuple(spatial)} with padding='valid'; use padding='same' or a smaller pool_size")
         if self.data_format == "channels_first":
             return (input_shape[0], input_shape[1]) + lengths
         return (input_shape[0],) + lengths + (input_shape[-1],)
@@ -87,6 +97,7 @@ class _GlobalPooling(Layer):
         return tuple(range(1, self.rank + 1))
 
     def call(self, inputs):
+        check_rank(self, inputs)
         return self._reduce(inputs, axis=self._axes(), keepdims=self.keepdims)
 
     def compute_output_shape(self, input_shape):
@@ -134,3 +145,35 @@ class GlobalMaxPooling1D(GlobalMaxPooling2D):
     """The maximum over steps."""
 
     rank = 1
+
+
+class MaxPooling3D(MaxPooling2D):
+    """Max pooling over the depth, height and width of volumes.
+
+    Example:
+        >>> MaxPooling3D()(np.ones((1, 4, 4, 6, 2))).shape
+        (1, 2, 2, 3, 2)
+    """
+
+    rank = 3
+
+
+class AveragePooling3D(AveragePooling2D):
+    """Average pooling over the depth, height and width of volumes."""
+
+    rank = 3
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides=strides, padding=padding, data_format=data_format, name=name, **kwargs)
+
+
+class GlobalAveragePooling3D(GlobalAveragePooling2D):
+    """The mean over depth, height and width."""
+
+    rank = 3
+
+
+class GlobalMaxPooling3D(GlobalMaxPooling2D):
+    """The maximum over depth, height and width."""
+
+    rank = 3

@@ -16,7 +16,7 @@ from nablanet.autodiff.ops.rnn import gru_op, lstm_op, simple_rnn_op
 from nablanet.autodiff.tensor import Tensor
 from nablanet.compat import warn_ignored
 from nablanet.layers.base import Layer
-from nablanet.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
+from nablanet.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from nablanet.names import snake_case
 from nablanet.tree import flatten, map_shape_structure, map_structure, pack_sequence_as
 
@@ -89,7 +89,7 @@ class RNN(Layer):
 
     Args:
         cell: A layer with `call(inputs, states, training=...)` returning `(output, new_states)`
-            and a `state_size` (an int or a list of ints).
+            and a `state_size` (an int or a list of ints), or a list of them (a `StackedRNNCells`).
         return_sequences: Return every step's output `(batch, timesteps, units)`, not only the last.
         return_state: Also return the final states: `[output, *states]`.
         go_backwards: Run over the sequence in reverse (the outputs come in that reversed order).
@@ -106,9 +106,8 @@ class RNN(Layer):
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
                  unroll=False, zero_output_for_mask=False, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(cell, (list, tuple)):
-            raise TypeError(f"{type(self).__name__}: stacking a list of cells is not supported; stack "
-                            "RNN layers with return_sequences=True instead")
+        if isinstance(cell, (list, tuple)):  # Keras stacks a list of cells
+            cell = StackedRNNCells(cell)
         if not hasattr(cell, "state_size") or not callable(getattr(cell, "call", None)):
             raise TypeError(f"{type(self).__name__}: cell must be a layer with call(inputs, states) and a "
                             f"state_size, got {cell!r}")

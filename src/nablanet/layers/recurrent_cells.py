@@ -3,15 +3,15 @@
 A cell maps `(inputs, states)` to `(output, new_states)` for one step; `RNN(cell)` runs it over a
 sequence. The built-in LSTM, GRU and SimpleRNN layers run the same math as fused sequence kernels
 (ops/rnn.py) and use these cells only where the kernels do not apply (other activations,
-recurrent dropout). Weights use Keras's names, shapes and gate order (LSTM i, f, c, o; GRU z, r, h),
-so weights copied from Keras give the same outputs.
+recurrent dropout); `StackedRNNCells` runs several cells as one. Weights use Keras's names,
+shapes and gate order (LSTM i, f, c, o; GRU z, r, h), so weights copied from Keras give the same outputs.
 """
 
 import numbers
 
 import numpy as np
 
-from nablanet import activations, backend, constraints, initializers, ops, regularizers
+from nablanet import activations, backend, constraints, initializers, ops, regularizers, serialization
 from nablanet.layers.base import Layer
 from nablanet.layers.core import set_weight_options, set_weight_roles, weight_options_config
 
@@ -253,3 +253,88 @@ class GRUCell(_Cell):
     def get_config(self):
         return {**super().get_config(), "recurrent_activation": activations.serialize(self.recurrent_activation),
                 "reset_after": self.reset_after}
+
+
+class StackedRNNCells(Layer):
+    """Several cells run one after another at each step, as one cell: each cell's output is the
+    next one's input, and the states are the list of each cell's states. `RNN([cell, cell])`
+    makes one.
+
+    Example:
+        >>> from nablanet.layers import RNN
+        >>> cells = StackedRNNCells([LSTMCell(4), GRUCell(3)])
+        >>> RNN(cells)(np.ones((2, 5, 6))).shape
+        (2, 3)
+    """
+
+    def __init__(self, cells, **kwargs):
+        super().__init__(**kwargs)
+        for cell in cells:
+            if not callable(getattr(cell, "call", None)):
+                raise ValueError(f"StackedRNNCells: every cell needs a call method, got {cell!r}")
+            if not hasattr(cell, "state_size"):
+                raise ValueError(f"StackedRNNCells: every cell needs a state_size, got {cell!r}")
+        self.cells = list(cells)
+
+    @property
+    def state_size(self):
+        return [cell.state_size for cell in self.cells]
+
+    @property
+    def output_size(self):
+        return _output_size(self.cells[-1])
+
+    def get_initial_state(self, batch_size=None):
+        states = []
+        for cell in self.cells:
+            if hasattr(cell, "get_initial_state"):
+                states.append(cell.get_initial_state(batch_size=batch_size))
+            elif isinstance(cell.state_size, int):
+                states.append(np.zeros((batch_size, cell.state_size), self.dtype))
+            else:
+                states.append([np.zeros((batch_size, size), self.dtype) for size in cell.state_size])
+        return states
+
+    def call(self, inputs, states, training=False):
+        new_states = []
+        for cell, state in zip(self.cells, states):
+            nested = isinstance(state, (list, tuple))
+            kwargs = {"training": training} if getattr(cell, "_accepts_training", False) else {}
+            inputs, state = cell.call(inputs, list(state) if nested else [state], **kwargs)
+            state = list(state) if isinstance(state, (list, tuple)) else [state]
+            new_states.append(state[0] if len(state) == 1 and not nested else state)
+        return inputs, new_states
+
+    def build(self, input_shape):
+        for cell in self.cells:
+            if isinstance(cell, Layer) and not cell.built:
+                cell.build(input_shape)
+                cell.built = True
+            input_shape = (input_shape[0], _output_size(cell))
+
+    def reset_dropout_mask(self):
+        for cell in self.cells:
+            if hasattr(cell, "reset_dropout_mask"):
+                cell.reset_dropout_mask()
+
+    def reset_recurrent_dropout_mask(self):
+        for cell in self.cells:
+            if hasattr(cell, "reset_recurrent_dropout_mask"):
+                cell.reset_recurrent_dropout_mask()
+
+    def get_config(self):
+        return {**super().get_config(), "cells": [serialization.serialize(cell) for cell in self.cells]}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        with serialization.custom_object_scope(custom_objects or {}):
+            cells = [serialization.deserialize(cell, kind="layers") for cell in config.pop("cells")]
+        return cls(cells, **config)
+
+
+def _output_size(cell):
+    """A cell's output width: its `output_size`, else its (first) state's size."""
+    if getattr(cell, "output_size", None) is not None:
+        return cell.output_size
+    return cell.state_size[0] if isinstance(cell.state_size, (list, tuple)) else cell.state_size

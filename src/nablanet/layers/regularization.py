@@ -1,5 +1,5 @@
-"""Regularization layers, active only in training: spatial dropout, Gaussian noise and dropout,
-alpha dropout (for SELU networks). `Dropout` itself is in core.py."""
+"""Regularization layers, active only in training: spatial dropout (1-D, 2-D, 3-D), Gaussian noise
+and dropout, alpha dropout (for SELU networks). `Dropout` itself is in core.py."""
 
 import math
 
@@ -27,6 +27,7 @@ class SpatialDropout1D(Dropout):
     def get_config(self):
         config = super().get_config()
         config.pop("noise_shape", None)
+        config.pop("trainable", None)  # as Keras's spatial dropouts
         return config
 
 
@@ -45,6 +46,30 @@ class SpatialDropout2D(Dropout):
     def get_config(self):
         config = super().get_config()
         config.pop("noise_shape", None)
+        config.pop("trainable", None)  # as Keras's spatial dropouts
+        return {**config, "data_format": self.data_format}
+
+
+class SpatialDropout3D(Dropout):
+    """Dropout of whole feature volumes of `(batch, depth, height, width, channels)` inputs (one mask
+    per sample and channel)."""
+
+    def __init__(self, rate, data_format=None, seed=None, name=None, dtype=None, **kwargs):
+        super().__init__(rate, seed=seed, name=name, dtype=dtype, **kwargs)
+        self.data_format = data_format or "channels_last"
+
+    def call(self, inputs, training=None):
+        if inputs.ndim != 5:
+            raise ValueError(f"SpatialDropout3D {self.name!r}: expected a 5-D input (batch, depth, height, width, "
+                             f"channels), got shape {tuple(inputs.shape)}")
+        b, c = inputs.shape[0], inputs.shape[-1 if self.data_format == "channels_last" else 1]
+        self.noise_shape = (b, 1, 1, 1, c) if self.data_format == "channels_last" else (b, c, 1, 1, 1)
+        return super().call(inputs, training=training)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("noise_shape", None)
+        config.pop("trainable", None)  # as Keras's spatial dropouts
         return {**config, "data_format": self.data_format}
 
 

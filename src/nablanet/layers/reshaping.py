@@ -1,21 +1,25 @@
-"""Spatial reshaping layers: UpSampling1D/2D, ZeroPadding1D/2D, Cropping1D/2D."""
+"""Spatial reshaping layers: UpSampling, ZeroPadding and Cropping in 1, 2 and 3 dimensions."""
 
 import numpy as np
 
 from nablanet import ops
 from nablanet.layers.base import Layer
 from nablanet.layers.conv import from_channels_last, to_channels_last, tuple_of
+from nablanet.layers.pooling import check_rank
 
 
 def _pairs(value, n, name, layer):
-    if isinstance(value, (int, np.integer)):
-        return ((int(value), int(value)),) * n
-    value = tuple(value)
-    if all(isinstance(v, (int, np.integer)) for v in value) and len(value) == n:
-        return tuple((int(v), int(v)) for v in value)
-    if len(value) == n and all(len(v) == 2 for v in value):
-        return tuple((int(a), int(b)) for a, b in value)
-    raise ValueError(f"{layer}: {name} must be an int, {n} ints or {n} pairs, got {value!r}")
+    """`n` (before, after) pairs from an int, `n` ints, or `n` entries each an int or a pair (Keras's forms)."""
+    entries = (value,) * n if isinstance(value, (int, np.integer)) else value
+    try:
+        pairs = tuple((v, v) if isinstance(v, (int, np.integer)) else tuple(v) for v in entries)
+    except TypeError:
+        pairs = ()
+    if len(pairs) == n and all(len(p) == 2 and all(isinstance(a, (int, np.integer)) and a >= 0 for a in p)
+                               for p in pairs):
+        return tuple((int(a), int(b)) for a, b in pairs)
+    raise ValueError(f"{layer}: {name} must be an int, {n} ints or {n} (before, after) pairs of ints >= 0, "
+                     f"got {value!r}")
 
 
 def resize_matrix(n_in, n_out, dtype):
@@ -41,6 +45,19 @@ def resize_bilinear(x, height, width):
     return ops.transpose(ops.reshape(x, (width, n, height, c)), (1, 2, 0, 3))
 
 
+def repeat_nearest(x, size):
+    """Channels-last `x` with each spatial axis `a` repeated `size[a]` times (nearest neighbour)."""
+    n, *spatial, c = x.shape
+    spread = [d for length in spatial for d in (length, 1)]
+    target = [d for length, times in zip(spatial, size) for d in (length, times)]
+    x = ops.broadcast_to(ops.reshape(x, (n, *spread, c)), (n, *target, c))
+    return ops.reshape(x, (n, *(length * times for length, times in zip(spatial, size)), c))
+
+
+def _spatial_axes(data_format, rank):
+    return tuple(range(2, rank + 2)) if data_format == "channels_first" else tuple(range(1, rank + 1))
+
+
 class UpSampling2D(Layer):
     """Repeat rows and columns `size` times ("nearest") or interpolate ("bilinear")."""
 
@@ -55,13 +72,10 @@ class UpSampling2D(Layer):
 
     def call(self, inputs):
         x = to_channels_last(inputs, self.data_format, 2)
-        n, h, w, c = x.shape
-        sh, sw = self.size
         if self.interpolation == "bilinear":
-            x = resize_bilinear(x, h * sh, w * sw)
+            x = resize_bilinear(x, x.shape[1] * self.size[0], x.shape[2] * self.size[1])
         else:
-            x = ops.broadcast_to(ops.reshape(x, (n, h, 1, w, 1, c)), (n, h, sh, w, sw, c))
-            x = ops.reshape(x, (n, h * sh, w * sw, c))
+            x = repeat_nearest(x, self.size)
         return from_channels_last(x, self.data_format, 2)
 
     def compute_output_shape(self, input_shape):
@@ -95,31 +109,43 @@ class UpSampling1D(Layer):
         return {**super().get_config(), "size": self.size}
 
 
-class ZeroPadding2D(Layer):
-    """Pad rows and columns with zeros: `padding` an int, two ints, or two (before, after) pairs."""
-
+class _ZeroPadding(Layer):
+    rank = 2
     fixed_last_axis = False
 
     def __init__(self, padding=(1, 1), data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.padding = _pairs(padding, 2, "padding", "ZeroPadding2D")
+        self.padding = _pairs(padding, self.rank, "padding", type(self).__name__)
         self.data_format = data_format or "channels_last"
 
     def call(self, inputs):
-        widths = ((0, 0),) + self.padding + ((0, 0),)
-        if self.data_format == "channels_first":
-            widths = ((0, 0), (0, 0)) + self.padding
-        return ops.pad(inputs, widths)
+        check_rank(self, inputs)
+        widths = [(0, 0)] * inputs.ndim
+        for axis, pair in zip(_spatial_axes(self.data_format, self.rank), self.padding):
+            widths[axis] = pair
+        return ops.pad(inputs, tuple(widths))
 
     def compute_output_shape(self, input_shape):
-        axes = (2, 3) if self.data_format == "channels_first" else (1, 2)
         shape = list(input_shape)
-        for axis, (a, b) in zip(axes, self.padding):
+        for axis, (a, b) in zip(_spatial_axes(self.data_format, self.rank), self.padding):
             shape[axis] = None if shape[axis] is None else shape[axis] + a + b
         return tuple(shape)
 
     def get_config(self):
         return {**super().get_config(), "padding": [list(p) for p in self.padding], "data_format": self.data_format}
+
+
+class ZeroPadding2D(_ZeroPadding):
+    """Pad rows and columns with zeros: `padding` an int, two ints, or two (before, after) pairs."""
+
+
+class ZeroPadding3D(_ZeroPadding):
+    """Pad depth, rows and columns with zeros: `padding` an int, three ints, or three (before, after) pairs."""
+
+    rank = 3
+
+    def __init__(self, padding=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
+        super().__init__(padding, data_format=data_format, **kwargs)
 
 
 class ZeroPadding1D(Layer):
@@ -153,35 +179,47 @@ class ZeroPadding1D(Layer):
         return {**super().get_config(), "padding": list(self.padding), "data_format": self.data_format}
 
 
-class Cropping2D(Layer):
-    """Remove rows and columns from the borders: `cropping` as for ZeroPadding2D."""
-
+class _Cropping(Layer):
+    rank = 2
     fixed_last_axis = False
 
     def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.cropping = _pairs(cropping, 2, "cropping", "Cropping2D")
+        self.cropping = _pairs(cropping, self.rank, "cropping", type(self).__name__)
         self.data_format = data_format or "channels_last"
 
     def call(self, inputs):
-        (top, bottom), (left, right) = self.cropping
-        rows = slice(top, inputs.shape[-3 if self.data_format == "channels_last" else -2] - bottom)
-        cols = slice(left, inputs.shape[-2 if self.data_format == "channels_last" else -1] - right)
-        if self.data_format == "channels_first":
-            return inputs[:, :, rows, cols]
-        return inputs[:, rows, cols, :]
+        check_rank(self, inputs)
+        self.compute_output_shape(inputs.shape)  # a clear error when nothing would be left
+        index = [slice(None)] * inputs.ndim
+        for axis, (a, b) in zip(_spatial_axes(self.data_format, self.rank), self.cropping):
+            index[axis] = slice(a, inputs.shape[axis] - b)
+        return inputs[tuple(index)]
 
     def compute_output_shape(self, input_shape):
-        axes = (2, 3) if self.data_format == "channels_first" else (1, 2)
         shape = list(input_shape)
-        for axis, (a, b) in zip(axes, self.cropping):
+        for axis, (a, b) in zip(_spatial_axes(self.data_format, self.rank), self.cropping):
             if shape[axis] is not None and shape[axis] - a - b < 1:
-                raise ValueError(f"Cropping2D {self.name!r}: cropping {self.cropping} removes all of {input_shape}")
+                raise ValueError(f"{type(self).__name__} {self.name!r}: cropping {self.cropping} removes all of "
+                                 f"{tuple(input_shape)}")
             shape[axis] = None if shape[axis] is None else shape[axis] - a - b
         return tuple(shape)
 
     def get_config(self):
         return {**super().get_config(), "cropping": [list(c) for c in self.cropping], "data_format": self.data_format}
+
+
+class Cropping2D(_Cropping):
+    """Remove rows and columns from the borders: `cropping` as for ZeroPadding2D."""
+
+
+class Cropping3D(_Cropping):
+    """Remove depth slices, rows and columns from the borders: `cropping` as for ZeroPadding3D."""
+
+    rank = 3
+
+    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
+        super().__init__(cropping, data_format=data_format, **kwargs)
 
 
 class Cropping1D(Layer):
@@ -200,3 +238,34 @@ class Cropping1D(Layer):
 
     def get_config(self):
         return {**super().get_config(), "cropping": list(self.cropping)}
+
+
+class UpSampling3D(Layer):
+    """Repeat depth slices, rows and columns `size` times (nearest neighbour).
+
+    Example:
+        >>> UpSampling3D((1, 2, 3))(np.ones((1, 2, 2, 2, 1))).shape
+        (1, 2, 4, 6, 1)
+    """
+
+    rank = 3
+    fixed_last_axis = False
+
+    def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.size = tuple_of(size, 3, "size", "UpSampling3D")
+        self.data_format = data_format or "channels_last"
+
+    def call(self, inputs):
+        check_rank(self, inputs)
+        x = repeat_nearest(to_channels_last(inputs, self.data_format, 3), self.size)
+        return from_channels_last(x, self.data_format, 3)
+
+    def compute_output_shape(self, input_shape):
+        shape = list(input_shape)
+        for axis, times in zip(_spatial_axes(self.data_format, 3), self.size):
+            shape[axis] = None if shape[axis] is None else shape[axis] * times
+        return tuple(shape)
+
+    def get_config(self):
+        return {**super().get_config(), "size": list(self.size), "data_format": self.data_format}

@@ -1,4 +1,5 @@
-"""Layer wrappers: Bidirectional (an RNN both ways) and TimeDistributed (a layer on every step)."""
+"""Layer wrappers: the `Wrapper` base, Bidirectional (an RNN both ways) and TimeDistributed (a
+layer on every step)."""
 
 import numpy as np
 
@@ -7,6 +8,40 @@ from nablanet.compat import warn_ignored
 from nablanet.layers.base import Layer
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+
+class Wrapper(Layer):
+    """Base class of layers that wrap one other layer (held as `self.layer`, built with the
+    wrapper, saved in the config under "layer").
+
+    Example:
+        >>> from nablanet.layers import Dense
+        >>> class Twice(Wrapper):
+        ...     def call(self, inputs):
+        ...         return self.layer(inputs) * 2
+        >>> Twice(Dense(2))(np.ones((1, 3))).shape
+        (1, 2)
+    """
+
+    def __init__(self, layer, **kwargs):
+        if not isinstance(layer, Layer):
+            raise ValueError(f"{type(self).__name__}: expected a Layer to wrap, got {layer!r}")
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def build(self, input_shape=None):
+        if not self.layer.built:
+            self.layer._build_once(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "layer": serialization.serialize(self.layer)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        with serialization.custom_object_scope(custom_objects or {}):
+            layer = serialization.deserialize(config.pop("layer"), kind="layers")
+        return cls(layer, **config)
 
 
 def _reverse_time(x):
@@ -146,7 +181,7 @@ def _merge(mode, y, y_rev):
     return [y, y_rev]
 
 
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     """Applies a layer to every time step: `(batch, timesteps, ...)` in, the layer's output for each
     step stacked along axis 1 out. The steps run as one batch of `batch * timesteps` samples.
 
@@ -159,10 +194,9 @@ class TimeDistributed(Layer):
     supports_masking = True
 
     def __init__(self, layer, **kwargs):
-        super().__init__(**kwargs)
         if not isinstance(layer, Layer):
             raise TypeError(f"TimeDistributed: expected a Layer, got {layer!r}")
-        self.layer = layer
+        super().__init__(layer, **kwargs)
 
     def _check(self, shape):
         if len(shape) < 3:
@@ -195,14 +229,4 @@ class TimeDistributed(Layer):
         self._check(input_shape)
         inner = self.layer.compute_output_shape((None,) + tuple(input_shape[2:]))
         return tuple(input_shape[:2]) + tuple(inner[1:])
-
-    def get_config(self):
-        return {**super().get_config(), "layer": serialization.serialize(self.layer)}
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        with serialization.custom_object_scope(custom_objects or {}):
-            config["layer"] = serialization.deserialize(config["layer"], kind="layers")
-        return cls(**config)
 

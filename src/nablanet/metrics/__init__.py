@@ -2,7 +2,8 @@
 
 Metrics never take part in gradients: they read the arrays behind Tensors and accumulate in
 float64. Function metrics return one value per sample; `MeanMetricWrapper` averages them
-(weighted by `sample_weight`) across every batch since the last reset.
+(weighted by `sample_weight`) across every batch since the last reset. The confusion-matrix
+metrics are in `confusion`, the IoU family in `iou`, the F-scores, R2 and correlations in `scores`.
 
 >>> m = BinaryAccuracy()
 >>> m.update_state(np.array([1, 0, 1]), np.array([0.9, 0.2, 0.3]))
@@ -16,7 +17,29 @@ from nablanet import losses, serialization
 from nablanet.autodiff.tensor import as_array
 from nablanet.losses import wrapper_class
 from nablanet.metrics.base import Mean, MeanMetricWrapper, Metric, Sum, pair
-from nablanet.metrics.confusion import AUC, Precision, Recall
+from nablanet.metrics.confusion import (
+    AUC,
+    FalseNegatives,
+    FalsePositives,
+    Precision,
+    PrecisionAtRecall,
+    Recall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+    TrueNegatives,
+    TruePositives,
+)
+from nablanet.metrics.iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
+from nablanet.metrics.scores import (
+    ConcordanceCorrelation,
+    F1Score,
+    FBetaScore,
+    PearsonCorrelation,
+    R2Score,
+    concordance_correlation,
+    pearson_correlation,
+)
 from nablanet.names import snake_case, unknown
 
 
@@ -127,13 +150,34 @@ class RootMeanSquaredError(Mean):
     def result(self):
         return np.sqrt(super().result())
 
+
+# -- the losses' functions Keras also exports as metrics (the same objects) --------------------
+
+binary_crossentropy = losses.binary_crossentropy
+binary_focal_crossentropy = losses.binary_focal_crossentropy
+categorical_crossentropy = losses.categorical_crossentropy
+categorical_focal_crossentropy = losses.categorical_focal_crossentropy
+categorical_hinge = losses.categorical_hinge
+hinge = losses.hinge
+huber = losses.huber
+kl_divergence = losses.kl_divergence
+log_cosh = losses.log_cosh
+mean_absolute_error = losses.mean_absolute_error
+mean_absolute_percentage_error = losses.mean_absolute_percentage_error
+mean_squared_error = losses.mean_squared_error
+mean_squared_logarithmic_error = losses.mean_squared_logarithmic_error
+poisson = losses.poisson
+sparse_categorical_crossentropy = losses.sparse_categorical_crossentropy
+squared_hinge = losses.squared_hinge
+
 # -- lookup -----------------------------------------------------------------------------------
 
 FUNCTIONS = {f.__name__: f for f in (
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
-    top_k_categorical_accuracy, sparse_top_k_categorical_accuracy,
+    top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, pearson_correlation, concordance_correlation,
 )}
-FUNCTIONS.update(losses.FUNCTIONS)
+_NOT_METRICS = ("ctc", "dice", "tversky", "circle", "categorical_generalized_cross_entropy")  # not in keras.metrics
+FUNCTIONS.update({name: fn for name, fn in losses.FUNCTIONS.items() if name not in _NOT_METRICS})
 FUNCTIONS.update(losses.ALIASES)
 
 CLASSES = {cls.__name__: cls for cls in (
@@ -142,6 +186,9 @@ CLASSES = {cls.__name__: cls for cls in (
     MeanAbsolutePercentageError, MeanSquaredLogarithmicError, RootMeanSquaredError, CosineSimilarity,
     LogCoshError, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
     KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge, Precision, Recall, AUC,
+    TruePositives, TrueNegatives, FalsePositives, FalseNegatives, PrecisionAtRecall, RecallAtPrecision,
+    SensitivityAtSpecificity, SpecificityAtSensitivity, IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU,
+    F1Score, FBetaScore, R2Score, PearsonCorrelation, ConcordanceCorrelation,
 )}
 
 
@@ -170,6 +217,20 @@ def get(identifier):
     if callable(identifier):
         return identifier
     raise TypeError(f"metrics.get: expected a name, a config dict, a Metric or a callable, got {identifier!r}")
+
+
+def serialize(metric):
+    """A metric's config in Keras 3's schema (`{"module", "class_name", "config", ...}`); a
+    function's by its name."""
+    return serialization.serialize(metric)
+
+
+def deserialize(config, custom_objects=None):
+    """A metric from what `serialize` wrote, or from a name, from the allowlist."""
+    if isinstance(config, str):
+        with serialization.custom_object_scope(custom_objects or {}):
+            return get(config)
+    return serialization.deserialize(config, custom_objects, kind="metrics")
 
 
 def resolve(identifier, y_true_shape, y_pred_shape):

@@ -1,5 +1,6 @@
 """Metrics built on a confusion matrix: true and false positives and negatives of `y_pred > t`
-for each threshold `t` (`Precision`, `Recall`, `AUC`).
+for each threshold `t` (`TruePositives` and its kin, `Precision`, `Recall`, `AUC`, and the best
+value of one rate where another reaches a target: `PrecisionAtRecall` and its kin).
 
 >>> m = Precision()
 >>> m.update_state(np.array([1, 0, 1, 1]), np.array([0.9, 0.8, 0.2, 0.7]))
@@ -15,15 +16,29 @@ from nablanet.compat import warn_ignored
 from nablanet.metrics.base import Metric, pair
 
 
-def _confusion(y_true, y_pred, thresholds, sample_weight=None, class_id=None, top_k=None):
-    """Weighted true/false positives/negatives of `y_pred > t` for every threshold t."""
+def evenly_spaced(thresholds):
+    """Whether thresholds are `i / (n - 1)` for i in 0..n-1 (n >= 3), up to epsilon, as Keras asks:
+    Keras then counts by buckets of predictions clipped to [0, 1]."""
+    thresholds = np.asarray(thresholds, np.float64)
+    n = len(thresholds)
+    return n >= 3 and np.allclose(thresholds, np.arange(n) / (n - 1), atol=epsilon())
+
+
+def _confusion(y_true, y_pred, thresholds, sample_weight=None, class_id=None, top_k=None, clip=False):
+    """Weighted true/false positives/negatives of `y_pred > t` for every threshold t (with `clip`,
+    of the predictions clipped to [0, 1] first)."""
     y_true, y_pred = pair(y_true, y_pred)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     if y_true.shape != y_pred.shape:
         raise ValueError(
-            f"confusion metrics (Precision, Recall, AUC): y_true {y_true.shape} and y_pred "
+            f"confusion metrics (Precision, Recall, AUC, TruePositives, ...): y_true {y_true.shape} and y_pred "
             f"{y_pred.shape} must have the same shape; one-hot encode integer labels first"
         )
+    if class_id is not None and y_pred.ndim < 2:
+        raise ValueError(f"confusion metrics: class_id needs y_pred of shape (num_samples, num_classes), "
+                         f"got {y_pred.shape}")
+    if clip:
+        y_pred = np.clip(y_pred, 0.0, 1.0)
     if top_k is not None:  # keep the k largest scores per row, push the rest below every threshold
         kth = -np.sort(-y_pred, axis=-1)[..., top_k - 1:top_k]
         y_pred = np.where(y_pred >= kth, y_pred, -np.inf)
@@ -61,7 +76,8 @@ class _Thresholded(Metric):
         self.reset_state()
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        tp, fp, fn, _ = _confusion(y_true, y_pred, self.thresholds, sample_weight, self.class_id, self.top_k)
+        tp, fp, fn, _ = _confusion(y_true, y_pred, self.thresholds, sample_weight, self.class_id, self.top_k,
+                                   clip=evenly_spaced(self.thresholds))
         self.true_positives += tp
         self.false_positives += fp
         self.false_negatives += fn
@@ -71,7 +87,7 @@ class _Thresholded(Metric):
         self.true_positives, self.false_positives, self.false_negatives = zeros, zeros.copy(), zeros.copy()
 
     def _value(self, ratio):
-        return np.float64(ratio[0]) if self.init_thresholds is None or np.ndim(self.init_thresholds) == 0 else ratio
+        return np.float64(ratio[0]) if len(self.thresholds) == 1 else ratio  # one threshold: a number, as Keras
 
     def get_config(self):
         return {**super().get_config(), "thresholds": self.init_thresholds, "top_k": self.top_k,
@@ -80,6 +96,173 @@ class _Thresholded(Metric):
 
 def _divide(a, b):
     return np.divide(a, b, out=np.zeros_like(np.asarray(a, np.float64)), where=np.asarray(b) != 0)
+
+
+def _parse_thresholds(owner, thresholds):
+    values = np.atleast_1d(0.5 if thresholds is None else np.asarray(thresholds, dtype=object)).tolist()
+    bad = [t for t in values if t is None or not 0 <= t <= 1]
+    if bad:
+        raise ValueError(f"{owner}: thresholds must lie in [0, 1], got {bad}")
+    return np.asarray(values, np.float64)
+
+
+class _ConfusionCount(Metric):
+    """The weighted count of one cell of the confusion matrix, per threshold."""
+
+    _cell = 0  # index into (tp, fp, fn, tn)
+
+    def __init__(self, thresholds=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.init_thresholds = thresholds
+        self.thresholds = _parse_thresholds(type(self).__name__, thresholds)
+        self._clip = evenly_spaced(self.thresholds)
+        self.reset_state()
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.accumulator = self.accumulator + _confusion(y_true, y_pred, self.thresholds, sample_weight,
+                                                         clip=self._clip)[self._cell]
+
+    def result(self):
+        return np.float64(self.accumulator[0]) if len(self.thresholds) == 1 else self.accumulator.copy()
+
+    def reset_state(self):
+        self.accumulator = np.zeros(len(self.thresholds))
+
+    def get_config(self):
+        return {**super().get_config(), "thresholds": self.init_thresholds}
+
+
+class TruePositives(_ConfusionCount):
+    """The weighted count of positives predicted positive (`y_pred > threshold`, 0.5 by default).
+
+    >>> m = TruePositives()
+    >>> m.update_state(np.array([0, 1, 1, 1]), np.array([0.9, 0.8, 0.2, 0.7]))
+    >>> float(m.result())
+    2.0
+    """
+
+    direction = "up"
+    _cell = 0
+
+
+class FalsePositives(_ConfusionCount):
+    """The weighted count of negatives predicted positive (`y_pred > threshold`)."""
+
+    _cell = 1
+
+
+class FalseNegatives(_ConfusionCount):
+    """The weighted count of positives predicted negative (`y_pred <= threshold`)."""
+
+    _cell = 2
+
+
+class TrueNegatives(_ConfusionCount):
+    """The weighted count of negatives predicted negative (`y_pred <= threshold`)."""
+
+    direction = "up"
+    _cell = 3
+
+
+class _AtTarget(Metric):
+    """The best value of one rate over the thresholds where another rate reaches `value`; the
+    thresholds are `num_thresholds` evenly spaced in [0, 1] (0.5 alone when 1)."""
+
+    direction = "up"
+    _target = ""  # the constructor's name for `value`
+
+    def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
+        owner = type(self).__name__
+        if value < 0 or value > 1:
+            raise ValueError(f"{owner}: {self._target} must lie in [0, 1], got {value}")
+        if num_thresholds <= 0:
+            raise ValueError(f"{owner}: num_thresholds must be an integer > 0, got {num_thresholds}")
+        super().__init__(name=name, dtype=dtype)
+        self.value, self.num_thresholds, self.class_id = value, num_thresholds, class_id
+        setattr(self, self._target, value)
+        if num_thresholds == 1:
+            self.thresholds = np.array([0.5])
+        else:
+            inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            self.thresholds = np.array([0.0] + inner + [1.0])
+        self.reset_state()
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        counts = _confusion(y_true, y_pred, self.thresholds, sample_weight, class_id=self.class_id,
+                            clip=len(self.thresholds) > 1)
+        self._counts = self._counts + np.stack(counts)
+
+    def reset_state(self):
+        self._counts = np.zeros((4, len(self.thresholds)))  # tp, fp, fn, tn
+
+    def _rates(self):
+        tp, fp, fn, tn = self._counts
+        return {"recall": _divide(tp, tp + fn), "precision": _divide(tp, tp + fp), "specificity": _divide(tn, tn + fp)}
+
+    def _best(self, constrained, dependent):
+        return np.float64(np.max(np.where(constrained >= self.value, dependent, 0.0), initial=0.0))
+
+    def get_config(self):
+        return {**super().get_config(), "class_id": self.class_id, "num_thresholds": self.num_thresholds,
+                self._target: self.value}
+
+
+class SensitivityAtSpecificity(_AtTarget):
+    """The best sensitivity (recall) where specificity is at least `specificity`."""
+
+    _target = "specificity"
+
+    def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+
+    def result(self):
+        rates = self._rates()
+        return self._best(rates["specificity"], rates["recall"])
+
+
+class SpecificityAtSensitivity(_AtTarget):
+    """The best specificity where sensitivity (recall) is at least `sensitivity`."""
+
+    _target = "sensitivity"
+
+    def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+
+    def result(self):
+        rates = self._rates()
+        return self._best(rates["recall"], rates["specificity"])
+
+
+class PrecisionAtRecall(_AtTarget):
+    """The best precision where recall is at least `recall`.
+
+    >>> m = PrecisionAtRecall(0.5, num_thresholds=3)
+    >>> m.update_state(np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.8]))
+    >>> float(m.result())
+    0.5
+    """
+
+    _target = "recall"
+
+    def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+
+    def result(self):
+        rates = self._rates()
+        return self._best(rates["recall"], rates["precision"])
+
+
+class RecallAtPrecision(_AtTarget):
+    """The best recall where precision is at least `precision`."""
+
+    _target = "precision"
+
+    def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(precision, num_thresholds, class_id, name, dtype)
+
+    def result(self):
+        rates = self._rates()
+        return self._best(rates["precision"], rates["recall"])
 
 
 class Precision(_Thresholded):

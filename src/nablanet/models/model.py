@@ -185,8 +185,9 @@ class Model(Layer):
                 auto_scale_loss=True):
         """Choose the optimizer, the loss (per output) and the metrics (per output).
 
-        Every step runs eagerly on NumPy with unscaled losses, whatever `run_eagerly` and
-        `auto_scale_loss` say; `steps_per_execution` and `jit_compile` are ignored, with a warning.
+        Every step runs eagerly on NumPy, whatever `run_eagerly` says; `auto_scale_loss` wraps no
+        optimizer (there is no float16 policy), and the optimizer's own `scale_loss` scales the loss
+        before differentiating; `steps_per_execution` and `jit_compile` are ignored, with a warning.
         """
         warn_ignored("Model.compile", "steps_per_execution", steps_per_execution,
                      "every batch is one step that callbacks see", default=1)
@@ -313,9 +314,9 @@ class Model(Layer):
         for metric in self.metrics:
             result = metric.result()
             if isinstance(result, dict):
-                logs.update({name: _scalar(value) for name, value in result.items()})
+                logs.update({name: _log_value(value) for name, value in result.items()})
             else:
-                logs[metric.name] = _scalar(result)
+                logs[metric.name] = _log_value(result)
         return dict(sorted(logs.items()))  # Keras orders the logs by name
 
     def _compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -342,7 +343,8 @@ class Model(Layer):
             loss = self._convert(loss)
         self._track_loss(loss, x)
         weights = self.trainable_weights
-        grads = backprop(loss, weights, np.ones(loss.shape, loss.dtype), free=True) if loss.requires_grad else []
+        scaled = self.optimizer.scale_loss(loss)  # as Keras: a loss scale multiplies the gradients, apply divides
+        grads = backprop(scaled, weights, np.ones(scaled.shape, scaled.dtype), free=True) if loss.requires_grad else []
         self.last_gradients = grads
         if grads:
             self.optimizer.apply(grads, weights)
@@ -552,6 +554,12 @@ class Model(Layer):
 
 def _scalar(value):
     return float(np.asarray(value.data if isinstance(value, Tensor) else value))
+
+
+def _log_value(value):
+    """A metric's result for the logs: a float, or an array for one per class or threshold, as Keras."""
+    array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    return float(array) if array.ndim == 0 else array
 
 
 @functools.lru_cache(maxsize=256)  # asked every step; inspect.signature is slow

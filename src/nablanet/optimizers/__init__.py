@@ -3,18 +3,31 @@
 
 from nablanet import serialization
 from nablanet.names import unknown
-from nablanet.optimizers import schedules
+from nablanet.optimizers import legacy, schedules
+from nablanet.optimizers.adafactor import Adafactor
 from nablanet.optimizers.adagrad import Adadelta, Adagrad
 from nablanet.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from nablanet.optimizers.base import Optimizer
+from nablanet.optimizers.ftrl import Ftrl
+from nablanet.optimizers.lamb import Lamb
+from nablanet.optimizers.lion import Lion
+from nablanet.optimizers.loss_scale_optimizer import LossScaleOptimizer
+from nablanet.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
+from nablanet.optimizers.muon import Muon
 from nablanet.optimizers.rmsprop import RMSprop
+from nablanet.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from nablanet.optimizers.sgd import SGD
 
-ALL = {cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta)}
-serialization.register_table("optimizers", {cls.__name__: cls for cls in ALL.values()} | ALL, "keras.optimizers")
+# The optimizers `get` builds from a name alone; the wrappers need an optimizer to wrap.
+ALL = {cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta, Lion,
+                                             Lamb, Adafactor, Ftrl, Muon, ScheduleFreeAdamW)}
+WRAPPERS = (LossScaleOptimizer, MultiOptimizer, OptimizerMap)
+serialization.register_table("optimizers", {cls.__name__: cls for cls in (*ALL.values(), *WRAPPERS)} | ALL,
+                             "keras.optimizers")
 
-__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Nadam", "Optimizer",
-           "RMSprop", "deserialize", "get", "schedules", "serialize"]
+__all__ = ["SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion",
+           "LossScaleOptimizer", "MultiOptimizer", "Muon", "Nadam", "Optimizer", "OptimizerMap", "RMSprop",
+           "ScheduleFreeAdamW", "deserialize", "get", "legacy", "schedules", "serialize"]
 
 
 def get(identifier):

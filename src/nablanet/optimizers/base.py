@@ -93,7 +93,7 @@ class Optimizer:
             )
         if use_ema and not 0 <= ema_momentum <= 1:
             raise ValueError(f"{cls}: ema_momentum must be in [0, 1], got {ema_momentum}")
-        self.learning_rate = learning_rate
+        Optimizer.learning_rate.fset(self, learning_rate)  # not a wrapper's property, which forwards
         self.weight_decay = weight_decay
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
         self.use_ema, self.ema_momentum = use_ema, ema_momentum
@@ -187,7 +187,7 @@ class Optimizer:
         self._iterations = int(arrays["iterations"])
         extras = dict(extras or {})
         if "learning_rate" in extras:
-            self.learning_rate = extras.pop("learning_rate")
+            Optimizer.learning_rate.fset(self, extras.pop("learning_rate"))
         self._set_extra_state(extras)
 
     def _extra_state(self):
@@ -297,11 +297,14 @@ class Optimizer:
     def _step(self, pairs):
         pairs = self._clip([g for g, _ in pairs], [v for _, v in pairs])
         learning_rate = self.learning_rate
+        self._apply_weight_decay([v for _, v in pairs], learning_rate)
+        self._update(pairs, learning_rate)
+
+    def _apply_weight_decay(self, variables, learning_rate):
         if self.weight_decay:
-            for _, v in pairs:
+            for v in variables:
                 if self._use_weight_decay(v):
                     v.data *= 1 - self.weight_decay * learning_rate
-        self._update(pairs, learning_rate)
 
     def _update(self, pairs, learning_rate):
         for g, v in pairs:

@@ -117,7 +117,10 @@ def _deserialize_with_assets(config, entries, path, budget):
         if hasattr(obj, "load_assets") and queue:
             where = queue.pop(0)
             if where is not None:
-                layout.load_layer_assets(obj, where, entries, path)
+                try:
+                    layout.load_layer_assets(obj, where, entries, path)
+                except SavingError:
+                    pass  # assets that need the weights too (TF-IDF's): loaded with them, after the graph
 
     with serialization.on_create(load_early):
         return serialization.deserialize(config, kind="models")

@@ -22,7 +22,11 @@ from nablanet.saving.archive import SavingError
 
 # Keras creates the first `k` slot kinds of these optimizers interleaved (per variable: momentum,
 # velocity, ...), nablanet one kind after another; the other kinds are in the same order in both.
-INTERLEAVED = {"Adam": 2, "AdamW": 2, "Adamax": 2, "Nadam": 2, "Adadelta": 2}
+INTERLEAVED = {"Adam": 2, "AdamW": 2, "Adamax": 2, "Nadam": 2, "Adadelta": 2, "Lamb": 2, "Ftrl": 2,
+               "ScheduleFreeAdamW": 2}
+# These create their slots in Keras's order already (shapes or counts differ between variables; the
+# wrappers keep scalars of their own before their inner optimizers' variables).
+IN_KERAS_ORDER = {"Adafactor", "Muon", "LossScaleOptimizer", "MultiOptimizer"}
 SCALARS = ("u_product",)  # extra state Keras keeps as variables after the slots (Nadam's momentum product)
 
 
@@ -151,12 +155,33 @@ def optimizer_variables(optimizer, where="save"):
     >>> [label for label, _ in optimizer_variables(opt)]
     ['iteration', 'learning_rate', 'slot_0', 'slot_1', 'u_product']
     """
+    return [entry for opt in _family(optimizer) for entry in _own_variables(opt, where)]
+
+
+def _wrapped(optimizer):
+    """The optimizers a wrapper steps (a LossScaleOptimizer's inner one, a MultiOptimizer's)."""
+    inner = getattr(optimizer, "inner_optimizer", None)
+    return [inner] if inner is not None else list(getattr(optimizer, "optimizers", None) or [])
+
+
+def _family(optimizer):
+    """The optimizer, then those it wraps, depth first: Keras lists a wrapper's variables before theirs."""
+    return [optimizer] + [opt for child in _wrapped(optimizer) for opt in _family(child)]
+
+
+def _own_variables(optimizer, where):
     state, extras = optimizer.get_state()
     found = [("iteration", np.array(state["iterations"], dtype=np.int64))]
     if "learning_rate" in extras:  # Keras keeps a float rate as a variable, a schedule not
         found.append(("learning_rate", np.array(extras["learning_rate"], dtype=np.float32)))
     found += [(f"slot_{k}", optimizer._slots[i]) for k, i in enumerate(_slot_order(optimizer, where))]
     return found + [(name, np.array(extras[name], dtype=np.float32)) for name in SCALARS if name in extras]
+
+
+def optimizer_variable_names(optimizer):
+    """`"<optimizer name>/<label>"` for each of `optimizer_variables`, naming the optimizer that keeps
+    it (a wrapper's and those it wraps)."""
+    return [f"{opt.name}/{label}" for opt in _family(optimizer) for label, _ in _own_variables(opt, "save")]
 
 
 def optimizer_arrays(optimizer):
@@ -169,6 +194,8 @@ def _slot_order(optimizer, where):
     n, total = len(optimizer._variables), len(optimizer._slots)
     if not total:
         return []
+    if type(optimizer).__name__ in IN_KERAS_ORDER:
+        return list(range(total))
     if n == 0 or total % n:
         raise SavingError(f"{where}: {type(optimizer).__name__} has {total} state arrays for {n} variables; "
                           "they cannot be laid out as Keras does")
@@ -194,15 +221,32 @@ def restore_optimizer(model, optimizer, stored, source, extras=None):
         shape, want = tuple(data.shape), tuple(array.shape)
         fits = shape == want or (want == () and shape == (1,))  # Keras's older files keep scalars as (1,)
         kind = np.dtype(data.dtype).kind
-        if not fits or kind not in ("iuf" if label == "iteration" else "f"):
+        if not fits or kind not in ("iuf" if label == "iteration" or array.dtype.kind in "iu" else "f"):
             raise SavingError(f"load_model: {source}: optimizer variable {k} ({name}) has shape {shape} and "
                               f"dtype {data.dtype} in the file; {type(optimizer).__name__} expects {label} of "
                               f"shape {want} and dtype {array.dtype}")
-    order = _slot_order(optimizer, f"load_model: {source}")
     try:
         values = [np.asarray(data) for _, data in stored]
     except (OSError, ValueError, TypeError) as error:
         raise SavingError(f"load_model: {source} is corrupted: its optimizer state cannot be read ({error})") from None
+    _restore_family(optimizer, values, 0, source, extras)
+
+
+def _restore_family(optimizer, values, start, source, extras):
+    """Set `optimizer`'s state from `values[start:]`, then that of those it wraps (each with its own
+    entry of the wrapper's `inner_extras`); returns where the next optimizer's values start."""
+    extras = dict(extras or {})
+    inner_extras = extras.pop("inner_extras", None) or []
+    own = _own_variables(optimizer, f"load_model: {source}")
+    _set_own_state(optimizer, own, values[start:start + len(own)], source, extras)
+    start += len(own)
+    for k, child in enumerate(_wrapped(optimizer)):
+        start = _restore_family(child, values, start, source, inner_extras[k] if k < len(inner_extras) else None)
+    return start
+
+
+def _set_own_state(optimizer, expected, values, source, extras):
+    order = _slot_order(optimizer, f"load_model: {source}")
     head = len(expected) - len(order) - sum(name in SCALARS for name, _ in expected)
     state = {"iterations": np.array(int(values[0].reshape(-1)[0]), dtype=np.int64)}
     state.update({f"slot/{i:05d}": values[head + k].astype(optimizer._slots[i].dtype, copy=False)
@@ -225,11 +269,29 @@ def weights_h5(model):
                 group.create_dataset(key, data=np.array(array, order="C"))
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None and optimizer.built:
-            group = f.require_group("optimizer/vars")
-            group.attrs["name"] = optimizer.name
-            for i, array in enumerate(optimizer_arrays(optimizer)):
-                group.create_dataset(str(i), data=np.array(array, order="C"))
+            for path, opt in _optimizer_groups(optimizer, "optimizer"):
+                group = f.require_group(f"{path}/vars")
+                group.attrs["name"] = opt.name
+                for i, array in enumerate(optimizer_arrays(opt)):
+                    group.create_dataset(str(i), data=np.array(array, order="C"))
     return buffer.getvalue()
+
+
+def _optimizer_groups(optimizer, path):
+    """`(path, optimizer)` where Keras stores each optimizer's variables: the optimizer's own (a
+    wrapper's include those it wraps), then again under `inner_optimizer` (LossScaleOptimizer) or
+    `optimizers/<class in snake case>[_k]` (MultiOptimizer), as Keras writes them."""
+    found = [(path, optimizer)]
+    inner = getattr(optimizer, "inner_optimizer", None)
+    if inner is not None:
+        return found + _optimizer_groups(inner, f"{path}/inner_optimizer")
+    used = collections.Counter()
+    for child in getattr(optimizer, "optimizers", None) or []:
+        label = snake_case(type(child).__name__)
+        key = label if not used[label] else f"{label}_{used[label]}"
+        used[label] += 1
+        found += _optimizer_groups(child, f"{path}/optimizers/{key}")
+    return found
 
 
 def load_weights_h5(model, data, path, optimizer=True, optimizer_extra=None):

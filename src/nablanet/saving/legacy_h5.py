@@ -159,7 +159,7 @@ def _write_weights(group, model):
 
 def _write_optimizer(f, optimizer):
     found = layout.optimizer_variables(optimizer)
-    names = [f"{optimizer.name}/{label}" for label, _ in found]
+    names = layout.optimizer_variable_names(optimizer)
     group = f.create_group("optimizer_weights")
     group.attrs["weight_names"] = _names(names)
     for name, (_, value) in zip(names, found):
