@@ -63,7 +63,9 @@ def assert_same_training(one, many, atol=1e-5):
     (3, {"optimizer": "sgd", "batch_size": 15}),  # uneven shards of 5 and of 2/2/2 in the last batch
     (2, {"optimizer": "adam", "batch_norm": "synchronized", "batch_size": 15}),
     (2, {"optimizer": "sgd", "pydataset": True, "batch_size": 15}),
-], ids=["sgd-momentum", "adam-validation", "three-ranks-uneven", "synchronized-batch-norm", "pydataset"])
+    (2, {"optimizer": "loss_scale"}),
+], ids=["sgd-momentum", "adam-validation", "three-ranks-uneven", "synchronized-batch-norm", "pydataset",
+        "loss-scale"])
 def test_ranks_train_as_one_process_with_the_global_batch(tmp_path, ranks, options):
     (tmp_path / "one").mkdir()
     (tmp_path / "many").mkdir()

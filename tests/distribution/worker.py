@@ -23,8 +23,10 @@ def build(options):
         layers.append(keras.layers.Dropout(options["dropout"]))
     layers.append(keras.layers.Dense(3, activation="softmax"))
     model = keras.Sequential(layers)
-    optimizer = (keras.optimizers.SGD(0.1, momentum=0.9) if options.get("optimizer", "sgd") == "sgd"
-                 else keras.optimizers.Adam(0.01))
+    kind = options.get("optimizer", "sgd")
+    optimizer = keras.optimizers.Adam(0.01) if kind == "adam" else keras.optimizers.SGD(0.1, momentum=0.9)
+    if kind == "loss_scale":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer, initial_scale=2.0**10)
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 

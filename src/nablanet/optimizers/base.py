@@ -6,9 +6,11 @@ A subclass implements `build(variables)` (its state, made with `add_optimizer_va
 NumPy. Names, defaults and formulas are Keras 3's.
 """
 
+import contextlib
 import functools
 import inspect
 import re
+import threading
 
 import numpy as np
 
@@ -16,6 +18,21 @@ from nablanet import backend
 from nablanet.autodiff.tensor import Tensor
 from nablanet.names import snake_case, unique_name
 from nablanet.optimizers import schedules
+
+
+_ALREADY_REDUCED = threading.local()
+
+
+@contextlib.contextmanager
+def gradients_already_reduced():
+    """Inside the block, `apply` takes its gradients as the global batch's (a wrapper such as
+    LossScaleOptimizer reduced them over the ranks first, to decide alike on every rank)."""
+    before = getattr(_ALREADY_REDUCED, "on", False)
+    _ALREADY_REDUCED.on = True
+    try:
+        yield
+    finally:
+        _ALREADY_REDUCED.on = before
 
 
 def with_base_parameters(cls):
@@ -235,7 +252,8 @@ class Optimizer:
             self.build(trainable_variables)
         pairs = [(self._as_gradient(g, v), v) for g, v in zip(grads, trainable_variables) if g is not None]
         replica = backend.replica()
-        if replica is not None and pairs:  # data parallel: the whole global batch's gradient, on every rank
+        if replica is not None and pairs and not getattr(_ALREADY_REDUCED, "on", False):
+            # data parallel: the whole global batch's gradient, on every rank
             pairs = list(zip(replica.reduce_gradients([g for g, _ in pairs]), [v for _, v in pairs]))
         if not pairs and grads:
             raise ValueError(f"{type(self).__name__}.apply: no gradient was given for any variable")

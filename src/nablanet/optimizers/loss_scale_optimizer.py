@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from nablanet import serialization
-from nablanet.optimizers.base import Optimizer
+from nablanet import backend, serialization
+from nablanet.optimizers.base import Optimizer, gradients_already_reduced
 
 BASE_DEFAULTS = {"weight_decay": None, "clipnorm": None, "global_clipnorm": None, "clipvalue": None,
                  "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
@@ -90,12 +90,16 @@ class LossScaleOptimizer(Optimizer):
                 raise ValueError("LossScaleOptimizer.apply: pass trainable_variables on the first call, "
                                  "or call build(variables) first")
             self.build(list(trainable_variables))
+        replica = backend.replica()
+        if replica is not None:  # reduce first, so that every rank sees the same (non-)finite gradients
+            grads = replica.reduce_gradients([None if g is None else _array(g) for g in grads])
         if not self.check_finite(grads):
             self.step_counter[...] = 0
             self.dynamic_scale *= np.float32(0.5)
             return
         scale = self.dynamic_scale
-        self.inner_optimizer.apply([g if g is None else _array(g) / scale for g in grads], trainable_variables)
+        with gradients_already_reduced():
+            self.inner_optimizer.apply([g if g is None else _array(g) / scale for g in grads], trainable_variables)
         if self.step_counter == self.dynamic_growth_steps - 1:
             self.step_counter[...] = 0
             self.dynamic_scale *= np.float32(2.0)
