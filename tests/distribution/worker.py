@@ -92,8 +92,10 @@ def main(folder, options):
                         verbose=options.get("verbose", 0), callbacks=callbacks)
     if y is None:
         x, y = data(options.get("samples", 96))
-    predictions = model.predict(x, batch_size=20, verbose=0)
+    predictions = np.concatenate([model.predict(x, batch_size=20, verbose=0),
+                                  model.predict(x[:1], verbose=0)])  # one sample: ranks with no share skip it
     evaluation = model.evaluate(x, y, batch_size=20, verbose=0, return_dict=True)
+    evaluation.update({f"one_{k}": v for k, v in model.evaluate(x[:1], y[:1], verbose=0, return_dict=True).items()})
     replica = keras.backend.replica()
     rank = 0 if replica is None else replica.rank
     np.savez(os.path.join(folder, f"rank{rank}.npz"), *[np.asarray(w) for w in model.get_weights()],

@@ -99,10 +99,10 @@ def class_weights_to_samples(y, class_weight, where):
 class ArrayBatches:
     """Batches of arrays, reshuffled each pass when `shuffle`."""
 
-    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False):
+    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, where="fit"):
         self.x, self.y, self.sample_weight = x, y, sample_weight
         self.n = num_samples(x, "batches")
-        self.batch_size, self.shuffle = batch_size, shuffle
+        self.batch_size, self.shuffle, self.where = batch_size, shuffle, where
 
     @property
     def n_steps(self):
@@ -122,7 +122,7 @@ class ArrayBatches:
         for start in range(0, self.n, self.batch_size):
             index = slice(start, start + self.batch_size) if order is None else order[start:start + self.batch_size]
             if replica is not None:  # this rank's share of the global batch
-                part = _share(replica, min(self.batch_size, self.n - start), "batches")
+                part = _share(replica, min(self.batch_size, self.n - start), self.where)
                 index = slice(start + part.start, start + part.stop) if order is None else index[part]
             x = take(self.x, index)
             y = x if self.y is self.x else take(self.y, index)
@@ -324,14 +324,20 @@ def _ran_out(where, count, steps):
 # -- data parallelism: each rank's share of every batch, and the values of the whole job ------------
 
 def _share(replica, count, where):
-    """This rank's slice of a global batch of `count` samples; sets the rank's share of it."""
+    """This rank's slice of a global batch of `count` samples; sets the rank's share of it. Only a
+    training step needs a sample on every rank; evaluation and prediction skip an empty share."""
     part, share = replica.shard(count)
-    if part.start == part.stop:
+    if part.start == part.stop and where == "fit":
         raise DataError(f"{where}: a batch of {count} samples cannot give each of {replica.size} ranks a sample; "
                         f"use a batch size of at least {replica.size} and at least {replica.size} samples in "
                         "the last batch (or drop it)")
     replica.fraction = share
     return part
+
+
+def _empty(batch):
+    leaves = [a for a in flatten(batch) if isinstance(a, np.ndarray) and a.ndim]
+    return bool(leaves) and len(leaves[0]) == 0
 
 
 def shard_batch(batch, where):
@@ -531,7 +537,7 @@ def make_batches(x, y, sample_weight, batch_size, shuffle, where, steps=None, cl
     if class_weight is not None and y is not None:
         weights = class_weights_to_samples(y, class_weight, where)
         sample_weight = weights if sample_weight is None else sample_weight * weights
-    batches = ArrayBatches(x, y, sample_weight, batch_size or 32, shuffle)
+    batches = ArrayBatches(x, y, sample_weight, batch_size or 32, shuffle, where)
     if steps is not None and one_pass:
         batches.n = min(n, steps * batches.batch_size)
     return batches, n
@@ -665,7 +671,7 @@ def evaluate_batches(model, batches, callback_list=None):
     for step, data in enumerate(batches.epoch()):
         if callback_list is not None:
             callback_list.on_test_batch_begin(step)
-        logs = replica_logs(model, model.test_step(data))
+        logs = replica_logs(model, logs if _empty(data) else model.test_step(data))
         if callback_list is not None:
             callback_list.on_test_batch_end(step, logs)
     return logs
@@ -697,6 +703,9 @@ def predict(model, x, *, batch_size, verbose, steps, callbacks):
     with no_grad():
         for step, data in enumerate(batches.epoch()):
             callback_list.on_predict_batch_begin(step)
+            if _empty(data):  # this rank's share of a batch smaller than the number of ranks
+                outputs.append(None)
+                continue
             out = model.predict_step(data)
             outputs.append(map_structure(lambda t: t.data if isinstance(t, Tensor) else np.asarray(t), out))
             callback_list.on_predict_batch_end(step, {"outputs": out})
@@ -706,7 +715,7 @@ def predict(model, x, *, batch_size, verbose, steps, callbacks):
     replica = backend.replica()
     if replica is not None:  # every rank returns every batch's outputs, its shares in rank order
         shares = replica.allgather(outputs)
-        outputs = [_concatenate([share[i] for share in shares]) for i in range(len(outputs))]
+        outputs = [_concatenate([share[i] for share in shares if share[i] is not None]) for i in range(len(outputs))]
     return _concatenate(outputs)
 
 
