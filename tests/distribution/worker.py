@@ -44,7 +44,7 @@ class Batches(keras.utils.PyDataset):
         self.x, self.y, self.batch_size = x, y, batch_size
 
     def __len__(self):
-        return -(-len(self.x) // self.batch_size)
+        return (len(self.x) + self.batch_size - 1) // self.batch_size
 
     def __getitem__(self, i):
         part = slice(i * self.batch_size, (i + 1) * self.batch_size)
