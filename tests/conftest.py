@@ -13,6 +13,16 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
+def keras64():
+    """Keras with floatx float64: its losses otherwise convert their inputs to float32."""
+    keras = pytest.importorskip("keras")
+    previous = keras.backend.floatx()
+    keras.backend.set_floatx("float64")
+    yield keras
+    keras.backend.set_floatx(previous)
+
+
+@pytest.fixture
 def served(tmp_path):
     """`(folder, base_url)`: files written into `folder` are served at `base_url + name`."""
     folder = tmp_path / "served"

@@ -46,16 +46,6 @@ IDS = [f"{name}-{i}" for i, (name, _, _, _) in enumerate(CASES)]
 FLOAT32_IN_KERAS = ("ctc", "circle")
 
 
-@pytest.fixture
-def keras64():
-    """Keras with floatx float64: its losses otherwise convert their inputs to float32."""
-    keras = pytest.importorskip("keras")
-    previous = keras.backend.floatx()
-    keras.backend.set_floatx("float64")
-    yield keras
-    keras.backend.set_floatx(previous)
-
-
 @pytest.mark.parametrize("name, kwargs, y_true, y_pred", CASES, ids=IDS)
 def test_matches_keras_values_and_gradients(name, kwargs, y_true, y_pred, keras64):
     torch = pytest.importorskip("torch")

@@ -1,5 +1,6 @@
 """`check_layer`: the contract every layer must keep (Keras's run_layer_test, at our scale)."""
 
+import inspect
 import numpy as np
 import pytest
 
@@ -58,9 +59,10 @@ def _weight_attributes(layer, weights):
 
 @pytest.fixture
 def keras_files_both_ways():
-    """`check(tmp_path, build, x)`: a model from `build(keras.layers, keras.Sequential)` saved by Keras loads
-    here, and `build(nablanet.layers, nablanet.Sequential)` saved here loads in Keras, each with random
-    weights and the same predictions; the weight paths of both files are the same. Returns them."""
+    """`check(tmp_path, build, x)`: a model from `build(keras.layers, keras.Sequential)` (or `build(keras)`)
+    saved by Keras loads here, and `build(nablanet.layers, nablanet.Sequential)` (or `build(nablanet)`)
+    saved here loads in Keras, each with random weights and the same predictions; the weight paths of both
+    files are the same. Returns them."""
     return _keras_files_both_ways
 
 
@@ -69,7 +71,10 @@ def _keras_files_both_ways(tmp_path, build, x):
 
     import nablanet
 
-    theirs, ours = build(keras.layers, keras.Sequential), build(nablanet.layers, nablanet.Sequential)
+    if len(inspect.signature(build).parameters) == 1:  # build(library): a functional model needs more names
+        theirs, ours = build(keras), build(nablanet)
+    else:
+        theirs, ours = build(keras.layers, keras.Sequential), build(nablanet.layers, nablanet.Sequential)
     _randomize(theirs, 0)
     theirs.save(tmp_path / "t.keras")
     loaded = nablanet.saving.load_model(tmp_path / "t.keras")

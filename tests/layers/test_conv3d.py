@@ -177,17 +177,9 @@ def signals(lib):
 
 
 @pytest.mark.parametrize("build", [volumes, signals], ids=lambda f: f.__name__)
-def test_keras_files_both_ways(tmp_path, build):
+def test_keras_files_both_ways(tmp_path, build, keras_files_both_ways):
     x = rng.standard_normal((3,) + build(nn).input_shape[1:]).astype("float32")
-    theirs = build(keras)
-    theirs.set_weights([rng.uniform(-0.5, 0.5, w.shape).astype("float32") for w in theirs.get_weights()])
-    want = keras.ops.convert_to_numpy(theirs(x))
-    theirs.save(tmp_path / "theirs.keras")
-    ours = nn.saving.load_model(tmp_path / "theirs.keras")
-    np.testing.assert_allclose(ours.predict(x, verbose=0), want, rtol=1e-5, atol=1e-5)
-    ours.save(tmp_path / "ours.keras")
-    again = keras.saving.load_model(tmp_path / "ours.keras")
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(again(x)), want, rtol=1e-5, atol=1e-5)
+    keras_files_both_ways(tmp_path, build, x)
 
 
 def test_bad_input_is_explained():

@@ -182,15 +182,8 @@ class SKLearnClassifier(ClassifierMixin, _Wrapper):
 class SKLearnRegressor(RegressorMixin, _Wrapper):
     """A scikit-learn regressor around a model: `y` of shape (n_samples,) or (n_samples, n_outputs).
 
-    Args:
-        model: A compiled `Model` (cloned before each fit unless `warm_start`) or a function
-            `model(X=..., y=..., **model_kwargs)` returning one.
-        warm_start: Keep training the model of the previous `fit` instead of starting anew.
-        model_kwargs: Keyword arguments for the model function.
-        fit_kwargs: Keyword arguments for `Model.fit`.
-
-    Attributes:
-        model_: The fitted model. history_: `History.history` of the last fit.
+    Takes `SKLearnClassifier`'s arguments (`model`, `warm_start`, `model_kwargs`, `fit_kwargs`);
+    after `fit`, `model_` is the fitted model and `history_` its `History.history`.
     """
 
     def __sklearn_tags__(self):
@@ -203,15 +196,8 @@ class SKLearnTransformer(TransformerMixin, _Wrapper):
     """A scikit-learn transformer around a model: `fit` trains it on `(X, y)`, `transform` gives
     its outputs (an embedding, say) for the next step of a pipeline.
 
-    Args:
-        model: A compiled `Model` (cloned before each fit unless `warm_start`) or a function
-            `model(X=..., y=..., **model_kwargs)` returning one.
-        warm_start: Keep training the model of the previous `fit` instead of starting anew.
-        model_kwargs: Keyword arguments for the model function.
-        fit_kwargs: Keyword arguments for `Model.fit`.
-
-    Attributes:
-        model_: The fitted model. history_: `History.history` of the last fit.
+    Takes `SKLearnClassifier`'s arguments (`model`, `warm_start`, `model_kwargs`, `fit_kwargs`);
+    after `fit`, `model_` is the fitted model and `history_` its `History.history`.
     """
 
     def __sklearn_tags__(self):
