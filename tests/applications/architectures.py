@@ -53,9 +53,22 @@ def recorded():
         return json.load(handle)
 
 
-def build(applications, name, variant):
+def build(applications, name, variant, **kwargs):
+    """`applications.<name>` at its smallest size, as `variant` configures it."""
     size = SIZES[name]
-    return getattr(applications, name)(weights=None, input_shape=(size, size, 3), **VARIANTS[variant])
+    function = getattr(applications, name)
+    if name == "NASNetMobile" and applications.__name__.startswith("keras"):
+        function = keras_nasnet_mobile
+    return function(weights=None, input_shape=(size, size, 3), **VARIANTS[variant], **kwargs)
+
+
+def keras_nasnet_mobile(**kwargs):
+    """Keras's NASNetMobile, which Keras refuses to build with the torch backend (citing a bug
+    it does not name): its configuration passed to Keras's NASNet builder directly."""
+    from keras.src.applications import nasnet
+
+    return nasnet.NASNet(penultimate_filters=1056, num_blocks=4, stem_block_filters=32, skip_reduction=False,
+                         filter_multiplier=2, default_size=224, **{"name": "nasnet_mobile", **kwargs})
 
 
 def main(names):

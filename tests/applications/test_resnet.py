@@ -1,15 +1,14 @@
 """ResNet50/101/152 and ResNet50V2/101V2/152V2 against Keras's: layers and parameter counts (all of
-them, against Keras's recorded architectures; ResNet50 and ResNet50V2 also built live), outputs on
-Keras's random weights read from Keras's ImageNet file format, and the preprocessing."""
+them, with and without the top, against Keras's recorded architectures), outputs on Keras's random
+weights in Keras's ImageNet file format (ResNet50 and ResNet50V2, built live), the preprocessing."""
 
-import numpy as np
 import pytest
 
 import nablanet as nn
-from nablanet.applications import resnet, resnet50, resnet_v2, weights
+from nablanet.applications import resnet, resnet50, resnet_v2
 
 from . import architectures
-from .conftest import close, images, md5, randomize, save_keras_application_weights
+from .conftest import check_imagenet_weights, check_preprocess_input, keras_reference
 
 keras = pytest.importorskip("keras")
 pytest.importorskip("h5py")
@@ -25,38 +24,23 @@ def test_architecture_is_keras(name, variant, zero_kernels):
     assert architectures.summary(ours) == architectures.recorded()[name][variant]
 
 
-@pytest.fixture(scope="module", params=["ResNet50", "ResNet50V2"])
-def keras_model(request, tmp_path_factory):
-    """Keras's model (no top, 32x32) with random weights, saved as Keras's ImageNet files are."""
+@pytest.fixture(scope="module", params=list(PREPROCESS))
+def reference(request, tmp_path_factory):
     name = request.param
-    model = randomize(getattr(keras.applications, name)(weights=None, include_top=False, input_shape=(32, 32, 3)))
     filename = f"{name.lower()}_weights_tf_dim_ordering_tf_kernels_notop.h5"
-    path = save_keras_application_weights(model, tmp_path_factory.mktemp(name) / filename)
-    x = images(2, 32, PREPROCESS[name])
-    return name, model, path, x, np.asarray(model.predict(x, verbose=0))
+    return name, keras_reference(name, tmp_path_factory.mktemp(name), filename, PREPROCESS[name])
 
 
-def test_keras_weights_give_keras_outputs(keras_model):
-    name, theirs, path, x, expected = keras_model
-    ours = getattr(nn.applications, name)(weights=path, include_top=False, input_shape=(32, 32, 3))
-    assert architectures.layers_of(ours) == architectures.layers_of(theirs)
-    close(ours.predict(x, verbose=0), expected)
+def test_imagenet_weights_give_keras_outputs(reference, monkeypatch, tmp_path, zero_kernels):
+    name, built = reference
 
+    def use_hash(md5):
+        hashes = dict(resnet.WEIGHTS_HASHES)
+        hashes[name.lower()] = (hashes[name.lower()][0], md5)
+        monkeypatch.setattr(resnet, "WEIGHTS_HASHES", hashes)
 
-def test_imagenet_weights_are_keras_file_in_keras_cache(keras_model, tmp_path, monkeypatch):
-    name, _, path, x, expected = keras_model
-    build = getattr(nn.applications, name)
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match=f"{name}: weights='imagenet' reads Keras's file {path.name}, "
-                                               "which is not in Keras's cache") as caught:
-        build(include_top=False, input_shape=(32, 32, 3))
-    assert weights.origin(f"tensorflow/keras-applications/resnet/{path.name}") in str(caught.value)
-    (tmp_path / "models").mkdir(exist_ok=True)
-    (tmp_path / "models" / path.name).write_bytes(path.read_bytes())
-    hashes = dict(resnet.WEIGHTS_HASHES)
-    hashes[name.lower()] = (hashes[name.lower()][0], md5(path))
-    monkeypatch.setattr(resnet, "WEIGHTS_HASHES", hashes)
-    close(build(include_top=False, input_shape=(32, 32, 3)).predict(x, verbose=0), expected)
+    check_imagenet_weights(name, built, f"tensorflow/keras-applications/resnet/{built[1].name}", monkeypatch,
+                           tmp_path, use_hash)
 
 
 def test_arguments_are_checked_as_keras_checks_them():
@@ -75,13 +59,4 @@ def test_arguments_are_checked_as_keras_checks_them():
 
 @pytest.mark.parametrize("module, keras_name", [(resnet, "resnet"), (resnet50, "resnet50"), (resnet_v2, "resnet_v2")])
 def test_preprocess_input_is_keras(module, keras_name):
-    import importlib
-
-    theirs = importlib.import_module(f"keras.applications.{keras_name}")
-    pixels = np.random.default_rng(1).uniform(0, 255, (2, 4, 5, 3)).astype("float32")
-    for data_format in ("channels_last", "channels_first"):
-        x = pixels if data_format == "channels_last" else pixels.transpose(0, 3, 1, 2)
-        np.testing.assert_allclose(module.preprocess_input(x, data_format=data_format),
-                                   theirs.preprocess_input(x.copy(), data_format=data_format), rtol=1e-6, atol=1e-4)
-    assert module.decode_predictions is nn.applications.imagenet_utils.decode_predictions
-    assert sorted(n for n in dir(theirs) if not n.startswith("_")) == sorted(module.__all__)
+    check_preprocess_input(module, keras_name)

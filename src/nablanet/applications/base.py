@@ -84,14 +84,14 @@ def source_inputs(tensor, where):
 
 
 def top(x, include_top, pooling, classes, classifier_activation, top_pool="avg_pool",
-        pool_names=("avg_pool", "max_pool"), classifier_name="predictions"):
-    """Keras's usual top: with `include_top`, global average pooling named `top_pool` (none
-    when that is None) and the `classes`-way Dense classifier; without, `pooling`'s global
-    pooling (named by `pool_names`; a None name leaves Keras's automatic one) or nothing."""
+        pool_names=("avg_pool", "max_pool"), classifier_name="predictions", pool_on_top=True):
+    """Keras's usual top: with `include_top`, global average pooling named `top_pool` (unless
+    `pool_on_top` is False) and the `classes`-way Dense classifier; without, `pooling`'s global
+    pooling (named by `pool_names`) or nothing. A None name leaves Keras's automatic one."""
     from nablanet import layers
 
     if include_top:
-        if top_pool is not None:
+        if pool_on_top:
             x = layers.GlobalAveragePooling2D(name=top_pool)(x)
         return layers.Dense(classes, activation=classifier_activation, name=classifier_name)(x)
     if pooling == "avg":
@@ -101,16 +101,10 @@ def top(x, include_top, pooling, classes, classifier_activation, top_pool="avg_p
     return x
 
 
-def finish(outputs, inputs, name, weights, where, url_path=None, file_hash=None):
+def finish(outputs, inputs, name, weights, where, url_path=None, file_hash=None, filename=None):
     """The functional model from `inputs` to `outputs`, with `weights` loaded (see
-    `weights.load_weights`; `url_path` and `file_hash` name Keras's ImageNet file)."""
+    `weights.load_weights`; `url_path`, `file_hash` and `filename` name Keras's ImageNet file)."""
     from nablanet.models import Model
 
     model = Model(inputs, outputs, name=name)
-    return weight_files.load_weights(model, weights, where, url_path, file_hash)
-
-
-def imagenet_path(family, include_top, top_file, notop_file):
-    """Keras's path (below `weights.STORAGE`) of a family's ImageNet file in its folder of
-    `tensorflow/keras-applications/`."""
-    return f"{weight_files.KERAS_APPLICATIONS}{family}/{top_file if include_top else notop_file}"
+    return weight_files.load_weights(model, weights, where, url_path, file_hash, filename)
