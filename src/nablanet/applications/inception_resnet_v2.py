@@ -28,7 +28,8 @@ BRANCHES = {
 
 class CustomScaleLayer(Layer):
     """`inputs[0] + scale * inputs[1]`: a residual branch scaled before it joins the shortcut
-    (Keras's name for it).
+    (Keras's name for it). Not in `nablanet.layers`: loading a saved model that holds it takes
+    `custom_objects={"CustomScaleLayer": CustomScaleLayer}`.
 
     >>> import numpy as np
     >>> CustomScaleLayer(0.5)([np.ones(2, "float32"), np.full(2, 4.0, "float32")]).numpy().tolist()
