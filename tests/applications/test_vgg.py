@@ -136,14 +136,20 @@ def test_input_tensor_may_come_from_layers():
         VGG16(include_top=False, weights=None, input_tensor=np.zeros((1, 32, 32, 3)))
 
 
-def test_imagenet_weights_come_from_keras_cache_only(tmp_path, monkeypatch):
+def test_imagenet_weights_come_from_keras_cache_or_keras_address(tmp_path, monkeypatch):
+    """Offline (the tests' conftest points Keras's address at nothing), a missing or damaged file
+    is an error naming the file, the place looked at and the address to fetch it from."""
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="nablanet downloads nothing.*vgg16_weights_tf_dim_ordering_"
-                                               "tf_kernels_notop.h5"):
+    cached = tmp_path / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    with pytest.raises(FileNotFoundError, match="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5, which is not "
+                                               "in Keras's cache.*downloading it failed") as caught:
         VGG16(include_top=False, input_shape=(32, 32, 3))
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5").write_bytes(b"not it")
-    with pytest.raises(ValueError, match="is not Keras's vgg16_weights.*MD5"):
+    assert str(cached) in str(caught.value)
+    assert ("tensorflow/keras-applications/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+            in str(caught.value))
+    cached.parent.mkdir(exist_ok=True)
+    cached.write_bytes(b"not it")
+    with pytest.raises(ValueError, match="is not Keras's vgg16_weights.*MD5.*6d6bbae143d832006294945121d1f1fc"):
         VGG16(include_top=False, input_shape=(32, 32, 3))
 
 

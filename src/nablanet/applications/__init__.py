@@ -1,5 +1,5 @@
 """Reference architectures with Keras's names, which load weights from files (Keras's and,
-converted to safetensors, PyTorch's): VGG16 and VGG19."""
+converted to safetensors, PyTorch's). `base` and `weights` hold what every family shares."""
 
 from nablanet.applications import imagenet_utils, vgg16, vgg19
 from nablanet.applications.vgg import VGG16, VGG19

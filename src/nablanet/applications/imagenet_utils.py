@@ -139,3 +139,21 @@ def obtain_input_shape(input_shape, default_size, min_size, require_flatten, wei
     if require_flatten and None in shape:
         raise ValueError(f"{where}: include_top=True needs a fixed input_shape, got {shape}")
     return shape
+
+
+def correct_pad(inputs, kernel_size):
+    """The `ZeroPadding2D` padding `((top, bottom), (left, right))` that makes a stride-2
+    "valid" convolution of `kernel_size` over `inputs` (channels last) line up as TensorFlow's
+    "same" padding does: half the kernel on each side, one less before an even side (or an
+    unknown one).
+
+    >>> from nablanet import layers
+    >>> correct_pad(layers.Input((32, 31, 3)), 3)
+    ((0, 1), (1, 1))
+    """
+    if isinstance(kernel_size, int):
+        kernel_size = (kernel_size, kernel_size)
+    height, width = tuple(inputs.shape)[1:3]
+    before = (1, 1) if height is None else (1 - height % 2, 1 - width % 2)
+    half = (kernel_size[0] // 2, kernel_size[1] // 2)
+    return ((half[0] - before[0], half[0]), (half[1] - before[1], half[1]))

@@ -1,20 +1,17 @@
 """VGG16 and VGG19 (Simonyan & Zisserman, 2015) with Keras's layer names and shapes, so the
 weights Keras publishes (and those of torchvision, converted to safetensors) load into them.
 
-One builder serves both: a configuration lists the filters of each block. The weights are never
-downloaded: pass a file, or let `weights="imagenet"` find Keras's cached file.
+One builder serves both: a configuration lists the filters of each block. `weights="imagenet"`
+reads Keras's file from Keras's cache, or downloads it as Keras does (see `weights`).
 """
 
-import hashlib
-import os
-
-from nablanet.applications import imagenet_utils
+from nablanet.applications import base
+from nablanet.applications import weights as weight_files
 
 # Filters of each convolution, block by block (torchvision's configurations "D" and "E").
 CONFIGS = {"vgg16": ((64, 64), (128, 128), (256,) * 3, (512,) * 3, (512,) * 3),
            "vgg19": ((64, 64), (128, 128), (256,) * 4, (512,) * 4, (512,) * 4)}
 
-KERAS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/{name}/{file}"
 # Keras's file names and MD5 hashes of its ImageNet weights: (with the top, without it).
 IMAGENET_FILES = {
     "vgg16": (("vgg16_weights_tf_dim_ordering_tf_kernels.h5", "64373286793e3c8b2b4e3219cbf3544b"),
@@ -35,7 +32,7 @@ def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
         weights: None (random initialization), a path to a weights file (Keras `.weights.h5`,
             legacy `.h5` or `.keras`; a PyTorch state dict saved as `.safetensors`, e.g.
             torchvision's `vgg16`; a nablanet file), or "imagenet": Keras's ImageNet weights,
-            read from Keras's cache (`~/.keras/models`), since nablanet downloads nothing.
+            read from Keras's cache (`~/.keras/models`) or downloaded there from Keras's address.
         input_tensor: An optional `Input()` tensor (or a tensor computed from one) to use as the
             image input.
         input_shape: `(height, width, 3)`, each side at least 32; by default `(224, 224, 3)`
@@ -73,13 +70,11 @@ def build_vgg(kind, include_top=True, weights="imagenet", input_tensor=None, inp
     """Build a VGG of configuration `kind` ("vgg16" or "vgg19"); `top_units` (4096 in the
     paper) sizes `fc1` and `fc2`, so that small VGG-shaped models can be built for tests."""
     from nablanet import layers
-    from nablanet.models import Model
 
     where = kind.upper()
-    _check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
-    shape = imagenet_utils.obtain_input_shape(input_shape, 224, 32, include_top, weights, where)
-    inputs = None if input_tensor is None else source_inputs(input_tensor, where)
-    image = layers.Input(shape=shape) if input_tensor is None else input_tensor
+    base.check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
+    shape = base.input_shape(where, input_shape, 224, 32, include_top, weights)
+    image, inputs = base.image_input(input_tensor, shape, where)
     x = image
     for block, filters in enumerate(CONFIGS[kind], start=1):
         for i, n in enumerate(filters, start=1):
@@ -89,58 +84,15 @@ def build_vgg(kind, include_top=True, weights="imagenet", input_tensor=None, inp
         x = layers.Flatten(name="flatten")(x)
         x = layers.Dense(top_units, activation="relu", name="fc1")(x)
         x = layers.Dense(top_units, activation="relu", name="fc2")(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-    model = Model(image if inputs is None else inputs, x, name=name or kind)
+    x = base.top(x, include_top, pooling, classes, classifier_activation, weights, pool_names=(None, None),
+                 global_pool_on_top=False)
+    model = base.finish(x, inputs, name or kind, None, where)
     names = torchvision_names(kind)
     model._torch_names = {k: v for k, v in names.items() if include_top or not k.startswith(("fc", "pred"))}
     model._torch_optional = tuple(v for k, v in names.items() if k not in model._torch_names)  # the top
-    if weights == "imagenet":
-        weights = imagenet_weights(kind, include_top)
-    if weights is not None:
-        from nablanet.saving.interop import import_weights
-
-        import_weights(model, weights)
-    return model
-
-
-def _check_arguments(where, include_top, weights, pooling, classes, classifier_activation):
-    if not (weights is None or weights == "imagenet" or isinstance(weights, (str, os.PathLike))):
-        raise ValueError(f"{where}: weights must be None, 'imagenet' or the path to a weights file, "
-                         f"got {weights!r}")
-    if weights not in (None, "imagenet") and not os.path.exists(weights):
-        raise ValueError(f"{where}: the weights file {os.fspath(weights)!r} does not exist")
-    if weights == "imagenet" and include_top and classes != 1000:
-        raise ValueError(f"{where}: ImageNet weights with include_top=True need classes=1000, got {classes}")
-    if pooling not in (None, "avg", "max"):
-        raise ValueError(f"{where}: pooling must be None, 'avg' or 'max', got {pooling!r}")
-    if weights is not None and include_top and classifier_activation not in (None, "softmax"):
-        raise ValueError(f"{where}: with pretrained weights, classifier_activation must be None or "
-                         f"'softmax', got {classifier_activation!r}")
-
-
-def source_inputs(tensor, where):
-    """The `Input()` tensors that `tensor` was computed from."""
-    from nablanet.layers import InputLayer, KerasTensor
-
-    if not isinstance(tensor, KerasTensor):
-        raise TypeError(f"{where}: input_tensor must be a symbolic tensor from Input() (or computed "
-                        f"from one), got {type(tensor).__name__}")
-    found, pending, seen = [], [tensor], set()
-    while pending:
-        t = pending.pop()
-        node = t.history[0]
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node.layer, InputLayer):
-            found.append(node.outputs)
-        else:
-            pending.extend(reversed(node.input_tensors()))
-    return found[0] if len(found) == 1 else found
+    filename, file_hash = IMAGENET_FILES[kind][0 if include_top else 1]
+    url_path = f"{weight_files.KERAS_APPLICATIONS}{kind}/{filename}"
+    return weight_files.load_weights(model, weights, where, url_path, file_hash)
 
 
 def torchvision_names(kind):
@@ -155,22 +107,3 @@ def torchvision_names(kind):
         index += 1
     names.update({"fc1": "classifier.0", "fc2": "classifier.3", "predictions": "classifier.6"})
     return names
-
-
-def imagenet_weights(kind, include_top):
-    """The path of Keras's cached ImageNet weights, checked against Keras's MD5 hash."""
-    filename, md5 = IMAGENET_FILES[kind][0 if include_top else 1]
-    path = imagenet_utils.keras_cache(filename)
-    if not os.path.exists(path):
-        raise FileNotFoundError(
-            f"{kind.upper()}: weights='imagenet' reads Keras's file {filename}, which is not at {path}. "
-            f"nablanet downloads nothing: fetch {KERAS_URL.format(name=kind, file=filename)} and pass "
-            "weights=<its path> (or put it at that place), or pass weights=None for random weights.")
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    if digest.hexdigest() != md5:
-        raise ValueError(f"{kind.upper()}: {path} is not Keras's {filename} (its MD5 is "
-                         f"{digest.hexdigest()}, Keras's is {md5}); download it again")
-    return path

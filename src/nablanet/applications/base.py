@@ -1,0 +1,111 @@
+"""What every application shares with Keras's: the checks of its arguments, its image input, the
+classifier or pooling at its top, and the functional model around them.
+
+A family module builds its layers between `image_input` and `top`, then calls `finish`:
+
+>>> from nablanet import layers
+>>> image, inputs = image_input(None, (32, 32, 3))
+>>> x = layers.Conv2D(4, 3, name="conv")(image)
+>>> model = finish(top(x, False, "avg", 1000, "softmax", None), inputs, "tiny", None, "Tiny")
+>>> model.output.shape, [layer.name for layer in model.layers][1:]
+((None, 4), ['conv', 'avg_pool'])
+"""
+
+from nablanet.applications import imagenet_utils, weights as weight_files
+
+POOLINGS = (None, "avg", "max")
+
+
+def check_arguments(where, include_top, weights, pooling, classes, classifier_activation=None):
+    """Keras's checks of `weights`, `classes`, `pooling` and (with the top and pretrained weights)
+    `classifier_activation`, with errors that name the application."""
+    weight_files.check_weights(where, weights)
+    if weights == "imagenet" and include_top and classes != 1000:
+        raise ValueError(f"{where}: ImageNet weights with include_top=True need classes=1000, got {classes}")
+    if pooling not in POOLINGS:
+        raise ValueError(f"{where}: pooling must be None, 'avg' or 'max', got {pooling!r}")
+    if include_top:
+        check_activation(where, classifier_activation, weights)
+
+
+def check_activation(where, classifier_activation, weights):
+    """Pretrained classifiers allow only softmax or no activation (the logits), as in Keras."""
+    from nablanet import activations
+
+    if weights is None:
+        return
+    chosen = activations.get(classifier_activation)
+    if chosen not in (activations.get("softmax"), activations.get(None)):
+        raise ValueError(f"{where}: with pretrained weights, classifier_activation must be None or 'softmax', "
+                         f"got {classifier_activation!r}")
+
+
+def input_shape(where, input_shape, default_size, min_size, include_top, weights):
+    """The model's input shape by Keras's rule (see `imagenet_utils.obtain_input_shape`)."""
+    return imagenet_utils.obtain_input_shape(input_shape, default_size, min_size, include_top, weights, where)
+
+
+def image_input(input_tensor, shape, where="application"):
+    """`(image, inputs)`: the tensor the network starts from (a new `Input` of `shape`, or
+    `input_tensor`) and the model's inputs (the `Input`s that tensor was computed from)."""
+    from nablanet import layers
+
+    if input_tensor is None:
+        image = layers.Input(shape=shape)
+        return image, image
+    return input_tensor, source_inputs(input_tensor, where)
+
+
+def source_inputs(tensor, where):
+    """The `Input()` tensors that `tensor` was computed from."""
+    from nablanet.layers import InputLayer, KerasTensor
+
+    if not isinstance(tensor, KerasTensor):
+        raise TypeError(f"{where}: input_tensor must be a symbolic tensor from Input() (or computed "
+                        f"from one), got {type(tensor).__name__}")
+    found, pending, seen = [], [tensor], set()
+    while pending:
+        t = pending.pop()
+        node = t.history[0]
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node.layer, InputLayer):
+            found.append(node.outputs)
+        else:
+            pending.extend(reversed(node.input_tensors()))
+    return found[0] if len(found) == 1 else found
+
+
+def top(x, include_top, pooling, classes, classifier_activation, weights, pool_names=("avg_pool", "max_pool"),
+        classifier_name="predictions", global_pool_on_top=True):
+    """Keras's usual top: with `include_top`, global average pooling (`pool_names[0]`, left
+    out when `global_pool_on_top` is False) and the `classes`-way Dense classifier; without,
+    `pooling`'s global pooling (named by `pool_names`, where a name is None Keras's automatic
+    name is kept) or nothing."""
+    from nablanet import layers
+
+    if include_top:
+        if global_pool_on_top:
+            x = layers.GlobalAveragePooling2D(name=pool_names[0])(x)
+        return layers.Dense(classes, activation=classifier_activation, name=classifier_name)(x)
+    if pooling == "avg":
+        return layers.GlobalAveragePooling2D(name=pool_names[0])(x)
+    if pooling == "max":
+        return layers.GlobalMaxPooling2D(name=pool_names[1])(x)
+    return x
+
+
+def finish(outputs, inputs, name, weights, where, url_path=None, file_hash=None):
+    """The functional model from `inputs` to `outputs`, with `weights` loaded (see
+    `weights.load_weights`; `url_path` and `file_hash` name Keras's ImageNet file)."""
+    from nablanet.models import Model
+
+    model = Model(inputs, outputs, name=name)
+    return weight_files.load_weights(model, weights, where, url_path, file_hash)
+
+
+def imagenet_path(family, include_top, top_file, notop_file):
+    """Keras's path (below `weights.STORAGE`) of a family's ImageNet file in its folder of
+    `tensorflow/keras-applications/`."""
+    return f"{weight_files.KERAS_APPLICATIONS}{family}/{top_file if include_top else notop_file}"
