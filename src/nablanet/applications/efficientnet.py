@@ -5,13 +5,12 @@ its input."""
 
 import math
 
-from nablanet.applications import assembly
+from nablanet.applications import assembly, base, imagenet_utils
 from nablanet.applications.imagenet_utils import decode_predictions
 
 __all__ = ["EfficientNetB0", "EfficientNetB1", "EfficientNetB2", "EfficientNetB3", "EfficientNetB4",
            "EfficientNetB5", "EfficientNetB6", "EfficientNetB7", "decode_predictions", "preprocess_input"]
 
-BASE_URL = "https://storage.googleapis.com/keras-applications/"
 # Keras's hashes of its ImageNet files, by variant: (with the top, without it).
 IMAGENET_HASHES = {
     "b0": ("902e53a9f72be733fc0bcb005b3ebbac", "50bc09e76180e00e4465e1a485ddc09d"),
@@ -123,7 +122,6 @@ def efficientnet(variant, include_top=True, weights="imagenet", input_tensor=Non
     ((None, 1, 1, 1280), 4049571)
     """
     from nablanet import layers
-    from nablanet.models import Model
 
     width, depth, size, dropout_rate = VARIANTS[variant]
     where = name or f"efficientnet{variant}"
@@ -137,7 +135,7 @@ def efficientnet(variant, include_top=True, weights="imagenet", input_tensor=Non
     x = layers.Normalization(axis=3)(x)
     if weights == "imagenet":  # Keras's files hold the variance where the standard deviation belongs
         x = layers.Rescaling([1.0 / math.sqrt(s) for s in IMAGENET_STDDEV_RGB])(x)
-    x = layers.ZeroPadding2D(padding=assembly.correct_pad(x, 3), name="stem_conv_pad")(x)
+    x = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(x, 3), name="stem_conv_pad")(x)
     x = layers.Conv2D(filters(32), 3, strides=2, padding="valid", use_bias=False, kernel_initializer=CONV_INITIALIZER,
                       name="stem_conv")(x)
     x = layers.BatchNormalization(axis=3, name="stem_bn")(x)
@@ -161,14 +159,9 @@ def efficientnet(variant, include_top=True, weights="imagenet", input_tensor=Non
         x = layers.Dense(classes, activation=classifier_activation, kernel_initializer=DENSE_INITIALIZER,
                          name="predictions")(x)
     else:
-        x = assembly.global_pool(x, pooling, avg_name="avg_pool", max_name="max_pool")
-    model = Model(inputs, x, name=name)
-
-    def imagenet():
-        filename = f"{model.name}{'.h5' if include_top else '_notop.h5'}"
-        return filename, BASE_URL + filename, IMAGENET_HASHES[variant][0 if include_top else 1]
-
-    return assembly.load(model, weights, imagenet)
+        x = base.top(x, False, pooling, classes, classifier_activation, weights)
+    url_path = f"keras-applications/{name}{'.h5' if include_top else '_notop.h5'}"  # not below tensorflow/
+    return base.finish(x, inputs, name, weights, where, url_path, IMAGENET_HASHES[variant][0 if include_top else 1])
 
 
 def _block(inputs, activation, drop_rate, name, filters_in, filters_out, kernel_size, strides, expand_ratio):
@@ -184,7 +177,7 @@ def _block(inputs, activation, drop_rate, name, filters_in, filters_out, kernel_
         x = layers.BatchNormalization(axis=3, name=f"{name}expand_bn")(x)
         x = layers.Activation(activation, name=f"{name}expand_activation")(x)
     if strides == 2:
-        x = layers.ZeroPadding2D(padding=assembly.correct_pad(x, kernel_size), name=f"{name}dwconv_pad")(x)
+        x = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(x, kernel_size), name=f"{name}dwconv_pad")(x)
     x = layers.DepthwiseConv2D(kernel_size, strides=strides, padding="valid" if strides == 2 else "same",
                                use_bias=False, depthwise_initializer=CONV_INITIALIZER, name=f"{name}dwconv")(x)
     x = layers.BatchNormalization(axis=3, name=f"{name}bn")(x)

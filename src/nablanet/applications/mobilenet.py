@@ -1,13 +1,12 @@
 """MobileNet (Howard et al., 2017) with Keras's layer names and shapes, and its preprocessing
 (pixels scaled to [-1, 1]): `keras.applications.mobilenet`'s names."""
 
-from nablanet.applications import assembly, imagenet_utils
+from nablanet.applications import assembly, base, imagenet_utils
 from nablanet.applications.imagenet_utils import decode_predictions
 from nablanet.applications.mobilenet_v2 import _square_side
 
 __all__ = ["MobileNet", "decode_predictions", "preprocess_input"]
 
-BASE_URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet/"
 IMAGENET_ALPHAS = {0.25: "2_5", 0.5: "5_0", 0.75: "7_5", 1.0: "1_0"}  # as Keras's file names spell them
 IMAGENET_SIZES = (128, 160, 192, 224)
 # The depthwise separable blocks 1 to 13: (pointwise channels before alpha, stride).
@@ -47,7 +46,6 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
         ((None, 1, 1, 256), 218544)
     """
     from nablanet import layers
-    from nablanet.models import Model
 
     where = "MobileNet"
     if weights == "imagenet" and depth_multiplier != 1:
@@ -72,14 +70,10 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
         x = layers.Reshape((classes,), name="reshape_2")(x)
         x = layers.Activation(activation=classifier_activation, name="predictions")(x)
     else:
-        x = assembly.global_pool(x, pooling)
-    model = Model(inputs, x, name=name or f"mobilenet_{alpha:0.2f}_{rows}")
-
-    def imagenet():
-        filename = f"mobilenet_{IMAGENET_ALPHAS[alpha]}_{rows}_tf{'' if include_top else '_no_top'}.h5"
-        return filename, BASE_URL + filename, None
-
-    return assembly.load(model, weights, imagenet)
+        x = base.top(x, False, pooling, classes, classifier_activation, weights, pool_names=(None, None))
+    filename = f"mobilenet_{IMAGENET_ALPHAS.get(alpha)}_{rows}_tf"
+    url_path = base.imagenet_path("mobilenet", include_top, f"{filename}.h5", f"{filename}_no_top.h5")
+    return base.finish(x, inputs, name or f"mobilenet_{alpha:0.2f}_{rows}", weights, where, url_path)
 
 
 def _separable_block(inputs, filters, depth_multiplier, stride, block_id):

@@ -1,12 +1,11 @@
 """MobileNetV2 (Sandler et al., 2018) with Keras's layer names and shapes, and its preprocessing
 (pixels scaled to [-1, 1]): `keras.applications.mobilenet_v2`'s names."""
 
-from nablanet.applications import assembly, imagenet_utils
+from nablanet.applications import assembly, base, imagenet_utils
 from nablanet.applications.imagenet_utils import decode_predictions
 
 __all__ = ["MobileNetV2", "decode_predictions", "preprocess_input"]
 
-BASE_URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
 IMAGENET_ALPHAS = (0.35, 0.50, 0.75, 1.0, 1.3, 1.4)
 IMAGENET_SIZES = (96, 128, 160, 192, 224)
 # The inverted residual blocks: (expansion, output channels before alpha, stride), blocks 0 to 16.
@@ -45,7 +44,6 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
         ((None, 1, 1, 1280), 410208)
     """
     from nablanet import layers
-    from nablanet.models import Model
 
     where = "MobileNetV2"
     if weights == "imagenet" and alpha not in IMAGENET_ALPHAS:
@@ -68,19 +66,10 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
                       name="Conv_1")(x)
     x = _batch_norm("Conv_1_bn")(x)
     x = layers.ReLU(6.0, name="out_relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D()(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = assembly.global_pool(x, pooling)
-    model = Model(inputs, x, name=name or f"mobilenetv2_{alpha:0.2f}_{rows}")
-
-    def imagenet():
-        filename = (f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}"
-                    f"{'' if include_top else '_no_top'}.h5")
-        return filename, BASE_URL + filename, None
-
-    return assembly.load(model, weights, imagenet)
+    x = base.top(x, include_top, pooling, classes, classifier_activation, weights, pool_names=(None, None))
+    filename = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}"
+    url_path = base.imagenet_path("mobilenet_v2", include_top, f"{filename}.h5", f"{filename}_no_top.h5")
+    return base.finish(x, inputs, name or f"mobilenetv2_{alpha:0.2f}_{rows}", weights, where, url_path)
 
 
 def _square_side(input_shape, sizes):
@@ -110,7 +99,7 @@ def _inverted_residual(inputs, expansion, stride, alpha, filters, block_id):
         x = _batch_norm(f"{prefix}expand_BN")(x)
         x = layers.ReLU(6.0, name=f"{prefix}expand_relu")(x)
     if stride == 2:
-        x = layers.ZeroPadding2D(padding=assembly.correct_pad(x, 3), name=f"{prefix}pad")(x)
+        x = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(x, 3), name=f"{prefix}pad")(x)
     x = layers.DepthwiseConv2D(3, strides=stride, use_bias=False, padding="same" if stride == 1 else "valid",
                                name=f"{prefix}depthwise")(x)
     x = _batch_norm(f"{prefix}depthwise_BN")(x)

@@ -2,12 +2,11 @@
 shapes: `keras.applications.mobilenet_v3`'s names. The models scale their pixels themselves
 (`include_preprocessing`), so `preprocess_input` returns its input."""
 
-from nablanet.applications import assembly
+from nablanet.applications import assembly, base, imagenet_utils
 from nablanet.applications.imagenet_utils import decode_predictions
 
 __all__ = ["MobileNetV3Large", "MobileNetV3Small", "decode_predictions", "preprocess_input"]
 
-BASE_URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v3/"
 # Keras's hashes of its ImageNet files, by variant: (with the top, without it).
 IMAGENET_HASHES = {
     "large_224_0.75_float": ("765b44a33ad4005b3ac83185abf1d0eb", "40af19a13ebea4e2ee0c676887f69a2e"),
@@ -81,7 +80,6 @@ MobileNetV3Large.__doc__ = ("The large MobileNetV3: a 3x3 stem, 15 inverted resi
 def _mobilenet_v3(blocks, last_point_channels, model_type, input_shape, alpha, minimalistic, include_top, weights,
                   input_tensor, classes, pooling, dropout_rate, classifier_activation, include_preprocessing, name):
     from nablanet import layers
-    from nablanet.models import Model
 
     where = name or f"MobileNetV3{model_type.title()}"
     if weights == "imagenet" and (alpha not in (0.75, 1.0) or minimalistic and alpha != 1.0):
@@ -122,15 +120,12 @@ def _mobilenet_v3(blocks, last_point_channels, model_type, input_shape, alpha, m
         x = layers.Flatten()(x)
         x = layers.Activation(activation=classifier_activation, name="predictions")(x)
     else:
-        x = assembly.global_pool(x, pooling, avg_name="avg_pool", max_name="max_pool")
-    model = Model(inputs, x, name=name)
-
-    def imagenet():
-        variant = f"{model_type}{'_minimalistic' if minimalistic else ''}_224_{alpha}_float"
-        filename = f"weights_mobilenet_v3_{variant}{'' if include_top else '_no_top_v2'}.h5"
-        return filename, BASE_URL + filename, IMAGENET_HASHES[variant][0 if include_top else 1]
-
-    return assembly.load(model, weights, imagenet)
+        x = base.top(x, False, pooling, classes, classifier_activation, weights)
+    variant = f"{model_type}{'_minimalistic' if minimalistic else ''}_224_{alpha}_float"
+    url_path = base.imagenet_path("mobilenet_v3", include_top, f"weights_mobilenet_v3_{variant}.h5",
+                                  f"weights_mobilenet_v3_{variant}_no_top_v2.h5")
+    file_hash = IMAGENET_HASHES.get(variant, (None, None))[0 if include_top else 1]
+    return base.finish(x, inputs, name, weights, where, url_path, file_hash)
 
 
 def _relu(x):
@@ -182,7 +177,7 @@ def _inverted_residual(x, expansion, filters, kernel_size, stride, squeeze, acti
         x = _batch_norm(f"{prefix}expand_bn")(x)
         x = activation(x)
     if stride == 2:
-        x = layers.ZeroPadding2D(padding=assembly.correct_pad(x, kernel_size), name=f"{prefix}depthwise_pad")(x)
+        x = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(x, kernel_size), name=f"{prefix}depthwise_pad")(x)
     x = layers.DepthwiseConv2D(kernel_size, strides=stride, padding="same" if stride == 1 else "valid",
                                use_bias=False, name=f"{prefix}depthwise")(x)
     x = _batch_norm(f"{prefix}depthwise_bn")(x)
