@@ -66,3 +66,48 @@ def assert_close(ours, expected):
     """Equal to 1e-4, relative to the largest output."""
     expected = np.asarray(expected)
     np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-4 * float(np.abs(expected).max()))
+
+
+def digest(model):
+    """A short fingerprint of `structure(model)` without the model's name, to record Keras's
+    structure of architectures too slow to build in Keras on every run."""
+    import hashlib
+    import json
+
+    facts = {k: v for k, v in structure(model).items() if k != "name"}
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def keras_predictions(model, x):
+    """A Keras model's outputs in inference mode, as NumPy."""
+    return np.asarray(model(x, training=False).detach().cpu().numpy())
+
+
+def assert_preprocess_is_keras(ours, theirs):
+    """A family's `preprocess_input` equals Keras's on pixels, without touching its input."""
+    pixels = np.random.default_rng(0).uniform(0, 255, (2, 4, 5, 3)).astype("float32")
+    original = pixels.copy()
+    mine = ours.preprocess_input(pixels)
+    np.testing.assert_array_equal(pixels, original)
+    np.testing.assert_allclose(mine, theirs.preprocess_input(pixels.copy()), rtol=1e-6, atol=1e-6)
+
+
+def assert_decode_is_keras(ours, monkeypatch):
+    """A family's `decode_predictions` gives Keras's classes, on a class index passed to both."""
+    from keras.src.applications import imagenet_utils as keras_utils
+
+    index = {str(i): [f"n{i:08d}", f"class_{i}"] for i in range(1000)}
+    preds = np.random.default_rng(1).random((2, 1000)).astype("float32")
+    monkeypatch.setattr(keras_utils, "CLASS_INDEX", index)  # Keras would download it
+    expected = keras_utils.decode_predictions(preds, top=3)
+    mine = ours.decode_predictions(preds, top=3, class_index=index)
+    assert [[row[:2] for row in sample] for sample in mine] == [[tuple(row[:2]) for row in sample]
+                                                                for sample in expected]
+
+
+def imagenet_cache(tmp_path, monkeypatch, model, filename):
+    """Put Keras's `model` (random weights) in a Keras cache under Keras's ImageNet file name."""
+    folder = tmp_path / "keras_home"
+    (folder / "models").mkdir(parents=True)
+    monkeypatch.setenv("KERAS_HOME", str(folder))
+    return save_keras_application_weights(model, folder / "models" / filename)
