@@ -6,7 +6,7 @@ A family module builds its layers between `image_input` and `top`, then calls `f
 >>> from nablanet import layers
 >>> image, inputs = image_input(None, (32, 32, 3))
 >>> x = layers.Conv2D(4, 3, name="conv")(image)
->>> model = finish(top(x, False, "avg", 1000, "softmax", None), inputs, "tiny", None, "Tiny")
+>>> model = finish(top(x, False, "avg", 1000, "softmax"), inputs, "tiny", None, "Tiny")
 >>> model.output.shape, [layer.name for layer in model.layers][1:]
 ((None, 4), ['conv', 'avg_pool'])
 """
@@ -19,6 +19,12 @@ POOLINGS = (None, "avg", "max")
 def check_arguments(where, include_top, weights, pooling, classes, classifier_activation=None):
     """Keras's checks of `weights`, `classes`, `pooling` and (with the top and pretrained weights)
     `classifier_activation`, with errors that name the application."""
+    from nablanet import backend
+
+    if backend.image_data_format() != "channels_last":
+        raise ValueError(f"{where}: nablanet builds applications for channels-last images, but the image data "
+                         f"format is {backend.image_data_format()!r}; call "
+                         "keras.config.set_image_data_format('channels_last') first")
     weight_files.check_weights(where, weights)
     if weights == "imagenet" and include_top and classes != 1000:
         raise ValueError(f"{where}: ImageNet weights with include_top=True need classes=1000, got {classes}")
@@ -77,17 +83,16 @@ def source_inputs(tensor, where):
     return found[0] if len(found) == 1 else found
 
 
-def top(x, include_top, pooling, classes, classifier_activation, weights, pool_names=("avg_pool", "max_pool"),
-        classifier_name="predictions", global_pool_on_top=True):
-    """Keras's usual top: with `include_top`, global average pooling (`pool_names[0]`, left
-    out when `global_pool_on_top` is False) and the `classes`-way Dense classifier; without,
-    `pooling`'s global pooling (named by `pool_names`, where a name is None Keras's automatic
-    name is kept) or nothing."""
+def top(x, include_top, pooling, classes, classifier_activation, top_pool="avg_pool",
+        pool_names=("avg_pool", "max_pool"), classifier_name="predictions", pool_on_top=True):
+    """Keras's usual top: with `include_top`, global average pooling named `top_pool` (unless
+    `pool_on_top` is False) and the `classes`-way Dense classifier; without, `pooling`'s global
+    pooling (named by `pool_names`) or nothing. A None name leaves Keras's automatic one."""
     from nablanet import layers
 
     if include_top:
-        if global_pool_on_top:
-            x = layers.GlobalAveragePooling2D(name=pool_names[0])(x)
+        if pool_on_top:
+            x = layers.GlobalAveragePooling2D(name=top_pool)(x)
         return layers.Dense(classes, activation=classifier_activation, name=classifier_name)(x)
     if pooling == "avg":
         return layers.GlobalAveragePooling2D(name=pool_names[0])(x)
@@ -96,16 +101,10 @@ def top(x, include_top, pooling, classes, classifier_activation, weights, pool_n
     return x
 
 
-def finish(outputs, inputs, name, weights, where, url_path=None, file_hash=None):
+def finish(outputs, inputs, name, weights, where, url_path=None, file_hash=None, filename=None):
     """The functional model from `inputs` to `outputs`, with `weights` loaded (see
-    `weights.load_weights`; `url_path` and `file_hash` name Keras's ImageNet file)."""
+    `weights.load_weights`; `url_path`, `file_hash` and `filename` name Keras's ImageNet file)."""
     from nablanet.models import Model
 
     model = Model(inputs, outputs, name=name)
-    return weight_files.load_weights(model, weights, where, url_path, file_hash)
-
-
-def imagenet_path(family, include_top, top_file, notop_file):
-    """Keras's path (below `weights.STORAGE`) of a family's ImageNet file in its folder of
-    `tensorflow/keras-applications/`."""
-    return f"{weight_files.KERAS_APPLICATIONS}{family}/{top_file if include_top else notop_file}"
+    return weight_files.load_weights(model, weights, where, url_path, file_hash, filename)

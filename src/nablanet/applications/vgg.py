@@ -84,8 +84,8 @@ def build_vgg(kind, include_top=True, weights="imagenet", input_tensor=None, inp
         x = layers.Flatten(name="flatten")(x)
         x = layers.Dense(top_units, activation="relu", name="fc1")(x)
         x = layers.Dense(top_units, activation="relu", name="fc2")(x)
-    x = base.top(x, include_top, pooling, classes, classifier_activation, weights, pool_names=(None, None),
-                 global_pool_on_top=False)
+    x = base.top(x, include_top, pooling, classes, classifier_activation, pool_names=(None, None),
+                 pool_on_top=False)
     model = base.finish(x, inputs, name or kind, None, where)
     names = torchvision_names(kind)
     model._torch_names = {k: v for k, v in names.items() if include_top or not k.startswith(("fc", "pred"))}

@@ -28,9 +28,10 @@ def check_weights(where, weights):
                          "file, 'imagenet' or None")
 
 
-def imagenet_file(where, url_path, file_hash):
+def imagenet_file(where, url_path, file_hash, filename=None):
     """The local path of Keras's ImageNet weight file `url_path` (below `STORAGE`): the copy in
-    Keras's cache when its hash is `file_hash`, else one downloaded there (and checked).
+    Keras's cache (named `filename`, by default as in the address) when its hash is `file_hash`,
+    else one downloaded there (and checked).
 
     Raises:
         FileNotFoundError: the file is not cached and cannot be downloaded; the message names the
@@ -40,7 +41,7 @@ def imagenet_file(where, url_path, file_hash):
     """
     from nablanet.utils.file_utils import get_file, keras_home, validate_file
 
-    filename = url_path.rsplit("/", 1)[-1]
+    filename = filename or url_path.rsplit("/", 1)[-1]
     url = origin(url_path)
     path = os.path.join(os.path.expanduser(keras_home()), "models", filename)
     cached = os.path.exists(path)
@@ -63,7 +64,7 @@ def imagenet_file(where, url_path, file_hash):
                                 f"{how}") from None
 
 
-def load_weights(model, weights, where, url_path=None, file_hash=None):
+def load_weights(model, weights, where, url_path=None, file_hash=None, filename=None):
     """Load `weights` into `model`: None leaves it random, "imagenet" reads Keras's file
     `url_path` (see `imagenet_file`), anything else is a path `nablanet.saving` reads (Keras's
     legacy HDF5 files, matched layer by layer and else by layer name; `.weights.h5`; `.keras`;
@@ -74,7 +75,7 @@ def load_weights(model, weights, where, url_path=None, file_hash=None):
         if url_path is None:
             raise ValueError(f"{where}: Keras publishes no ImageNet weights for this configuration; pass "
                              "weights=None or the path to a weights file")
-        weights = imagenet_file(where, url_path, file_hash)
+        weights = imagenet_file(where, url_path, file_hash, filename)
     from nablanet.saving.interop import import_weights
 
     import_weights(model, weights)

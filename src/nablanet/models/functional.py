@@ -23,11 +23,8 @@ class Graph:
                 raise ValueError(f"Model: outputs must be symbolic tensors from calling layers, got {t!r}")
         self.nodes = self._order()
         self._check_reachable()
-        self.operations = []  # every layer and op node, in running order
-        for node in self.nodes:
-            if not any(node.layer is layer for layer in self.operations):
-                self.operations.append(node.layer)
-        self.layers = [layer for layer in self.operations if not isinstance(layer, Operation)]  # as Keras's
+        self.operations = self._keras_order()  # every layer and op node, in Keras's order
+        self.layers = [layer for layer in self.operations if not isinstance(layer, Operation)]
 
     def _order(self):
         order, seen = [], set()
@@ -43,6 +40,32 @@ class Graph:
             stack.append((node, True))
             stack.extend((_producer(t), False) for t in reversed(node.input_tensors()) if id(_producer(t)) not in seen)
         return order
+
+    def _keras_order(self):
+        """The layers (and op nodes) as Keras lists them, which its weight files follow: by depth
+        (the most calls between a layer and the outputs) from the deepest, ties in the order a
+        depth-first search from the outputs first reaches them."""
+        first_reached = {}
+        stack = [_producer(t) for t in reversed(flatten(self.outputs))]
+        while stack:
+            node = stack.pop()
+            if id(node) in first_reached:
+                continue
+            first_reached[id(node)] = len(first_reached)
+            stack.extend(_producer(t) for t in reversed(node.input_tensors()))
+        in_graph = {id(node) for node in self.nodes}
+        node_depth, layer_depth, reached, layers = {}, {}, {}, {}
+        for node in reversed(self.nodes):  # from the outputs back, so a node's consumers come first
+            key = id(node.layer)
+            depth = max(node_depth.get(id(node), 0), layer_depth.get(key, 0))
+            layer_depth[key], node_depth[id(node)] = depth, depth
+            reached[key] = min(reached.get(key, len(first_reached)), first_reached.get(id(node), len(first_reached)))
+            layers[key] = node.layer
+            for t in node.input_tensors():
+                parent = _producer(t)
+                if id(parent) in in_graph:
+                    node_depth[id(parent)] = max(node_depth.get(id(parent), 0), depth + 1)
+        return [layers[key] for key in sorted(layers, key=lambda k: (-layer_depth[k], reached[k]))]
 
     def _check_reachable(self):
         given = {id(t) for t in flatten(self.inputs)}
