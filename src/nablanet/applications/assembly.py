@@ -36,3 +36,11 @@ def make_divisible(value, divisor=8, min_value=None):
     """
     rounded = max(min_value or divisor, int(value + divisor / 2) // divisor * divisor)
     return rounded + divisor if rounded < 0.9 * value else rounded
+
+
+def imagenet_path(family, include_top, top_file, notop_file):
+    """Keras's path (below `weights.STORAGE`) of a family's ImageNet file in its folder of
+    `tensorflow/keras-applications/`."""
+    from nablanet.applications import weights
+
+    return f"{weights.KERAS_APPLICATIONS}{family}/{top_file if include_top else notop_file}"

@@ -7,7 +7,7 @@ names. The models normalize their pixels themselves (`include_preprocessing`), s
 import numpy as np
 
 from nablanet import backend, serialization
-from nablanet.applications import base
+from nablanet.applications import assembly, base
 from nablanet.applications.imagenet_utils import decode_predictions
 from nablanet.layers.base import Layer
 
@@ -198,9 +198,9 @@ def convnext(variant, include_top=True, include_preprocessing=True, weights="ima
         x = layers.LayerNormalization(epsilon=1e-6, name=f"{name}_head_layernorm")(x)
         x = layers.Dense(classes, activation=classifier_activation, name=f"{name}_head_dense")(x)
     else:
-        x = base.top(x, False, pooling, classes, classifier_activation, weights, pool_names=(None, None))
+        x = base.top(x, False, pooling, classes, classifier_activation, pool_names=(None, None))
         x = layers.LayerNormalization(epsilon=1e-6)(x)
-    url_path = base.imagenet_path("convnext", include_top, f"{name}.h5", f"{name}_notop.h5")
+    url_path = assembly.imagenet_path("convnext", include_top, f"{name}.h5", f"{name}_notop.h5")
     file_hash = IMAGENET_HASHES[weights_name][0 if include_top else 1]
     return base.finish(x, inputs, name, weights, where, url_path, file_hash)
 

@@ -159,7 +159,7 @@ def efficientnet(variant, include_top=True, weights="imagenet", input_tensor=Non
         x = layers.Dense(classes, activation=classifier_activation, kernel_initializer=DENSE_INITIALIZER,
                          name="predictions")(x)
     else:
-        x = base.top(x, False, pooling, classes, classifier_activation, weights)
+        x = base.top(x, False, pooling, classes, classifier_activation)
     url_path = f"keras-applications/{name}{'.h5' if include_top else '_notop.h5'}"  # not below tensorflow/
     return base.finish(x, inputs, name, weights, where, url_path, IMAGENET_HASHES[variant][0 if include_top else 1])
 

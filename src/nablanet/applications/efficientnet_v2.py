@@ -4,7 +4,7 @@
 
 import math
 
-from nablanet.applications import base
+from nablanet.applications import assembly, base
 from nablanet.applications.efficientnet import CONV_INITIALIZER, DENSE_INITIALIZER, squeeze_excite
 from nablanet.applications.imagenet_utils import decode_predictions
 
@@ -173,8 +173,8 @@ def efficientnet_v2(variant, include_top=True, weights="imagenet", input_tensor=
         x = layers.Dense(classes, activation=classifier_activation, kernel_initializer=DENSE_INITIALIZER,
                          bias_initializer=initializers.Constant(0.0), name="predictions")(x)
     else:
-        x = base.top(x, False, pooling, classes, classifier_activation, weights)
-    url_path = base.imagenet_path("efficientnet_v2", include_top, f"{name}.h5", f"{name}_notop.h5")
+        x = base.top(x, False, pooling, classes, classifier_activation)
+    url_path = assembly.imagenet_path("efficientnet_v2", include_top, f"{name}.h5", f"{name}_notop.h5")
     return base.finish(x, inputs, name, weights, where, url_path, IMAGENET_HASHES[variant][0 if include_top else 1])
 
 

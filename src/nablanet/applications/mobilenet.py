@@ -70,9 +70,9 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
         x = layers.Reshape((classes,), name="reshape_2")(x)
         x = layers.Activation(activation=classifier_activation, name="predictions")(x)
     else:
-        x = base.top(x, False, pooling, classes, classifier_activation, weights, pool_names=(None, None))
+        x = base.top(x, False, pooling, classes, classifier_activation, pool_names=(None, None))
     filename = f"mobilenet_{IMAGENET_ALPHAS.get(alpha)}_{rows}_tf"
-    url_path = base.imagenet_path("mobilenet", include_top, f"{filename}.h5", f"{filename}_no_top.h5")
+    url_path = assembly.imagenet_path("mobilenet", include_top, f"{filename}.h5", f"{filename}_no_top.h5")
     return base.finish(x, inputs, name or f"mobilenet_{alpha:0.2f}_{rows}", weights, where, url_path)
 
 

@@ -66,9 +66,9 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
                       name="Conv_1")(x)
     x = _batch_norm("Conv_1_bn")(x)
     x = layers.ReLU(6.0, name="out_relu")(x)
-    x = base.top(x, include_top, pooling, classes, classifier_activation, weights, pool_names=(None, None))
+    x = base.top(x, include_top, pooling, classes, classifier_activation, top_pool=None, pool_names=(None, None))
     filename = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}"
-    url_path = base.imagenet_path("mobilenet_v2", include_top, f"{filename}.h5", f"{filename}_no_top.h5")
+    url_path = assembly.imagenet_path("mobilenet_v2", include_top, f"{filename}.h5", f"{filename}_no_top.h5")
     return base.finish(x, inputs, name or f"mobilenetv2_{alpha:0.2f}_{rows}", weights, where, url_path)
 
 

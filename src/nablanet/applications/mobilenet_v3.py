@@ -120,9 +120,9 @@ def _mobilenet_v3(blocks, last_point_channels, model_type, input_shape, alpha, m
         x = layers.Flatten()(x)
         x = layers.Activation(activation=classifier_activation, name="predictions")(x)
     else:
-        x = base.top(x, False, pooling, classes, classifier_activation, weights)
+        x = base.top(x, False, pooling, classes, classifier_activation)
     variant = f"{model_type}{'_minimalistic' if minimalistic else ''}_224_{alpha}_float"
-    url_path = base.imagenet_path("mobilenet_v3", include_top, f"weights_mobilenet_v3_{variant}.h5",
+    url_path = assembly.imagenet_path("mobilenet_v3", include_top, f"weights_mobilenet_v3_{variant}.h5",
                                   f"weights_mobilenet_v3_{variant}_no_top_v2.h5")
     file_hash = IMAGENET_HASHES.get(variant, (None, None))[0 if include_top else 1]
     return base.finish(x, inputs, name, weights, where, url_path, file_hash)
