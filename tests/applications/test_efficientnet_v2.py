@@ -72,7 +72,8 @@ def test_imagenet_weights_are_keras_cached_file_with_its_hash(keras_b0, tmp_path
 
 def test_keras_file_from_keras(keras_b0, tmp_path):
     """Keras's `.keras` file (its front end's `Normalization` with a fixed mean and variance);
-    the other way is shown on EfficientNetB0, whose front end is the same layers."""
+    the other way is shown on EfficientNetB0 (`Rescaling`, `Normalization`) and ConvNeXtTiny (a
+    `Normalization` with a fixed mean and variance)."""
     model, _, x, expected = keras_b0
     model.save(tmp_path / "keras.keras")
     assert_close(nn.models.load_model(tmp_path / "keras.keras").predict(x, verbose=0), expected)
