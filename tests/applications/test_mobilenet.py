@@ -46,9 +46,11 @@ def test_imagenet_weights_are_keras_cached_file(keras_small, tmp_path, monkeypat
     """A 32x32 input gets the 224x224 file, as in Keras (and the model is named after it)."""
     model, _, x, expected = keras_small
     with pytest.raises(FileNotFoundError, match=r"mobilenet_2_5_224_tf_no_top\.h5.*looked at"):
-        MobileNet(weights="imagenet", **SMALL)
+        with pytest.warns(UserWarning, match="weights for 224x224"):
+            MobileNet(weights="imagenet", **SMALL)
     imagenet_cache(tmp_path, monkeypatch, model, "mobilenet_2_5_224_tf_no_top.h5")
-    ours = MobileNet(weights="imagenet", **SMALL)
+    with pytest.warns(UserWarning, match="the input is 32x32"):
+        ours = MobileNet(weights="imagenet", **SMALL)
     assert ours.name == "mobilenet_0.25_224"
     assert_close(ours.predict(x, verbose=0), expected)
 

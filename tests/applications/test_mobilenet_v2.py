@@ -46,9 +46,11 @@ def test_imagenet_weights_are_keras_cached_file(keras_small, tmp_path, monkeypat
     model, _, x, expected = keras_small
     filename = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
     with pytest.raises(FileNotFoundError, match=filename.replace(".", r"\.")):
-        MobileNetV2(weights="imagenet", **SMALL)
+        with pytest.warns(UserWarning, match="weights for 224x224"):
+            MobileNetV2(weights="imagenet", **SMALL)
     imagenet_cache(tmp_path, monkeypatch, model, filename)  # Keras gives this file no hash
-    ours = MobileNetV2(weights="imagenet", **SMALL)
+    with pytest.warns(UserWarning, match="the input is 32x32"):
+        ours = MobileNetV2(weights="imagenet", **SMALL)
     assert ours.name == "mobilenetv2_0.35_224"
     assert_close(ours.predict(x, verbose=0), expected)
 

@@ -60,11 +60,14 @@ def test_imagenet_weights_are_keras_cached_file_with_its_hash(keras_small, tmp_p
     filename = "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5"
     path = imagenet_cache(tmp_path, monkeypatch, model, filename)
     with pytest.raises(ValueError, match=f"is not Keras's {filename}"):
-        MobileNetV3Small(weights="imagenet", **SMALL)  # the hash is Keras's real file's
+        with pytest.warns(UserWarning, match="224x224 inputs"):
+            MobileNetV3Small(weights="imagenet", **SMALL)  # the hash is Keras's real file's
     hashes = dict(mobilenet_v3.IMAGENET_HASHES)
     hashes["small_224_1.0_float"] = (hashes["small_224_1.0_float"][0], md5(path))
     monkeypatch.setattr(mobilenet_v3, "IMAGENET_HASHES", hashes)
-    assert_close(MobileNetV3Small(weights="imagenet", **SMALL).predict(x, verbose=0), expected)
+    with pytest.warns(UserWarning, match="the input is 32x32"):
+        ours = MobileNetV3Small(weights="imagenet", **SMALL)
+    assert_close(ours.predict(x, verbose=0), expected)
 
 
 def test_keras_file_both_ways(keras_small, tmp_path):

@@ -1,6 +1,8 @@
 """MobileNet (Howard et al., 2017) with Keras's layer names and shapes, and its preprocessing
 (pixels scaled to [-1, 1]): `keras.applications.mobilenet`'s names."""
 
+import warnings
+
 from nablanet.applications import assembly, base, imagenet_utils
 from nablanet.applications.imagenet_utils import decode_predictions
 from nablanet.applications.mobilenet_v2 import _square_side
@@ -57,6 +59,8 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
                                                           pooling, classes, classifier_activation,
                                                           default_size=rows or 224)
     if weights == "imagenet" and (rows != cols or rows not in IMAGENET_SIZES):
+        warnings.warn(f"{where}: ImageNet weights exist for square inputs of side {IMAGENET_SIZES}; the input is "
+                      f"{rows}x{cols}, so the weights for 224x224 are loaded", stacklevel=2)
         rows = 224
     x = layers.Conv2D(int(32 * alpha), 3, padding="same", use_bias=False, strides=(2, 2), name="conv1")(image)
     x = layers.BatchNormalization(axis=-1, name="conv1_bn")(x)

@@ -1,6 +1,8 @@
 """MobileNetV2 (Sandler et al., 2018) with Keras's layer names and shapes, and its preprocessing
 (pixels scaled to [-1, 1]): `keras.applications.mobilenet_v2`'s names."""
 
+import warnings
+
 from nablanet.applications import assembly, base, imagenet_utils
 from nablanet.applications.imagenet_utils import decode_predictions
 
@@ -55,6 +57,8 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
                                                           pooling, classes, classifier_activation,
                                                           default_size=rows or 224)
     if weights == "imagenet" and (rows != cols or rows not in IMAGENET_SIZES):
+        warnings.warn(f"{where}: ImageNet weights exist for square inputs of side {IMAGENET_SIZES}; the input is "
+                      f"{rows}x{cols}, so the weights for 224x224 are loaded", stacklevel=2)
         rows = 224
     x = layers.Conv2D(assembly.make_divisible(32 * alpha), 3, strides=(2, 2), padding="same", use_bias=False,
                       name="Conv1")(image)

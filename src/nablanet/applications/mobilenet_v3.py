@@ -2,6 +2,8 @@
 shapes: `keras.applications.mobilenet_v3`'s names. The models scale their pixels themselves
 (`include_preprocessing`), so `preprocess_input` returns its input."""
 
+import warnings
+
 from nablanet.applications import assembly, base, imagenet_utils
 from nablanet.applications.imagenet_utils import decode_predictions
 
@@ -92,6 +94,9 @@ def _mobilenet_v3(blocks, last_point_channels, model_type, input_shape, alpha, m
     shape = tuple(input_shape)
     if shape[0] and shape[1] and (shape[0] < 32 or shape[1] < 32):
         raise ValueError(f"{where}: the input must be at least 32x32, got input_shape={shape}")
+    if weights == "imagenet" and (shape[0] != shape[1] or shape[0] != 224):
+        warnings.warn(f"{where}: ImageNet weights exist for 224x224 inputs; the input is {shape[0]}x{shape[1]}, so "
+                      "those are loaded", stacklevel=3)
     image, inputs, _ = assembly.image_input(where, include_top, weights, input_tensor, input_shape, pooling, classes,
                                             classifier_activation, shape=shape)
     kernel, activation, squeeze = (3, _relu, False) if minimalistic else (5, _hard_swish, True)
