@@ -68,3 +68,13 @@ def test_preprocessing_is_keras(monkeypatch):
     assert_preprocess_is_keras(mobilenet, keras.applications.mobilenet)
     assert_decode_is_keras(mobilenet, monkeypatch)
     np.testing.assert_allclose(mobilenet.preprocess_input(np.array([0.0, 127.5, 255.0])), [-1.0, 0.0, 1.0])
+
+
+def test_outputs_with_top_on_keras_weights(tmp_path):
+    """The classifier (a 1x1 convolution on pooled features, reshaped) too."""
+    kwargs = dict(input_shape=(32, 32, 3), alpha=0.25, classes=7)
+    theirs = keras.applications.MobileNet(weights=None, **kwargs)
+    path = keras_weights_file(theirs, tmp_path / "mobilenet_top.h5", seed=3)
+    x = mobilenet.preprocess_input(images(seed=3))
+    ours = MobileNet(weights=path, **kwargs)
+    assert_close(ours.predict(x, verbose=0), keras_predictions(theirs, x))

@@ -93,3 +93,13 @@ def test_preprocessing_is_keras(monkeypatch):
     assert_decode_is_keras(mobilenet_v3, monkeypatch)
     x = np.ones((1, 2, 2, 3))
     assert mobilenet_v3.preprocess_input(x) is x
+
+
+def test_outputs_with_top_on_keras_weights(tmp_path):
+    """The head (pooling, a 1x1 convolution with hard-swish, dropout, the logits convolution)."""
+    kwargs = dict(input_shape=(32, 32, 3), alpha=0.75, classes=7, classifier_activation=None)
+    theirs = keras.applications.MobileNetV3Large(weights=None, **kwargs)
+    path = keras_weights_file(theirs, tmp_path / "mobilenet_v3_top.h5", seed=3)
+    x = images(seed=3)
+    ours = MobileNetV3Large(weights=path, **kwargs)
+    assert_close(ours.predict(x, verbose=0), keras_predictions(theirs, x))
