@@ -6,6 +6,17 @@ import pytest
 from nablanet.applications import weights
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Keras (torch backend) runs these small models on one thread: threads cost more than they
+    save on inputs this small, and the numbers do not change."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def no_downloads(monkeypatch, tmp_path_factory):
     missing = tmp_path_factory.getbasetemp() / "no-such-storage"

@@ -2,6 +2,7 @@
 recorded architecture), outputs on Keras's random weights in Keras's ImageNet file format (built
 live), the preprocessing."""
 
+import numpy as np
 import pytest
 
 import nablanet as nn
@@ -42,3 +43,21 @@ def test_arguments_are_checked_as_keras_checks_them():
 
 def test_preprocess_input_is_keras():
     check_preprocess_input(inception_resnet_v2, "inception_resnet_v2")
+
+
+def test_custom_scale_layer_is_keras(tmp_path):
+    from keras.src.applications.inception_resnet_v2 import CustomScaleLayer as KerasScale
+
+    from nablanet.applications.inception_resnet_v2 import CustomScaleLayer
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 3, 4)).astype("float32"), rng.standard_normal((2, 3, 4)).astype("float32")
+    ours, theirs = CustomScaleLayer(0.17, name="scale"), KerasScale(0.17, name="scale")
+    np.testing.assert_allclose(ours([a, b]).numpy(), np.asarray(theirs([a, b])), rtol=1e-6)
+    assert sorted(ours.get_config()) == sorted(theirs.get_config())
+    nn.gradcheck(lambda x, y: (CustomScaleLayer(0.17)([x, y]) ** 2).sum(), a.astype("float64"), b.astype("float64"))
+    inputs = nn.Input((4,))
+    model = nn.Model(inputs, CustomScaleLayer(0.5)([inputs, nn.layers.Dense(4)(inputs)]))
+    model.save(tmp_path / "m.keras")  # loading needs the class, as for any layer outside nablanet.layers
+    loaded = nn.models.load_model(tmp_path / "m.keras", custom_objects={"CustomScaleLayer": CustomScaleLayer})
+    np.testing.assert_allclose(loaded.predict(a[0], verbose=0), model.predict(a[0], verbose=0), rtol=1e-6)

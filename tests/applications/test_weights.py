@@ -84,3 +84,23 @@ def test_a_path_is_loaded_as_is(keras_file):
         VGG16(include_top=False, weights=str(path.parent / "nothing.h5"), input_shape=(32, 32, 3))
     with pytest.raises(ValueError, match="VGG16: weights must be None, 'imagenet' or the path"):
         VGG16(include_top=False, weights=3, input_shape=(32, 32, 3))
+
+
+def test_every_family_shares_the_input_checks(zero_kernels):
+    import nablanet as nn
+
+    inputs = nn.Input(shape=(40, 40, 3))
+    model = nn.applications.DenseNet121(include_top=False, weights=None, input_tensor=nn.layers.Rescaling(0.5)(inputs))
+    assert model.inputs == [inputs] and model.output.shape == (None, 1, 1, 1024)
+    with pytest.raises(TypeError, match="Xception: input_tensor must be a symbolic tensor"):
+        nn.applications.Xception(include_top=False, weights=None, input_tensor=np.zeros((1, 71, 71, 3)))
+    with pytest.raises(ValueError, match=r"InceptionV3: input_shape must be \(height, width, channels\)"):
+        nn.applications.InceptionV3(include_top=False, weights=None, input_shape=(75, 75))
+    with pytest.raises(ValueError, match="ResNet50: include_top=True needs a fixed input_shape"):
+        nn.applications.ResNet50(weights=None, input_shape=(None, None, 3))
+    nn.config.set_image_data_format("channels_first")
+    try:
+        with pytest.raises(ValueError, match="NASNetLarge: nablanet builds applications for channels-last images"):
+            nn.applications.NASNetLarge(weights=None)
+    finally:
+        nn.config.set_image_data_format("channels_last")

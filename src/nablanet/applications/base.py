@@ -1,7 +1,9 @@
 """What every application shares with Keras's: the checks of its arguments, its image input, the
 classifier or pooling at its top, and the functional model around them.
 
-A family module builds its layers between `image_input` and `top`, then calls `finish`:
+A family module checks its arguments, resolves its weights (`weights.resolve`, so that a missing
+ImageNet file fails before anything is built), builds its layers between `image_input` and `top`,
+then calls `finish`:
 
 >>> from nablanet import layers
 >>> image, inputs = image_input(None, (32, 32, 3))

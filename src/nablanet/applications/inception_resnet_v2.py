@@ -28,7 +28,8 @@ BRANCHES = {
 
 class CustomScaleLayer(Layer):
     """`inputs[0] + scale * inputs[1]`: a residual branch scaled before it joins the shortcut
-    (Keras's name for it).
+    (Keras's name for it). Not in `nablanet.layers`: loading a saved model that holds it takes
+    `custom_objects={"CustomScaleLayer": CustomScaleLayer}`.
 
     >>> import numpy as np
     >>> CustomScaleLayer(0.5)([np.ones(2, "float32"), np.full(2, 4.0, "float32")]).numpy().tolist()
@@ -76,6 +77,10 @@ def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None, i
     where = "InceptionResNetV2"
     base.check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
     shape = base.input_shape(where, input_shape, 299, 75, include_top, weights)
+    filename = f"inception_resnet_v2_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+    url_path = f"{weight_files.KERAS_APPLICATIONS}inception_resnet_v2/{filename}"
+    file_hash = WEIGHTS_HASHES[0 if include_top else 1]
+    weights = weight_files.resolve(weights, where, url_path, file_hash)
     image, inputs = base.image_input(input_tensor, shape, where)
     x = conv2d_bn(image, 32, 3, strides=2, padding="valid")
     x = conv2d_bn(x, 32, 3, padding="valid")
@@ -107,9 +112,7 @@ def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None, i
     x = inception_resnet_block(x, 1.0, "block8", 10, activation=None)
     x = conv2d_bn(x, 1536, 1, name="conv_7b")
     x = base.top(x, include_top, pooling, classes, classifier_activation, pool_names=(None, None))
-    filename = f"inception_resnet_v2_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
-    url_path = f"{weight_files.KERAS_APPLICATIONS}inception_resnet_v2/{filename}"
-    return base.finish(x, inputs, name, weights, where, url_path, WEIGHTS_HASHES[0 if include_top else 1])
+    return base.finish(x, inputs, name, weights, where)
 
 
 def conv2d_bn(x, filters, kernel_size, strides=1, padding="same", activation="relu", use_bias=False, name=None):

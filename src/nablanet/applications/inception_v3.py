@@ -51,6 +51,10 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
     where = "InceptionV3"
     base.check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
     shape = base.input_shape(where, input_shape, 299, 75, include_top, weights)
+    filename = f"inception_v3_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+    url_path = f"{weight_files.KERAS_APPLICATIONS}inception_v3/{filename}"
+    file_hash = WEIGHTS_HASHES[0 if include_top else 1]
+    weights = weight_files.resolve(weights, where, url_path, file_hash)
     image, inputs = base.image_input(input_tensor, shape, where)
     x = conv2d_bn(image, 32, 3, 3, strides=(2, 2), padding="valid")
     x = conv2d_bn(x, 32, 3, 3, padding="valid")
@@ -68,9 +72,7 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
     for i in range(2):
         x = module_e(x, i)
     x = base.top(x, include_top, pooling, classes, classifier_activation, pool_names=(None, None))
-    filename = f"inception_v3_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
-    url_path = f"{weight_files.KERAS_APPLICATIONS}inception_v3/{filename}"
-    return base.finish(x, inputs, name, weights, where, url_path, WEIGHTS_HASHES[0 if include_top else 1])
+    return base.finish(x, inputs, name, weights, where)
 
 
 def conv2d_bn(x, filters, num_row, num_col, padding="same", strides=(1, 1), name=None):

@@ -45,6 +45,12 @@ def NASNet(input_shape=None, penultimate_filters=4032, num_blocks=6, stem_block_
     if penultimate_filters % (24 * filter_multiplier ** 2) != 0:
         raise ValueError(f"{where}: penultimate_filters must be a multiple of 24 * filter_multiplier ** 2 = "
                          f"{24 * filter_multiplier ** 2}, got {penultimate_filters}")
+    url_path = filename = file_hash = None
+    kind = {224: "mobile", 331: "large"}.get(default_size)
+    if kind is not None:
+        filename, remote, file_hash = IMAGENET_FILES[kind][0 if include_top else 1]
+        url_path = f"{weight_files.KERAS_APPLICATIONS}nasnet/{remote}"
+    weights = weight_files.resolve(weights, where, url_path, file_hash, filename)
     image, inputs = base.image_input(input_tensor, shape, where)
     filters = penultimate_filters // 24
     x = layers.Conv2D(stem_block_filters, (3, 3), strides=(2, 2), padding="valid", use_bias=False,
@@ -61,12 +67,7 @@ def NASNet(input_shape=None, penultimate_filters=4032, num_blocks=6, stem_block_
             x, p = normal_a_cell(x, p, width, block_id=f"{stack * num_blocks + i + (1 if stack else 0)}")
     x = layers.Activation("relu")(x)
     x = base.top(x, include_top, pooling, classes, classifier_activation, top_pool=None, pool_names=(None, None))
-    url_path = filename = file_hash = None
-    kind = {224: "mobile", 331: "large"}.get(default_size)
-    if kind is not None:
-        filename, remote, file_hash = IMAGENET_FILES[kind][0 if include_top else 1]
-        url_path = f"{weight_files.KERAS_APPLICATIONS}nasnet/{remote}"
-    return base.finish(x, inputs, name, weights, where, url_path, file_hash, filename)
+    return base.finish(x, inputs, name, weights, where)
 
 
 def separable_conv_block(ip, filters, kernel_size=(3, 3), strides=(1, 1), block_id=None):

@@ -39,6 +39,10 @@ def build_resnet(kind, preact, include_top=True, weights="imagenet", input_tenso
     where = f"ResNet{kind[len('resnet'):]}" + ("V2" if preact else "")
     base.check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
     shape = base.input_shape(where, input_shape, 224, 32, include_top, weights)
+    filename = f"{weights_name}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+    url_path = f"{weight_files.KERAS_APPLICATIONS}resnet/{filename}"
+    file_hash = WEIGHTS_HASHES[weights_name][0 if include_top else 1]
+    weights = weight_files.resolve(weights, where, url_path, file_hash)
     image, inputs = base.image_input(input_tensor, shape, where)
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(image)
     x = layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)
@@ -56,10 +60,7 @@ def build_resnet(kind, preact, include_top=True, weights="imagenet", input_tenso
         x = layers.BatchNormalization(epsilon=EPSILON, name="post_bn")(x)
         x = layers.Activation("relu", name="post_relu")(x)
     x = base.top(x, include_top, pooling, classes, classifier_activation)
-    filename = f"{weights_name}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
-    url_path = f"{weight_files.KERAS_APPLICATIONS}resnet/{filename}"
-    file_hash = WEIGHTS_HASHES[weights_name][0 if include_top else 1]
-    return base.finish(x, inputs, name or weights_name, weights, where, url_path, file_hash)
+    return base.finish(x, inputs, name or weights_name, weights, where)
 
 
 def block_v1(x, filters, kernel_size=3, stride=1, conv_shortcut=True, name=None):

@@ -74,6 +74,9 @@ def build_vgg(kind, include_top=True, weights="imagenet", input_tensor=None, inp
     where = kind.upper()
     base.check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
     shape = base.input_shape(where, input_shape, 224, 32, include_top, weights)
+    filename, file_hash = IMAGENET_FILES[kind][0 if include_top else 1]
+    url_path = f"{weight_files.KERAS_APPLICATIONS}{kind}/{filename}"
+    weights = weight_files.resolve(weights, where, url_path, file_hash)
     image, inputs = base.image_input(input_tensor, shape, where)
     x = image
     for block, filters in enumerate(CONFIGS[kind], start=1):
@@ -90,9 +93,7 @@ def build_vgg(kind, include_top=True, weights="imagenet", input_tensor=None, inp
     names = torchvision_names(kind)
     model._torch_names = {k: v for k, v in names.items() if include_top or not k.startswith(("fc", "pred"))}
     model._torch_optional = tuple(v for k, v in names.items() if k not in model._torch_names)  # the top
-    filename, file_hash = IMAGENET_FILES[kind][0 if include_top else 1]
-    url_path = f"{weight_files.KERAS_APPLICATIONS}{kind}/{filename}"
-    return weight_files.load_weights(model, weights, where, url_path, file_hash)
+    return weight_files.load_weights(model, weights, where)
 
 
 def torchvision_names(kind):

@@ -64,18 +64,26 @@ def imagenet_file(where, url_path, file_hash, filename=None):
                                 f"{how}") from None
 
 
+def resolve(weights, where, url_path=None, file_hash=None, filename=None):
+    """What `weights` names, as a path (or None): "imagenet" becomes Keras's file `url_path`
+    (see `imagenet_file`), found or fetched before the model is built, so that a missing file
+    fails fast."""
+    if weights != "imagenet":
+        return weights
+    if url_path is None:
+        raise ValueError(f"{where}: Keras publishes no ImageNet weights for this configuration; pass "
+                         "weights=None or the path to a weights file")
+    return imagenet_file(where, url_path, file_hash, filename)
+
+
 def load_weights(model, weights, where, url_path=None, file_hash=None, filename=None):
     """Load `weights` into `model`: None leaves it random, "imagenet" reads Keras's file
-    `url_path` (see `imagenet_file`), anything else is a path `nablanet.saving` reads (Keras's
-    legacy HDF5 files, matched layer by layer and else by layer name; `.weights.h5`; `.keras`;
+    `url_path` (see `resolve`), anything else is a path `nablanet.saving` reads (Keras's legacy
+    HDF5 files, matched layer by layer and else by layer name; `.weights.h5`; `.keras`;
     safetensors)."""
+    weights = resolve(weights, where, url_path, file_hash, filename)
     if weights is None:
         return model
-    if weights == "imagenet":
-        if url_path is None:
-            raise ValueError(f"{where}: Keras publishes no ImageNet weights for this configuration; pass "
-                             "weights=None or the path to a weights file")
-        weights = imagenet_file(where, url_path, file_hash, filename)
     from nablanet.saving.interop import import_weights
 
     import_weights(model, weights)

@@ -49,6 +49,10 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
     where = "Xception"
     base.check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
     shape = base.input_shape(where, input_shape, 299, 71, include_top, weights)
+    filename = f"xception_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+    url_path = f"{weight_files.KERAS_APPLICATIONS}xception/{filename}"
+    file_hash = WEIGHTS_HASHES[0 if include_top else 1]
+    weights = weight_files.resolve(weights, where, url_path, file_hash)
     image, inputs = base.image_input(input_tensor, shape, where)
     x = layers.Conv2D(32, (3, 3), strides=(2, 2), use_bias=False, name="block1_conv1")(image)
     x = layers.BatchNormalization(name="block1_conv1_bn")(x)
@@ -69,9 +73,7 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
         x = separable_bn(x, filters, f"block14_sepconv{i}")
         x = layers.Activation("relu", name=f"block14_sepconv{i}_act")(x)
     x = base.top(x, include_top, pooling, classes, classifier_activation, pool_names=(None, None))
-    filename = f"xception_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
-    url_path = f"{weight_files.KERAS_APPLICATIONS}xception/{filename}"
-    return base.finish(x, inputs, name, weights, where, url_path, WEIGHTS_HASHES[0 if include_top else 1])
+    return base.finish(x, inputs, name, weights, where)
 
 
 def separable_bn(x, filters, name):
