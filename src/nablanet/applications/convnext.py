@@ -8,6 +8,7 @@ import numpy as np
 
 from nablanet import backend, serialization
 from nablanet.applications import assembly, base
+from nablanet.applications import weights as weight_files
 from nablanet.applications.imagenet_utils import decode_predictions
 from nablanet.layers.base import Layer
 
@@ -176,6 +177,8 @@ def convnext(variant, include_top=True, include_preprocessing=True, weights="ima
                          f"names its file after the model), got name={name!r}")
     base.check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
     shape = base.input_shape(where, input_shape, 224, 32, include_top, weights)
+    url_path = assembly.imagenet_path("convnext", include_top, f"{name}.h5", f"{name}_notop.h5")
+    weights = weight_files.resolve(weights, where, url_path, IMAGENET_HASHES[weights_name][0 if include_top else 1])
     x, inputs = base.image_input(input_tensor, shape, where)
     if isinstance(inputs, list):
         inputs = inputs[0]
@@ -200,9 +203,7 @@ def convnext(variant, include_top=True, include_preprocessing=True, weights="ima
     else:
         x = base.top(x, False, pooling, classes, classifier_activation, pool_names=(None, None))
         x = layers.LayerNormalization(epsilon=1e-6)(x)
-    url_path = assembly.imagenet_path("convnext", include_top, f"{name}.h5", f"{name}_notop.h5")
-    file_hash = IMAGENET_HASHES[weights_name][0 if include_top else 1]
-    return base.finish(x, inputs, name, weights, where, url_path, file_hash)
+    return base.finish(x, inputs, name, weights, where)
 
 
 def _block(inputs, dim, drop_path_rate, layer_scale_init_value, name):

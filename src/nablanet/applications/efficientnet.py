@@ -6,6 +6,7 @@ its input."""
 import math
 
 from nablanet.applications import assembly, base, imagenet_utils
+from nablanet.applications import weights as weight_files
 from nablanet.applications.imagenet_utils import decode_predictions
 
 __all__ = ["EfficientNetB0", "EfficientNetB1", "EfficientNetB2", "EfficientNetB3", "EfficientNetB4",
@@ -127,13 +128,16 @@ def efficientnet(variant, include_top=True, weights="imagenet", input_tensor=Non
     where = name or f"efficientnet{variant}"
     image, inputs, _ = assembly.image_input(where, include_top, weights, input_tensor, input_shape, pooling, classes,
                                             classifier_activation, default_size=size)
+    url_path = f"keras-applications/{name}{'.h5' if include_top else '_notop.h5'}"  # not below tensorflow/
+    imagenet = weights == "imagenet"
+    weights = weight_files.resolve(weights, where, url_path, IMAGENET_HASHES[variant][0 if include_top else 1])
 
     def filters(n):
         return int(assembly.make_divisible(n * width))
 
     x = layers.Rescaling(1.0 / 255.0)(image)
     x = layers.Normalization(axis=3)(x)
-    if weights == "imagenet":  # Keras's files hold the variance where the standard deviation belongs
+    if imagenet:  # Keras's files hold the variance where the standard deviation belongs
         x = layers.Rescaling([1.0 / math.sqrt(s) for s in IMAGENET_STDDEV_RGB])(x)
     x = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(x, 3), name="stem_conv_pad")(x)
     x = layers.Conv2D(filters(32), 3, strides=2, padding="valid", use_bias=False, kernel_initializer=CONV_INITIALIZER,
@@ -160,8 +164,7 @@ def efficientnet(variant, include_top=True, weights="imagenet", input_tensor=Non
                          name="predictions")(x)
     else:
         x = base.top(x, False, pooling, classes, classifier_activation)
-    url_path = f"keras-applications/{name}{'.h5' if include_top else '_notop.h5'}"  # not below tensorflow/
-    return base.finish(x, inputs, name, weights, where, url_path, IMAGENET_HASHES[variant][0 if include_top else 1])
+    return base.finish(x, inputs, name, weights, where)
 
 
 def _block(inputs, activation, drop_rate, name, filters_in, filters_out, kernel_size, strides, expand_ratio):

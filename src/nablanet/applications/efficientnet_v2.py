@@ -5,6 +5,7 @@
 import math
 
 from nablanet.applications import assembly, base
+from nablanet.applications import weights as weight_files
 from nablanet.applications.efficientnet import CONV_INITIALIZER, DENSE_INITIALIZER, squeeze_excite
 from nablanet.applications.imagenet_utils import decode_predictions
 
@@ -140,6 +141,8 @@ def efficientnet_v2(variant, include_top=True, weights="imagenet", input_tensor=
     where = name
     base.check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
     shape = base.input_shape(where, input_shape, size, 32, include_top, weights)
+    url_path = assembly.imagenet_path("efficientnet_v2", include_top, f"{name}.h5", f"{name}_notop.h5")
+    weights = weight_files.resolve(weights, where, url_path, IMAGENET_HASHES[variant][0 if include_top else 1])
     x, inputs = base.image_input(input_tensor, shape, where)
     if include_preprocessing:
         if variant.startswith("b") and shape[-1] == 3:
@@ -174,8 +177,7 @@ def efficientnet_v2(variant, include_top=True, weights="imagenet", input_tensor=
                          bias_initializer=initializers.Constant(0.0), name="predictions")(x)
     else:
         x = base.top(x, False, pooling, classes, classifier_activation)
-    url_path = assembly.imagenet_path("efficientnet_v2", include_top, f"{name}.h5", f"{name}_notop.h5")
-    return base.finish(x, inputs, name, weights, where, url_path, IMAGENET_HASHES[variant][0 if include_top else 1])
+    return base.finish(x, inputs, name, weights, where)
 
 
 def _batch_norm(name):

@@ -4,6 +4,7 @@
 import warnings
 
 from nablanet.applications import assembly, base, imagenet_utils
+from nablanet.applications import weights as weight_files
 from nablanet.applications.imagenet_utils import decode_predictions
 from nablanet.applications.mobilenet_v2 import _square_side
 
@@ -62,6 +63,9 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
         warnings.warn(f"{where}: ImageNet weights exist for square inputs of side {IMAGENET_SIZES}; the input is "
                       f"{rows}x{cols}, so the weights for 224x224 are loaded", stacklevel=2)
         rows = 224
+    filename = f"mobilenet_{IMAGENET_ALPHAS.get(alpha)}_{rows}_tf"
+    url_path = assembly.imagenet_path("mobilenet", include_top, f"{filename}.h5", f"{filename}_no_top.h5")
+    weights = weight_files.resolve(weights, where, url_path)  # a missing file fails before the build
     x = layers.Conv2D(int(32 * alpha), 3, padding="same", use_bias=False, strides=(2, 2), name="conv1")(image)
     x = layers.BatchNormalization(axis=-1, name="conv1_bn")(x)
     x = layers.ReLU(6.0, name="conv1_relu")(x)
@@ -75,9 +79,7 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
         x = layers.Activation(activation=classifier_activation, name="predictions")(x)
     else:
         x = base.top(x, False, pooling, classes, classifier_activation, pool_names=(None, None))
-    filename = f"mobilenet_{IMAGENET_ALPHAS.get(alpha)}_{rows}_tf"
-    url_path = assembly.imagenet_path("mobilenet", include_top, f"{filename}.h5", f"{filename}_no_top.h5")
-    return base.finish(x, inputs, name or f"mobilenet_{alpha:0.2f}_{rows}", weights, where, url_path)
+    return base.finish(x, inputs, name or f"mobilenet_{alpha:0.2f}_{rows}", weights, where)
 
 
 def _separable_block(inputs, filters, depth_multiplier, stride, block_id):

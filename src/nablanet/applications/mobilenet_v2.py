@@ -4,6 +4,7 @@
 import warnings
 
 from nablanet.applications import assembly, base, imagenet_utils
+from nablanet.applications import weights as weight_files
 from nablanet.applications.imagenet_utils import decode_predictions
 
 __all__ = ["MobileNetV2", "decode_predictions", "preprocess_input"]
@@ -60,6 +61,9 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
         warnings.warn(f"{where}: ImageNet weights exist for square inputs of side {IMAGENET_SIZES}; the input is "
                       f"{rows}x{cols}, so the weights for 224x224 are loaded", stacklevel=2)
         rows = 224
+    filename = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}"
+    url_path = assembly.imagenet_path("mobilenet_v2", include_top, f"{filename}.h5", f"{filename}_no_top.h5")
+    weights = weight_files.resolve(weights, where, url_path)  # a missing file fails before the build
     x = layers.Conv2D(assembly.make_divisible(32 * alpha), 3, strides=(2, 2), padding="same", use_bias=False,
                       name="Conv1")(image)
     x = _batch_norm("bn_Conv1")(x)
@@ -71,9 +75,7 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
     x = _batch_norm("Conv_1_bn")(x)
     x = layers.ReLU(6.0, name="out_relu")(x)
     x = base.top(x, include_top, pooling, classes, classifier_activation, top_pool=None, pool_names=(None, None))
-    filename = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}"
-    url_path = assembly.imagenet_path("mobilenet_v2", include_top, f"{filename}.h5", f"{filename}_no_top.h5")
-    return base.finish(x, inputs, name or f"mobilenetv2_{alpha:0.2f}_{rows}", weights, where, url_path)
+    return base.finish(x, inputs, name or f"mobilenetv2_{alpha:0.2f}_{rows}", weights, where)
 
 
 def _square_side(input_shape, sizes):

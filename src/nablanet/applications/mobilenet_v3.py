@@ -5,6 +5,7 @@ shapes: `keras.applications.mobilenet_v3`'s names. The models scale their pixels
 import warnings
 
 from nablanet.applications import assembly, base, imagenet_utils
+from nablanet.applications import weights as weight_files
 from nablanet.applications.imagenet_utils import decode_predictions
 
 __all__ = ["MobileNetV3Large", "MobileNetV3Small", "decode_predictions", "preprocess_input"]
@@ -99,6 +100,11 @@ def _mobilenet_v3(blocks, last_point_channels, model_type, input_shape, alpha, m
                       "those are loaded", stacklevel=3)
     image, inputs, _ = assembly.image_input(where, include_top, weights, input_tensor, input_shape, pooling, classes,
                                             classifier_activation, shape=shape)
+    variant = f"{model_type}{'_minimalistic' if minimalistic else ''}_224_{alpha}_float"
+    url_path = assembly.imagenet_path("mobilenet_v3", include_top, f"weights_mobilenet_v3_{variant}.h5",
+                                  f"weights_mobilenet_v3_{variant}_no_top_v2.h5")
+    file_hash = IMAGENET_HASHES.get(variant, (None, None))[0 if include_top else 1]
+    weights = weight_files.resolve(weights, where, url_path, file_hash)  # a missing file fails before the build
     kernel, activation, squeeze = (3, _relu, False) if minimalistic else (5, _hard_swish, True)
     x = image
     if include_preprocessing:
@@ -126,11 +132,7 @@ def _mobilenet_v3(blocks, last_point_channels, model_type, input_shape, alpha, m
         x = layers.Activation(activation=classifier_activation, name="predictions")(x)
     else:
         x = base.top(x, False, pooling, classes, classifier_activation)
-    variant = f"{model_type}{'_minimalistic' if minimalistic else ''}_224_{alpha}_float"
-    url_path = assembly.imagenet_path("mobilenet_v3", include_top, f"weights_mobilenet_v3_{variant}.h5",
-                                  f"weights_mobilenet_v3_{variant}_no_top_v2.h5")
-    file_hash = IMAGENET_HASHES.get(variant, (None, None))[0 if include_top else 1]
-    return base.finish(x, inputs, name, weights, where, url_path, file_hash)
+    return base.finish(x, inputs, name, weights, where)
 
 
 def _relu(x):
