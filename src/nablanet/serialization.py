@@ -34,7 +34,8 @@ _NAMES = {}  # registered object -> its "package>name"
 _SCOPES = threading.local()  # the custom_object_scope stack of this thread
 
 # kind -> the part of nablanet whose import fills its table: loaded on a miss, since `import nablanet` is lazy.
-OWNERS = {"layers": ("nablanet.layers", "nablanet.utils.feature_space"),  # FeatureSpace and its Feature, Cross
+OWNERS = {"layers": ("nablanet.layers", "nablanet.utils.feature_space",  # FeatureSpace and its Feature, Cross
+                      "nablanet.applications.convnext"),  # ConvNeXt's LayerScale and StochasticDepth
           "models": ("nablanet.models",), "optimizers": ("nablanet.optimizers",),
           "schedules": ("nablanet.optimizers.schedules",), "losses": ("nablanet.losses",),
           "metrics": ("nablanet.metrics",), "initializers": ("nablanet.initializers",),

@@ -18,3 +18,25 @@ __all__ = [
     "densenet", "imagenet_utils", "inception_resnet_v2", "inception_v3", "nasnet", "resnet", "resnet50",
     "resnet_v2", "vgg16", "vgg19", "xception",
 ]
+
+# The mobile and efficient families (MobileNet V1-V3, EfficientNet V1-V2, ConvNeXt).
+from nablanet.applications import convnext, efficientnet, efficientnet_v2, mobilenet, mobilenet_v2, mobilenet_v3  # noqa: E402
+from nablanet.applications.convnext import (ConvNeXtBase, ConvNeXtLarge, ConvNeXtSmall, ConvNeXtTiny,  # noqa: E402
+                                            ConvNeXtXLarge)
+from nablanet.applications.efficientnet import (EfficientNetB0, EfficientNetB1, EfficientNetB2,  # noqa: E402
+                                                EfficientNetB3, EfficientNetB4, EfficientNetB5, EfficientNetB6,
+                                                EfficientNetB7)
+from nablanet.applications.efficientnet_v2 import (EfficientNetV2B0, EfficientNetV2B1, EfficientNetV2B2,  # noqa: E402
+                                                   EfficientNetV2B3, EfficientNetV2L, EfficientNetV2M,
+                                                   EfficientNetV2S)
+from nablanet.applications.mobilenet import MobileNet  # noqa: E402
+from nablanet.applications.mobilenet_v2 import MobileNetV2  # noqa: E402
+from nablanet.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small  # noqa: E402
+
+__all__ += [
+    "ConvNeXtBase", "ConvNeXtLarge", "ConvNeXtSmall", "ConvNeXtTiny", "ConvNeXtXLarge", "EfficientNetB0",
+    "EfficientNetB1", "EfficientNetB2", "EfficientNetB3", "EfficientNetB4", "EfficientNetB5", "EfficientNetB6",
+    "EfficientNetB7", "EfficientNetV2B0", "EfficientNetV2B1", "EfficientNetV2B2", "EfficientNetV2B3",
+    "EfficientNetV2L", "EfficientNetV2M", "EfficientNetV2S", "MobileNet", "MobileNetV2", "MobileNetV3Large",
+    "MobileNetV3Small", "convnext", "efficientnet", "efficientnet_v2", "mobilenet", "mobilenet_v2", "mobilenet_v3",
+]
