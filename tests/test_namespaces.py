@@ -29,20 +29,6 @@ EXCLUDED = {
                                      "save here"},
 }
 
-# Names issue #16 has not reached yet; the test fails when one of them appears, so the list only shrinks.
-PENDING = {
-    "applications": {
-        "ConvNeXtBase", "ConvNeXtLarge", "ConvNeXtSmall", "ConvNeXtTiny", "ConvNeXtXLarge", "DenseNet121",
-        "DenseNet169", "DenseNet201", "EfficientNetB0", "EfficientNetB1", "EfficientNetB2", "EfficientNetB3",
-        "EfficientNetB4", "EfficientNetB5", "EfficientNetB6", "EfficientNetB7", "EfficientNetV2B0",
-        "EfficientNetV2B1", "EfficientNetV2B2", "EfficientNetV2B3", "EfficientNetV2L", "EfficientNetV2M",
-        "EfficientNetV2S", "InceptionResNetV2", "InceptionV3", "MobileNet", "MobileNetV2", "MobileNetV3Large",
-        "MobileNetV3Small", "NASNetLarge", "NASNetMobile", "ResNet101", "ResNet101V2", "ResNet152", "ResNet152V2",
-        "ResNet50", "ResNet50V2", "Xception", "convnext", "densenet", "efficientnet", "efficientnet_v2",
-        "inception_resnet_v2", "inception_v3", "mobilenet", "mobilenet_v2", "mobilenet_v3", "nasnet", "resnet",
-        "resnet50", "resnet_v2", "xception"
-    },
-}
 
 
 def _public(module):
@@ -58,10 +44,7 @@ def test_every_keras_name_exists(namespace):
     theirs = importlib.import_module(f"keras.{namespace}")
     skip = set(EXCLUDED.get(namespace, {}))
     missing = [n for n in _public(theirs) if n not in skip and not hasattr(ours, n)]
-    pending = set(PENDING.get(namespace, ()))
-    assert not [n for n in missing if n not in pending], f"nablanet.{namespace} lacks Keras's {missing}"
-    arrived = sorted(pending - set(missing))
-    assert not arrived, f"nablanet.{namespace} now has {arrived}: remove them from PENDING"
+    assert not missing, f"nablanet.{namespace} lacks Keras's {missing}"
 
 
 @pytest.mark.parametrize("namespace", ["regularizers", "initializers", "layers"])
