@@ -55,11 +55,6 @@ def _unroll(x, kernel_shape, strides, padding, dilation, groups, ones=False):
     oh = _out_size(h, kh, strides[0], dilation[0], padding[0])
     ow = _out_size(wd, kw, strides[1], dilation[1], padding[1])
     k = kh * kw * c
-    fast = _compiled(x) if groups == 1 else None
-    if fast is not None:
-        cols = np.empty((n, oh, ow, k + ones), dtype=x.dtype)
-        fast.unroll(np.ascontiguousarray(x), cols, kh, kw, *strides, *dilation, padding[0][0], padding[1][0])
-        return cols.reshape(n * oh * ow, k + ones), (oh, ow)
     xp = _pad(x, padding)
     if groups == 1:
         cols = np.empty((n, oh, ow, k + ones), dtype=x.dtype)
@@ -96,11 +91,7 @@ def _conv2d(x, w, b=None, *, strides, padding, dilation, groups, relu=False):
         if b is not None:
             out += b  # in place: no second output-sized array
     if relu:
-        fast = _compiled(out) if out.flags.c_contiguous else None
-        if fast is not None:
-            fast.relu_(out.reshape(-1))
-        else:
-            np.maximum(out, 0, out=out)
+        np.maximum(out, 0, out=out)
     _save(out, cols)
     return out
 
