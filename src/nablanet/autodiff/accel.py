@@ -1,8 +1,8 @@
 """The optional compiled-kernel accelerator: numba kernels behind the NumPy primitives.
 
-A primitive asks `kernels("nn")` for the compiled module `nablanet.autodiff.accel_nn` and uses
-it when it gets one, else runs its NumPy code, which stays the reference. numba is imported on the
-first such request, never by `import nablanet`; compiled code is cached on disk (numba's
+A primitive asks `kernels("nn")` for the compiled module `nablanet.autodiff.accel_nn` (each
+family of kernels is one `accel_<name>.py` beside this file) and uses it when it gets one, else
+runs its NumPy code, which stays the reference. numba is imported on the first such request, never by `import nablanet`; compiled code is cached on disk (numba's
 `cache=True`), and the first use that has to compile says so once on stderr.
 
 The accelerator is off when numba is missing or older than 0.60, when the environment variable
@@ -16,10 +16,10 @@ True
 """
 
 import importlib
+import importlib.util
 import os
 import sys
 
-_MODULES = ("nn",)  # the kernel modules there are: accel_<name>.py beside this file
 _state = {"enabled": None, "environment": None, "numba": None, "announced": False}
 _loaded = {}
 
@@ -61,8 +61,8 @@ def kernels(name):
         return None
     module = _loaded.get(name)
     if module is None:
-        if name not in _MODULES:
-            raise ValueError(f"accel.kernels: no kernel module {name!r}; there are {list(_MODULES)}")
+        if importlib.util.find_spec(f"nablanet.autodiff.accel_{name}") is None:
+            raise ValueError(f"accel.kernels: no kernel module {name!r} (expected nablanet/autodiff/accel_{name}.py)")
         module = _loaded[name] = importlib.import_module(f"nablanet.autodiff.accel_{name}")
         _announce_compiling(module)
     return module
