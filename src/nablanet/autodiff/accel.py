@@ -2,8 +2,9 @@
 
 A primitive asks `kernels("nn")` for the compiled module `nablanet.autodiff.accel_nn` (each
 family of kernels is one `accel_<name>.py` beside this file) and uses it when it gets one, else
-runs its NumPy code, which stays the reference. numba is imported on the first such request, never by `import nablanet`; compiled code is cached on disk (numba's
-`cache=True`), and the first use that has to compile says so once on stderr.
+runs its NumPy code, which stays the reference. numba is imported on the first such request,
+never by `import nablanet`; compiled code is cached on disk (numba's `cache=True`), and the first
+use that has to compile says so once on stderr.
 
 The accelerator is off when numba is missing or older than 0.60, when the environment variable
 `NABLANET_ACCEL` is `0` (read on first use), or after `set_enabled(False)`.
