@@ -12,6 +12,7 @@ its backward routes the gradient the same way, to each window's first maximum.
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from nablanet.autodiff import accel
 from nablanet.autodiff.primitive import primitive
 from nablanet.autodiff.primitive import save_for_backward as _save
 from nablanet.autodiff.primitive import saved_for_backward as _load
@@ -25,6 +26,14 @@ def _patches(xp, kh, kw, strides, dilation, out_hw):
     (sh, sw), (dh, dw), (oh, ow) = strides, dilation, out_hw
     return as_strided(xp, (n, oh, ow, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c),
                       writeable=False)
+
+
+def _compiled(*arrays):
+    """The accelerator's kernels when it is on and the arrays share one float dtype it compiles for."""
+    dtype = arrays[0].dtype
+    if dtype not in (np.float32, np.float64) or any(a.dtype != dtype for a in arrays[1:]):
+        return None
+    return accel.kernels("nn")
 
 
 def _out_size(size, k, stride, dilation, pad):
@@ -45,8 +54,8 @@ def _unroll(x, kernel_shape, strides, padding, dilation, groups, ones=False):
     kh, kw, cg, _ = kernel_shape
     oh = _out_size(h, kh, strides[0], dilation[0], padding[0])
     ow = _out_size(wd, kw, strides[1], dilation[1], padding[1])
-    xp = _pad(x, padding)
     k = kh * kw * c
+    xp = _pad(x, padding)
     if groups == 1:
         cols = np.empty((n, oh, ow, k + ones), dtype=x.dtype)
         if ones:
@@ -91,8 +100,12 @@ def _conv2d_vjp(g, out, x, w, b=None, *, strides, padding, dilation, groups, rel
     n, h, wd, c = x.shape
     kh, kw, cg, o = w.shape
     oh, ow = g.shape[1:3]
-    if relu:
-        g = g * (out > 0)  # the fused relu's derivative: 0 at 0, as the relu primitive
+    fast = _compiled(x, g)
+    if relu:  # the fused relu's derivative: 0 at 0, as the relu primitive
+        if fast is not None and out.flags.c_contiguous and out.dtype == g.dtype:
+            g = fast.relu_gradient(np.ascontiguousarray(g).reshape(-1), out.reshape(-1)).reshape(out.shape)
+        else:
+            g = g * (out > 0)
     g2 = g.reshape(n * oh * ow, o)
 
     products = {}
@@ -127,6 +140,11 @@ def _conv2d_vjp(g, out, x, w, b=None, *, strides, padding, dilation, groups, rel
             dcols = np.matmul(gg, kernel).reshape(groups, n, oh, ow, kh, kw, cg)
             dcols = dcols.transpose(1, 2, 3, 4, 5, 0, 6).reshape(n, oh, ow, kh, kw, c)
         (top, bottom), (left, right) = padding
+        if fast is not None and dcols.dtype == g.dtype:
+            dx = np.empty((n, h, wd, c), dtype=g.dtype)
+            fast.fold(np.ascontiguousarray(dcols).reshape(n, oh, ow, kh * kw * c), dx, kh, kw, *strides, *dilation,
+                      top, left)
+            return dx
         dx = np.zeros((n, h + top + bottom, wd + left + right, c), dtype=g.dtype)
         (sh, sw), (dh, dw) = strides, dilation
         for i in range(kh):  # fold the patches back: one strided add per kernel position
@@ -155,6 +173,11 @@ def _pool_geometry(x, pool, strides, padding):
 
 
 def _max_pool(x, *, pool, strides, padding):
+    fast = _compiled(x)
+    if fast is not None:
+        out = np.empty((x.shape[0],) + _pool_geometry(x, pool, strides, padding) + (x.shape[3],), dtype=x.dtype)
+        fast.max_pool(np.ascontiguousarray(x), out, *pool, *strides, padding[0][0], padding[1][0])
+        return out
     # One elementwise maximum per window position over strided views: no unrolling, no argmax.
     fill = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
     xp = _pad(x, padding, fill)
@@ -166,6 +189,12 @@ def _max_pool(x, *, pool, strides, padding):
 
 
 def _max_pool_vjp(g, out, x, *, pool, strides, padding):
+    fast = _compiled(x, out, g)
+    if fast is not None:
+        dx = np.empty(x.shape, dtype=x.dtype)
+        fast.max_pool_gradient(np.ascontiguousarray(x), np.ascontiguousarray(out), np.ascontiguousarray(g), dx,
+                               *pool, *strides, padding[0][0], padding[1][0])
+        return (dx,)
     fill = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
     xp = _pad(x, padding, fill)
     tiles = tuple(pool) == tuple(strides) and padding == ((0, 0), (0, 0))

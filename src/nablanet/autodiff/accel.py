@@ -1,0 +1,88 @@
+"""The optional compiled-kernel accelerator: numba kernels behind the NumPy primitives.
+
+A primitive asks `kernels("nn")` for the compiled module `nablanet.autodiff.accel_nn` (each
+family of kernels is one `accel_<name>.py` beside this file) and uses it when it gets one, else
+runs its NumPy code, which stays the reference. numba is imported on the first such request,
+never by `import nablanet`; compiled code is cached on disk (numba's `cache=True`), and the first
+use that has to compile says so once on stderr.
+
+The accelerator is off when numba is missing or older than 0.60, when the environment variable
+`NABLANET_ACCEL` is `0` (read on first use), or after `set_enabled(False)`.
+
+>>> from nablanet.autodiff import accel
+>>> accel.set_enabled(False)
+>>> accel.kernels("nn") is None
+True
+>>> accel.set_enabled(None)  # back to the environment's choice
+"""
+
+import importlib
+import importlib.util
+import os
+import sys
+
+_state = {"enabled": None, "environment": None, "numba": None, "announced": False}
+_loaded = {}
+
+
+def set_enabled(value):
+    """Force the accelerator on (`True`: used when numba is importable) or off (`False`);
+    `None` goes back to `NABLANET_ACCEL`'s choice (on unless it is `0`)."""
+    if value not in (True, False, None):
+        raise ValueError(f"accel.set_enabled: expected True, False or None, got {value!r}")
+    _state["enabled"] = value
+
+
+def enabled():
+    """Whether kernels run compiled: switched on and numba importable."""
+    wanted = _state["enabled"]
+    if wanted is None:
+        if _state["environment"] is None:
+            setting = os.environ.get("NABLANET_ACCEL", "1").strip().lower()
+            _state["environment"] = setting not in ("0", "false", "no", "off")
+        wanted = _state["environment"]
+    return wanted and _numba_available()
+
+
+def _numba_available():
+    if _state["numba"] is None:
+        try:
+            import numba
+        except ImportError:  # the extra is not installed (or made unimportable): NumPy it is
+            _state["numba"] = False
+        else:
+            major, minor = (int(part) for part in numba.__version__.split(".")[:2])
+            _state["numba"] = (major, minor) >= (0, 60)
+    return _state["numba"]
+
+
+def kernels(name):
+    """The compiled kernel module `accel_<name>`, or None when the accelerator is off."""
+    if not enabled():
+        return None
+    module = _loaded.get(name)
+    if module is None:
+        if importlib.util.find_spec(f"nablanet.autodiff.accel_{name}") is None:
+            raise ValueError(f"accel.kernels: no kernel module {name!r} (expected nablanet/autodiff/accel_{name}.py)")
+        module = _loaded[name] = importlib.import_module(f"nablanet.autodiff.accel_{name}")
+        _announce_compiling(module)
+    return module
+
+
+def _announce_compiling(module):
+    """Say once per process when a kernel has no compiled code cached on disk yet (numba then
+    compiles it on its first call, which takes seconds)."""
+    if _state["announced"]:
+        return
+    for dispatcher in _dispatchers(module):
+        cache = getattr(dispatcher, "_cache", None)
+        index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
+        if index is not None and not os.path.exists(index):
+            _state["announced"] = True
+            sys.stderr.write(f"nablanet: compiling the accelerator's kernels for their first use (seconds, once; "
+                             f"cached in {os.path.dirname(index)}). NABLANET_ACCEL=0 turns them off.\n")
+            return
+
+
+def _dispatchers(module):
+    return [value for value in vars(module).values() if hasattr(value, "py_func") and hasattr(value, "_cache")]
