@@ -19,7 +19,7 @@ import importlib
 import os
 import sys
 
-_MODULES = ("nn",)  # the kernel modules there are: accel_<name>.py beside this file
+_MODULES = ("nn", "rnn")  # the kernel modules there are: accel_<name>.py beside this file
 _state = {"enabled": None, "environment": None, "numba": None, "announced": False}
 _loaded = {}
 
