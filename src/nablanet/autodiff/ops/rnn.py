@@ -13,6 +13,11 @@ the per-step factors of the gate derivatives for all steps at once, then walks t
 reverse with a few passes and one matmul each, and forms the weight and input gradients with a
 matmul or two at the end.
 
+With the accelerator on (`accel.kernels("rnn")`, float32 and float64), the passes between the GEMMs
+and NumPy's tanh run as compiled kernels instead: LSTM's forward as two fused passes a step and its
+backward as one (no precomputed factor arrays); a reset_after GRU likewise, its recurrent product one
+(N, U) x (U, 3U) GEMM a step each way. These NumPy passes stay the reference they are tested against.
+
 An op returns one array, so a kernel returns every step's states: (N, T, S, U) for S states
 ([h, c] for LSTM, [h] otherwise), a view of its (T, S, N, U) buffer ((T, S, U, N) for LSTM), or
 with `last_only` the last step's, (N, S, U) (its cotangent is then that small, not a mostly-zero
