@@ -2,6 +2,10 @@
 and GRU primitives forward and backward, float32 and float64, masks, last-step-only outputs, odd
 sizes, and the layers with go_backwards and return_sequences."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -125,3 +129,23 @@ def test_only_float32_and_float64_with_the_accelerator_on_take_the_kernels():
     assert rnn._compiled(np.dtype(np.float32)) is not None
     accel.set_enabled(False)
     assert rnn._compiled(np.dtype(np.float32)) is None
+
+
+def test_recurrent_layers_train_without_numba():
+    code = (
+        "import sys\n"
+        "sys.modules['numba'] = None\n"  # import numba now raises ImportError
+        "import numpy as np\n"
+        "import nablanet as keras\n"
+        "from nablanet.autodiff import accel\n"
+        "model = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(4, return_sequences=True),\n"
+        "    keras.layers.GRU(3), keras.layers.Dense(2)])\n"
+        "model.compile(optimizer='adam', loss='mse')\n"
+        "history = model.fit(np.ones((4, 5, 3), 'float32'), np.zeros((4, 2), 'float32'), verbose=0)\n"
+        "assert np.isfinite(history.history['loss'][0])\n"
+        "assert accel.kernels('rnn') is None\n"
+    )
+    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(rnn.__file__))))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src] + sys.path), NABLANET_ACCEL="1")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
