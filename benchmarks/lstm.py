@@ -6,7 +6,8 @@ nn.LSTM/nn.GRU and two nn.Linear layers in a hand-written loop (cross-entropy on
 with Keras's epsilon); Keras runs the nablanet program on its torch backend. Each round builds
 the model, trains one epoch to warm up, then times two; five rounds alternate nablanet and
 PyTorch, medians. `python -m benchmarks.lstm [LSTM|GRU] [ROUNDS]` instead trains one model of each
-and alternates single epochs, a view with less noise on this shared machine.
+and alternates single epochs, a view with less noise on this shared machine;
+`python -m benchmarks.lstm kernel [LSTM|GRU] [ROUNDS]` times the recurrent primitive alone.
 """
 
 import os
@@ -84,25 +85,101 @@ def torch_run(cell, x, y):
     return 2 * len(x) / (time.perf_counter() - began)
 
 
+def _accelerated():
+    """Whether nablanet's compiled kernels are on (False for a checkout that has none)."""
+    try:
+        from nablanet.autodiff import accel
+    except ImportError:
+        return False
+    return accel.enabled()
+
+
+def _numpy_path(train):
+    """`train` with the accelerator switched off: the NumPy reference kernels."""
+    from nablanet.autodiff import accel
+
+    def run():
+        accel.set_enabled(False)
+        try:
+            train()
+        finally:
+            accel.set_enabled(None)
+
+    return run
+
+
+def _alternate(contestants, rounds):
+    """Median seconds of each zero-argument function, called in turn `rounds` times after a warm-up."""
+    times = {name: [] for name in contestants}
+    for call in contestants.values():
+        call()
+    for _ in range(rounds):
+        for name, call in contestants.items():
+            began = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - began)
+    return {name: float(np.median(spent)) for name, spent in times.items()}
+
+
 def alternating(cell, rounds=12):
     """Another view with less noise: one nablanet model and one PyTorch model, single epochs in
-    turn; the medians of the epoch times. `python -m benchmarks.lstm [LSTM|GRU] [ROUNDS]`."""
+    turn (and nablanet's NumPy path, with the accelerator off, when it is on); the medians of the
+    epoch times. `python -m benchmarks.lstm [LSTM|GRU] [ROUNDS]`."""
     import nablanet
 
     x, y = data()
     model, torch_epoch = build(nablanet, cell), torch_model(cell)
     ours = lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)  # noqa: E731
-    theirs = lambda: torch_epoch(x, y)  # noqa: E731
-    times = {ours: [], theirs: []}
-    ours(), theirs()  # warm up
-    for _ in range(rounds):
-        for epoch, spent in times.items():
-            began = time.perf_counter()
-            epoch()
-            spent.append(time.perf_counter() - began)
-    mine, torch_time = np.median(times[ours]), np.median(times[theirs])
-    print(f"W4 {cell}, alternating epochs ({rounds} each): nablanet {len(x) / mine:,.0f} sequences/s, "
-          f"torch {len(x) / torch_time:,.0f} (throughput {torch_time / mine:.2f}x PyTorch's)")
+    contestants = {"nablanet": ours, "torch": lambda: torch_epoch(x, y)}
+    if _accelerated():
+        contestants["nablanet, NumPy path"] = _numpy_path(ours)
+    times = _alternate(contestants, rounds)
+    for name, spent in times.items():
+        print(f"W4 {cell}, alternating epochs ({rounds} each): {name} {len(x) / spent:,.0f} sequences/s "
+              f"(throughput {times['torch'] / spent:.2f}x PyTorch's)")
+
+
+def kernel(cell, rounds=30):
+    """The recurrent primitive alone, forward and backward on W4's shapes, against PyTorch's nn.LSTM or
+    nn.GRU (forward and backward of the last state), alternating; with the accelerator on, its NumPy
+    path too. `python -m benchmarks.lstm kernel [LSTM|GRU] [ROUNDS]`."""
+    import torch
+
+    from nablanet.autodiff.ops import rnn
+
+    rng = np.random.default_rng(0)
+    gates = 4 if cell == "LSTM" else 3
+    x = rng.standard_normal((BATCH, STEPS, EMBED)).astype(np.float32)
+    w = (rng.standard_normal((EMBED, gates * UNITS)) * 0.1).astype(np.float32)
+    r = (rng.standard_normal((UNITS, gates * UNITS)) * 0.1).astype(np.float32)
+    b = np.zeros((gates * UNITS,) if cell == "LSTM" else (2, gates * UNITS), np.float32)
+    h0 = np.zeros((BATCH, UNITS), np.float32)
+    g = np.ones((BATCH, 2 if cell == "LSTM" else 1, UNITS), np.float32)
+
+    def ours():
+        if cell == "LSTM":
+            out = rnn._lstm(x, w, r, b, h0, h0, last_only=True)
+            grads = rnn._lstm_vjp(g, out, x, w, r, b, h0, h0, last_only=True)
+        else:
+            out = rnn._gru(x, w, r, b, h0, last_only=True)
+            grads = rnn._gru_vjp(g, out, x, w, r, b, h0, last_only=True)
+        for grad in grads[:4]:
+            grad() if callable(grad) else grad
+
+    module = getattr(torch.nn, cell)(EMBED, UNITS, batch_first=True)
+    inputs = torch.from_numpy(x).requires_grad_()
+
+    def theirs():
+        _, state = module(inputs)
+        sum(part.sum() for part in (state if cell == "LSTM" else (state,))).backward()
+
+    contestants = {"nablanet": ours, "torch": theirs}
+    if _accelerated():
+        contestants["nablanet, NumPy path"] = _numpy_path(ours)
+    times = _alternate(contestants, rounds)
+    for name, spent in times.items():
+        print(f"W4 {cell} kernel forward+backward: {name} {spent * 1e3:.2f} ms "
+              f"({spent / times['torch']:.2f}x PyTorch's time)")
 
 
 def run(rounds=5):
@@ -131,4 +208,8 @@ def run(rounds=5):
 if __name__ == "__main__":
     import sys
 
-    alternating(sys.argv[1] if len(sys.argv) > 1 else "LSTM", int(sys.argv[2]) if len(sys.argv) > 2 else 12)
+    args = sys.argv[1:]
+    if args[:1] == ["kernel"]:
+        kernel(args[1] if len(args) > 1 else "LSTM", int(args[2]) if len(args) > 2 else 30)
+    else:
+        alternating(args[0] if args else "LSTM", int(args[1]) if len(args) > 1 else 12)

@@ -13,6 +13,11 @@ the per-step factors of the gate derivatives for all steps at once, then walks t
 reverse with a few passes and one matmul each, and forms the weight and input gradients with a
 matmul or two at the end.
 
+With the accelerator on (`accel.kernels("rnn")`, float32 and float64), the passes between the GEMMs
+and NumPy's tanh run as compiled kernels instead: LSTM's forward as two fused passes a step and its
+backward as one (no precomputed factor arrays); a reset_after GRU likewise, its recurrent product one
+(N, U) x (U, 3U) GEMM a step each way. These NumPy passes stay the reference they are tested against.
+
 An op returns one array, so a kernel returns every step's states: (N, T, S, U) for S states
 ([h, c] for LSTM, [h] otherwise), a view of its (T, S, N, U) buffer ((T, S, U, N) for LSTM), or
 with `last_only` the last step's, (N, S, U) (its cotangent is then that small, not a mostly-zero
@@ -25,10 +30,16 @@ import functools
 
 import numpy as np
 
+from nablanet.autodiff import accel
 from nablanet.autodiff.primitive import primitive, save_for_backward, saved_for_backward
 
 _LSTM_ORDER = (3, 0, 1, 2)  # Keras's i, f, c, o -> o, i, f, c: sigmoid gates first, c's factors last
 _LSTM_INVERSE = tuple(np.argsort(_LSTM_ORDER))  # and back
+
+
+def _compiled(dtype):
+    """The compiled gate kernels (`accel_rnn`) for float32/float64 steps, or None: NumPy's passes."""
+    return accel.kernels("rnn") if dtype in (np.float32, np.float64) else None
 
 
 def _blocks(m, u):
@@ -194,11 +205,22 @@ def _lstm(x, w, r, b, h0, c0, *, mask=None, zero_output=False, last_only=False):
     outs = states[:, 0] if mask is not None else None
     tanh_c = np.empty((steps, u, n), dtype)
     scratch = np.empty((u, n), dtype)
+    fast = _compiled(dtype)
+    half = dtype.type(0.5)
     h, c = hx[:u, 0], np.ascontiguousarray(c0.T)
     for t in range(steps):
         g = gates[t]
         np.matmul(at, hx[:, t], out=g)
         np.tanh(g, out=g)
+        if fast is not None:
+            fast.lstm_cell(gates, t, c, cs[t], half)
+            np.tanh(cs[t], out=tanh_c[t])
+            fast.lstm_hidden(gates, t, tanh_c[t], hs[t], hx[:u, t + 1])
+            if mask is not None:
+                _mask_step(t, mask[None, :, t], outs, (hs, cs), (h, c), zero_output)
+                hx[:u, t + 1] = hs[t]
+            h, c = hs[t], cs[t]
+            continue
         sig = g[:3 * u]
         sig *= 0.5
         sig += 0.5
@@ -217,16 +239,14 @@ def _lstm(x, w, r, b, h0, c0, *, mask=None, zero_output=False, last_only=False):
     return packed
 
 
-def _lstm_vjp(g, out, x, w, r, b, h0, c0, *, mask=None, zero_output=False, last_only=False):
-    gates, tanh_c, hx, stack, states = saved_for_backward(out)
-    n, steps, d = x.shape
-    u = r.shape[0]
-    cs = states[:, -1]  # (T, U, N)
-    blocks = _unpack(g, steps, feature_major=True)
-    g_out, g_h, g_c = blocks if mask is not None else [{}] + blocks
+def _lstm_steps_back(gates, tanh_c, cs, c0, r_int, da, cotangents, mask, zero_output):
+    """The backward steps in NumPy passes: fills da (4U, T, N); returns the cotangents of h0, c0."""
+    steps, _, n = gates.shape
+    u = r_int.shape[0]
+    g_out, g_h, g_c = cotangents
     o, i, f, cc = (gates.reshape(steps, 4, u, n)[:, k] for k in range(4))
     # factors of every step's gate derivatives, for all steps at once, in place; da = [dh k_o, dc k_{i,f,c~}]
-    k = np.empty((steps, 4 * u, n), out.dtype)
+    k = np.empty((steps, 4 * u, n), gates.dtype)
     np.subtract(1, gates[:, :3 * u], out=k[:, :3 * u])
     k[:, :3 * u] *= gates[:, :3 * u]  # sigmoid' of o, i, f
     k[:, :u] *= tanh_c
@@ -240,10 +260,8 @@ def _lstm_vjp(g, out, x, w, r, b, h0, c0, *, mask=None, zero_output=False, last_
     o_tanh = np.multiply(tanh_c, tanh_c)  # dc += dh * o_tanh, o_tanh = o (1 - tanh(c)^2)
     np.subtract(1, o_tanh, out=o_tanh)
     o_tanh *= o
-    da = np.empty((steps, 4 * u, n), out.dtype)  # pre-activation gradients, (U, N) gate blocks
-    r_int = stack[:u]  # (U, 4U)
-    dc = np.empty((u, n), out.dtype)
-    dh_carry, dc_carry, d_out = (np.zeros((u, n), out.dtype) for _ in range(3))
+    dc = np.empty((u, n), gates.dtype)
+    dh_carry, dc_carry, d_out = (np.zeros((u, n), gates.dtype) for _ in range(3))
     for t in reversed(range(steps)):
         dh, dc_in = _add(dh_carry, g_h, t), _add(dc_carry, g_c, t)
         if mask is not None:
@@ -251,15 +269,48 @@ def _lstm_vjp(g, out, x, w, r, b, h0, c0, *, mask=None, zero_output=False, last_
                 mask[None, :, t], (dh, dc_in), _add(d_out, g_out, t), zero_output)
         np.multiply(dh, o_tanh[t], out=dc)
         dc += dc_in
-        np.multiply(dh, k[t, :u], out=da[t, :u])
-        np.multiply(k[t, u:].reshape(3, u, n), dc, out=da[t, u:].reshape(3, u, n))
-        new_dh = np.matmul(r_int, da[t])
+        np.multiply(dh, k[t, :u], out=da[:u, t])
+        np.multiply(k[t, u:].reshape(3, u, n), dc, out=da[u:, t].reshape(3, u, n))
+        new_dh = np.matmul(r_int, da[:, t])
         if mask is not None:
             dh_carry += new_dh
             dc_carry += dc * f[t]
         else:
             dh_carry, dc_carry = new_dh, dc * f[t]
-    flat = np.ascontiguousarray(da.transpose(1, 0, 2)).reshape(4 * u, steps * n)  # every step's columns
+    return dh_carry, dc_carry
+
+
+def _lstm_vjp(g, out, x, w, r, b, h0, c0, *, mask=None, zero_output=False, last_only=False):
+    gates, tanh_c, hx, stack, states = saved_for_backward(out)
+    n, steps, d = x.shape
+    u = r.shape[0]
+    cs = states[:, -1]  # (T, U, N)
+    blocks = _unpack(g, steps, feature_major=True)
+    g_out, g_h, g_c = blocks if mask is not None else [{}] + blocks
+    da = np.empty((4 * u, steps, n), out.dtype)  # pre-activation gradients, (4U, T*N) once flattened
+    r_int = stack[:u]  # (U, 4U)
+    dh_carry, dc_carry, d_out = (np.zeros((u, n), out.dtype) for _ in range(3))
+    fast = _compiled(out.dtype)
+    if fast is not None:
+        one = out.dtype.type(1)
+        c_first = np.ascontiguousarray(c0.T, out.dtype)
+        dc_f = np.empty((u, n), out.dtype)  # never dc_in itself: aliased arrays stop the kernel's SIMD
+        for t in reversed(range(steps)):
+            dh, dc_in = _add(dh_carry, g_h, t), _add(dc_carry, g_c, t)
+            if mask is not None:
+                (dh, dc_in), (dh_carry, dc_carry), d_out = _masked_cotangents(
+                    mask[None, :, t], (dh, dc_in), _add(d_out, g_out, t), zero_output)
+            fast.lstm_cell_backward(dh, dc_in, gates, tanh_c, t, cs[t - 1] if t else c_first, da, dc_f, one)
+            if mask is not None:
+                dh_carry += np.matmul(r_int, da[:, t])
+                dc_carry += dc_f
+            else:
+                np.matmul(r_int, da[:, t], out=dh_carry)
+                dc_carry, dc_f = dc_f, dc_carry
+    else:
+        dh_carry, dc_carry = _lstm_steps_back(gates, tanh_c, cs, c0, r_int, da, (g_out, g_h, g_c),
+                                              mask, zero_output)
+    flat = da.reshape(4 * u, steps * n)  # every step's columns
     operands = hx[:, :steps].reshape(len(hx), steps * n)  # a view: slot T is left out
 
     @functools.cache
@@ -290,9 +341,27 @@ def _gru(x, w, r, b, h0, *, reset_after=True, mask=None, zero_output=False, last
     states = np.empty((steps, 2 if mask is not None else 1, n, u), dtype)  # [out,] h per step
     hs, outs = states[:, -1], (states[:, 0] if mask is not None else None)
     rec = np.empty((3 if reset_after else 2, n, u), dtype)
+    fast = _compiled(dtype) if reset_after else None
+    if fast is not None:  # the step's recurrent product as one (N, U) x (U, 3U) GEMM
+        scale = _halves(3, 2, u, dtype)
+        r_cols = r * scale
+        b_fast = np.zeros(3 * u, dtype) if b is None else b[1] * scale
+        rec = np.empty((n, 3 * u), dtype)
+        half = dtype.type(0.5)
     h = h0
     for t in range(steps):
         z = gates[t]
+        if fast is not None:
+            np.matmul(h, r_cols, out=rec)
+            fast.gru_inputs(xw, t, rec, b_fast, gates, inner)
+            np.tanh(z[:2], out=z[:2])
+            fast.gru_candidate(gates, t, inner, xw, half)
+            np.tanh(z[2], out=z[2])
+            fast.gru_hidden(gates, t, h, hs[t])
+            if mask is not None:
+                _mask_step(t, mask[:, t, None], outs, (hs,), (h,), zero_output)
+            h = hs[t]
+            continue
         np.matmul(h, rs if reset_after else rs[:2], out=rec)
         if b_rec is not None:
             rec += b_rec
@@ -322,24 +391,21 @@ def _gru(x, w, r, b, h0, *, reset_after=True, mask=None, zero_output=False, last
     return packed
 
 
-def _gru_vjp(g, out, x, w, r, b, h0, *, reset_after=True, mask=None, zero_output=False, last_only=False):
-    gates, inner, xt, wg, rg, states = saved_for_backward(out)
-    hs = states[:, -1]
-    n, steps, _ = x.shape
-    u = r.shape[0]
-    blocks = _unpack(g, steps)
-    g_out, g_h = blocks if mask is not None else [{}] + blocks
+def _gru_steps_back(gates, inner, h_prev, rg, cotangents, mask, zero_output, reset_after):
+    """The backward steps in NumPy passes: the input-side gate gradients (3, T, N, U), the recurrent
+    candidate's (T, N, U) and the cotangent of h0."""
+    steps, _, n, u = gates.shape
+    g_out, g_h = cotangents
     zg, rgate, cand = (gates[:, k] for k in range(3))
-    h_prev = _previous(h0, hs)
     slope = gates[:, :2] * (1 - gates[:, :2])  # sigmoid' of z and r
     k_h = (1 - zg) * (1 - cand * cand)  # d a_h = dh * k_h
     k_z = (h_prev - cand) * slope[:, 0]  # d a_z = dh * k_z
     k_r = (inner if reset_after else h_prev) * slope[:, 1]  # d a_r = (d a_h | d rh) * k_r
-    dxg = np.empty((3, steps, n, u), out.dtype)  # input-side gate gradients z, r, h
-    d_rec_h = np.empty((steps, n, u), out.dtype)  # reset_after: d (h R_h + b_h); else: d a_h
+    dxg = np.empty((3, steps, n, u), gates.dtype)  # input-side gate gradients z, r, h
+    d_rec_h = np.empty((steps, n, u), gates.dtype)  # reset_after: d (h R_h + b_h); else: d a_h
     rt = rg.transpose(0, 2, 1)
-    zr_back = np.empty((2, n, u), out.dtype)
-    dh_carry, d_out = np.zeros((n, u), out.dtype), np.zeros((n, u), out.dtype)
+    zr_back = np.empty((2, n, u), gates.dtype)
+    dh_carry, d_out = np.zeros((n, u), gates.dtype), np.zeros((n, u), gates.dtype)
     for t in reversed(range(steps)):
         dh, dh_carry, d_out = _one_state_cotangents(t, dh_carry, d_out, g_h, g_out, mask, zero_output)
         np.multiply(dh, k_h[t], out=dxg[2, t])
@@ -361,8 +427,57 @@ def _gru_vjp(g, out, x, w, r, b, h0, *, reset_after=True, mask=None, zero_output
             dh_carry += new_dh
         else:
             dh_carry = new_dh
-    flat = dxg.reshape(3, steps * n, u)
+    return dxg, d_rec_h, dh_carry
+
+
+def _gru_steps_back_compiled(fast, gates, inner, h_prev, r, cotangents, mask, zero_output):
+    """The backward steps of a reset_after GRU with the compiled gate kernel: one pass and one GEMM a
+    step. Returns the input-side gate gradients (3, T, N, U), the recurrent side's (T, N, 3U: z, r,
+    the candidate's recurrent part, Keras's column order) and the cotangent of h0."""
+    steps, _, n, u = gates.shape
+    g_out, g_h = cotangents
+    dtype = gates.dtype
+    one = dtype.type(1)
+    dxg = np.empty((3, steps, n, u), dtype)
+    d_rec = np.empty((steps, n, 3 * u), dtype)
+    r_t = r.T  # a view: BLAS reads it transposed
+    back = np.empty((n, u), dtype)
+    direct = np.empty((n, u), dtype)
+    dh_carry, d_out = np.zeros((n, u), dtype), np.zeros((n, u), dtype)
+    for t in reversed(range(steps)):
+        dh, dh_carry, d_out = _one_state_cotangents(t, dh_carry, d_out, g_h, g_out, mask, zero_output)
+        fast.gru_cell_backward(dh, gates, t, inner, h_prev[t], dxg, d_rec, direct, one)
+        np.matmul(d_rec[t], r_t, out=back)
+        direct += back
+        if mask is not None:
+            dh_carry += direct
+        else:
+            dh_carry, direct = direct, dh_carry
+    return dxg, d_rec, dh_carry
+
+
+def _gru_vjp(g, out, x, w, r, b, h0, *, reset_after=True, mask=None, zero_output=False, last_only=False):
+    gates, inner, xt, wg, rg, states = saved_for_backward(out)
+    hs = states[:, -1]
+    n, steps, _ = x.shape
+    u = r.shape[0]
+    blocks = _unpack(g, steps)
+    g_out, g_h = blocks if mask is not None else [{}] + blocks
+    h_prev = _previous(h0, hs)
+    fast = _compiled(out.dtype) if reset_after else None
     prev_flat = h_prev.reshape(steps * n, u)
+    if fast is not None:
+        dxg, d_rec, dh_carry = _gru_steps_back_compiled(fast, gates, inner, h_prev, r, (g_out, g_h), mask,
+                                                        zero_output)
+        rec_cols = d_rec.reshape(steps * n, 3 * u)
+        dr = lambda: np.matmul(prev_flat.T, rec_cols)  # noqa: E731 -- only if needed
+        db = None if b is None else np.stack([_columns(dxg.reshape(3, steps * n, u).sum(axis=1)),
+                                              rec_cols.sum(axis=0)])
+        dx, dw = _input_grads(xt, wg, dxg, x.shape)
+        return dx, dw, dr, db, dh_carry
+    dxg, d_rec_h, dh_carry = _gru_steps_back(gates, inner, h_prev, rg, (g_out, g_h), mask, zero_output,
+                                             reset_after)
+    flat = dxg.reshape(3, steps * n, u)
     if reset_after:
         rec_flat = np.concatenate([flat[:2], d_rec_h.reshape(1, steps * n, u)])
         dr = lambda: _columns(np.matmul(prev_flat.T, rec_flat))  # noqa: E731 -- only if needed
