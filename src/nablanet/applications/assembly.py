@@ -1,29 +1,6 @@
-"""What the mobile and efficient families (MobileNet V1-V3, EfficientNet V1-V2, ConvNeXt) share
-on top of `base`: Keras's width rounding, and their input made and checked in one call.
+"""What the mobile and efficient families (MobileNet V1-V3, EfficientNet V1-V2) share on top of
+`base`: Keras's width rounding.
 """
-
-from nablanet.applications import base
-
-
-def image_input(where, include_top, weights, input_tensor, input_shape, pooling, classes,
-                classifier_activation, default_size=224, min_size=32, shape=None):
-    """Check an application's arguments (`base.check_arguments`) and make its image input.
-
-    Args:
-        where: The architecture's name, for messages.
-        shape: The input shape already decided by the caller (MobileNetV3 decides it itself);
-            by default Keras's `obtain_input_shape` rule with `default_size` and `min_size`.
-
-    Returns:
-        `(image, inputs, shape)`: the tensor the network starts from (`input_tensor` or a new
-        `Input`), the model's inputs (the `Input` tensors `input_tensor` was computed from) and
-        the input shape Keras's rule decided (which names some models).
-    """
-    base.check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
-    if shape is None:
-        shape = base.input_shape(where, input_shape, default_size, min_size, include_top, weights)
-    image, inputs = base.image_input(input_tensor, shape, where)
-    return image, inputs, shape
 
 
 def make_divisible(value, divisor=8, min_value=None):
@@ -36,11 +13,3 @@ def make_divisible(value, divisor=8, min_value=None):
     """
     rounded = max(min_value or divisor, int(value + divisor / 2) // divisor * divisor)
     return rounded + divisor if rounded < 0.9 * value else rounded
-
-
-def imagenet_path(family, include_top, top_file, notop_file):
-    """Keras's path (below `weights.STORAGE`) of a family's ImageNet file in its folder of
-    `tensorflow/keras-applications/`."""
-    from nablanet.applications import weights
-
-    return f"{weights.KERAS_APPLICATIONS}{family}/{top_file if include_top else notop_file}"

@@ -110,3 +110,41 @@ def finish(outputs, inputs, name, weights, where, url_path=None, file_hash=None,
 
     model = Model(inputs, outputs, name=name)
     return weight_files.load_weights(model, weights, where, url_path, file_hash, filename)
+
+
+def prepare_input(where, include_top, weights, input_tensor, requested_shape, pooling, classes,
+                  classifier_activation, default_size=224, min_size=32, shape=None):
+    """Check an application's arguments (`check_arguments`) and make its image input.
+
+    Args:
+        where: The architecture's name, for messages.
+        requested_shape: The `input_shape` argument the user gave.
+        shape: The input shape already decided by the caller (MobileNetV3 decides it itself);
+            by default Keras's `obtain_input_shape` rule with `default_size` and `min_size`.
+
+    Returns:
+        `(image, inputs, shape)`: the tensor the network starts from (`input_tensor` or a new
+        `Input`), the model's inputs (the `Input` tensors `input_tensor` was computed from) and
+        the input shape Keras's rule decided (which names some models).
+    """
+    check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
+    if shape is None:
+        shape = input_shape(where, requested_shape, default_size, min_size, include_top, weights)
+    image, inputs = image_input(input_tensor, shape, where)
+    return image, inputs, shape
+
+
+def imagenet_path(family, include_top, top_file, notop_file):
+    """Keras's path (below `weights.STORAGE`) of a family's ImageNet file in its folder of
+    `tensorflow/keras-applications/`."""
+    return f"{weight_files.KERAS_APPLICATIONS}{family}/{top_file if include_top else notop_file}"
+
+
+def tf_kernels_files(stem):
+    """The names Keras's older applications give their ImageNet files: `<stem>_weights_tf_dim_ordering_
+    tf_kernels.h5` with the top, `..._notop.h5` without.
+
+    >>> tf_kernels_files("xception")[1]
+    'xception_weights_tf_dim_ordering_tf_kernels_notop.h5'
+    """
+    return f"{stem}_weights_tf_dim_ordering_tf_kernels.h5", f"{stem}_weights_tf_dim_ordering_tf_kernels_notop.h5"

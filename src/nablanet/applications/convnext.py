@@ -7,7 +7,7 @@ names. The models normalize their pixels themselves (`include_preprocessing`), s
 import numpy as np
 
 from nablanet import backend, serialization
-from nablanet.applications import assembly, base
+from nablanet.applications import base
 from nablanet.applications import weights as weight_files
 from nablanet.applications.imagenet_utils import decode_predictions
 from nablanet.layers.base import Layer
@@ -175,11 +175,10 @@ def convnext(variant, include_top=True, include_preprocessing=True, weights="ima
     if weights == "imagenet" and weights_name not in name:
         raise ValueError(f"{where}: with ImageNet weights the model's name must contain {weights_name!r} (Keras "
                          f"names its file after the model), got name={name!r}")
-    base.check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
-    shape = base.input_shape(where, input_shape, 224, 32, include_top, weights)
-    url_path = assembly.imagenet_path("convnext", include_top, f"{name}.h5", f"{name}_notop.h5")
+    x, inputs, shape = base.prepare_input(where, include_top, weights, input_tensor, input_shape, pooling, classes,
+                                          classifier_activation)
+    url_path = base.imagenet_path("convnext", include_top, f"{name}.h5", f"{name}_notop.h5")
     weights = weight_files.resolve(weights, where, url_path, IMAGENET_HASHES[weights_name][0 if include_top else 1])
-    x, inputs = base.image_input(input_tensor, shape, where)
     if isinstance(inputs, list):
         inputs = inputs[0]
     if include_preprocessing and shape[-1] == 3:

@@ -31,13 +31,10 @@ def build_densenet(kind, include_top=True, weights="imagenet", input_tensor=None
     from nablanet import layers
 
     where = f"DenseNet{kind[len('densenet'):]}"
-    base.check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
-    shape = base.input_shape(where, input_shape, 224, 32, include_top, weights)
-    filename = f"{kind}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
-    url_path = f"{weight_files.KERAS_APPLICATIONS}densenet/{filename}"
-    file_hash = WEIGHTS_HASHES[kind][0 if include_top else 1]
-    weights = weight_files.resolve(weights, where, url_path, file_hash)
-    image, inputs = base.image_input(input_tensor, shape, where)
+    image, inputs, _ = base.prepare_input(where, include_top, weights, input_tensor, input_shape, pooling, classes,
+                                          classifier_activation)
+    url_path = base.imagenet_path("densenet", include_top, *base.tf_kernels_files(kind))
+    weights = weight_files.resolve(weights, where, url_path, WEIGHTS_HASHES[kind][0 if include_top else 1])
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)))(image)
     x = layers.Conv2D(64, 7, strides=2, use_bias=False, name="conv1_conv")(x)
     x = layers.BatchNormalization(epsilon=EPSILON, name="conv1_bn")(x)

@@ -126,8 +126,8 @@ def efficientnet(variant, include_top=True, weights="imagenet", input_tensor=Non
 
     width, depth, size, dropout_rate = VARIANTS[variant]
     where = name or f"efficientnet{variant}"
-    image, inputs, _ = assembly.image_input(where, include_top, weights, input_tensor, input_shape, pooling, classes,
-                                            classifier_activation, default_size=size)
+    image, inputs, _ = base.prepare_input(where, include_top, weights, input_tensor, input_shape, pooling, classes,
+                                          classifier_activation, default_size=size)
     url_path = f"keras-applications/{name}{'.h5' if include_top else '_notop.h5'}"  # not below tensorflow/
     imagenet = weights == "imagenet"
     weights = weight_files.resolve(weights, where, url_path, IMAGENET_HASHES[variant][0 if include_top else 1])

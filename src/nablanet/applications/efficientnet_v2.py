@@ -4,7 +4,7 @@
 
 import math
 
-from nablanet.applications import assembly, base
+from nablanet.applications import base
 from nablanet.applications import weights as weight_files
 from nablanet.applications.efficientnet import CONV_INITIALIZER, DENSE_INITIALIZER, squeeze_excite
 from nablanet.applications.imagenet_utils import decode_predictions
@@ -139,11 +139,10 @@ def efficientnet_v2(variant, include_top=True, weights="imagenet", input_tensor=
     stages = STAGES[variant.strip("-")[0]]
     name = name or f"efficientnetv2-{variant.strip('-')}"
     where = name
-    base.check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
-    shape = base.input_shape(where, input_shape, size, 32, include_top, weights)
-    url_path = assembly.imagenet_path("efficientnet_v2", include_top, f"{name}.h5", f"{name}_notop.h5")
+    x, inputs, shape = base.prepare_input(where, include_top, weights, input_tensor, input_shape, pooling, classes,
+                                          classifier_activation, default_size=size)
+    url_path = base.imagenet_path("efficientnet_v2", include_top, f"{name}.h5", f"{name}_notop.h5")
     weights = weight_files.resolve(weights, where, url_path, IMAGENET_HASHES[variant][0 if include_top else 1])
-    x, inputs = base.image_input(input_tensor, shape, where)
     if include_preprocessing:
         if variant.startswith("b") and shape[-1] == 3:
             x = layers.Rescaling(scale=1.0 / 255)(x)

@@ -75,13 +75,10 @@ def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None, i
     from nablanet import layers
 
     where = "InceptionResNetV2"
-    base.check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
-    shape = base.input_shape(where, input_shape, 299, 75, include_top, weights)
-    filename = f"inception_resnet_v2_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
-    url_path = f"{weight_files.KERAS_APPLICATIONS}inception_resnet_v2/{filename}"
-    file_hash = WEIGHTS_HASHES[0 if include_top else 1]
-    weights = weight_files.resolve(weights, where, url_path, file_hash)
-    image, inputs = base.image_input(input_tensor, shape, where)
+    image, inputs, _ = base.prepare_input(where, include_top, weights, input_tensor, input_shape, pooling, classes,
+                                          classifier_activation, default_size=299, min_size=75)
+    url_path = base.imagenet_path("inception_resnet_v2", include_top, *base.tf_kernels_files("inception_resnet_v2"))
+    weights = weight_files.resolve(weights, where, url_path, WEIGHTS_HASHES[0 if include_top else 1])
     x = conv2d_bn(image, 32, 3, strides=2, padding="valid")
     x = conv2d_bn(x, 32, 3, padding="valid")
     x = conv2d_bn(x, 64, 3)

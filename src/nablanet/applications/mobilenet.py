@@ -3,7 +3,7 @@
 
 import warnings
 
-from nablanet.applications import assembly, base, imagenet_utils
+from nablanet.applications import base, imagenet_utils
 from nablanet.applications import weights as weight_files
 from nablanet.applications.imagenet_utils import decode_predictions
 from nablanet.applications.mobilenet_v2 import _square_side
@@ -56,15 +56,15 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
     if weights == "imagenet" and alpha not in IMAGENET_ALPHAS:
         raise ValueError(f"{where}: ImageNet weights exist for alpha in {tuple(IMAGENET_ALPHAS)}, got alpha={alpha}")
     rows = _square_side(input_shape, IMAGENET_SIZES)
-    image, inputs, (rows, cols, _) = assembly.image_input(where, include_top, weights, input_tensor, input_shape,
-                                                          pooling, classes, classifier_activation,
-                                                          default_size=rows or 224)
+    image, inputs, (rows, cols, _) = base.prepare_input(where, include_top, weights, input_tensor, input_shape,
+                                                        pooling, classes, classifier_activation,
+                                                        default_size=rows or 224)
     if weights == "imagenet" and (rows != cols or rows not in IMAGENET_SIZES):
         warnings.warn(f"{where}: ImageNet weights exist for square inputs of side {IMAGENET_SIZES}; the input is "
                       f"{rows}x{cols}, so the weights for 224x224 are loaded", stacklevel=2)
         rows = 224
     filename = f"mobilenet_{IMAGENET_ALPHAS.get(alpha)}_{rows}_tf"
-    url_path = assembly.imagenet_path("mobilenet", include_top, f"{filename}.h5", f"{filename}_no_top.h5")
+    url_path = base.imagenet_path("mobilenet", include_top, f"{filename}.h5", f"{filename}_no_top.h5")
     weights = weight_files.resolve(weights, where, url_path)  # a missing file fails before the build
     x = layers.Conv2D(int(32 * alpha), 3, padding="same", use_bias=False, strides=(2, 2), name="conv1")(image)
     x = layers.BatchNormalization(axis=-1, name="conv1_bn")(x)

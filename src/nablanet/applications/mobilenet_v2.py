@@ -54,15 +54,15 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
     rows = _square_side(input_shape, IMAGENET_SIZES)
     if input_shape is None and input_tensor is not None:
         rows = _square_side(tuple(getattr(input_tensor, "shape", ()))[1:], IMAGENET_SIZES)
-    image, inputs, (rows, cols, _) = assembly.image_input(where, include_top, weights, input_tensor, input_shape,
-                                                          pooling, classes, classifier_activation,
-                                                          default_size=rows or 224)
+    image, inputs, (rows, cols, _) = base.prepare_input(where, include_top, weights, input_tensor, input_shape,
+                                                        pooling, classes, classifier_activation,
+                                                        default_size=rows or 224)
     if weights == "imagenet" and (rows != cols or rows not in IMAGENET_SIZES):
         warnings.warn(f"{where}: ImageNet weights exist for square inputs of side {IMAGENET_SIZES}; the input is "
                       f"{rows}x{cols}, so the weights for 224x224 are loaded", stacklevel=2)
         rows = 224
     filename = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}"
-    url_path = assembly.imagenet_path("mobilenet_v2", include_top, f"{filename}.h5", f"{filename}_no_top.h5")
+    url_path = base.imagenet_path("mobilenet_v2", include_top, f"{filename}.h5", f"{filename}_no_top.h5")
     weights = weight_files.resolve(weights, where, url_path)  # a missing file fails before the build
     x = layers.Conv2D(assembly.make_divisible(32 * alpha), 3, strides=(2, 2), padding="same", use_bias=False,
                       name="Conv1")(image)

@@ -98,10 +98,10 @@ def _mobilenet_v3(blocks, last_point_channels, model_type, input_shape, alpha, m
     if weights == "imagenet" and (shape[0] != shape[1] or shape[0] != 224):
         warnings.warn(f"{where}: ImageNet weights exist for 224x224 inputs; the input is {shape[0]}x{shape[1]}, so "
                       "those are loaded", stacklevel=3)
-    image, inputs, _ = assembly.image_input(where, include_top, weights, input_tensor, input_shape, pooling, classes,
-                                            classifier_activation, shape=shape)
+    image, inputs, _ = base.prepare_input(where, include_top, weights, input_tensor, input_shape, pooling, classes,
+                                          classifier_activation, shape=shape)
     variant = f"{model_type}{'_minimalistic' if minimalistic else ''}_224_{alpha}_float"
-    url_path = assembly.imagenet_path("mobilenet_v3", include_top, f"weights_mobilenet_v3_{variant}.h5",
+    url_path = base.imagenet_path("mobilenet_v3", include_top, f"weights_mobilenet_v3_{variant}.h5",
                                   f"weights_mobilenet_v3_{variant}_no_top_v2.h5")
     file_hash = IMAGENET_HASHES.get(variant, (None, None))[0 if include_top else 1]
     weights = weight_files.resolve(weights, where, url_path, file_hash)  # a missing file fails before the build

@@ -37,13 +37,10 @@ def build_resnet(kind, preact, include_top=True, weights="imagenet", input_tenso
 
     weights_name = kind + ("v2" if preact else "")
     where = f"ResNet{kind[len('resnet'):]}" + ("V2" if preact else "")
-    base.check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
-    shape = base.input_shape(where, input_shape, 224, 32, include_top, weights)
-    filename = f"{weights_name}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
-    url_path = f"{weight_files.KERAS_APPLICATIONS}resnet/{filename}"
-    file_hash = WEIGHTS_HASHES[weights_name][0 if include_top else 1]
-    weights = weight_files.resolve(weights, where, url_path, file_hash)
-    image, inputs = base.image_input(input_tensor, shape, where)
+    image, inputs, _ = base.prepare_input(where, include_top, weights, input_tensor, input_shape, pooling, classes,
+                                          classifier_activation)
+    url_path = base.imagenet_path("resnet", include_top, *base.tf_kernels_files(weights_name))
+    weights = weight_files.resolve(weights, where, url_path, WEIGHTS_HASHES[weights_name][0 if include_top else 1])
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(image)
     x = layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)
     if not preact:

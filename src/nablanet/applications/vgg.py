@@ -72,12 +72,11 @@ def build_vgg(kind, include_top=True, weights="imagenet", input_tensor=None, inp
     from nablanet import layers
 
     where = kind.upper()
-    base.check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
-    shape = base.input_shape(where, input_shape, 224, 32, include_top, weights)
-    filename, file_hash = IMAGENET_FILES[kind][0 if include_top else 1]
-    url_path = f"{weight_files.KERAS_APPLICATIONS}{kind}/{filename}"
-    weights = weight_files.resolve(weights, where, url_path, file_hash)
-    image, inputs = base.image_input(input_tensor, shape, where)
+    image, inputs, _ = base.prepare_input(where, include_top, weights, input_tensor, input_shape, pooling, classes,
+                                          classifier_activation)
+    (top_file, top_hash), (notop_file, notop_hash) = IMAGENET_FILES[kind]
+    url_path = base.imagenet_path(kind, include_top, top_file, notop_file)
+    weights = weight_files.resolve(weights, where, url_path, top_hash if include_top else notop_hash)
     x = image
     for block, filters in enumerate(CONFIGS[kind], start=1):
         for i, n in enumerate(filters, start=1):

@@ -47,13 +47,10 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
     from nablanet import layers
 
     where = "Xception"
-    base.check_arguments(where, include_top, weights, pooling, classes, classifier_activation)
-    shape = base.input_shape(where, input_shape, 299, 71, include_top, weights)
-    filename = f"xception_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
-    url_path = f"{weight_files.KERAS_APPLICATIONS}xception/{filename}"
-    file_hash = WEIGHTS_HASHES[0 if include_top else 1]
-    weights = weight_files.resolve(weights, where, url_path, file_hash)
-    image, inputs = base.image_input(input_tensor, shape, where)
+    image, inputs, _ = base.prepare_input(where, include_top, weights, input_tensor, input_shape, pooling, classes,
+                                          classifier_activation, default_size=299, min_size=71)
+    url_path = base.imagenet_path("xception", include_top, *base.tf_kernels_files("xception"))
+    weights = weight_files.resolve(weights, where, url_path, WEIGHTS_HASHES[0 if include_top else 1])
     x = layers.Conv2D(32, (3, 3), strides=(2, 2), use_bias=False, name="block1_conv1")(image)
     x = layers.BatchNormalization(name="block1_conv1_bn")(x)
     x = layers.Activation("relu", name="block1_conv1_act")(x)
