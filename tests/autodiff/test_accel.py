@@ -33,6 +33,7 @@ CONVOLUTIONS = [  # input shape, kernel shape, strides, padding, dilation, bias,
 
 POOLS = [  # input shape, pool, strides, padding
     ((3, 7, 9, 2), 2, None, "valid"),
+    ((2, 6, 9, 3), 3, None, "valid"),
     ((2, 9, 9, 3), 3, 2, "same"),
     ((2, 8, 7, 3), (2, 3), (1, 2), "same"),
     ((1, 5, 6, 4), (3, 2), 1, "valid"),

@@ -14,24 +14,46 @@ _OPTIONS = {"cache": True, "nogil": True}
 
 
 @njit(**_OPTIONS)
+def _sources(size, out_size, k, stride, dilation, before):
+    """For each input index along one axis and each kernel offset, the output index whose patch
+    read it there, or -1: the gather table of `fold`."""
+    table = np.full((size, k), -1, dtype=np.int64)
+    for r in range(size):
+        for a in range(k):
+            t = r + before - a * dilation
+            if t >= 0 and t % stride == 0 and t // stride < out_size:
+                table[r, a] = t // stride
+    return table
+
+
+@njit(**_OPTIONS)
 def fold(dcols, dx, kh, kw, sh, sw, dh, dw, top, left):
     """The adjoint of unrolling patches: `dx` (N, H, W, C) = the sum of each patch gradient in
-    `dcols` (N, OH, OW, KH*KW*C) at the input position it came from; padding's share is dropped."""
+    `dcols` (N, OH, OW, KH*KW*C) at the input position it came from; padding's share is dropped.
+    Each input position gathers the patches that saw it and is written once."""
     n, h, w, c = dx.shape
     _, oh, ow, _ = dcols.shape
-    dx[:] = 0
+    rows = _sources(h, oh, kh, sh, dh, top)
+    columns = _sources(w, ow, kw, sw, dw, left)
+    total = np.empty(c, dtype=dx.dtype)
     for b in range(n):
-        for i in range(oh):
-            for j in range(ow):
-                p = 0
+        for r in range(h):
+            for q in range(w):
+                for ch in range(c):
+                    total[ch] = 0
                 for a in range(kh):
-                    r = i * sh - top + a * dh
+                    i = rows[r, a]
+                    if i < 0:
+                        continue
                     for e in range(kw):
-                        q = j * sw - left + e * dw
-                        if 0 <= r < h and 0 <= q < w:
-                            for ch in range(c):
-                                dx[b, r, q, ch] += dcols[b, i, j, p + ch]
-                        p += c
+                        j = columns[q, e]
+                        if j < 0:
+                            continue
+                        p = (a * kw + e) * c
+                        for ch in range(c):
+                            total[ch] += dcols[b, i, j, p + ch]
+                for ch in range(c):
+                    dx[b, r, q, ch] = total[ch]
 
 
 @njit(**_OPTIONS)
@@ -67,6 +89,32 @@ def max_pool(x, out, ph, pw, sh, sw, top, left):
                         v = x[b, r, q, ch]
                         if m == m and not v <= m:  # NaN wins and stays
                             out[b, i, j, ch] = v
+
+
+@njit(**_OPTIONS)
+def max_pool_gradient_tiles(x, out, g, dx, ph, pw):
+    """`max_pool_gradient` for windows that tile the input (strides equal to the pool, no
+    padding): each input position lies in one window at most, so `dx` is written once, with no
+    zeroing pass first."""
+    n, h, w, c = x.shape
+    _, oh, ow, _ = out.shape
+    untaken = np.empty(c, dtype=np.bool_)
+    for b in range(n):
+        for r in range(oh * ph, h):
+            dx[b, r] = 0
+        for q in range(ow * pw, w):
+            dx[b, :oh * ph, q] = 0
+        for i in range(oh):
+            for j in range(ow):
+                untaken[:] = True
+                for a in range(ph):
+                    r = i * ph + a
+                    for e in range(pw):
+                        q = j * pw + e
+                        for ch in range(c):
+                            hit = untaken[ch] and x[b, r, q, ch] == out[b, i, j, ch]
+                            dx[b, r, q, ch] = g[b, i, j, ch] if hit else 0
+                            untaken[ch] = untaken[ch] and not hit
 
 
 @njit(**_OPTIONS)
