@@ -157,8 +157,12 @@ class Model(Layer):
 
     @contextlib.contextmanager
     def _fixed_structure(self):
-        """Within one fit the layers and trainable weights cannot change (as in Keras, which
-        asks for a recompile after `trainable` changes): walk them once, not every step."""
+        """Within one fit, evaluate or predict the layers and trainable weights cannot change (as in
+        Keras, which asks for a recompile after `trainable` changes): walk them once, not every step.
+        Nested uses (evaluate on the validation data inside fit) keep the outer walk."""
+        if self._fit_cache is not None:
+            yield
+            return
         self._fit_cache = _FitCache(self._all_layers())
         try:
             yield

@@ -5,6 +5,7 @@ Data come as NumPy arrays (or lists, or dicts keyed by input name), or as an ite
 yields `(x, y)` or `(x, y, sample_weight)` batches.
 """
 
+import contextlib
 import math
 
 import numpy as np
@@ -668,12 +669,13 @@ def evaluate_batches(model, batches, callback_list=None):
     """Run `test_step` over every batch with fresh metrics; return the final logs."""
     model.reset_metrics()
     logs = {}
-    for step, data in enumerate(batches.epoch()):
-        if callback_list is not None:
-            callback_list.on_test_batch_begin(step)
-        logs = replica_logs(model, logs if _empty(data) else model.test_step(data))
-        if callback_list is not None:
-            callback_list.on_test_batch_end(step, logs)
+    with _fixed(model):
+        for step, data in enumerate(batches.epoch()):
+            if callback_list is not None:
+                callback_list.on_test_batch_begin(step)
+            logs = replica_logs(model, logs if _empty(data) else model.test_step(data))
+            if callback_list is not None:
+                callback_list.on_test_batch_end(step, logs)
     return logs
 
 
@@ -700,7 +702,7 @@ def predict(model, x, *, batch_size, verbose, steps, callbacks):
     callback_list = _one_pass_callbacks(model, callbacks, verbose, batches, "predict")
     callback_list.on_predict_begin()
     outputs = []
-    with no_grad():
+    with no_grad(), _fixed(model):
         for step, data in enumerate(batches.epoch()):
             callback_list.on_predict_batch_begin(step)
             if _empty(data):  # this rank's share of a batch smaller than the number of ranks
@@ -717,6 +719,12 @@ def predict(model, x, *, batch_size, verbose, steps, callbacks):
         shares = replica.allgather(outputs)
         outputs = [_concatenate([share[i] for share in shares if share[i] is not None]) for i in range(len(outputs))]
     return _concatenate(outputs)
+
+
+def _fixed(model):
+    """The model's fixed-structure context for a pass over the data (a Model), or none (a plain layer)."""
+    fixed = getattr(model, "_fixed_structure", None)
+    return fixed() if fixed is not None else contextlib.nullcontext()
 
 
 def _concatenate(outputs):
