@@ -10,21 +10,18 @@ torch), the baselines of the "above import" column.
 
 Columns, in MiB: the process's peak resident set ("peak"; Linux's VmHWM, which unlike
 `ru_maxrss` leaves out the parent's memory charged before `exec`), that peak above the framework's
-import-only process, the data's resident size, and the peak while training and predicting above
-the resident size once the data was built (the high-water mark is reset there, so the column is
-the framework's working memory rather than the temporaries that made the data). Where /proc is
-missing (not Linux) only the peak is given, from `ru_maxrss`.
+import-only process, the data's resident size, and the peak while building the model, training
+and predicting, above the resident size once the data was built (the high-water mark is reset
+there, so the column is the framework's working memory rather than the temporaries that made the
+data). Where /proc is missing (not Linux) only the peak is given, from `ru_maxrss`. `--jobs`
+runs several processes at a time; each still measures only itself.
 """
 
 import argparse
-import concurrent.futures
 import importlib
-import importlib.metadata
 import json
 import os
-import platform
 import resource
-import subprocess
 import sys
 
 WORKLOADS = {
@@ -120,6 +117,8 @@ def _compiled():
 
 
 def _child(name, framework, accel):
+    import subprocess
+
     env = dict(os.environ, NABLANET_ACCEL=accel)
     done = subprocess.run([sys.executable, "-m", "benchmarks.memory", "--one", name, framework],
                           capture_output=True, text=True, env=env, timeout=600)
@@ -130,6 +129,9 @@ def _child(name, framework, accel):
 
 
 def _versions():
+    import importlib.metadata
+    import platform
+
     names = ("numpy", "torch", "numba", "llvmlite")
     found = []
     for name in names:
@@ -160,6 +162,10 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown workload {unknown[0]!r}; choose from W1, W2, W3, W4, W5, W6")
     rows = [row for row in WORKLOADS if row.split()[0] in wanted]
+    import concurrent.futures
+    import time
+
+    began = time.perf_counter()
     print(_versions())
     with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
         baselines = {framework: pool.submit(_child, "import", framework, "0") for framework in ("nablanet", "torch")}
@@ -168,7 +174,7 @@ def main(argv=None):
         baselines = {framework: future.result()["import"] for framework, future in baselines.items()}
         print(f"import only: numpy + nablanet {_mib(baselines['nablanet'])} MiB, "
               f"numpy + torch {_mib(baselines['torch'])} MiB")
-        print("| workload | run | peak | above import | data | training above data | peak vs PyTorch's |")
+        print("| workload | run | peak | above import | data | model and training above data | peak vs PyTorch's |")
         print("|---|---|---|---|---|---|---|")
         for row, measured in runs.items():
             measured = [(label, framework, future.result()) for label, framework, future in measured]
@@ -178,6 +184,7 @@ def main(argv=None):
                 print(f"| {row} ({WORKLOADS[row]}) | {label} | {_mib(figures['peak'])} | "
                       f"{_mib(figures['peak'] - baselines[framework])} | {_mib(figures.get('data'))} | "
                       f"{_mib(figures.get('training'))} | {figures['peak'] / torch_peak:.2f}x |", flush=True)
+    print(f"{2 + 3 * len(rows)} processes in {time.perf_counter() - began:.0f} s")
 
 
 if __name__ == "__main__":
