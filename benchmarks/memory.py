@@ -184,7 +184,9 @@ def main(argv=None):
                 print(f"| {row} ({WORKLOADS[row]}) | {label} | {_mib(figures['peak'])} | "
                       f"{_mib(figures['peak'] - baselines[framework])} | {_mib(figures.get('data'))} | "
                       f"{_mib(figures.get('training'))} | {figures['peak'] / torch_peak:.2f}x |", flush=True)
-    print(f"{2 + 3 * len(rows)} processes in {time.perf_counter() - began:.0f} s")
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"{2 + 3 * len(rows)} processes in {time.perf_counter() - began:.0f} s "
+          f"({used.ru_utime + used.ru_stime:.0f} s of CPU time)")
 
 
 if __name__ == "__main__":
