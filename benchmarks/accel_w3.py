@@ -4,24 +4,22 @@
 pass of benchmarks/cnn.py with the NumPy kernels, then with the compiled ones, then in PyTorch;
 prints the medians and both ratios against PyTorch (samples/s, higher is better).
 `python -m benchmarks.accel_w3 memory`: the peak resident memory of one W3 run (training and
-inference) in a fresh process each: NumPy kernels, compiled kernels, PyTorch.
+inference) in a fresh process each: NumPy kernels, compiled kernels, PyTorch
+(`python -m benchmarks.memory W3`, which measures every workload so).
 """
 
-import os
-import resource
-import subprocess
 import sys
 
 import numpy as np
 
-from benchmarks import cnn
+from benchmarks import cnn, memory
 
 
 def run(rounds=5):
     import nablanet
     from nablanet.autodiff import accel
 
-    x, y, x_infer = _data()
+    x, y, x_infer = cnn.data()
     results = {"numpy": [], "accel": [], "torch": []}
     for _ in range(rounds):
         for name, on in (("numpy", False), ("accel", True)):
@@ -38,36 +36,8 @@ def run(rounds=5):
               f"inference {infer:,.0f} ({infer / torch_infer:.2f}x torch)")
 
 
-def _data():
-    rng = np.random.default_rng(0)
-    x = rng.random((cnn.N_TRAIN, 28, 28, 1), dtype=np.float32)
-    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, cnn.N_TRAIN)]
-    return x, y, rng.random((cnn.N_INFER, 28, 28, 1), dtype=np.float32)
-
-
-def _one_run(kind):
-    x, y, x_infer = _data()
-    if kind == "torch":
-        cnn.torch_run(x, y, x_infer)
-    else:
-        import nablanet
-
-        cnn.keras_like(nablanet, x, y, x_infer)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)  # KiB on Linux
-
-
-def memory():
-    for kind, accel in (("numpy", "0"), ("accel", "1"), ("torch", "0")):
-        env = dict(os.environ, NABLANET_ACCEL=accel)
-        done = subprocess.run([sys.executable, "-m", "benchmarks.accel_w3", "one", kind], capture_output=True,
-                              text=True, env=env, timeout=600, check=True)
-        print(f"{kind}: peak resident memory {done.stdout.split()[-1]} MiB")
-
-
 if __name__ == "__main__":
     if sys.argv[1:2] == ["memory"]:
-        memory()
-    elif sys.argv[1:2] == ["one"]:
-        _one_run(sys.argv[2])
+        memory.main(["W3"])
     else:
         run(int(sys.argv[1]) if len(sys.argv) > 1 else 5)

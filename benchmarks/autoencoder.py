@@ -17,6 +17,10 @@ from benchmarks.timing import report
 N, FEATURES, BATCH = 10_000, 784, 256
 
 
+def data():
+    return np.random.default_rng(0).random((N, FEATURES), dtype=np.float32)
+
+
 def build(keras):
     layers = keras.layers
     model = keras.Sequential([
@@ -62,7 +66,7 @@ def torch_run(x):
 def run():
     import nablanet
 
-    x = np.random.default_rng(0).random((N, FEATURES), dtype=np.float32)
+    x = data()
     ours, theirs = [], []
     for _ in range(5):  # interleaved, so a change in the machine's load hits both alike
         ours.append(keras_like(nablanet, x))

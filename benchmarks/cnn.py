@@ -17,6 +17,14 @@ from benchmarks.timing import report
 N_TRAIN, N_INFER, BATCH = 1920, 3840, 64
 
 
+def data():
+    """Training images, their one-hot labels and the inference images."""
+    rng = np.random.default_rng(0)
+    x = rng.random((N_TRAIN, 28, 28, 1), dtype=np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, N_TRAIN)]
+    return x, y, rng.random((N_INFER, 28, 28, 1), dtype=np.float32)
+
+
 def nablanet_model(keras):
     layers = keras.layers
     model = keras.Sequential([
@@ -75,10 +83,7 @@ def torch_run(x, y, x_infer):
 def run():
     import nablanet
 
-    rng = np.random.default_rng(0)
-    x = rng.random((N_TRAIN, 28, 28, 1), dtype=np.float32)
-    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, N_TRAIN)]
-    x_infer = rng.random((N_INFER, 28, 28, 1), dtype=np.float32)
+    x, y, x_infer = data()
     ours, theirs = [], []
     for _ in range(5):  # interleaved, so a change in the machine's load hits both alike
         ours.append(keras_like(nablanet, x, y, x_infer))

@@ -108,30 +108,57 @@ def startup(name):
     return time.perf_counter() - began
 
 
+W1_SPEC = [(64, "relu"), (32, "relu"), (1, "sigmoid")]
+W2_SPEC = [(256, "relu"), (128, "relu"), (10, "softmax")]
+
+
+def w1_data():
+    return data(800, 200, 784, 2)
+
+
+def w1_nablanet(w1, keras_module=None):
+    """Seconds of one W1 fit (10 epochs with validation) in nablanet, or in `keras_module`."""
+    return nablanet_fit(W1_SPEC, "binary_crossentropy", *w1, 10, keras_module=keras_module)
+
+
+def w1_torch(w1):
+    """Seconds of the same W1 fit in PyTorch (logits: the sigmoid is in the loss)."""
+    return torch_fit(W1_SPEC[:-1] + [(1, None)], *w1, 10, binary=True)
+
+
+def w2_data():
+    x, y, _, _ = data(60000, 0, 784, 10)
+    return x, y
+
+
+def w2_nablanet(x, y):
+    """Seconds of one W2 epoch in nablanet, on one-hot labels."""
+    one_hot = np.eye(10, dtype=np.float32)[y]
+    return nablanet_fit(W2_SPEC, "categorical_crossentropy", x, one_hot, None, None, 1)
+
+
+def w2_torch(x, y):
+    """Seconds of the same W2 epoch in PyTorch (logits: the softmax is in the loss)."""
+    return torch_fit(W2_SPEC[:-1] + [(10, None)], x, y, None, None, 1, binary=False)
+
+
 def run():
-    w1 = data(800, 200, 784, 2)
-    spec1 = [(64, "relu"), (32, "relu"), (1, "sigmoid")]
-    rounds = [(nablanet_fit(spec1, "binary_crossentropy", *w1, 10),
-               torch_fit([(64, "relu"), (32, "relu"), (1, None)], *w1, 10, binary=True)) for _ in range(5)]
+    w1 = w1_data()
+    rounds = [(w1_nablanet(w1), w1_torch(w1)) for _ in range(5)]
     ours, theirs = np.median([r[0] for r in rounds]), np.median([r[1] for r in rounds])
     report("W1 seed MLP fit, 10 epochs", ours, theirs, "ms")
     try:
         os.environ.setdefault("KERAS_BACKEND", "torch")
         import keras
 
-        keras_time = np.median([nablanet_fit(spec1, "binary_crossentropy", *w1, 10, keras_module=keras)
-                                for _ in range(3)])
+        keras_time = np.median([w1_nablanet(w1, keras_module=keras) for _ in range(3)])
         report("W1 seed MLP fit, 10 epochs", ours, keras_time, "ms", reference="keras")
     except ImportError:
         print("W1 vs Keras: keras is not installed")
     report("W1 whole seed program in a fresh process", startup("nablanet"), startup("torch"), "s")
 
-    x, y, _, _ = data(60000, 0, 784, 10)
-    spec2 = [(256, "relu"), (128, "relu"), (10, "softmax")]
-    one_hot = np.eye(10, dtype=np.float32)[y]
-    rounds = [(nablanet_fit(spec2, "categorical_crossentropy", x, one_hot, None, None, 1),
-               torch_fit([(256, "relu"), (128, "relu"), (10, None)], x, y, None, None, 1, binary=False))
-              for _ in range(3)]
+    x, y = w2_data()
+    rounds = [(w2_nablanet(x, y), w2_torch(x, y)) for _ in range(3)]
     ours, theirs = np.median([r[0] for r in rounds]), np.median([r[1] for r in rounds])
     print(f"W2 samples/s: nablanet {60000 / ours:,.0f}, torch {60000 / theirs:,.0f}")
     report("W2 784-256-128-10 one epoch of 60,000", ours, theirs, "s")
