@@ -417,36 +417,59 @@ def mean_squared_error(y_true, y_pred):
     return mean_squared_error_op(y_pred, y_true)
 
 
-def _inv_std(centered, epsilon):
-    inv_std = np.mean(np.square(centered), axis=-1, keepdims=True)
+def _row_weights(n, value, dtype):
+    return np.full(n, value, dtype)
+
+
+def _normalize_rows(x2, epsilon):
+    """`(x_hat, 1 / std)` of the rows of the 2-D `x2`: the means are matrix-vector products, which run
+    several times faster than NumPy's reductions along short rows."""
+    average = _row_weights(x2.shape[1], 1 / x2.shape[1], x2.dtype)
+    centered = x2 - (x2 @ average)[:, None]
+    inv_std = np.square(centered) @ average
     inv_std += epsilon
     np.sqrt(inv_std, out=inv_std)
-    return np.reciprocal(inv_std, out=inv_std)
+    np.reciprocal(inv_std, out=inv_std)
+    centered *= inv_std[:, None]
+    return centered, inv_std
 
 
-def _normalize_last(x, *, epsilon):
-    centered = x - x.mean(axis=-1, keepdims=True)
-    inv_std = _inv_std(centered, epsilon)
-    centered *= inv_std  # now the normalized x
-    _save(centered, inv_std)
-    return centered
+def _normalize_last(x, gamma=None, beta=None, *, epsilon):
+    x = x.astype(np.result_type(x, 1.0), copy=False)  # integers normalize in float64, as the composite
+    x_hat, inv_std = _normalize_rows(x.reshape(-1, x.shape[-1]), epsilon)
+    if gamma is None and beta is None:
+        out = x_hat.reshape(x.shape)
+    else:
+        out = x_hat * gamma if gamma is not None else x_hat.copy()
+        if beta is not None:
+            out += beta  # in place: no second output-sized array
+        out = out.reshape(x.shape)
+    _save(out, (x_hat, inv_std))
+    return out
 
 
-def _normalize_last_vjp(g, out, x, *, epsilon):
-    # d/dx of (x - mean) / std over the last axis: (g - mean(g) - x_hat * mean(g * x_hat)) / std.
-    inv_std = _load(out)
-    if inv_std is None:
-        inv_std = _inv_std(x - x.mean(axis=-1, keepdims=True), epsilon)
-    dx = g - g.mean(axis=-1, keepdims=True)
-    dx -= out * np.mean(g * out, axis=-1, keepdims=True)
-    dx *= inv_std
-    return (dx,)
+def _normalize_last_vjp(g, out, x, gamma=None, beta=None, *, epsilon):
+    # With x_hat = (x - mean) / std and dy/dx_hat = g gamma, over the last axis of n:
+    # dx = (g gamma - mean(g gamma) - x_hat mean(g gamma x_hat)) / std, dgamma = sum(g x_hat), dbeta = sum(g).
+    n = x.shape[-1]
+    saved = _load(out)
+    x_hat, inv_std = saved if saved is not None else _normalize_rows(x.reshape(-1, n), epsilon)
+    g2 = g.reshape(-1, n)
+    g_x_hat = g2 * x_hat
+    gamma_mean = _row_weights(n, 1 / n, x_hat.dtype) if gamma is None else gamma / n
+    dx = g2 - (g2 @ gamma_mean)[:, None] if gamma is None else g2 * gamma - (g2 @ gamma_mean)[:, None]
+    dx -= x_hat * (g_x_hat @ gamma_mean)[:, None]
+    dx *= inv_std[:, None]
+    rows = _row_weights(g2.shape[0], 1, g2.dtype)
+    grads = (dx.reshape(x.shape), None if gamma is None else (lambda: rows @ g_x_hat))
+    return grads + (None if beta is None else (lambda: rows @ g2),)
 
 
 normalize_last_op = primitive("normalize_last", _normalize_last, _normalize_last_vjp, order=1)
 
 
-def normalize_last(x, epsilon):
-    """`(x - mean) / sqrt(var + epsilon)` over the last axis as one first-order fused kernel, the core
-    of layer normalization; the composite of differentiable ops is what transforms use."""
-    return normalize_last_op(x, epsilon=epsilon)
+def normalize_last(x, epsilon, gamma=None, beta=None):
+    """`(x - mean) / sqrt(var + epsilon) * gamma + beta` over the last axis as one first-order fused
+    kernel, layer normalization with its scale and shift (either may be None); the composite of
+    differentiable ops is what transforms use."""
+    return normalize_last_op(x, gamma, beta, epsilon=epsilon)
