@@ -80,10 +80,15 @@ class EinsumDense(Layer):
     def call(self, inputs):
         if self._plan is not None:  # a reshaped matmul: one BLAS call, no einsum planning
             free, contracted = self._plan
-            shape = inputs.shape
+            shape, outputs = inputs.shape, tuple(self.kernel.shape[contracted:])
             rows = ops.reshape(inputs, (-1, math.prod(shape[free:])))
             kernel = ops.reshape(self.kernel, (rows.shape[1], -1))
-            x = ops.reshape(ops.matmul(rows, kernel), shape[:free] + tuple(self.kernel.shape[contracted:]))
+            if self.bias is not None and tuple(self.bias.shape) == outputs:  # the bias added inside the product
+                relu, sigmoid = self.activation is activations.relu, self.activation is activations.sigmoid
+                x = ops.dense(rows, kernel, ops.reshape(self.bias, (-1,)), relu=relu, sigmoid=sigmoid)
+                x = ops.reshape(x, shape[:free] + outputs)
+                return x if relu or sigmoid else self.activation(x)
+            x = ops.reshape(ops.matmul(rows, kernel), shape[:free] + outputs)
         else:
             x = ops.einsum(self.equation, inputs, self.kernel)
         if self.bias is not None:

@@ -351,14 +351,19 @@ def _dense_vjp(g, out, x, w, b=None, *, relu=False, sigmoid=False):
 
     if not isinstance(g, Tensor):  # first-order sweep: NumPy straight, no op dispatch
         if relu:
-            g = g * (out > 0)
+            fast = _compiled(g, out)
+            if fast is not None and out.flags.c_contiguous:
+                g = fast.relu_gradient(np.ascontiguousarray(g).reshape(-1), out.reshape(-1)).reshape(out.shape)
+            else:
+                g = g * (out > 0)
         elif sigmoid:  # sigmoid' = s (1 - s), from the output it kept
             slope = np.subtract(1, out)
             slope *= out
             slope *= g
             g = slope
         grads = (lambda: g @ w.T, lambda: x.T @ g)  # deferred: the data's gradient is never asked for
-        return grads if b is None else grads + (lambda: g.sum(axis=0),)
+        # the bias's gradient, the column sums, as a matrix-vector product: faster than NumPy's sum over rows
+        return grads if b is None else grads + (lambda: np.ones(len(g), g.dtype) @ g,)
     if relu:
         g = mask(g, out > 0)  # relu's derivative from the output it kept: 0 at 0, as the relu primitive
     elif sigmoid:
