@@ -439,8 +439,27 @@ def _normalize_rows(x2, epsilon):
     return centered, inv_std
 
 
+def _compiled_norm(x, gamma, beta):
+    """The accelerator's layer-norm kernels when it is on and the arrays share one float dtype."""
+    if x.dtype not in (np.float32, np.float64) or any(p is not None and p.dtype != x.dtype for p in (gamma, beta)):
+        return None
+    return accel.kernels("norm")
+
+
+def _affine_or_identity(gamma, beta, n, dtype):
+    return (np.ones(n, dtype) if gamma is None else gamma), (np.zeros(n, dtype) if beta is None else beta)
+
+
 def _normalize_last(x, gamma=None, beta=None, *, epsilon):
     x = x.astype(np.result_type(x, 1.0), copy=False)  # integers normalize in float64, as the composite
+    fast = _compiled_norm(x, gamma, beta)
+    if fast is not None:
+        x2 = np.ascontiguousarray(x.reshape(-1, x.shape[-1]))
+        out, x_hat, inv_std = np.empty(x.shape, x.dtype), np.empty_like(x2), np.empty(len(x2), x.dtype)
+        fast.layer_norm(x2, *_affine_or_identity(gamma, beta, x2.shape[1], x.dtype), epsilon,
+                        out.reshape(x2.shape), x_hat, inv_std)
+        _save(out, (x_hat, inv_std))
+        return out
     x_hat, inv_std = _normalize_rows(x.reshape(-1, x.shape[-1]), epsilon)
     if gamma is None and beta is None:
         out = x_hat.reshape(x.shape)
@@ -459,6 +478,13 @@ def _normalize_last_vjp(g, out, x, gamma=None, beta=None, *, epsilon):
     n = x.shape[-1]
     saved = _load(out)
     x_hat, inv_std = saved if saved is not None else _normalize_rows(x.reshape(-1, n), epsilon)
+    fast = _compiled_norm(x_hat, gamma, beta)
+    if fast is not None and g.dtype == x_hat.dtype:
+        g2 = np.ascontiguousarray(g.reshape(-1, n))
+        dx, dgamma, dbeta = np.empty_like(g2), np.empty(n, g.dtype), np.empty(n, g.dtype)
+        fast.layer_norm_gradient(g2, x_hat, inv_std, _affine_or_identity(gamma, beta, n, g.dtype)[0], dx, dgamma,
+                                 dbeta)
+        return dx.reshape(x.shape), None if gamma is None else dgamma, None if beta is None else dbeta
     g2 = g.reshape(-1, n)
     g_x_hat = g2 * x_hat
     gamma_mean = _row_weights(n, 1 / n, x_hat.dtype) if gamma is None else gamma / n
