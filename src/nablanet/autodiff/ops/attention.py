@@ -177,36 +177,36 @@ def _attention_vjp(g, out, q, k, v, bias=None, *, blocked=None, dead=None, scale
             cache["s", lo] = d
         return cache["s", lo]
 
-    def each_slice(result, fill):
-        backend.run_shards(lambda lo, hi: fill(lo, hi, result[lo:hi]), list(saved))
-        return result
+    results = {}
 
-    def dq():
-        def fill(lo, hi, part):
-            _matmul_heads(_matrices(d_scores(lo, hi), hi - lo, kv_heads).transpose(0, 1, 3, 2),
-                          k[lo:hi].transpose(0, 2, 1, 3), query_seq, part)
-            part *= np.asarray(scale, part.dtype)
+    def gradients():  # dQ, dK and dV together: one split of the batch for the three
+        if not results:
+            results.update(q=np.empty(q.shape[:3] + (k.shape[-1],), np.result_type(dtype, k.dtype)),
+                           k=np.empty(k.shape, np.result_type(dtype, scaled_dtype)),
+                           v=np.empty(v.shape, np.result_type(dtype, g.dtype)))
 
-        return each_slice(np.empty(q.shape[:3] + (k.shape[-1],), np.result_type(dtype, k.dtype)), fill)
+            def fill(lo, hi):
+                scores = _matrices(d_scores(lo, hi), hi - lo, kv_heads)
+                d_query = _matmul_heads(scores.transpose(0, 1, 3, 2), k[lo:hi].transpose(0, 2, 1, 3), query_seq,
+                                        results["q"][lo:hi])
+                d_query *= np.asarray(scale, d_query.dtype)
+                _matmul_keys(scores, saved[lo, hi][2].transpose(0, 1, 3, 2), results["k"][lo:hi])
+                _matmul_keys(_matrices(saved[lo, hi][0], hi - lo, kv_heads), g_scaled(lo, hi), results["v"][lo:hi])
 
-    def dk():
-        def fill(lo, hi, part):
-            _matmul_keys(_matrices(d_scores(lo, hi), hi - lo, kv_heads), saved[lo, hi][2].transpose(0, 1, 3, 2), part)
-
-        return each_slice(np.empty(k.shape, np.result_type(dtype, scaled_dtype)), fill)
-
-    def dv():
-        def fill(lo, hi, part):
-            _matmul_keys(_matrices(saved[lo, hi][0], hi - lo, kv_heads), g_scaled(lo, hi), part)
-
-        return each_slice(np.empty(v.shape, np.result_type(dtype, g.dtype)), fill)
+            backend.run_shards(fill, list(saved))
+        return results
 
     def dbias():
-        def fill(lo, hi, part):
+        bias_gradient = np.empty((batch, heads, query_seq, key_seq), dtype)
+
+        def fill(lo, hi):
+            part = bias_gradient[lo:hi]
             part[...] = _per_head(d_scores(lo, hi), hi - lo, kv_heads, query_seq).reshape(part.shape)
 
-        return each_slice(np.empty((batch, heads, query_seq, key_seq), dtype), fill)
+        backend.run_shards(fill, list(saved))
+        return bias_gradient
 
+    dq, dk, dv = (lambda: gradients()["q"]), (lambda: gradients()["k"]), (lambda: gradients()["v"])
     return (dq, dk, dv) if bias is None else (dq, dk, dv, dbias)
 
 
