@@ -81,13 +81,12 @@ class EinsumDense(Layer):
         if self._plan is not None:  # a reshaped matmul: one BLAS call, no einsum planning
             free, contracted = self._plan
             shape, outputs = inputs.shape, tuple(self.kernel.shape[contracted:])
+            if self.bias is None or tuple(self.bias.shape) == outputs:  # the bias and activation inside the product
+                relu, sigmoid = self.activation is activations.relu, self.activation is activations.sigmoid
+                x = ops.dense(inputs, self.kernel, self.bias, relu=relu, sigmoid=sigmoid, axes=contracted)
+                return x if relu or sigmoid else self.activation(x)
             rows = ops.reshape(inputs, (-1, math.prod(shape[free:])))
             kernel = ops.reshape(self.kernel, (rows.shape[1], -1))
-            if self.bias is not None and tuple(self.bias.shape) == outputs:  # the bias added inside the product
-                relu, sigmoid = self.activation is activations.relu, self.activation is activations.sigmoid
-                x = ops.dense(rows, kernel, ops.reshape(self.bias, (-1,)), relu=relu, sigmoid=sigmoid)
-                x = ops.reshape(x, shape[:free] + outputs)
-                return x if relu or sigmoid else self.activation(x)
             x = ops.reshape(ops.matmul(rows, kernel), shape[:free] + outputs)
         else:
             x = ops.einsum(self.equation, inputs, self.kernel)

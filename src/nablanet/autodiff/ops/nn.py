@@ -326,10 +326,17 @@ def average_pool(x, pool_size, strides=None, padding="valid"):
     return avg_pool_op(x, pool=pool, strides=strides, padding=padding)
 
 
-def _dense(x, w, b=None, *, relu=False, sigmoid=False):
-    out = x @ w
+def _contracted(x_shape, w_shape, axes):
+    """`(rows, columns)`: the sizes `x`'s last `axes` axes and the kernel's first ones flatten to."""
+    size = int(np.prod(w_shape[:axes]))
+    return (int(np.prod(x_shape)) // size if size else 0), size
+
+
+def _dense(x, w, b=None, *, relu=False, sigmoid=False, axes=1):
+    rows, size = _contracted(x.shape, w.shape, axes)
+    out = x.reshape(rows, size) @ w.reshape(size, -1)  # views: one 2-D product whatever the ranks
     if b is not None:
-        out += b  # in place: no second output-sized array
+        out += b.reshape(-1) if b.ndim > 1 else b  # in place: no second output-sized array
     if relu:
         np.maximum(out, 0, out=out)
     elif sigmoid:  # 1 / (1 + exp(-z)) in place, exact in both tails (exp may overflow to inf -> 0)
@@ -338,17 +345,19 @@ def _dense(x, w, b=None, *, relu=False, sigmoid=False):
             np.exp(out, out=out)
         out += 1
         np.reciprocal(out, out=out)
-    return out
+    return out.reshape(x.shape[:x.ndim - axes] + w.shape[axes:])
 
 
-def _dense_vjp(g, out, x, w, b=None, *, relu=False, sigmoid=False):
+def _dense_vjp(g, out, x, w, b=None, *, relu=False, sigmoid=False, axes=1):
     # Written with ops, so a recorded sweep (create_graph, hessian) differentiates it again; on
     # the raw arrays of a first-order sweep each op is plain NumPy.
     from nablanet.autodiff.ops.linalg import matmul
     from nablanet.autodiff.ops.math import mask
     from nablanet.autodiff.ops.reduce import sum as reduce_sum
-    from nablanet.autodiff.ops.shape import swapaxes
+    from nablanet.autodiff.ops.shape import reshape, swapaxes
 
+    x_shape, w_shape = np.shape(as_array(x)), np.shape(as_array(w))
+    rows, size = _contracted(x_shape, w_shape, axes)
     if not isinstance(g, Tensor):  # first-order sweep: NumPy straight, no op dispatch
         if relu:
             fast = _compiled(g, out)
@@ -361,31 +370,41 @@ def _dense_vjp(g, out, x, w, b=None, *, relu=False, sigmoid=False):
             slope *= out
             slope *= g
             g = slope
-        grads = (lambda: g @ w.T, lambda: x.T @ g)  # deferred: the data's gradient is never asked for
+        g2, x2, w2 = g.reshape(rows, -1), x.reshape(rows, size), w.reshape(size, -1)
+        # deferred: the data's gradient is never asked for
+        grads = (lambda: (g2 @ w2.T).reshape(x_shape), lambda: (x2.T @ g2).reshape(w_shape))
+        if b is None:
+            return grads
         # the bias's gradient, the column sums, as a matrix-vector product: faster than NumPy's sum over rows
-        return grads if b is None else grads + (lambda: np.ones(len(g), g.dtype) @ g,)
+        return grads + (lambda: _shaped_like(np.ones(rows, g2.dtype) @ g2, b),)
     if relu:
         g = mask(g, out > 0)  # relu's derivative from the output it kept: 0 at 0, as the relu primitive
     elif sigmoid:
         g = g * (out - out * out)
-    grads = (lambda: matmul(g, swapaxes(w, 0, 1)), lambda: matmul(swapaxes(x, 0, 1), g))
-    return grads if b is None else grads + (lambda: reduce_sum(g, axis=0),)
+    g2, x2, w2 = reshape(g, (rows, -1)), reshape(x, (rows, size)), reshape(w, (size, -1))
+    grads = (lambda: reshape(matmul(g2, swapaxes(w2, 0, 1)), x_shape),
+             lambda: reshape(matmul(swapaxes(x2, 0, 1), g2), w_shape))
+    return grads if b is None else grads + (lambda: _shaped_like(reduce_sum(g2, axis=0), b),)
+
+
+def _shaped_like(column_sums, b):
+    """The bias's gradient in the bias's shape when it spans several axes; else the engine unbroadcasts it."""
+    from nablanet.autodiff.ops.shape import reshape
+
+    shape = np.shape(as_array(b))
+    return reshape(column_sums, shape) if len(shape) > 1 else column_sums
 
 
 dense_op = primitive("dense", _dense, _dense_vjp)
 
 
-def dense(x, kernel, bias=None, relu=False, sigmoid=False):
+def dense(x, kernel, bias=None, relu=False, sigmoid=False, axes=1):
     """`x @ kernel + bias`, then relu or sigmoid when asked, as one op: the bias is added and the
     activation applied in place on the matmul's output (one array and two passes fewer than the
-    composed ops). `x` may have any rank >= 1; the kernel acts on its last axis."""
-    from nablanet.autodiff.ops.shape import reshape
-
-    shape = np.shape(as_array(x))
-    flat = x if len(shape) == 2 else reshape(x, (-1, shape[-1]))
-    inputs = (flat, kernel) if bias is None else (flat, kernel, bias)
-    out = dense_op(*inputs, relu=relu, sigmoid=sigmoid)
-    return out if len(shape) == 2 else reshape(out, shape[:-1] + (np.shape(as_array(kernel))[-1],))
+    composed ops). `x` may have any rank >= 1; the kernel's first `axes` axes contract with `x`'s last
+    `axes` ones (EinsumDense's `abcd,cde->abe` is `axes=2`), and the bias has the kernel's other axes."""
+    inputs = (x, kernel) if bias is None else (x, kernel, bias)
+    return dense_op(*inputs, relu=relu, sigmoid=sigmoid, axes=axes)
 
 
 def _mean_squared_error(y_pred, y_true):
