@@ -219,7 +219,8 @@ CASES = [
     ("mean_squared_error", lambda p, t: MSE(p, t), (normal(4, 1), normal(4, 3))),  # and the averaged axis
     ("dense", lambda x, w, b: ops.dense(x, w, b, relu=True), (normal(2, 3, 4), normal(4, 2), normal(2))),
     ("dense", lambda x, w: ops.dense(x, w), (normal(3,), normal(3, 2))),
-    ("dense", lambda x, w, b: ops.dense(x, w, b, sigmoid=True, axes=2), (normal(2, 3, 2, 2), normal(2, 2, 3), normal(3))),
+    ("dense", lambda x, w, b: ops.dense(x, w, b, sigmoid=True, axes=2),
+     (normal(2, 3, 2, 2), normal(2, 2, 3), normal(3))),
     ("dense", lambda x, w, b: ops.dense(x, w, b, axes=1), (normal(2, 3, 4), normal(4, 2, 3), normal(2, 3))),
     ("max_pool", lambda x: ops.max_pool(x, 2), (distinct(2, 4, 6, 3),)),
     ("max_pool", lambda x: ops.max_pool(x, 3, strides=2, padding="same"), (distinct(2, 5, 7, 2),)),
