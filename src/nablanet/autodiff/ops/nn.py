@@ -392,7 +392,9 @@ def _shaped_like(column_sums, b):
     from nablanet.autodiff.ops.shape import reshape
 
     shape = np.shape(as_array(b))
-    return reshape(column_sums, shape) if len(shape) > 1 else column_sums
+    if len(shape) < 2:
+        return column_sums
+    return reshape(column_sums, shape) if isinstance(column_sums, Tensor) else column_sums.reshape(shape)
 
 
 dense_op = primitive("dense", _dense, _dense_vjp)
