@@ -443,14 +443,10 @@ def mean_squared_error(y_true, y_pred):
     return mean_squared_error_op(y_pred, y_true)
 
 
-def _row_weights(n, value, dtype):
-    return np.full(n, value, dtype)
-
-
 def _normalize_rows(x2, epsilon):
     """`(x_hat, 1 / std)` of the rows of the 2-D `x2`: the means are matrix-vector products, which run
     several times faster than NumPy's reductions along short rows."""
-    average = _row_weights(x2.shape[1], 1 / x2.shape[1], x2.dtype)
+    average = np.full(x2.shape[1], 1 / x2.shape[1], x2.dtype)
     centered = x2 - (x2 @ average)[:, None]
     inv_std = np.square(centered) @ average
     inv_std += epsilon
@@ -508,11 +504,11 @@ def _normalize_last_vjp(g, out, x, gamma=None, beta=None, *, epsilon):
         return dx.reshape(x.shape), None if gamma is None else dgamma, None if beta is None else dbeta
     g2 = g.reshape(-1, n)
     g_x_hat = g2 * x_hat
-    gamma_mean = _row_weights(n, 1 / n, x_hat.dtype) if gamma is None else gamma / n
+    gamma_mean = np.full(n, 1 / n, x_hat.dtype) if gamma is None else gamma / n
     dx = g2 - (g2 @ gamma_mean)[:, None] if gamma is None else g2 * gamma - (g2 @ gamma_mean)[:, None]
     dx -= x_hat * (g_x_hat @ gamma_mean)[:, None]
     dx *= inv_std[:, None]
-    rows = _row_weights(g2.shape[0], 1, g2.dtype)
+    rows = np.ones(len(g2), g2.dtype)
     grads = (dx.reshape(x.shape), None if gamma is None else (lambda: rows @ g_x_hat))
     return grads + (None if beta is None else (lambda: rows @ g2),)
 
