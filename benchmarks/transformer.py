@@ -9,10 +9,8 @@ nablanet program on its torch backend. Each round builds the model, trains one e
 then times two; rounds alternate nablanet and PyTorch, medians.
 
 `python -m benchmarks.transformer profile` instead profiles nablanet's training step (cProfile)
-and prints where the time goes; `... split` times W6's epochs with the attention kernel's batch split
-across threads and not (NABLANET_NUM_THREADS 2 and 1, alternating in one process); `... kernels` times
-the fused attention and layer-norm kernels forward and backward on W6's shapes, split or not, compiled
-or NumPy, alternating.
+and prints where the time goes; `... kernels` times the fused attention and layer-norm kernels forward
+and backward on W6's shapes, the layer norm compiled and in NumPy, alternating.
 """
 
 import os
@@ -151,20 +149,6 @@ def _alternate(variants, repeats):
     return {name: float(np.median(values)) for name, values in times.items()}
 
 
-def split(rounds=6):
-    """W6's training epochs with the attention batch split over two threads and in one piece."""
-    import nablanet
-
-    x, y = data()
-    model = build(nablanet)
-    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
-    variants = [(f"{n} thread(s)", lambda n=n: os.environ.__setitem__("NABLANET_NUM_THREADS", n),
-                 lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)) for n in ("1", "2")]
-    medians = _alternate(variants, rounds)
-    for name, seconds in medians.items():
-        print(f"W6 epoch, attention split over NABLANET_NUM_THREADS={name}: {N / seconds:,.0f} samples/s")
-
-
 def kernels(repeats=200):
     """The attention and layer-norm primitives forward and backward on W6's shapes."""
     from nablanet.autodiff import REGISTRY, accel
@@ -182,11 +166,8 @@ def kernels(repeats=200):
 
     attention = (lambda: both_ways("dot_product_attention", q, k, v, scale=KEY_DIM ** -0.5))
     norm = (lambda: both_ways("normalize_last", x, gamma, beta, epsilon=1e-3))
-    setting = {"threads": lambda n: os.environ.__setitem__("NABLANET_NUM_THREADS", n), "accel": accel.set_enabled}
-    variants = [("attention, one piece", lambda: setting["threads"]("1"), attention),
-                ("attention, split over 2 threads", lambda: setting["threads"]("2"), attention),
-                ("layer norm, NumPy", lambda: setting["accel"](False), norm),
-                ("layer norm, compiled", lambda: setting["accel"](None), norm)]
+    variants = [("attention", lambda: None, attention), ("layer norm, NumPy", lambda: accel.set_enabled(False), norm),
+                ("layer norm, compiled", lambda: accel.set_enabled(None), norm)]
     for name, seconds in _alternate(variants, repeats).items():
         print(f"{name}: {seconds * 1e3:.3f} ms forward + backward")
 
@@ -194,5 +175,5 @@ def kernels(repeats=200):
 if __name__ == "__main__":
     import sys
 
-    modes = {"profile": profile, "split": split, "kernels": kernels}
+    modes = {"profile": profile, "kernels": kernels}
     modes[sys.argv[1]]() if sys.argv[1:] and sys.argv[1] in modes else run()

@@ -302,75 +302,16 @@ def parallel_chunks(fn, arrays, min_chunk=1 << 17):
     if threads < 2:
         fn(*arrays)
         return
-    bounds = [n * i // threads for i in range(threads + 1)]
-    pieces = [[a[lo:hi] for a in arrays] for lo, hi in zip(bounds[:-1], bounds[1:])]
-    futures = [_thread_pool().submit(fn, *piece) for piece in pieces[1:]]
-    fn(*pieces[0])
-    for future in futures:
-        future.result()
-
-
-def _thread_pool():
-    threads = num_threads()
     if _pool[0] is None or _pool[1] != threads:
         from concurrent.futures import ThreadPoolExecutor
 
         _pool[0], _pool[1] = ThreadPoolExecutor(threads, thread_name_prefix="nablanet"), threads
-    return _pool[0]
-
-
-SHARD_MIN_WORK = 1 << 22  # multiply-adds (or elements) a batch needs before it is split across threads
-_blas = {"controllers": None, "lock": None}
-
-
-def _blas_controllers():
-    """threadpoolctl's handles on the BLAS libraries loaded in this process (found once), or None
-    when threadpoolctl is missing: without a way to hold BLAS to one thread, no batch is split."""
-    if _blas["controllers"] is None:
-        import threading
-
-        try:
-            import threadpoolctl
-        except ImportError:
-            _blas["controllers"] = False
-        else:
-            _blas["lock"] = threading.Lock()
-            _blas["controllers"] = list(threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers)
-    return _blas["controllers"] or None
-
-
-def batch_shards(n, work):
-    """The row ranges `[(lo, hi), ...]` to split a batch of `n` rows into, one per thread, for an op
-    doing `work` multiply-adds over the whole batch: a single range when splitting would not pay
-    (small work, one thread, or fewer rows than threads)."""
-    threads = min(num_threads(), n, int(work // SHARD_MIN_WORK))
-    if threads < 2:
-        return [(0, n)]
     bounds = [n * i // threads for i in range(threads + 1)]
-    return list(zip(bounds[:-1], bounds[1:]))
-
-
-def run_shards(fn, shards):
-    """`[fn(lo, hi) for lo, hi in shards]`, the shards on parallel threads with the BLAS library
-    held to one thread each: each thread then runs its own GEMMs and its own NumPy passes (which
-    release the GIL), instead of one thread at a time feeding BLAS's threads. Shards must write
-    disjoint memory. A split that finds another in progress runs its shards in turn."""
-    if len(shards) < 2:
-        return [fn(lo, hi) for lo, hi in shards]
-    controllers = _blas_controllers()
-    if controllers is None or not _blas["lock"].acquire(blocking=False):
-        return [fn(lo, hi) for lo, hi in shards]
-    previous = [controller.num_threads for controller in controllers]
-    try:
-        for controller in controllers:
-            controller.set_num_threads(1)
-        futures = [_thread_pool().submit(fn, lo, hi) for lo, hi in shards[1:]]
-        first = fn(*shards[0])
-        return [first] + [future.result() for future in futures]
-    finally:
-        for controller, count in zip(controllers, previous):
-            controller.set_num_threads(count)
-        _blas["lock"].release()
+    pieces = [[a[lo:hi] for a in arrays] for lo, hi in zip(bounds[:-1], bounds[1:])]
+    futures = [_pool[0].submit(fn, *piece) for piece in pieces[1:]]
+    fn(*pieces[0])
+    for future in futures:
+        future.result()
 
 
 # -- session state behind `nablanet.config` and Keras's `backend` names ---------------------------

@@ -12,14 +12,10 @@ the small output; with `P = E / sum(E)`:
     dV = P^T g    dP = g V^T    dS = P * (dP - rowsum(g * out))    dQ = scale dS K    dK = dS^T (scale Q)
 
 where `rowsum(g * out)` equals `rowsum(P * dP)` at the cost of a `(query_seq, dim)` product.
-
-A batch with enough work is split into slices that run on parallel threads (`backend.run_shards`), forward
-and backward: every product above is within one batch element, so each slice writes its own rows.
 """
 
 import numpy as np
 
-from nablanet import backend
 from nablanet.autodiff.primitive import primitive
 from nablanet.autodiff.primitive import save_for_backward as _save
 from nablanet.autodiff.primitive import saved_for_backward as _load
@@ -69,34 +65,23 @@ def _split_heads(x, kv_heads):
     return x.reshape(x.shape[0], *((kv_heads, heads // kv_heads) if heads > 1 else (1, 1)), *x.shape[2:])
 
 
-def _matmul_heads(a, b, seq, out):
+def _matmul_heads(a, b, seq):
     """`a @ b` for `a` of `(batch, kv_heads, groups * seq, n)` and `b` of `(batch, kv_heads, n, dim)`, written
-    straight into `out`, `(batch, seq, heads, dim)` (the inverse layout of `_grouped`)."""
+    straight into a new `(batch, seq, heads, dim)` array (the inverse layout of `_grouped`)."""
     batch, kv_heads, rows, _ = a.shape
     groups, dim = rows // seq, b.shape[-1]
+    out = np.empty((batch, seq, kv_heads * groups, dim), np.result_type(a, b))
     split = out.reshape(batch, seq, kv_heads, groups, dim).transpose(0, 2, 3, 1, 4)
     np.matmul(a.reshape(batch, kv_heads, groups, seq, -1), b[:, :, None], out=split)
     return out
 
 
-def _matmul_keys(a, b, out):
-    """`a @ b`, `(batch, kv_heads, key_seq, dim)`, written straight into `out`, `(batch, key_seq, kv_heads, dim)`."""
+def _matmul_keys(a, b):
+    """`a @ b`, `(batch, kv_heads, key_seq, dim)`, written straight into a new `(batch, key_seq, kv_heads, dim)`."""
+    batch, kv_heads, key_seq, _ = a.shape
+    out = np.empty((batch, key_seq, kv_heads, b.shape[-1]), np.result_type(a, b))
     np.matmul(a, b, out=out.transpose(0, 2, 1, 3))
     return out
-
-
-def _rows(x, lo, hi):
-    """Batch rows `lo:hi` of a bias or mask broadcastable to `(batch, heads, query_seq, key_seq)`."""
-    if x is None:
-        return None
-    x = x.reshape((1,) * (4 - x.ndim) + x.shape)
-    return x if x.shape[0] == 1 else x[lo:hi]
-
-
-def _shards(q, k, v):
-    """The batch slices to run in parallel, weighed by the two products' multiply-adds."""
-    batch, query_seq, heads, dim = q.shape
-    return backend.batch_shards(batch, batch * heads * query_seq * k.shape[1] * (dim + v.shape[-1]))
 
 
 def _max_over_keys(x):
@@ -133,80 +118,49 @@ def _exp_scores(q, k, bias, blocked, scale):
 
 
 def _attention(q, k, v, bias=None, *, blocked=None, dead=None, scale):
-    (batch, query_seq, heads, _), kv_heads = q.shape, k.shape[2]
-    out = np.empty((batch, query_seq, heads, v.shape[-1]), np.result_type(q.dtype, v.dtype))
-
-    def shard(lo, hi):
-        exp_scores, scaled = _exp_scores(q[lo:hi], k[lo:hi], _rows(bias, lo, hi), _rows(blocked, lo, hi), scale)
-        inverse = np.reciprocal(np.ones(k.shape[1], exp_scores.dtype) @ exp_scores)
-        weights = _matrices(exp_scores, hi - lo, kv_heads).transpose(0, 1, 3, 2)
-        part = _matmul_heads(weights, v[lo:hi].transpose(0, 2, 1, 3), query_seq, out[lo:hi])
-        part *= _ungrouped_rows(inverse, hi - lo, query_seq)[..., None]
-        return exp_scores, inverse, scaled
-
-    shards = _shards(q, k, v)
-    _save(out, dict(zip(shards, backend.run_shards(shard, shards))))
+    (batch, query_seq, _, _), kv_heads = q.shape, k.shape[2]
+    exp_scores, scaled = _exp_scores(q, k, bias, blocked, scale)
+    inverse = np.reciprocal(np.ones(k.shape[1], exp_scores.dtype) @ exp_scores)
+    weights = _matrices(exp_scores, batch, kv_heads).transpose(0, 1, 3, 2)
+    out = _matmul_heads(weights, v.transpose(0, 2, 1, 3), query_seq)
+    out *= _ungrouped_rows(inverse, batch, query_seq)[..., None]
+    _save(out, (exp_scores, inverse, scaled))
     return out
 
 
 def _attention_vjp(g, out, q, k, v, bias=None, *, blocked=None, dead=None, scale):
-    saved = _load(out)
+    exp_scores, inverse, scaled = _load(out)
     (batch, query_seq, heads, _), (key_seq, kv_heads) = q.shape, k.shape[1:3]
-    first = next(iter(saved.values()))
-    dtype, scaled_dtype = first[0].dtype, first[2].dtype
-    cache = {}  # per slice: g / sum(E) grouped, and dS (keys first), computed once for dQ, dK and dBias
+    g_scaled = _grouped(g, kv_heads)  # g / sum(E), grouped: (batch, kv_heads, groups * query_seq, dim)
+    g_scaled = np.multiply(g_scaled, inverse.reshape(g_scaled.shape[:3] + (1,)), order="C")
+    scores = []  # dS, keys first, computed once for whichever of dQ, dK and dBias are asked for
 
-    def g_scaled(lo, hi):  # (rows, kv_heads, groups * query_seq, dim)
-        if ("g", lo) not in cache:
-            grouped = _grouped(g[lo:hi], kv_heads)
-            cache["g", lo] = np.multiply(grouped, saved[lo, hi][1].reshape(grouped.shape[:3] + (1,)), order="C")
-        return cache["g", lo]
-
-    def d_scores(lo, hi):
-        if ("s", lo) not in cache:
-            exp_scores, inverse, _ = saved[lo, hi]
-            scaled_g = g_scaled(lo, hi)
-            d = _scores(key_seq, hi - lo, kv_heads, scaled_g.shape[2], exp_scores.dtype)
-            np.matmul(v[lo:hi].transpose(0, 2, 1, 3), scaled_g.transpose(0, 1, 3, 2),
-                      out=_matrices(d, hi - lo, kv_heads))
-            d -= _grouped_rows(np.einsum("bshd,bshd->bsh", g[lo:hi], out[lo:hi]), kv_heads) * inverse
+    def d_scores():
+        if not scores:
+            d = _scores(key_seq, batch, kv_heads, g_scaled.shape[2], exp_scores.dtype)
+            np.matmul(v.transpose(0, 2, 1, 3), g_scaled.transpose(0, 1, 3, 2), out=_matrices(d, batch, kv_heads))
+            d -= _grouped_rows(np.einsum("bshd,bshd->bsh", g, out), kv_heads) * inverse
             d *= exp_scores
             if dead is not None:  # a row with every key masked out does not depend on its logits
-                np.copyto(_per_head(d, hi - lo, kv_heads, query_seq), 0,
-                          where=_split_heads(_rows(dead, lo, hi), kv_heads))
-            cache["s", lo] = d
-        return cache["s", lo]
+                np.copyto(_per_head(d, batch, kv_heads, query_seq), 0, where=_split_heads(dead, kv_heads))
+            scores.append(d)
+        return scores[0]
 
-    results = {}
+    def dq():
+        d_query = _matmul_heads(_matrices(d_scores(), batch, kv_heads).transpose(0, 1, 3, 2),
+                                k.transpose(0, 2, 1, 3), query_seq)
+        d_query *= np.asarray(scale, d_query.dtype)
+        return d_query
 
-    def gradients():  # dQ, dK and dV together: one split of the batch for the three
-        if not results:
-            results.update(q=np.empty(q.shape[:3] + (k.shape[-1],), np.result_type(dtype, k.dtype)),
-                           k=np.empty(k.shape, np.result_type(dtype, scaled_dtype)),
-                           v=np.empty(v.shape, np.result_type(dtype, g.dtype)))
+    def dk():
+        return _matmul_keys(_matrices(d_scores(), batch, kv_heads), scaled.transpose(0, 1, 3, 2))
 
-            def fill(lo, hi):
-                scores = _matrices(d_scores(lo, hi), hi - lo, kv_heads)
-                d_query = _matmul_heads(scores.transpose(0, 1, 3, 2), k[lo:hi].transpose(0, 2, 1, 3), query_seq,
-                                        results["q"][lo:hi])
-                d_query *= np.asarray(scale, d_query.dtype)
-                _matmul_keys(scores, saved[lo, hi][2].transpose(0, 1, 3, 2), results["k"][lo:hi])
-                _matmul_keys(_matrices(saved[lo, hi][0], hi - lo, kv_heads), g_scaled(lo, hi), results["v"][lo:hi])
-
-            backend.run_shards(fill, list(saved))
-        return results
+    def dv():
+        return _matmul_keys(_matrices(exp_scores, batch, kv_heads), g_scaled)
 
     def dbias():
-        bias_gradient = np.empty((batch, heads, query_seq, key_seq), dtype)
+        return _per_head(d_scores(), batch, kv_heads, query_seq).reshape(batch, heads, query_seq, key_seq)
 
-        def fill(lo, hi):
-            part = bias_gradient[lo:hi]
-            part[...] = _per_head(d_scores(lo, hi), hi - lo, kv_heads, query_seq).reshape(part.shape)
-
-        backend.run_shards(fill, list(saved))
-        return bias_gradient
-
-    dq, dk, dv = (lambda: gradients()["q"]), (lambda: gradients()["k"]), (lambda: gradients()["v"])
     return (dq, dk, dv) if bias is None else (dq, dk, dv, dbias)
 
 
