@@ -9,7 +9,8 @@ nablanet program on its torch backend. Each round builds the model, trains one e
 then times two; rounds alternate nablanet and PyTorch, medians.
 
 `python -m benchmarks.transformer profile` instead profiles nablanet's training step (cProfile)
-and prints where the time goes.
+and prints where the time goes; `... kernels` times the fused attention and layer-norm kernels forward
+and backward on W6's shapes, the layer norm compiled and in NumPy, alternating.
 """
 
 import os
@@ -136,7 +137,43 @@ def profile(epochs=3, top=25):
     stats.sort_stats("cumulative").print_stats(top)
 
 
+def _alternate(variants, repeats):
+    """Median seconds of each `(name, setup, fn)` variant, the variants alternating `repeats` times."""
+    times = {name: [] for name, _, _ in variants}
+    for _ in range(repeats):
+        for name, setup, fn in variants:
+            setup()
+            began = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - began)
+    return {name: float(np.median(values)) for name, values in times.items()}
+
+
+def kernels(repeats=200):
+    """The attention and layer-norm primitives forward and backward on W6's shapes."""
+    from nablanet.autodiff import REGISTRY, accel
+
+    rng = np.random.default_rng(0)
+    q, k, v, g = (rng.standard_normal((BATCH, TOKENS, HEADS, KEY_DIM)).astype(np.float32) for _ in range(4))
+    x, dy = (rng.standard_normal((BATCH, TOKENS, FEATURES)).astype(np.float32) for _ in range(2))
+    gamma, beta = rng.standard_normal(FEATURES).astype(np.float32), rng.standard_normal(FEATURES).astype(np.float32)
+
+    def both_ways(name, *inputs, **params):
+        op = REGISTRY[name]
+        out = op.forward(*inputs, **params)
+        for cotangent in op.vjp(dy if name == "normalize_last" else g, out, *inputs, **params):
+            cotangent() if callable(cotangent) else cotangent
+
+    attention = (lambda: both_ways("dot_product_attention", q, k, v, scale=KEY_DIM ** -0.5))
+    norm = (lambda: both_ways("normalize_last", x, gamma, beta, epsilon=1e-3))
+    variants = [("attention", lambda: None, attention), ("layer norm, NumPy", lambda: accel.set_enabled(False), norm),
+                ("layer norm, compiled", lambda: accel.set_enabled(None), norm)]
+    for name, seconds in _alternate(variants, repeats).items():
+        print(f"{name}: {seconds * 1e3:.3f} ms forward + backward")
+
+
 if __name__ == "__main__":
     import sys
 
-    profile() if sys.argv[1:] == ["profile"] else run()
+    modes = {"profile": profile, "kernels": kernels}
+    modes[sys.argv[1]]() if sys.argv[1:] and sys.argv[1] in modes else run()

@@ -103,3 +103,22 @@ def test_rms_normalization_gradients_and_config(check_layer):
     assert set(ours) == set(theirs) and ours["axis"] == theirs["axis"] and ours["epsilon"] == theirs["epsilon"]
     with pytest.raises(ValueError, match=r"RMSNormalization 'r': axis 3 is out of range for inputs of shape \(2, 3\)"):
         layers.RMSNormalization(axis=3, name="r")(np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+@pytest.mark.parametrize("case", [EQUATIONS[1], EQUATIONS[2]], ids=["abc,cde->abde", "abcd,cde->abe"])
+def test_einsum_dense_with_the_activation_fused_into_the_product_matches_keras(case, activation):
+    equation, output_shape, bias_axes, shape = case
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    theirs = keras.layers.EinsumDense(equation, output_shape, bias_axes=bias_axes, activation=activation,
+                                      bias_initializer="random_normal")
+    expected = _numpy(theirs(x))
+    ours = layers.EinsumDense(equation, output_shape, bias_axes=bias_axes, activation=activation)
+    ours(x)
+    ours.set_weights([_numpy(w) for w in theirs.weights])
+    np.testing.assert_allclose(ours(x).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_einsum_dense_with_a_fused_sigmoid_gradients(check_layer):
+    check_layer(layers.EinsumDense, {"equation": "abc,cde->abde", "output_shape": (None, 2, 4), "bias_axes": "de",
+                                     "activation": "sigmoid"}, (2, 3, 5), (2, 3, 2, 4), 2)

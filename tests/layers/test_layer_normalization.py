@@ -51,3 +51,28 @@ def test_a_layer_built_by_hand_is_not_built_again_on_its_first_call_as_keras():
         layer.build((None, 5, 6))
         layer(np.ones((3, 5, 6), "float32"))
         assert len(layer.weights) == 2
+
+
+@pytest.mark.parametrize("center, scale", [(True, False), (False, True), (False, False)])
+def test_fused_layer_norm_without_scale_or_shift_equals_the_composite(center, scale):
+    from nablanet.autodiff import transform_scope
+
+    layer = nk.layers.LayerNormalization(center=center, scale=scale, dtype="float64")
+    layer.build((None, 4, 6))
+    rng = np.random.default_rng(3)
+    layer.set_weights([rng.normal(size=6) for _ in layer.weights])
+    x, g = rng.normal(size=(2, 4, 6)) * 2 - 1, rng.normal(size=(2, 4, 6))
+    results = []
+    for composite in (False, True):
+        xt = Tensor(x, requires_grad=True)
+        for weight in layer.weights:
+            weight.grad = None
+        if composite:
+            with transform_scope():
+                out = layer(xt)
+        else:
+            out = layer(xt)
+        out.backward(g)
+        results.append([out.numpy(), xt.grad] + [np.array(w.grad) for w in layer.weights])
+    for fused, reference in zip(*results):
+        np.testing.assert_allclose(fused, reference, rtol=1e-10, atol=1e-12)

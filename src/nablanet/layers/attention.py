@@ -7,6 +7,7 @@ asked for, the product runs in `ops.dot_product_attention`; otherwise as two ein
 softmax, as Keras does, whose masked entries are exactly 0 (Keras's `Softmax` layer with a mask).
 """
 
+import functools
 import inspect
 import math
 import string
@@ -125,6 +126,12 @@ def attention_equations(rank, axes):
     return f"{source},{target}->{product}", f"{product},{source}->{target}", len(product)
 
 
+@functools.lru_cache(maxsize=None)
+def _call_signature(cls):
+    """The signature of `cls.call` (self included), read once per class: binding runs on every call."""
+    return inspect.signature(cls.call)
+
+
 class QueryValueKeyLayer(Layer):
     """What Keras's attention layers called as `(query, value, key=None, ...)` share: building from
     the three shapes on the first call, and Keras's `shapes_dict` build config."""
@@ -156,12 +163,12 @@ class QueryValueKeyLayer(Layer):
             self.build(**{k: tuple(v) for k, v in shapes.items()})
 
     def __call__(self, *args, **kwargs):
-        bound = inspect.signature(self.call).bind(*args, **kwargs)
+        bound = _call_signature(type(self)).bind(self, *args, **kwargs)
         query, value = bound.arguments["query"], bound.arguments["value"]
         key = bound.arguments.get("key")
         if not self.built:
             self.build(shape_of(query), shape_of(value), None if key is None else shape_of(key))
-        rest = {k: v for k, v in bound.arguments.items() if k not in ("query", "value")}
+        rest = {k: v for k, v in bound.arguments.items() if k not in ("self", "query", "value")}
         return super().__call__(query, value, **rest)
 
 

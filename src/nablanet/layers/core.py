@@ -185,12 +185,8 @@ class Dense(Layer):
                                         name="bias")
 
     def call(self, inputs):
-        shape = inputs.shape
-        x = inputs if len(shape) == 2 else ops.reshape(inputs, (-1, shape[-1]))  # one 2-D matmul
         relu, sigmoid = self.activation is activations.relu, self.activation is activations.sigmoid
-        x = ops.dense(x, self.kernel, self.bias, relu=relu, sigmoid=sigmoid)  # in place in the kernel
-        if len(shape) != 2:
-            x = ops.reshape(x, shape[:-1] + (self.units,))
+        x = ops.dense(inputs, self.kernel, self.bias, relu=relu, sigmoid=sigmoid)  # one 2-D product, in place
         return x if relu or sigmoid or self.activation is activations.linear else self.activation(x)
 
     def compute_output_shape(self, input_shape):

@@ -80,10 +80,14 @@ class EinsumDense(Layer):
     def call(self, inputs):
         if self._plan is not None:  # a reshaped matmul: one BLAS call, no einsum planning
             free, contracted = self._plan
-            shape = inputs.shape
+            shape, outputs = inputs.shape, tuple(self.kernel.shape[contracted:])
+            if self.bias is None or tuple(self.bias.shape) == outputs:  # the bias and activation inside the product
+                relu, sigmoid = self.activation is activations.relu, self.activation is activations.sigmoid
+                x = ops.dense(inputs, self.kernel, self.bias, relu=relu, sigmoid=sigmoid, axes=contracted)
+                return x if relu or sigmoid else self.activation(x)
             rows = ops.reshape(inputs, (-1, math.prod(shape[free:])))
             kernel = ops.reshape(self.kernel, (rows.shape[1], -1))
-            x = ops.reshape(ops.matmul(rows, kernel), shape[:free] + tuple(self.kernel.shape[contracted:]))
+            x = ops.reshape(ops.matmul(rows, kernel), shape[:free] + outputs)
         else:
             x = ops.einsum(self.equation, inputs, self.kernel)
         if self.bias is not None:

@@ -170,8 +170,8 @@ class LayerNormalization(_Normalization):
         if self.rms_scaling:
             x = inputs / ops.sqrt(ops.mean(inputs * inputs, axis=axes, keepdims=True) + self.epsilon)
             return x * self._broadcast(self.gamma, inputs.ndim, axes) if self.gamma is not None else x
-        if axes == (inputs.ndim - 1,) and not in_transform():  # the fused first-order kernel
-            return self._affine(normalize_last(inputs, self.epsilon), axes)
+        if axes == (inputs.ndim - 1,) and not in_transform():  # the fused first-order kernel, scale and shift in it
+            return normalize_last(inputs, self.epsilon, self.gamma, self.beta)
         centered = inputs - ops.mean(inputs, axis=axes, keepdims=True)
         x = centered / ops.sqrt(ops.mean(centered * centered, axis=axes, keepdims=True) + self.epsilon)
         return self._affine(x, axes)

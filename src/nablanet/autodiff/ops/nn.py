@@ -331,10 +331,17 @@ def average_pool(x, pool_size, strides=None, padding="valid"):
     return avg_pool_op(x, pool=pool, strides=strides, padding=padding)
 
 
-def _dense(x, w, b=None, *, relu=False, sigmoid=False):
-    out = x @ w
+def _contracted(x_shape, w_shape, axes):
+    """`(rows, columns)`: the sizes `x`'s last `axes` axes and the kernel's first ones flatten to."""
+    size = int(np.prod(w_shape[:axes]))
+    return (int(np.prod(x_shape)) // size if size else 0), size
+
+
+def _dense(x, w, b=None, *, relu=False, sigmoid=False, axes=1):
+    rows, size = _contracted(x.shape, w.shape, axes)
+    out = x.reshape(rows, size) @ w.reshape(size, -1)  # views: one 2-D product whatever the ranks
     if b is not None:
-        out += b  # in place: no second output-sized array
+        out += b.reshape(-1) if b.ndim > 1 else b  # in place: no second output-sized array
     if relu:
         np.maximum(out, 0, out=out)
     elif sigmoid:  # 1 / (1 + exp(-z)) in place, exact in both tails (exp may overflow to inf -> 0)
@@ -343,49 +350,68 @@ def _dense(x, w, b=None, *, relu=False, sigmoid=False):
             np.exp(out, out=out)
         out += 1
         np.reciprocal(out, out=out)
-    return out
+    return out.reshape(x.shape[:x.ndim - axes] + w.shape[axes:])
 
 
-def _dense_vjp(g, out, x, w, b=None, *, relu=False, sigmoid=False):
+def _dense_vjp(g, out, x, w, b=None, *, relu=False, sigmoid=False, axes=1):
     # Written with ops, so a recorded sweep (create_graph, hessian) differentiates it again; on
     # the raw arrays of a first-order sweep each op is plain NumPy.
     from nablanet.autodiff.ops.linalg import matmul
     from nablanet.autodiff.ops.math import mask
     from nablanet.autodiff.ops.reduce import sum as reduce_sum
-    from nablanet.autodiff.ops.shape import swapaxes
+    from nablanet.autodiff.ops.shape import reshape, swapaxes
 
+    x_shape, w_shape = np.shape(as_array(x)), np.shape(as_array(w))
+    rows, size = _contracted(x_shape, w_shape, axes)
     if not isinstance(g, Tensor):  # first-order sweep: NumPy straight, no op dispatch
         if relu:
-            g = g * (out > 0)
+            fast = _compiled(g, out)
+            if fast is not None and out.flags.c_contiguous:
+                g = fast.relu_gradient(np.ascontiguousarray(g).reshape(-1), out.reshape(-1)).reshape(out.shape)
+            else:
+                g = g * (out > 0)
         elif sigmoid:  # sigmoid' = s (1 - s), from the output it kept
             slope = np.subtract(1, out)
             slope *= out
             slope *= g
             g = slope
-        grads = (lambda: g @ w.T, lambda: x.T @ g)  # deferred: the data's gradient is never asked for
-        return grads if b is None else grads + (lambda: g.sum(axis=0),)
+        g2, x2, w2 = g.reshape(rows, -1), x.reshape(rows, size), w.reshape(size, -1)
+        # deferred: the data's gradient is never asked for
+        grads = (lambda: (g2 @ w2.T).reshape(x_shape), lambda: (x2.T @ g2).reshape(w_shape))
+        if b is None:
+            return grads
+        # the bias's gradient, the column sums, as a matrix-vector product: faster than NumPy's sum over rows
+        return grads + (lambda: _shaped_like(np.ones(rows, g2.dtype) @ g2, b),)
     if relu:
         g = mask(g, out > 0)  # relu's derivative from the output it kept: 0 at 0, as the relu primitive
     elif sigmoid:
         g = g * (out - out * out)
-    grads = (lambda: matmul(g, swapaxes(w, 0, 1)), lambda: matmul(swapaxes(x, 0, 1), g))
-    return grads if b is None else grads + (lambda: reduce_sum(g, axis=0),)
+    g2, x2, w2 = reshape(g, (rows, -1)), reshape(x, (rows, size)), reshape(w, (size, -1))
+    grads = (lambda: reshape(matmul(g2, swapaxes(w2, 0, 1)), x_shape),
+             lambda: reshape(matmul(swapaxes(x2, 0, 1), g2), w_shape))
+    return grads if b is None else grads + (lambda: _shaped_like(reduce_sum(g2, axis=0), b),)
+
+
+def _shaped_like(column_sums, b):
+    """The bias's gradient in the bias's shape when it spans several axes; else the engine unbroadcasts it."""
+    from nablanet.autodiff.ops.shape import reshape
+
+    shape = np.shape(as_array(b))
+    if len(shape) < 2:
+        return column_sums
+    return reshape(column_sums, shape) if isinstance(column_sums, Tensor) else column_sums.reshape(shape)
 
 
 dense_op = primitive("dense", _dense, _dense_vjp)
 
 
-def dense(x, kernel, bias=None, relu=False, sigmoid=False):
+def dense(x, kernel, bias=None, relu=False, sigmoid=False, axes=1):
     """`x @ kernel + bias`, then relu or sigmoid when asked, as one op: the bias is added and the
     activation applied in place on the matmul's output (one array and two passes fewer than the
-    composed ops). `x` may have any rank >= 1; the kernel acts on its last axis."""
-    from nablanet.autodiff.ops.shape import reshape
-
-    shape = np.shape(as_array(x))
-    flat = x if len(shape) == 2 else reshape(x, (-1, shape[-1]))
-    inputs = (flat, kernel) if bias is None else (flat, kernel, bias)
-    out = dense_op(*inputs, relu=relu, sigmoid=sigmoid)
-    return out if len(shape) == 2 else reshape(out, shape[:-1] + (np.shape(as_array(kernel))[-1],))
+    composed ops). `x` may have any rank >= 1; the kernel's first `axes` axes contract with `x`'s last
+    `axes` ones (EinsumDense's `abcd,cde->abe` is `axes=2`), and the bias has the kernel's other axes."""
+    inputs = (x, kernel) if bias is None else (x, kernel, bias)
+    return dense_op(*inputs, relu=relu, sigmoid=sigmoid, axes=axes)
 
 
 def _mean_squared_error(y_pred, y_true):
@@ -422,36 +448,81 @@ def mean_squared_error(y_true, y_pred):
     return mean_squared_error_op(y_pred, y_true)
 
 
-def _inv_std(centered, epsilon):
-    inv_std = np.mean(np.square(centered), axis=-1, keepdims=True)
+def _normalize_rows(x2, epsilon):
+    """`(x_hat, 1 / std)` of the rows of the 2-D `x2`: the means are matrix-vector products, which run
+    several times faster than NumPy's reductions along short rows."""
+    average = np.full(x2.shape[1], 1 / x2.shape[1], x2.dtype)
+    centered = x2 - (x2 @ average)[:, None]
+    inv_std = np.square(centered) @ average
     inv_std += epsilon
     np.sqrt(inv_std, out=inv_std)
-    return np.reciprocal(inv_std, out=inv_std)
+    np.reciprocal(inv_std, out=inv_std)
+    centered *= inv_std[:, None]
+    return centered, inv_std
 
 
-def _normalize_last(x, *, epsilon):
-    centered = x - x.mean(axis=-1, keepdims=True)
-    inv_std = _inv_std(centered, epsilon)
-    centered *= inv_std  # now the normalized x
-    _save(centered, inv_std)
-    return centered
+def _compiled_norm(x, gamma, beta):
+    """The accelerator's layer-norm kernels when it is on and the arrays share one float dtype."""
+    if x.dtype not in (np.float32, np.float64) or any(p is not None and p.dtype != x.dtype for p in (gamma, beta)):
+        return None
+    return accel.kernels("norm")
 
 
-def _normalize_last_vjp(g, out, x, *, epsilon):
-    # d/dx of (x - mean) / std over the last axis: (g - mean(g) - x_hat * mean(g * x_hat)) / std.
-    inv_std = _load(out)
-    if inv_std is None:
-        inv_std = _inv_std(x - x.mean(axis=-1, keepdims=True), epsilon)
-    dx = g - g.mean(axis=-1, keepdims=True)
-    dx -= out * np.mean(g * out, axis=-1, keepdims=True)
-    dx *= inv_std
-    return (dx,)
+def _affine_or_identity(gamma, beta, n, dtype):
+    return (np.ones(n, dtype) if gamma is None else gamma), (np.zeros(n, dtype) if beta is None else beta)
+
+
+def _normalize_last(x, gamma=None, beta=None, *, epsilon):
+    x = x.astype(np.result_type(x, 1.0), copy=False)  # integers normalize in float64, as the composite
+    fast = _compiled_norm(x, gamma, beta)
+    if fast is not None:
+        x2 = np.ascontiguousarray(x.reshape(-1, x.shape[-1]))
+        out, x_hat, inv_std = np.empty(x.shape, x.dtype), np.empty_like(x2), np.empty(len(x2), x.dtype)
+        fast.layer_norm(x2, *_affine_or_identity(gamma, beta, x2.shape[1], x.dtype), epsilon,
+                        out.reshape(x2.shape), x_hat, inv_std)
+        _save(out, (x_hat, inv_std))
+        return out
+    x_hat, inv_std = _normalize_rows(x.reshape(-1, x.shape[-1]), epsilon)
+    if gamma is None and beta is None:
+        out = x_hat.reshape(x.shape)
+    else:
+        out = x_hat * gamma if gamma is not None else x_hat.copy()
+        if beta is not None:
+            out += beta  # in place: no second output-sized array
+        out = out.reshape(x.shape)
+    _save(out, (x_hat, inv_std))
+    return out
+
+
+def _normalize_last_vjp(g, out, x, gamma=None, beta=None, *, epsilon):
+    # With x_hat = (x - mean) / std and dy/dx_hat = g gamma, over the last axis of n:
+    # dx = (g gamma - mean(g gamma) - x_hat mean(g gamma x_hat)) / std, dgamma = sum(g x_hat), dbeta = sum(g).
+    n = x.shape[-1]
+    saved = _load(out)
+    x_hat, inv_std = saved if saved is not None else _normalize_rows(x.reshape(-1, n), epsilon)
+    fast = _compiled_norm(x_hat, gamma, beta)
+    if fast is not None and g.dtype == x_hat.dtype:
+        g2 = np.ascontiguousarray(g.reshape(-1, n))
+        dx, dgamma, dbeta = np.empty_like(g2), np.empty(n, g.dtype), np.empty(n, g.dtype)
+        fast.layer_norm_gradient(g2, x_hat, inv_std, _affine_or_identity(gamma, beta, n, g.dtype)[0], dx, dgamma,
+                                 dbeta)
+        return dx.reshape(x.shape), None if gamma is None else dgamma, None if beta is None else dbeta
+    g2 = g.reshape(-1, n)
+    g_x_hat = g2 * x_hat
+    gamma_mean = np.full(n, 1 / n, x_hat.dtype) if gamma is None else gamma / n
+    dx = g2 - (g2 @ gamma_mean)[:, None] if gamma is None else g2 * gamma - (g2 @ gamma_mean)[:, None]
+    dx -= x_hat * (g_x_hat @ gamma_mean)[:, None]
+    dx *= inv_std[:, None]
+    rows = np.ones(len(g2), g2.dtype)
+    grads = (dx.reshape(x.shape), None if gamma is None else (lambda: rows @ g_x_hat))
+    return grads + (None if beta is None else (lambda: rows @ g2),)
 
 
 normalize_last_op = primitive("normalize_last", _normalize_last, _normalize_last_vjp, order=1)
 
 
-def normalize_last(x, epsilon):
-    """`(x - mean) / sqrt(var + epsilon)` over the last axis as one first-order fused kernel, the core
-    of layer normalization; the composite of differentiable ops is what transforms use."""
-    return normalize_last_op(x, epsilon=epsilon)
+def normalize_last(x, epsilon, gamma=None, beta=None):
+    """`(x - mean) / sqrt(var + epsilon) * gamma + beta` over the last axis as one first-order fused
+    kernel, layer normalization with its scale and shift (either may be None); the composite of
+    differentiable ops is what transforms use."""
+    return normalize_last_op(x, gamma, beta, epsilon=epsilon)
