@@ -15,6 +15,7 @@ import threading
 import numpy as np
 
 from nablanet import backend
+from nablanet.autodiff import accel
 from nablanet.autodiff.tensor import Tensor
 from nablanet.names import snake_case, unique_name
 from nablanet.optimizers import schedules
@@ -396,6 +397,23 @@ class Optimizer:
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name!r} learning_rate={self._learning_rate!r}>"
+
+
+def _compiled_kernels(arrays):
+    """The compiled update kernels (`accel_optim`) when the arrays suit them (C-contiguous, of one
+    dtype, float32 or float64), else None: the NumPy path."""
+    dtype = arrays[0].dtype
+    if dtype != np.float32 and dtype != np.float64:
+        return None
+    for a in arrays:
+        if a.dtype != dtype or not a.flags.c_contiguous:
+            return None
+    return accel.kernels("optim")
+
+
+def _run_fused(kernel, arrays, *constants):
+    """`kernel(*flat arrays, *constants)` in one pass, on slices in several threads when big."""
+    backend.parallel_chunks(lambda *pieces: kernel(*pieces, *constants), [a.reshape(-1) for a in arrays])
 
 
 def _norm(g):

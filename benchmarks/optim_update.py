@@ -1,0 +1,94 @@
+"""The optimizer's update alone on the workloads' variables, NumPy path against compiled kernels.
+
+`python -m benchmarks.optim_update [ROUNDS]`: for W3 (the MNIST convnet), W4 (the LSTM next-word
+model) and W6 (the transformer block), the model's trainable variables with random gradients; one
+`optimizer.apply` per call, Adam (and SGD with momentum, RMSprop) with the accelerator off and on,
+and PyTorch's Adam (its default, foreach, and fused) on tensors of the same shapes, alternated in one
+process; medians in ms per step.
+"""
+
+import sys
+import time
+
+import numpy as np
+
+
+def shapes(workload):
+    """The trainable variables' shapes of a workload's nablanet model."""
+    import nablanet
+
+    from benchmarks import cnn, lstm, transformer
+
+    builders = {"W3": cnn.nablanet_model, "W4": lambda keras: lstm.build(keras, "LSTM"), "W6": transformer.build}
+    return [tuple(v.shape) for v in builders[workload](nablanet).trainable_variables]
+
+
+def contestants(variable_shapes, rng):
+    import torch
+
+    import nablanet
+    from nablanet.autodiff import accel
+
+    grads = [rng.standard_normal(s).astype(np.float32) * 1e-2 for s in variable_shapes]
+
+    def ours(make, on):
+        variables = [nablanet.Variable(rng.standard_normal(s).astype(np.float32)) for s in variable_shapes]
+        optimizer = make()
+        optimizer.apply(grads, variables)
+
+        def step():
+            accel.set_enabled(on)
+            try:
+                optimizer.apply(grads, variables)
+            finally:
+                accel.set_enabled(None)
+
+        return step
+
+    def theirs(**options):
+        parameters = [torch.nn.Parameter(torch.from_numpy(rng.standard_normal(s).astype(np.float32)))
+                      for s in variable_shapes]
+        for p, g in zip(parameters, grads):
+            p.grad = torch.from_numpy(g.copy())
+        optimizer = torch.optim.Adam(parameters, lr=1e-3, eps=1e-7, **options)
+        optimizer.step()
+
+        def step():
+            with torch.no_grad():
+                optimizer.step()
+
+        return step
+
+    optimizers = nablanet.optimizers
+    return {
+        "Adam, NumPy": ours(optimizers.Adam, False),
+        "Adam, compiled": ours(optimizers.Adam, True),
+        "torch Adam (foreach)": theirs(),
+        "torch Adam (fused)": theirs(fused=True),
+        "SGD momentum, NumPy": ours(lambda: optimizers.SGD(momentum=0.9), False),
+        "SGD momentum, compiled": ours(lambda: optimizers.SGD(momentum=0.9), True),
+        "RMSprop, NumPy": ours(optimizers.RMSprop, False),
+        "RMSprop, compiled": ours(optimizers.RMSprop, True),
+    }
+
+
+def run(rounds=7, repeat=20):
+    rng = np.random.default_rng(0)
+    for workload in ("W3", "W4", "W6"):
+        variable_shapes = shapes(workload)
+        calls = contestants(variable_shapes, rng)
+        times = {name: [] for name in calls}
+        for _ in range(rounds):  # alternated, so a change in the machine's load hits each alike
+            for name, call in calls.items():
+                began = time.perf_counter()
+                for _ in range(repeat):
+                    call()
+                times[name].append((time.perf_counter() - began) / repeat)
+        size = sum(int(np.prod(s)) for s in variable_shapes)
+        print(f"{workload}: {len(variable_shapes)} variables, {size:,} weights (float32)")
+        for name, spent in times.items():
+            print(f"  {name:24} {np.median(spent) * 1e3:8.3f} ms a step")
+
+
+if __name__ == "__main__":
+    run(*(int(a) for a in sys.argv[1:2]))
