@@ -5,6 +5,10 @@ model) and W6 (the transformer block), the model's trainable variables with rand
 `optimizer.apply` per call, Adam (and SGD with momentum, RMSprop) with the accelerator off and on,
 and PyTorch's Adam (its default, foreach, and fused) on tensors of the same shapes, alternated in one
 process; medians in ms per step.
+
+`python -m benchmarks.optim_update training [ROUNDS]` trains one model of each workload and alternates
+single epochs with the optimizer's compiled kernels and without them (every other kernel compiled in
+both), and PyTorch's epoch for W4 and W6; medians of the epoch times.
 """
 
 import sys
@@ -90,5 +94,60 @@ def run(rounds=7, repeat=20):
             print(f"  {name:24} {np.median(spent) * 1e3:8.3f} ms a step")
 
 
+def _optimizer_on_numpy(train):
+    """`train` with the optimizers' compiled kernels unavailable (the other families' kept)."""
+    from nablanet.autodiff import accel
+
+    def run():
+        kernels = accel.kernels
+        accel.kernels = lambda name: None if name == "optim" else kernels(name)
+        try:
+            train()
+        finally:
+            accel.kernels = kernels
+
+    return run
+
+
+def training(rounds=6):
+    import nablanet
+
+    from benchmarks import cnn, lstm, transformer
+
+    rng = np.random.default_rng(0)
+    x3 = rng.random((cnn.N_TRAIN, 28, 28, 1), dtype=np.float32)
+    y3 = np.eye(10, dtype=np.float32)[rng.integers(0, 10, cnn.N_TRAIN)]
+    workloads = {
+        "W3": (cnn.nablanet_model(nablanet), x3, y3, cnn.BATCH, None),
+        "W4": (lstm.build(nablanet, "LSTM"), *lstm.data(), lstm.BATCH, lstm.torch_model("LSTM")),
+        "W6": (transformer.build(nablanet), *transformer.data(), transformer.BATCH, transformer.torch_model()),
+    }
+    for workload, case in workloads.items():
+        _alternate_epochs(workload, *case, rounds)
+
+
+def _alternate_epochs(workload, model, x, y, batch, torch_epoch, rounds):
+    ours = lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0)  # noqa: E731
+    contestants = {"optimizer compiled": ours, "optimizer NumPy": _optimizer_on_numpy(ours)}
+    if torch_epoch is not None:
+        contestants["torch"] = lambda: torch_epoch(x, y)
+    times = {name: [] for name in contestants}
+    for call in contestants.values():
+        call()
+    for _ in range(rounds):
+        for name, call in contestants.items():
+            began = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - began)
+    spent = {name: float(np.median(t)) for name, t in times.items()}
+    line = ", ".join(f"{name} {len(x) / t:,.0f}/s" for name, t in spent.items())
+    gain = spent["optimizer NumPy"] / spent["optimizer compiled"]
+    ratios = (f"; vs PyTorch {spent['torch'] / spent['optimizer compiled']:.2f}x and "
+              f"{spent['torch'] / spent['optimizer NumPy']:.2f}x") if "torch" in spent else ""
+    print(f"{workload}, alternating epochs ({rounds} each): {line}; compiled update {gain:.3f}x{ratios}")
+
 if __name__ == "__main__":
-    run(*(int(a) for a in sys.argv[1:2]))
+    if sys.argv[1:2] == ["training"]:
+        training(*(int(a) for a in sys.argv[2:3]))
+    else:
+        run(*(int(a) for a in sys.argv[1:2]))
