@@ -122,3 +122,20 @@ def test_a_strided_variable_and_float16_take_the_numpy_path(calls):
     assert calls == {}
     np.testing.assert_allclose(variable.numpy(), 0.5, rtol=1e-5)
     np.testing.assert_array_equal(half.numpy(), np.full(5, 0.5, np.float16))
+
+
+def test_kernels_a_program_never_calls_do_not_bring_the_compile_notice_back(monkeypatch, capsys, tmp_path):
+    import types
+
+    def dispatcher(index):
+        return types.SimpleNamespace(py_func=None, _cache=types.SimpleNamespace(
+            _cache_file=types.SimpleNamespace(_index_path=str(tmp_path / index))))
+
+    module = types.SimpleNamespace(adam=dispatcher("adam.nbi"), rmsprop=dispatcher("rmsprop.nbi"))
+    monkeypatch.setitem(accel._state, "announced", False)
+    accel._announce_compiling(module)
+    assert capsys.readouterr().err.count("compiling the accelerator's kernels") == 1
+    (tmp_path / "adam.nbi").write_bytes(b"")  # Adam's kernel compiled and cached; RMSprop's never used
+    monkeypatch.setitem(accel._state, "announced", False)
+    accel._announce_compiling(module)
+    assert capsys.readouterr().err == ""
