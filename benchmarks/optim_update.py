@@ -6,7 +6,7 @@ model) and W6 (the transformer block), the model's trainable variables with rand
 and PyTorch's Adam (its default, foreach, and fused) on tensors of the same shapes, alternated in one
 process; medians in ms per step.
 
-`python -m benchmarks.optim_update training [ROUNDS]` trains one model of each workload and alternates
+`python -m benchmarks.optim_update training [ROUNDS [W3|W4|W6 ...]]` trains one model of each workload and alternates
 single epochs with the optimizer's compiled kernels and without them (every other kernel compiled in
 both), and PyTorch's epoch for W4 and W6; medians of the epoch times.
 """
@@ -109,7 +109,7 @@ def _optimizer_on_numpy(train):
     return run
 
 
-def training(rounds=6):
+def training(rounds=6, *names):
     import nablanet
 
     from benchmarks import cnn, lstm, transformer
@@ -118,12 +118,12 @@ def training(rounds=6):
     x3 = rng.random((cnn.N_TRAIN, 28, 28, 1), dtype=np.float32)
     y3 = np.eye(10, dtype=np.float32)[rng.integers(0, 10, cnn.N_TRAIN)]
     workloads = {
-        "W3": (cnn.nablanet_model(nablanet), x3, y3, cnn.BATCH, None),
-        "W4": (lstm.build(nablanet, "LSTM"), *lstm.data(), lstm.BATCH, lstm.torch_model("LSTM")),
-        "W6": (transformer.build(nablanet), *transformer.data(), transformer.BATCH, transformer.torch_model()),
+        "W3": lambda: (cnn.nablanet_model(nablanet), x3, y3, cnn.BATCH, None),
+        "W4": lambda: (lstm.build(nablanet, "LSTM"), *lstm.data(), lstm.BATCH, lstm.torch_model("LSTM")),
+        "W6": lambda: (transformer.build(nablanet), *transformer.data(), transformer.BATCH, transformer.torch_model()),
     }
-    for workload, case in workloads.items():
-        _alternate_epochs(workload, *case, rounds)
+    for workload in names or workloads:
+        _alternate_epochs(workload, *workloads[workload](), rounds)
 
 
 def _alternate_epochs(workload, model, x, y, batch, torch_epoch, rounds):
@@ -148,6 +148,6 @@ def _alternate_epochs(workload, model, x, y, batch, torch_epoch, rounds):
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["training"]:
-        training(*(int(a) for a in sys.argv[2:3]))
+        training(*(int(a) for a in sys.argv[2:3]), *sys.argv[3:])
     else:
         run(*(int(a) for a in sys.argv[1:2]))

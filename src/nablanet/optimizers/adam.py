@@ -165,4 +165,3 @@ class Nadam(MomentEstimates):
         m_hat = m * (u_next / (1 - self.u_product * u_next)) + gradient * ((1 - u_t) / (1 - self.u_product))
         v_hat = v / (1 - self.beta_2**t)
         variable.data -= m_hat * learning_rate / (np.sqrt(v_hat) + self.epsilon)
-

@@ -3,7 +3,9 @@ decay, learning-rate schedules, gradient accumulation and an exponential moving 
 
 A subclass implements `build(variables)` (its state, made with `add_optimizer_variables`) and
 `update_step(gradient, variable, learning_rate)`, which changes `variable.data` in place with
-NumPy. Names, defaults and formulas are Keras 3's.
+NumPy. Names, defaults and formulas are Keras 3's. Adam (AdamW), SGD and RMSprop run their update as
+one compiled pass over each variable when the accelerator is on (`accel.kernels("optim")`, float32 and
+float64, C-contiguous arrays), with the same arithmetic as their NumPy code, which stays the reference.
 """
 
 import contextlib
