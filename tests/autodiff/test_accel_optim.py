@@ -5,6 +5,10 @@ fused multiply-add: numba contracts only under fastmath), so several steps agree
 Arrays that do not suit the kernels (strided, float16) take the NumPy path.
 """
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -139,3 +143,25 @@ def test_kernels_a_program_never_calls_do_not_bring_the_compile_notice_back(monk
     monkeypatch.setitem(accel._state, "announced", False)
     accel._announce_compiling(module)
     assert capsys.readouterr().err == ""
+
+
+def test_a_small_model_does_not_import_numba_for_its_updates_and_a_big_variable_does():
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "import nablanet as nn\n"
+        "small = [nn.Variable(np.ones((100, 60), np.float32)), nn.Variable(np.ones(60, np.float32))]\n"
+        "optimizer = nn.optimizers.Adam()\n"
+        "optimizer.apply([np.ones((100, 60), np.float32), np.ones(60, np.float32)], small)\n"
+        "assert sys.modules.get('numba') is None, 'numba imported for a small update'\n"
+        "big = nn.Variable(np.ones(1 << 16, np.float32))\n"
+        "nn.optimizers.SGD(momentum=0.5).apply([np.ones(1 << 16, np.float32)], [big])\n"
+        "assert sys.modules.get('numba') is not None, 'numba not imported for a big update'\n"
+        "optimizer.apply([np.ones((100, 60), np.float32), np.ones(60, np.float32)], small)\n"
+        "from nablanet.autodiff import accel\n"
+        "assert accel.kernels('optim') is not None\n"
+    )
+    src = os.path.dirname(os.path.dirname(nn.__file__))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src] + sys.path), NABLANET_ACCEL="1")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
