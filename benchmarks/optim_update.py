@@ -6,9 +6,9 @@ model) and W6 (the transformer block), the model's trainable variables with rand
 and PyTorch's Adam (its default, foreach, and fused) on tensors of the same shapes, alternated in one
 process; medians in ms per step.
 
-`python -m benchmarks.optim_update training [ROUNDS [W3|W4|W6 ...]]` trains one model of each workload and alternates
-single epochs with the optimizer's compiled kernels and without them (every other kernel compiled in
-both), and PyTorch's epoch for W4 and W6; medians of the epoch times.
+`python -m benchmarks.optim_update training [ROUNDS [W2|W3|W4|W5|W6 ...]]` trains one model of each
+workload and alternates single epochs with the optimizer's compiled kernels and without them (every
+other kernel compiled in both), and PyTorch's epoch for W4 and W6; medians of the epoch times.
 """
 
 import sys
@@ -112,18 +112,30 @@ def _optimizer_on_numpy(train):
 def training(rounds=6, *names):
     import nablanet
 
-    from benchmarks import cnn, lstm, transformer
+    from benchmarks import autoencoder, cnn, lstm, mlp, transformer
 
     rng = np.random.default_rng(0)
     x3 = rng.random((cnn.N_TRAIN, 28, 28, 1), dtype=np.float32)
     y3 = np.eye(10, dtype=np.float32)[rng.integers(0, 10, cnn.N_TRAIN)]
+    x2, y2, _, _ = mlp.data(60000, 0, 784, 10)
+    x5 = rng.random((autoencoder.N, autoencoder.FEATURES), dtype=np.float32)
     workloads = {
+        "W2": lambda: (_w2_model(nablanet), x2, np.eye(10, dtype=np.float32)[y2], 128, None),
         "W3": lambda: (cnn.nablanet_model(nablanet), x3, y3, cnn.BATCH, None),
         "W4": lambda: (lstm.build(nablanet, "LSTM"), *lstm.data(), lstm.BATCH, lstm.torch_model("LSTM")),
+        "W5": lambda: (autoencoder.build(nablanet), x5, x5, autoencoder.BATCH, None),
         "W6": lambda: (transformer.build(nablanet), *transformer.data(), transformer.BATCH, transformer.torch_model()),
     }
     for workload in names or workloads:
         _alternate_epochs(workload, *workloads[workload](), rounds)
+
+
+def _w2_model(keras):
+    """W2's network (benchmarks/mlp.py): 784-256-128-10, Adam."""
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(256, activation="relu"),
+                              keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    return model
 
 
 def _alternate_epochs(workload, model, x, y, batch, torch_epoch, rounds):
