@@ -298,7 +298,9 @@ def parallel_chunks(fn, arrays, min_chunk=1 << 17):
     when they are big enough to pay for the threads (at least `min_chunk` elements each), else
     once on the whole arrays in this thread. `fn` must be elementwise: slices are independent."""
     n = arrays[0].size
-    threads = min(num_threads(), n // min_chunk)
+    threads = n // min_chunk
+    if threads >= 2:  # the thread count's lookup costs more than a small update
+        threads = min(num_threads(), threads)
     if threads < 2:
         fn(*arrays)
         return

@@ -70,18 +70,22 @@ def kernels(name):
 
 
 def _announce_compiling(module):
-    """Say once per process when a kernel has no compiled code cached on disk yet (numba then
-    compiles it on its first call, which takes seconds)."""
+    """Say once per process when a kernel module has no compiled code cached on disk yet (numba then
+    compiles each kernel on its first call, which takes seconds). Once one of its kernels is cached,
+    the module's family has been used: kernels a program never calls stay uncompiled, and do not
+    bring the notice back in every later process."""
     if _state["announced"]:
         return
+    indexes = []
     for dispatcher in _dispatchers(module):
         cache = getattr(dispatcher, "_cache", None)
         index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
-        if index is not None and not os.path.exists(index):
-            _state["announced"] = True
-            sys.stderr.write(f"nablanet: compiling the accelerator's kernels for their first use (seconds, once; "
-                             f"cached in {os.path.dirname(index)}). NABLANET_ACCEL=0 turns them off.\n")
-            return
+        if index is not None:
+            indexes.append(index)
+    if indexes and not any(os.path.exists(index) for index in indexes):
+        _state["announced"] = True
+        sys.stderr.write(f"nablanet: compiling the accelerator's kernels for their first use (seconds, once; "
+                         f"cached in {os.path.dirname(indexes[0])}). NABLANET_ACCEL=0 turns them off.\n")
 
 
 def _dispatchers(module):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from nablanet import backend
-from nablanet.optimizers.base import Optimizer, with_base_parameters
+from nablanet.optimizers.base import Optimizer, _compiled_kernels, _run_fused, with_base_parameters
 
 
 class MomentEstimates(Optimizer):
@@ -50,22 +50,33 @@ class Adam(MomentEstimates):
         self.momentums = self.add_optimizer_variables(variables, "momentum")
         self.velocities = self.add_optimizer_variables(variables, "velocity")
         self.velocity_hats = self.add_optimizer_variables(variables, "velocity_hat") if self.amsgrad else []
-        self._scratch = [np.empty(v.data.shape, v.data.dtype) for v in variables]  # not state: reused per step
+        self._scratch = {}  # the NumPy path's temporary per variable, made on first use (not state)
 
     def update_step(self, gradient, variable, learning_rate):
         t = self.iterations + 1
         lr_t = learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
         i = self._get_variable_index(variable)
-        arrays = [variable.data, np.asarray(gradient), self.momentums[i], self.velocities[i], self._scratch[i]]
+        arrays = [variable.data, np.asarray(gradient), self.momentums[i], self.velocities[i]]
         if self.amsgrad:
             arrays.append(self.velocity_hats[i])
+        kernels = _compiled_kernels(arrays)
+        if kernels is not None:
+            dtype = arrays[0].dtype.type
+            _run_fused(kernels.adam_amsgrad if self.amsgrad else kernels.adam, arrays, dtype(1 - self.beta_1),
+                       dtype(1 - self.beta_2), dtype(self.epsilon), dtype(lr_t))
+            return
+        scratch = self._scratch.get(i)
+        if scratch is None:
+            scratch = self._scratch[i] = np.empty(arrays[0].shape, arrays[0].dtype)
+        arrays.insert(4, scratch)
         if all(a.flags.c_contiguous for a in arrays):  # big variables: chunks on several threads
             backend.parallel_chunks(lambda *pieces: self._adam(lr_t, *pieces), [a.reshape(-1) for a in arrays])
         else:
             self._adam(lr_t, *arrays)
 
     def _adam(self, lr_t, w, gradient, m, v, tmp, v_hat=None):
-        np.subtract(gradient, m, out=tmp)  # in place, a dozen passes over memory and no allocation
+        """The reference update in NumPy: in place, a dozen passes over memory and no allocation."""
+        np.subtract(gradient, m, out=tmp)
         tmp *= 1 - self.beta_1
         m += tmp
         np.multiply(gradient, gradient, out=tmp)

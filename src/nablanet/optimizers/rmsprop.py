@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from nablanet.optimizers.base import Optimizer, with_base_parameters
+from nablanet.optimizers.base import Optimizer, _compiled_kernels, _run_fused, with_base_parameters
 
 
 @with_base_parameters
@@ -39,6 +39,16 @@ class RMSprop(Optimizer):
     def update_step(self, gradient, variable, learning_rate):
         i = self._get_variable_index(variable)
         v = self.velocities[i]
+        with_momentum = self.momentum > 0
+        # the unused state arrays' places take v, which the kernel then never reads
+        arrays = [variable.data, np.asarray(gradient), v, self.momentums[i] if with_momentum else v,
+                  self.average_gradients[i] if self.centered else v]
+        kernels = _compiled_kernels(arrays)
+        if kernels is not None:
+            dtype = v.dtype.type
+            _run_fused(kernels.rmsprop, arrays, dtype(self.rho), dtype(1 - self.rho), dtype(self.epsilon),
+                       dtype(learning_rate), dtype(self.momentum), bool(self.centered), with_momentum)
+            return
         v *= self.rho
         v += (1 - self.rho) * (gradient * gradient)
         if self.centered:

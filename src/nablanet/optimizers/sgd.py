@@ -1,6 +1,9 @@
 """Stochastic gradient descent, with optional (Nesterov) momentum."""
 
-from nablanet.optimizers.base import Optimizer, _check_unit_interval, with_base_parameters
+import numpy as np
+
+from nablanet.optimizers.base import (
+    Optimizer, _check_unit_interval, _compiled_kernels, _run_fused, with_base_parameters)
 
 
 @with_base_parameters
@@ -36,11 +39,22 @@ class SGD(Optimizer):
 
     def update_step(self, gradient, variable, learning_rate):
         w = variable.data
+        arrays = [w, np.asarray(gradient)]
+        if self.momentum:
+            arrays.append(self.momentums[self._get_variable_index(variable)])
+        kernels = _compiled_kernels(arrays)
+        if kernels is not None:
+            dtype = w.dtype.type
+            if self.momentum:
+                _run_fused(kernels.sgd_momentum, arrays, dtype(learning_rate), dtype(self.momentum), self.nesterov)
+            else:
+                _run_fused(kernels.sgd, arrays, dtype(learning_rate))
+            return
         step = gradient * learning_rate
         if not self.momentum:
             w -= step
             return
-        m = self.momentums[self._get_variable_index(variable)]
+        m = arrays[2]
         m *= self.momentum
         m -= step
         if self.nesterov:
