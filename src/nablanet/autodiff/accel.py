@@ -56,8 +56,17 @@ def _numba_available():
     return _state["numba"]
 
 
-def kernels(name):
-    """The compiled kernel module `accel_<name>`, or None when the accelerator is off."""
+WORTH_IMPORTING = 1 << 16  # elements one call must touch to pay for importing numba in a program without it
+
+
+def kernels(name, size=None):
+    """The compiled kernel module `accel_<name>`, or None when the accelerator is off. A caller
+    passing `size` (the elements its call touches) gets None while numba is not imported yet and the
+    call is small: a small model's whole run does not win back the import's fraction of a second
+    and its hundred MiB, so it stays on NumPy until a big call (a convolution, a recurrent layer,
+    a big variable) has loaded numba."""
+    if size is not None and size < WORTH_IMPORTING and sys.modules.get("numba") is None:
+        return None
     if not enabled():
         return None
     module = _loaded.get(name)

@@ -12,7 +12,6 @@ import contextlib
 import functools
 import inspect
 import re
-import sys
 import threading
 
 import numpy as np
@@ -402,23 +401,17 @@ class Optimizer:
         return f"<{type(self).__name__} {self.name!r} learning_rate={self._learning_rate!r}>"
 
 
-_WORTH_IMPORTING = 1 << 16  # weights in one variable for which an update pays for importing numba
-
-
 def _compiled_kernels(arrays):
     """The compiled update kernels (`accel_optim`) when the arrays suit them (C-contiguous, of one
-    dtype, float32 or float64), else None: the NumPy path. A program that has not imported numba yet
-    (no convolution or recurrent kernel ran) imports it for a big variable only: a small model's whole
-    training does not win back the import's fraction of a second."""
+    dtype, float32 or float64), else None: the NumPy path (also for a small variable in a program that
+    has not imported numba: `accel.kernels`)."""
     dtype = arrays[0].dtype
     if dtype != np.float32 and dtype != np.float64:
         return None
     for a in arrays:
         if a.dtype != dtype or not a.flags.c_contiguous:
             return None
-    if arrays[0].size < _WORTH_IMPORTING and sys.modules.get("numba") is None:
-        return None
-    return accel.kernels("optim")
+    return accel.kernels("optim", size=arrays[0].size)
 
 
 def _run_fused(kernel, arrays, *constants):

@@ -29,11 +29,12 @@ def _patches(xp, kh, kw, strides, dilation, out_hw):
 
 
 def _compiled(*arrays):
-    """The accelerator's kernels when it is on and the arrays share one float dtype it compiles for."""
+    """The accelerator's kernels when it is on and the arrays share one float dtype it compiles for
+    (for a small first array, only once numba is loaded: `accel.kernels`)."""
     dtype = arrays[0].dtype
     if dtype not in (np.float32, np.float64) or any(a.dtype != dtype for a in arrays[1:]):
         return None
-    return accel.kernels("nn")
+    return accel.kernels("nn", size=arrays[0].size)
 
 
 def _out_size(size, k, stride, dilation, pad):
@@ -465,7 +466,7 @@ def _compiled_norm(x, gamma, beta):
     """The accelerator's layer-norm kernels when it is on and the arrays share one float dtype."""
     if x.dtype not in (np.float32, np.float64) or any(p is not None and p.dtype != x.dtype for p in (gamma, beta)):
         return None
-    return accel.kernels("norm")
+    return accel.kernels("norm", size=x.size)
 
 
 def _affine_or_identity(gamma, beta, n, dtype):
