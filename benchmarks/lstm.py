@@ -15,6 +15,8 @@ import time
 
 import numpy as np
 
+from benchmarks.timing import alternate
+
 VOCAB, EMBED, STEPS, UNITS, BATCH = 5000, 64, 20, 128, 64
 N = 64 * 40  # sequences per epoch
 
@@ -108,19 +110,6 @@ def _numpy_path(train):
     return run
 
 
-def _alternate(contestants, rounds):
-    """Median seconds of each zero-argument function, called in turn `rounds` times after a warm-up."""
-    times = {name: [] for name in contestants}
-    for call in contestants.values():
-        call()
-    for _ in range(rounds):
-        for name, call in contestants.items():
-            began = time.perf_counter()
-            call()
-            times[name].append(time.perf_counter() - began)
-    return {name: float(np.median(spent)) for name, spent in times.items()}
-
-
 def alternating(cell, rounds=12):
     """Another view with less noise: one nablanet model and one PyTorch model, single epochs in
     turn (and nablanet's NumPy path, with the accelerator off, when it is on); the medians of the
@@ -133,7 +122,7 @@ def alternating(cell, rounds=12):
     contestants = {"nablanet": ours, "torch": lambda: torch_epoch(x, y)}
     if _accelerated():
         contestants["nablanet, NumPy path"] = _numpy_path(ours)
-    times = _alternate(contestants, rounds)
+    times = alternate(contestants, rounds)
     for name, spent in times.items():
         print(f"W4 {cell}, alternating epochs ({rounds} each): {name} {len(x) / spent:,.0f} sequences/s "
               f"(throughput {times['torch'] / spent:.2f}x PyTorch's)")
@@ -176,7 +165,7 @@ def kernel(cell, rounds=30):
     contestants = {"nablanet": ours, "torch": theirs}
     if _accelerated():
         contestants["nablanet, NumPy path"] = _numpy_path(ours)
-    times = _alternate(contestants, rounds)
+    times = alternate(contestants, rounds)
     for name, spent in times.items():
         print(f"W4 {cell} kernel forward+backward: {name} {spent * 1e3:.2f} ms "
               f"({spent / times['torch']:.2f}x PyTorch's time)")

@@ -16,6 +16,8 @@ import time
 
 import numpy as np
 
+from benchmarks.timing import alternate
+
 
 def shapes(workload):
     """The trainable variables' shapes of a workload's nablanet model."""
@@ -109,7 +111,7 @@ def _optimizer_on_numpy(train):
 
     def run():
         kernels = accel.kernels
-        accel.kernels = lambda name: None if name == "optim" else kernels(name)
+        accel.kernels = lambda name, size=None: None if name == "optim" else kernels(name, size)
         try:
             train()
         finally:
@@ -153,15 +155,7 @@ def _alternate_epochs(workload, model, x, y, batch, torch_epoch, rounds):
     contestants = {"optimizer compiled": ours, "optimizer NumPy": _optimizer_on_numpy(ours)}
     if torch_epoch is not None:
         contestants["torch"] = lambda: torch_epoch(x, y)
-    times = {name: [] for name in contestants}
-    for call in contestants.values():
-        call()
-    for _ in range(rounds):
-        for name, call in contestants.items():
-            began = time.perf_counter()
-            call()
-            times[name].append(time.perf_counter() - began)
-    spent = {name: float(np.median(t)) for name, t in times.items()}
+    spent = alternate(contestants, rounds)
     line = ", ".join(f"{name} {len(x) / t:,.0f}/s" for name, t in spent.items())
     gain = spent["optimizer NumPy"] / spent["optimizer compiled"]
     ratios = (f"; vs PyTorch {spent['torch'] / spent['optimizer compiled']:.2f}x and "

@@ -47,3 +47,17 @@ def report(name, ours, theirs, unit="us", reference="torch"):
     print(f"{name:<44} nablanet {ours * scale:9.1f} {unit}   {reference} {theirs * scale:9.1f} {unit}   "
           f"ratio {ratio:5.2f}x ({verdict})")
     return ratio
+
+
+def alternate(contestants, rounds):
+    """Median seconds of each zero-argument function in the dict `contestants`, called in turn
+    `rounds` times after one warm-up call each, so a change in the machine's load hits all alike."""
+    times = {name: [] for name in contestants}
+    for call in contestants.values():
+        call()
+    for _ in range(rounds):
+        for name, call in contestants.items():
+            began = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - began)
+    return {name: statistics.median(spent) for name, spent in times.items()}
