@@ -111,3 +111,13 @@ def imagenet_cache(tmp_path, monkeypatch, model, filename):
     (folder / "models").mkdir(parents=True)
     monkeypatch.setenv("KERAS_HOME", str(folder))
     return save_keras_application_weights(model, folder / "models" / filename)
+
+
+def assert_recorded_architecture(build, record, cheap):
+    """`build`'s model at 32x32 has Keras's recorded `(parameters, digest, parameters without the
+    top)`: with the top its structure, and without it (when `cheap`) its parameter count."""
+    parameters, fingerprint, without_top = record
+    ours = build(weights=None, input_shape=(32, 32, 3))
+    assert (ours.count_params(), digest(ours)) == (parameters, fingerprint)
+    if cheap:
+        assert build(weights=None, include_top=False, input_shape=(32, 32, 3)).count_params() == without_top

@@ -10,8 +10,8 @@ import nablanet as nn
 from nablanet.applications import efficientnet
 
 from .conftest import md5
-from .parity import (assert_close, assert_decode_is_keras, assert_preprocess_is_keras, assert_same_structure, digest,
-                     imagenet_cache, images, keras_predictions, keras_weights_file)
+from .parity import (assert_close, assert_decode_is_keras, assert_preprocess_is_keras, assert_recorded_architecture,
+                     assert_same_structure, imagenet_cache, images, keras_predictions, keras_weights_file)
 
 keras = pytest.importorskip("keras")
 pytest.importorskip("h5py")
@@ -49,12 +49,7 @@ def test_architecture_without_top_is_keras(keras_b0):
 @pytest.mark.parametrize("name", sorted(KERAS_RECORDS))
 def test_architecture_is_keras_recorded(name):
     """With the top: Keras's structure; without it (the cheaper ones): Keras's parameters."""
-    parameters, fingerprint, without_top = KERAS_RECORDS[name]
-    build = getattr(efficientnet, name)
-    ours = build(weights=None, input_shape=(32, 32, 3))
-    assert (ours.count_params(), digest(ours)) == (parameters, fingerprint)
-    if name in CHEAP:
-        assert build(weights=None, include_top=False, input_shape=(32, 32, 3)).count_params() == without_top
+    assert_recorded_architecture(getattr(efficientnet, name), KERAS_RECORDS[name], name in CHEAP)
 
 
 def test_outputs_on_keras_weights(keras_b0):

@@ -148,3 +148,38 @@ def tf_kernels_files(stem):
     'xception_weights_tf_dim_ordering_tf_kernels_notop.h5'
     """
     return f"{stem}_weights_tf_dim_ordering_tf_kernels.h5", f"{stem}_weights_tf_dim_ordering_tf_kernels_notop.h5"
+
+
+_CLASSIC_ARGUMENTS = """    Args:
+        include_top: Whether to include the classifier (`avg_pool` and `predictions`).
+        weights: None (random), "imagenet" (Keras's file: from Keras's cache `~/.keras/models`,
+            or downloaded there from Keras's address and checked against Keras's hash), or the
+            path of a weights file.
+        input_tensor: An optional `Input()` tensor (or one computed from it) to use as the image.
+        input_shape: `(height, width, 3)`, each side at least {low}; `({side}, {side}, 3)` by default
+            with the top (and then required with ImageNet weights), `(None, None, 3)` without.
+        pooling: Without the top: None keeps the 4-D output of the last block, "avg" and "max"
+            apply global average or max pooling.
+        classes: The number of classes of the classifier (1000 with ImageNet weights).
+        classifier_activation: The classifier's activation; None gives the logits (with
+            pretrained weights only None and "softmax" are allowed).
+        name: The model's name.
+
+    Returns:
+        A functional `Model`; feed it `preprocess_input(images)`.
+
+"""
+
+
+def classic_arguments(min_size, default_size):
+    """Decorator: the Args and Returns sections shared by the builders with Keras's classic signature
+    (`include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation,
+    name`), put into the builder's docstring before its Example."""
+
+    def document(builder):
+        head, example = builder.__doc__.split("    Example:", 1)
+        builder.__doc__ = (head + _CLASSIC_ARGUMENTS.format(low=min_size, side=default_size)
+                           + "    Example:" + example)
+        return builder
+
+    return document

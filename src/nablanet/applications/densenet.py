@@ -83,28 +83,11 @@ def transition_block(x, reduction, name):
     return layers.AveragePooling2D(2, strides=2, name=f"{name}_pool")(x)
 
 
+@base.classic_arguments(min_size=32, default_size=224)
 def DenseNet121(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
                 classes=1000, classifier_activation="softmax", name="densenet121"):
     """DenseNet121: a 7x7 stem, dense blocks of 6, 12, 24 and 16 layers with transitions between,
     then (with `include_top`) global average pooling and the classifier.
-
-    Args:
-        include_top: Whether to include the classifier (`avg_pool` and `predictions`).
-        weights: None (random), "imagenet" (Keras's file: from Keras's cache `~/.keras/models`,
-            or downloaded there from Keras's address and checked against Keras's hash), or the
-            path of a weights file.
-        input_tensor: An optional `Input()` tensor (or one computed from it) to use as the image.
-        input_shape: `(height, width, 3)`, each side at least 32; `(224, 224, 3)` by default
-            with the top (and then required with ImageNet weights), `(None, None, 3)` without.
-        pooling: Without the top: None keeps the 4-D output of the last block, "avg" and "max"
-            apply global average or max pooling.
-        classes: The number of classes of the classifier (1000 with ImageNet weights).
-        classifier_activation: The classifier's activation; None gives the logits (with
-            pretrained weights only None and "softmax" are allowed).
-        name: The model's name.
-
-    Returns:
-        A functional `Model`; feed it `preprocess_input(images)`.
 
     Example:
         >>> model = DenseNet121(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="avg")

@@ -19,27 +19,10 @@ __all__ = ["InceptionV3", "decode_predictions", "preprocess_input"]
 WEIGHTS_HASHES = ("9a0d58056eeedaa3f26cb7ebd46da564", "bcbd6486424b2319ff4ef7d526e38f63")
 
 
+@base.classic_arguments(min_size=75, default_size=299)
 def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
                 classes=1000, classifier_activation="softmax", name="inception_v3"):
     """The InceptionV3 network.
-
-    Args:
-        include_top: Whether to include the classifier (`avg_pool` and `predictions`).
-        weights: None (random), "imagenet" (Keras's file: from Keras's cache `~/.keras/models`,
-            or downloaded there from Keras's address and checked against Keras's hash), or the
-            path of a weights file.
-        input_tensor: An optional `Input()` tensor (or one computed from it) to use as the image.
-        input_shape: `(height, width, 3)`, each side at least 75; `(299, 299, 3)` by default
-            with the top (and then required with ImageNet weights), `(None, None, 3)` without.
-        pooling: Without the top: None keeps the 4-D output of the last block, "avg" and "max"
-            apply global average or max pooling.
-        classes: The number of classes of the classifier (1000 with ImageNet weights).
-        classifier_activation: The classifier's activation; None gives the logits (with
-            pretrained weights only None and "softmax" are allowed).
-        name: The model's name.
-
-    Returns:
-        A functional `Model`; feed it `preprocess_input(images)`.
 
     Example:
         >>> model = InceptionV3(include_top=False, weights=None, input_shape=(75, 75, 3), pooling="avg")

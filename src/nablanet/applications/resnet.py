@@ -121,28 +121,11 @@ def stack_v2(x, filters, blocks, stride1=2, name=None):
     return block_v2(x, filters, stride=stride1, name=f"{name}_block{blocks}")
 
 
+@base.classic_arguments(min_size=32, default_size=224)
 def ResNet50(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
              classes=1000, classifier_activation="softmax", name="resnet50"):
     """ResNet50: a 7x7 stem, then 3, 4, 6 and 3 bottleneck blocks (64 to 512 filters, expanded
     four times), then (with `include_top`) global average pooling and the classifier.
-
-    Args:
-        include_top: Whether to include the classifier (`avg_pool` and `predictions`).
-        weights: None (random), "imagenet" (Keras's file: from Keras's cache `~/.keras/models`,
-            or downloaded there from Keras's address and checked against Keras's hash), or the
-            path of a weights file.
-        input_tensor: An optional `Input()` tensor (or one computed from it) to use as the image.
-        input_shape: `(height, width, 3)`, each side at least 32; `(224, 224, 3)` by default
-            with the top (and then required with ImageNet weights), `(None, None, 3)` without.
-        pooling: Without the top: None keeps the 4-D output of the last block, "avg" and "max"
-            apply global average or max pooling.
-        classes: The number of classes of the classifier (1000 with ImageNet weights).
-        classifier_activation: The classifier's activation; None gives the logits (with
-            pretrained weights only None and "softmax" are allowed).
-        name: The model's name.
-
-    Returns:
-        A functional `Model`; feed it `preprocess_input(images)`.
 
     Example:
         >>> model = ResNet50(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="avg")

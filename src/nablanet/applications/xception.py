@@ -17,27 +17,10 @@ __all__ = ["Xception", "decode_predictions", "preprocess_input"]
 WEIGHTS_HASHES = ("0a58e3b7378bc2990ea3b43d5981f1f6", "b0042744bf5b25fce3cb969f33bebb97")
 
 
+@base.classic_arguments(min_size=71, default_size=299)
 def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
              classes=1000, classifier_activation="softmax", name="xception"):
     """The Xception network.
-
-    Args:
-        include_top: Whether to include the classifier (`avg_pool` and `predictions`).
-        weights: None (random), "imagenet" (Keras's file: from Keras's cache `~/.keras/models`,
-            or downloaded there from Keras's address and checked against Keras's hash), or the
-            path of a weights file.
-        input_tensor: An optional `Input()` tensor (or one computed from it) to use as the image.
-        input_shape: `(height, width, 3)`, each side at least 71; `(299, 299, 3)` by default
-            with the top (and then required with ImageNet weights), `(None, None, 3)` without.
-        pooling: Without the top: None keeps the 4-D output of the last block, "avg" and "max"
-            apply global average or max pooling.
-        classes: The number of classes of the classifier (1000 with ImageNet weights).
-        classifier_activation: The classifier's activation; None gives the logits (with
-            pretrained weights only None and "softmax" are allowed).
-        name: The model's name.
-
-    Returns:
-        A functional `Model`; feed it `preprocess_input(images)`.
 
     Example:
         >>> model = Xception(include_top=False, weights=None, input_shape=(71, 71, 3), pooling="avg")
