@@ -100,8 +100,9 @@ _DOC = """The ConvNeXt-{variant} network: a 4x4 patchifying stem, four stages of
         include_top: Whether to end with the classifier.
         include_preprocessing: Whether the model normalizes pixels in [0, 255] with ImageNet's
             mean and standard deviation itself.
-        weights: None (random), a weights file (Keras's formats), or "imagenet": Keras's cached
-            file (nablanet downloads nothing).
+        weights: None (random), "imagenet" (Keras's file: from Keras's cache `~/.keras/models`,
+            or downloaded there from Keras's address and checked against Keras's hash), or the
+            path of a weights file (Keras's formats).
         input_tensor: An optional `Input()` tensor (or one computed from it) as the image input.
         input_shape: `(height, width, 3)`, each side at least 32; by default `(224, 224, 3)`
             with the top and `(None, None, 3)` without.

@@ -43,8 +43,9 @@ _DOC = """The EfficientNet{variant} network: a 3x3 stem, seven stages of mobile 
 
     Args:
         include_top: Whether to end with the classifier.
-        weights: None (random), a weights file (Keras's formats), or "imagenet": Keras's cached
-            file (nablanet downloads nothing).
+        weights: None (random), "imagenet" (Keras's file: from Keras's cache `~/.keras/models`,
+            or downloaded there from Keras's address and checked against Keras's hash), or the
+            path of a weights file (Keras's formats).
         input_tensor: An optional `Input()` tensor (or one computed from it) as the image input.
         input_shape: `(height, width, 3)`, each side at least 32; by default ({size}, {size}, 3)
             with the top and `(None, None, 3)` without.

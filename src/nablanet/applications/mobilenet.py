@@ -32,8 +32,9 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
             weights).
         dropout: The dropout rate before the classifier.
         include_top: Whether to end with the classifier.
-        weights: None (random), a weights file (Keras's formats), or "imagenet": Keras's cached
-            file (nablanet downloads nothing).
+        weights: None (random), "imagenet" (Keras's file: from Keras's cache `~/.keras/models`,
+            or downloaded there from Keras's address, which publishes no hash for it), or the
+            path of a weights file (Keras's formats).
         input_tensor: An optional `Input()` tensor (or one computed from it) as the image input.
         pooling: Without the top: None (4-D output), "avg" or "max" global pooling.
         classes: The number of classes of the top.

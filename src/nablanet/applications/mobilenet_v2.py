@@ -30,8 +30,9 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
         alpha: The width multiplier: every layer's channels scaled by it (ImageNet weights for
             0.35, 0.5, 0.75, 1.0, 1.3 and 1.4).
         include_top: Whether to end with the classifier.
-        weights: None (random), a weights file (Keras's formats), or "imagenet": Keras's cached
-            file (nablanet downloads nothing).
+        weights: None (random), "imagenet" (Keras's file: from Keras's cache `~/.keras/models`,
+            or downloaded there from Keras's address, which publishes no hash for it), or the
+            path of a weights file (Keras's formats).
         input_tensor: An optional `Input()` tensor (or one computed from it) as the image input.
         pooling: Without the top: None (4-D output), "avg" or "max" global pooling.
         classes: The number of classes of the top.

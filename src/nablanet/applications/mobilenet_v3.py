@@ -38,8 +38,9 @@ _ARGS = """
         alpha: The width multiplier (ImageNet weights for 0.75 and 1.0, minimalistic for 1.0).
         minimalistic: Without squeeze-and-excitation, hard-swish and 5x5 kernels (ReLU and 3x3).
         include_top: Whether to end with the classifier (1x1 convolutions on pooled features).
-        weights: None (random), a weights file (Keras's formats), or "imagenet": Keras's cached
-            file (nablanet downloads nothing).
+        weights: None (random), "imagenet" (Keras's file: from Keras's cache `~/.keras/models`,
+            or downloaded there from Keras's address and checked against Keras's hash), or the
+            path of a weights file (Keras's formats).
         input_tensor: An optional `Input()` tensor (or one computed from it) as the image input.
         classes: The number of classes of the top.
         pooling: Without the top: None (4-D output), "avg" or "max" global pooling.
