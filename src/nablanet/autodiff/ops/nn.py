@@ -37,6 +37,14 @@ def _compiled(*arrays):
     return accel.kernels("nn", size=arrays[0].size)
 
 
+def _native(groups, *arrays):
+    """The accelerator's C convolution kernels (`accel_conv`) when it is on, the convolution is not
+    grouped and every array is float32; its functions still decline shapes they do not fit."""
+    if groups != 1 or any(a is not None and a.dtype != np.float32 for a in arrays):
+        return None
+    return accel.kernels("conv")
+
+
 def _out_size(size, k, stride, dilation, pad):
     return (size + pad[0] + pad[1] - dilation * (k - 1) - 1) // stride + 1
 
@@ -79,6 +87,12 @@ def _unroll(x, kernel_shape, strides, padding, dilation, groups, ones=False):
 def _conv2d(x, w, b=None, *, strides, padding, dilation, groups, relu=False):
     n = x.shape[0]
     kh, kw, cg, o = w.shape
+    native = _native(groups, x, w, b)
+    if native is not None:
+        out_hw = tuple(_out_size(x.shape[1 + a], w.shape[a], strides[a], dilation[a], padding[a]) for a in (0, 1))
+        out = native.conv2d(x, w, b, out_hw, strides, padding, dilation, relu)
+        if out is not None:  # no patches saved: a kernel gradient that needs them unrolls again
+            return out
     fold_bias = b is not None and groups == 1
     cols, (oh, ow) = _unroll(x, w.shape, strides, padding, dilation, groups, ones=fold_bias)
     if groups == 1:
@@ -102,16 +116,27 @@ def _conv2d_vjp(g, out, x, w, b=None, *, strides, padding, dilation, groups, rel
     kh, kw, cg, o = w.shape
     oh, ow = g.shape[1:3]
     fast = _compiled(x, g)
-    if relu:  # the fused relu's derivative: 0 at 0, as the relu primitive
-        if fast is not None and out.flags.c_contiguous and out.dtype == g.dtype:
-            g = fast.relu_gradient(np.ascontiguousarray(g).reshape(-1), out.reshape(-1)).reshape(out.shape)
-        else:
-            g = g * (out > 0)
-    g2 = g.reshape(n * oh * ow, o)
-
+    native = _native(groups, x, g, out)
     products = {}
 
+    def relu_masked():  # g times the fused relu's derivative (0 at 0, as the relu primitive), as (pixels, O)
+        if "g2" not in products:
+            masked = g
+            if relu and fast is not None and out.flags.c_contiguous and out.dtype == g.dtype:
+                masked = fast.relu_gradient(np.ascontiguousarray(g).reshape(-1), out.reshape(-1))
+            elif relu:
+                masked = g * (out > 0)
+            products["g2"] = masked.reshape(n * oh * ow, o)
+        return products["g2"]
+
+    def direct():  # the C kernel's (kernel, bias) gradients in one pass over g, relu's derivative fused
+        if "direct" not in products:
+            products["direct"] = None if native is None else native.conv2d_kernel_gradient(
+                x, g, out if relu else None, w.shape, strides, padding, dilation, b is not None)
+        return products["direct"]
+
     def patches_times_g():  # cols^T @ g: the kernel gradient, with the bias's as its last row
+        g2 = relu_masked()
         if "value" not in products:
             cols = _load(out)
             if cols is None:  # the forward's patches are gone: unroll again
@@ -124,15 +149,20 @@ def _conv2d_vjp(g, out, x, w, b=None, *, strides, padding, dilation, groups, rel
         return products["value"]
 
     def kernel_gradient():
+        if direct() is not None:
+            return direct()[0]
         if groups == 1:
             return patches_times_g()[:kh * kw * cg].reshape(w.shape)
         gw = patches_times_g()
         return gw.reshape(groups, kh * kw, cg, o // groups).transpose(1, 2, 0, 3).reshape(w.shape)
 
     def bias_gradient():
-        return patches_times_g()[-1].copy() if groups == 1 else g2.sum(axis=0)
+        if direct() is not None:
+            return direct()[1]
+        return patches_times_g()[-1].copy() if groups == 1 else relu_masked().sum(axis=0)
 
     def input_gradient():
+        g2 = relu_masked()
         if groups == 1:
             dcols = (g2 @ w.reshape(kh * kw * c, o).T).reshape(n, oh, ow, kh, kw, c)
         else:

@@ -1,0 +1,263 @@
+/* The accelerator's C kernels for 2-D convolutions, float32, NHWC inputs and HWIO kernels.
+ *
+ * Compiled on first use by accel_conv.py with the machine's C compiler (-O3 -march=native) and
+ * loaded through ctypes; the NumPy code in ops/nn.py is the reference they are tested against.
+ * Vectors are GCC/Clang vector extensions of 8 floats (one AVX register; two SSE or NEON ones
+ * elsewhere), so the file needs no intrinsics and builds on any target those compilers know.
+ *
+ * - conv_direct / conv_direct_gradient: a convolution with few input channels (a first layer),
+ *   where the patch matrix would be as wide as a few floats and its GEMM runs far below peak:
+ *   the output is computed in place from the padded input, two output pixels and 32 channels
+ *   held in registers, bias and relu fused; its kernel and bias gradients in one pass, relu's
+ *   derivative fused.
+ * - wino_kernel / wino_input / wino_output: Winograd's F(2x2, 3x3) for 3x3 kernels at stride 1
+ *   (Lavin and Gray, 2015): 16 GEMMs of (tiles, C) @ (C, O) between the transforms replace the
+ *   (pixels, 9 C) @ (9 C, O) product, 2.25 times fewer multiply-adds. The GEMMs stay BLAS's.
+ */
+#include <string.h>
+
+typedef float v8 __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE v8 load8(const float *p) { v8 v; memcpy(&v, p, sizeof v); return v; }
+INLINE void store8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
+INLINE v8 splat8(float s) { v8 v = {s, s, s, s, s, s, s, s}; return v; }
+/* max(a, 0) as NumPy's maximum: a NaN stays NaN (a <= 0 is false for it) */
+INLINE v8 relu8(v8 a) { v8 zero = {0}; return (v8)((v8i)a & ~(a <= zero)); }
+INLINE float relu1(float a) { return a <= 0 ? 0 : a; }
+
+#define MAX_PATCH 256  /* patch entries (KH*KW*C) the direct kernels take */
+
+/* Offsets of a patch's entries (kernel row, column, channel) from its first input, in floats. */
+static long patch_offsets(long *off, long kh, long kw, long c, long wp, long dh, long dw)
+{
+    long k = 0;
+    for (long p = 0; p < kh; p++)
+        for (long q = 0; q < kw; q++)
+            for (long ch = 0; ch < c; ch++)
+                off[k++] = (p * dh * wp + q * dw) * c + ch;
+    return k;
+}
+
+/* NV vectors of output channels for P (1 or 2) pixels: out = x-patch @ w (+ bias), relu'd. */
+INLINE void direct_block(const float *x0, const float *x1, const float *w, const long *off, long k, long o,
+                         const float *bias, float *o0, float *o1, int relu, const int NV, const int P)
+{
+    v8 a[4], c[4];
+    for (int v = 0; v < NV; v++) {
+        a[v] = bias ? load8(bias + 8 * v) : splat8(0);
+        c[v] = a[v];
+    }
+    for (long e = 0; e < k; e++, w += o) {
+        v8 s0 = splat8(x0[off[e]]);
+        v8 s1 = P == 2 ? splat8(x1[off[e]]) : s0;
+        for (int v = 0; v < NV; v++) {
+            v8 wv = load8(w + 8 * v);
+            a[v] += wv * s0;
+            if (P == 2) c[v] += wv * s1;
+        }
+    }
+    for (int v = 0; v < NV; v++) {
+        store8(o0 + 8 * v, relu ? relu8(a[v]) : a[v]);
+        if (P == 2) store8(o1 + 8 * v, relu ? relu8(c[v]) : c[v]);
+    }
+}
+
+INLINE void direct_pixels(const float *x0, const float *x1, const float *w, const long *off, long k, long o,
+                          const float *b, float *o0, float *o1, int relu, const int P)
+{
+    long ob = 0;
+    for (; ob + 32 <= o; ob += 32)
+        direct_block(x0, x1, w + ob, off, k, o, b ? b + ob : 0, o0 + ob, o1 + ob, relu, 4, P);
+    for (; ob + 8 <= o; ob += 8)
+        direct_block(x0, x1, w + ob, off, k, o, b ? b + ob : 0, o0 + ob, o1 + ob, relu, 1, P);
+    for (; ob < o; ob++) {  /* channels past the last multiple of 8 */
+        for (int p = 0; p < P; p++) {
+            const float *xp = p ? x1 : x0;
+            float s = b ? b[ob] : 0;
+            for (long e = 0; e < k; e++)
+                s += xp[off[e]] * w[e * o + ob];
+            (p ? o1 : o0)[ob] = relu ? relu1(s) : s;
+        }
+    }
+}
+
+/* out (N, OH, OW, O) = the convolution of the padded input x (N, HP, WP, C) with w (KH, KW, C, O),
+ * plus b (O, or NULL), relu'd when relu. Returns -1 when the patch is over MAX_PATCH entries. */
+int conv_direct(const float *x, const float *w, const float *b, float *out, long n, long hp, long wp, long c,
+                long kh, long kw, long o, long oh, long ow, long sh, long sw, long dh, long dw, int relu)
+{
+    long off[MAX_PATCH];
+    if (kh * kw * c > MAX_PATCH) return -1;
+    long k = patch_offsets(off, kh, kw, c, wp, dh, dw);
+    for (long bi = 0; bi < n; bi++) {
+        for (long i = 0; i < oh; i++) {
+            const float *xrow = x + (bi * hp + i * sh) * wp * c;
+            float *orow = out + (bi * oh + i) * ow * o;
+            long j = 0;
+            for (; j + 2 <= ow; j += 2)
+                direct_pixels(xrow + j * sw * c, xrow + (j + 1) * sw * c, w, off, k, o, b, orow + j * o,
+                              orow + (j + 1) * o, relu, 2);
+            if (j < ow)
+                direct_pixels(xrow + j * sw * c, 0, w, off, k, o, b, orow + j * o, 0, relu, 1);
+        }
+    }
+    return 0;
+}
+
+#define CHUNK 128  /* output pixels whose gradients one pass of conv_direct_gradient keeps in cache */
+
+/* dw (KH*KW*C, O) and db (O, or NULL) of conv_direct: the patches' products with the output
+ * gradient g (N, OH, OW, O), times relu's derivative (out > 0) when out is not NULL. */
+int conv_direct_gradient(const float *x, const float *g, const float *out, float *dwt, float *db, long n, long hp,
+                         long wp, long c, long kh, long kw, long o, long oh, long ow, long sh, long sw, long dh,
+                         long dw)
+{
+    long off[MAX_PATCH];
+    float gm[CHUNK * 64];
+    long base[CHUNK];
+    if (kh * kw * c > MAX_PATCH) return -1;
+    long k = patch_offsets(off, kh, kw, c, wp, dh, dw);
+    memset(dwt, 0, sizeof(float) * k * o);
+    if (db) memset(db, 0, sizeof(float) * o);
+    long pixels = n * oh * ow;
+    long ob_step = o < 64 ? o : 64;  /* channels per pass: the chunk's masked gradient fits gm */
+    for (long ob0 = 0; ob0 < o; ob0 += ob_step) {
+        long ow_ = o - ob0 < ob_step ? o - ob0 : ob_step;
+        for (long p0 = 0; p0 < pixels; p0 += CHUNK) {
+            long np_ = pixels - p0 < CHUNK ? pixels - p0 : CHUNK;
+            float share[64] = {0};  /* the chunk's bias gradient: summed apart, then added, as pairs of sums */
+            for (long p = 0; p < np_; p++) {  /* the chunk's masked gradient, and its bias share */
+                long pix = p0 + p, bi = pix / (oh * ow), i = pix / ow % oh, j = pix % ow;
+                base[p] = ((bi * hp + i * sh) * wp + j * sw) * c;
+                const float *gp = g + pix * o + ob0, *op = out ? out + pix * o + ob0 : 0;
+                for (long q = 0; q < ow_; q++) {
+                    float v = op && !(op[q] > 0) ? 0 : gp[q];
+                    gm[p * ow_ + q] = v;
+                    share[q] += v;
+                }
+            }
+            if (db)
+                for (long q = 0; q < ow_; q++) db[ob0 + q] += share[q];
+            long q = 0;
+            for (; q + 8 <= ow_; q += 8) {
+                for (long e0 = 0; e0 < k; e0 += 8) {
+                    long ne = k - e0 < 8 ? k - e0 : 8;
+                    v8 acc[8];
+                    for (int e = 0; e < 8; e++) acc[e] = splat8(0);
+                    for (long p = 0; p < np_; p++) {
+                        v8 gv = load8(gm + p * ow_ + q);
+                        const float *xp = x + base[p];
+                        if (ne == 8) {
+                            for (int e = 0; e < 8; e++) acc[e] += splat8(xp[off[e0 + e]]) * gv;
+                        } else {
+                            for (int e = 0; e < ne; e++) acc[e] += splat8(xp[off[e0 + e]]) * gv;
+                        }
+                    }
+                    for (int e = 0; e < ne; e++) {
+                        float *row = dwt + (e0 + e) * o + ob0 + q;
+                        store8(row, load8(row) + acc[e]);
+                    }
+                }
+            }
+            for (; q < ow_; q++)  /* channels past the last multiple of 8 */
+                for (long e = 0; e < k; e++) {
+                    float s = 0;
+                    for (long p = 0; p < np_; p++) s += x[base[p] + off[e]] * gm[p * ow_ + q];
+                    dwt[e * o + ob0 + q] += s;
+                }
+        }
+    }
+    return 0;
+}
+
+/* U (16, C, O) = G w G^T for each (input, output) channel pair of w (3, 3, C, O), where
+ * G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]. */
+void wino_kernel(const float *w, float *u, long c, long o)
+{
+    long plane = c * o;
+    for (long e = 0; e < plane; e++) {
+        float g[3][3], t[4][3];
+        for (int r = 0; r < 3; r++)
+            for (int s = 0; s < 3; s++) g[r][s] = w[(r * 3 + s) * plane + e];
+        for (int s = 0; s < 3; s++) {
+            t[0][s] = g[0][s];
+            t[1][s] = 0.5f * (g[0][s] + g[1][s] + g[2][s]);
+            t[2][s] = 0.5f * (g[0][s] - g[1][s] + g[2][s]);
+            t[3][s] = g[2][s];
+        }
+        for (int r = 0; r < 4; r++) {
+            u[(r * 4 + 0) * plane + e] = t[r][0];
+            u[(r * 4 + 1) * plane + e] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
+            u[(r * 4 + 2) * plane + e] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
+            u[(r * 4 + 3) * plane + e] = t[r][2];
+        }
+    }
+}
+
+/* V (T, 16, C) = B^T d B for each 4x4 input tile d of x (N, H, W, C), tiles 2 apart, th x tw of
+ * them per image (T = N th tw), the input shifted by (top, left) and zero outside it, where
+ * B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]. C is a multiple of 8. */
+void wino_input(const float *x, float *v, long n, long h, long wd, long c, long th, long tw, long top, long left)
+{
+    long t = 0;
+    for (long bi = 0; bi < n; bi++)
+        for (long ti = 0; ti < th; ti++)
+            for (long tj = 0; tj < tw; tj++, t++)
+                for (long ch = 0; ch < c; ch += 8) {
+                    v8 d[4][4], e[4][4];
+                    for (int r = 0; r < 4; r++)
+                        for (int s = 0; s < 4; s++) {
+                            long i = 2 * ti + r - top, j = 2 * tj + s - left;
+                            d[r][s] = i >= 0 && i < h && j >= 0 && j < wd ? load8(x + ((bi * h + i) * wd + j) * c + ch)
+                                                                           : splat8(0);
+                        }
+                    for (int s = 0; s < 4; s++) {
+                        e[0][s] = d[0][s] - d[2][s];
+                        e[1][s] = d[1][s] + d[2][s];
+                        e[2][s] = d[2][s] - d[1][s];
+                        e[3][s] = d[1][s] - d[3][s];
+                    }
+                    float *vt = v + t * 16 * c + ch;
+                    for (int r = 0; r < 4; r++) {
+                        store8(vt + (r * 4 + 0) * c, e[r][0] - e[r][2]);
+                        store8(vt + (r * 4 + 1) * c, e[r][1] + e[r][2]);
+                        store8(vt + (r * 4 + 2) * c, e[r][2] - e[r][1]);
+                        store8(vt + (r * 4 + 3) * c, e[r][1] - e[r][3]);
+                    }
+                }
+}
+
+/* out (N, OH, OW, O) = A^T m A (+ bias, relu'd when relu) for each tile's 4x4 products m in
+ * M (16, T, O), cropped to the output, where A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]. O is a
+ * multiple of 8. */
+void wino_output(const float *m, const float *bias, float *out, long n, long oh, long ow, long o, long th, long tw,
+                 int relu)
+{
+    long tiles = n * th * tw, t = 0;
+    for (long bi = 0; bi < n; bi++)
+        for (long ti = 0; ti < th; ti++)
+            for (long tj = 0; tj < tw; tj++, t++)
+                for (long ob = 0; ob < o; ob += 8) {
+                    v8 a[2][4];
+                    for (int s = 0; s < 4; s++) {
+                        v8 m0 = load8(m + ((0 * 4 + s) * tiles + t) * o + ob);
+                        v8 m1 = load8(m + ((1 * 4 + s) * tiles + t) * o + ob);
+                        v8 m2 = load8(m + ((2 * 4 + s) * tiles + t) * o + ob);
+                        v8 m3 = load8(m + ((3 * 4 + s) * tiles + t) * o + ob);
+                        a[0][s] = m0 + m1 + m2;
+                        a[1][s] = m1 - m2 - m3;
+                    }
+                    v8 b = bias ? load8(bias + ob) : splat8(0);
+                    for (int r = 0; r < 2; r++) {
+                        long i = 2 * ti + r, j = 2 * tj;
+                        if (i >= oh) break;
+                        v8 y0 = a[r][0] + a[r][1] + a[r][2] + b, y1 = a[r][1] - a[r][2] - a[r][3] + b;
+                        float *row = out + ((bi * oh + i) * ow + j) * o + ob;
+                        store8(row, relu ? relu8(y0) : y0);
+                        if (j + 1 < ow) store8(row + o, relu ? relu8(y1) : y1);
+                    }
+                }
+}
