@@ -108,6 +108,22 @@ int conv_direct(const float *x, const float *w, const float *b, float *out, long
 }
 
 #define CHUNK 128  /* output pixels whose gradients one pass of conv_direct_gradient keeps in cache */
+#define BLOCK 12    /* patch entries whose kernel-gradient rows one pass holds in registers (of 16) */
+
+/* The kernel gradient's rows e0..e0+NE of channels q..q+7 over one chunk of pixels: NE sums held in
+ * registers across the chunk, then added to dwt. */
+INLINE void gradient_block(const float *x, const long *base, const float *gm, long np_, long width,
+                           const long *off, float *dwt, long o, const int NE)
+{
+    v8 acc[BLOCK];
+    for (int e = 0; e < NE; e++) acc[e] = splat8(0);
+    for (long p = 0; p < np_; p++) {
+        v8 gv = load8(gm + p * width);
+        const float *xp = x + base[p];
+        for (int e = 0; e < NE; e++) acc[e] += splat8(xp[off[e]]) * gv;
+    }
+    for (int e = 0; e < NE; e++) store8(dwt + e * o, load8(dwt + e * o) + acc[e]);
+}
 
 /* dw (KH*KW*C, O) and db (O, or NULL) of conv_direct: the patches' products with the output
  * gradient g (N, OH, OW, O), times relu's derivative (out > 0) when out is not NULL. */
@@ -123,50 +139,51 @@ int conv_direct_gradient(const float *x, const float *g, const float *out, float
     memset(dwt, 0, sizeof(float) * k * o);
     if (db) memset(db, 0, sizeof(float) * o);
     long pixels = n * oh * ow;
-    long ob_step = o < 64 ? o : 64;  /* channels per pass: the chunk's masked gradient fits gm */
-    for (long ob0 = 0; ob0 < o; ob0 += ob_step) {
-        long ow_ = o - ob0 < ob_step ? o - ob0 : ob_step;
+    for (long ob0 = 0; ob0 < o; ob0 += 64) {  /* 64 channels a pass: the chunk's masked gradient fits gm */
+        long width = o - ob0 < 64 ? o - ob0 : 64, vectors = width / 8 * 8;
+        long bi = 0, i = 0, j = 0;  /* the pixel p0 + p, walked without divisions */
         for (long p0 = 0; p0 < pixels; p0 += CHUNK) {
             long np_ = pixels - p0 < CHUNK ? pixels - p0 : CHUNK;
-            float share[64] = {0};  /* the chunk's bias gradient: summed apart, then added, as pairs of sums */
-            for (long p = 0; p < np_; p++) {  /* the chunk's masked gradient, and its bias share */
-                long pix = p0 + p, bi = pix / (oh * ow), i = pix / ow % oh, j = pix % ow;
+            v8 share[8];  /* the chunk's bias gradient, summed apart and then added: pairs of sums */
+            float rest[8] = {0};
+            for (int v = 0; v < 8; v++) share[v] = splat8(0);
+            for (long p = 0; p < np_; p++) {  /* the chunk's masked gradient and the pixels' patches */
                 base[p] = ((bi * hp + i * sh) * wp + j * sw) * c;
-                const float *gp = g + pix * o + ob0, *op = out ? out + pix * o + ob0 : 0;
-                for (long q = 0; q < ow_; q++) {
+                if (++j == ow) { j = 0; if (++i == oh) { i = 0; bi++; } }
+                const float *gp = g + (p0 + p) * o + ob0, *op = out ? out + (p0 + p) * o + ob0 : 0;
+                float *mp = gm + p * width;
+                for (long q = 0; q < vectors; q += 8) {
+                    v8 v = load8(gp + q);
+                    if (op) { v8 zero = {0}; v = (v8)((v8i)v & (load8(op + q) > zero)); }
+                    store8(mp + q, v);
+                    share[q / 8] += v;
+                }
+                for (long q = vectors; q < width; q++) {
                     float v = op && !(op[q] > 0) ? 0 : gp[q];
-                    gm[p * ow_ + q] = v;
-                    share[q] += v;
+                    mp[q] = v;
+                    rest[q - vectors] += v;
                 }
             }
-            if (db)
-                for (long q = 0; q < ow_; q++) db[ob0 + q] += share[q];
-            long q = 0;
-            for (; q + 8 <= ow_; q += 8) {
-                for (long e0 = 0; e0 < k; e0 += 8) {
-                    long ne = k - e0 < 8 ? k - e0 : 8;
-                    v8 acc[8];
-                    for (int e = 0; e < 8; e++) acc[e] = splat8(0);
-                    for (long p = 0; p < np_; p++) {
-                        v8 gv = load8(gm + p * ow_ + q);
-                        const float *xp = x + base[p];
-                        if (ne == 8) {
-                            for (int e = 0; e < 8; e++) acc[e] += splat8(xp[off[e0 + e]]) * gv;
-                        } else {
-                            for (int e = 0; e < ne; e++) acc[e] += splat8(xp[off[e0 + e]]) * gv;
-                        }
-                    }
-                    for (int e = 0; e < ne; e++) {
-                        float *row = dwt + (e0 + e) * o + ob0 + q;
-                        store8(row, load8(row) + acc[e]);
+            if (db) {
+                for (long q = 0; q < vectors; q += 8) store8(db + ob0 + q, load8(db + ob0 + q) + share[q / 8]);
+                for (long q = vectors; q < width; q++) db[ob0 + q] += rest[q - vectors];
+            }
+            for (long q = 0; q < vectors; q += 8)
+                for (long e0 = 0; e0 < k; e0 += BLOCK) {
+                    float *rows = dwt + e0 * o + ob0 + q;
+                    const float *gq = gm + q;
+                    switch (k - e0 < BLOCK ? k - e0 : BLOCK) {  /* each count its own unrolled loop */
+#define BLOCK_CASE(count) case count: gradient_block(x, base, gq, np_, width, off + e0, rows, o, count); break;
+                    BLOCK_CASE(1) BLOCK_CASE(2) BLOCK_CASE(3) BLOCK_CASE(4) BLOCK_CASE(5) BLOCK_CASE(6)
+                    BLOCK_CASE(7) BLOCK_CASE(8) BLOCK_CASE(9) BLOCK_CASE(10) BLOCK_CASE(11) BLOCK_CASE(12)
+#undef BLOCK_CASE
                     }
                 }
-            }
-            for (; q < ow_; q++)  /* channels past the last multiple of 8 */
+            for (long q = vectors; q < width; q++)  /* channels past the last multiple of 8 */
                 for (long e = 0; e < k; e++) {
-                    float s = 0;
-                    for (long p = 0; p < np_; p++) s += x[base[p] + off[e]] * gm[p * ow_ + q];
-                    dwt[e * o + ob0 + q] += s;
+                    float total = 0;
+                    for (long p = 0; p < np_; p++) total += x[base[p] + off[e]] * gm[p * width + q];
+                    dwt[e * o + ob0 + q] += total;
                 }
         }
     }
