@@ -278,3 +278,97 @@ void wino_output(const float *m, const float *bias, float *out, long n, long oh,
                     }
                 }
 }
+
+/* The backward of Winograd's F(2x2, 3x3), each function the adjoint of one forward transform. */
+
+/* dM (16, T, O) = A dY A^T for each tile's 2x2 output gradient dY, taken from g (N, OH, OW, O)
+ * times relu's derivative (out > 0) when out is not NULL, 0 past the output's edge: the adjoint of
+ * wino_output. O is a multiple of 8. */
+void wino_output_gradient(const float *g, const float *out, float *dm, long n, long oh, long ow, long o, long th,
+                          long tw)
+{
+    long tiles = n * th * tw, t = 0;
+    for (long bi = 0; bi < n; bi++)
+        for (long ti = 0; ti < th; ti++)
+            for (long tj = 0; tj < tw; tj++, t++)
+                for (long ob = 0; ob < o; ob += 8) {
+                    v8 y[2][2], e[4][2];
+                    for (int r = 0; r < 2; r++)
+                        for (int s = 0; s < 2; s++) {
+                            long i = 2 * ti + r, j = 2 * tj + s, at = ((bi * oh + i) * ow + j) * o + ob;
+                            y[r][s] = splat8(0);
+                            if (i < oh && j < ow) {
+                                v8 zero = {0};
+                                y[r][s] = out ? (v8)((v8i)load8(g + at) & (load8(out + at) > zero)) : load8(g + at);
+                            }
+                        }
+                    for (int s = 0; s < 2; s++) {
+                        e[0][s] = y[0][s];
+                        e[1][s] = y[0][s] + y[1][s];
+                        e[2][s] = y[0][s] - y[1][s];
+                        e[3][s] = -y[1][s];
+                    }
+                    for (int r = 0; r < 4; r++) {
+                        store8(dm + ((r * 4 + 0) * tiles + t) * o + ob, e[r][0]);
+                        store8(dm + ((r * 4 + 1) * tiles + t) * o + ob, e[r][0] + e[r][1]);
+                        store8(dm + ((r * 4 + 2) * tiles + t) * o + ob, e[r][0] - e[r][1]);
+                        store8(dm + ((r * 4 + 3) * tiles + t) * o + ob, -e[r][1]);
+                    }
+                }
+}
+
+/* dw (3, 3, C, O) = G^T dU G for each channel pair of dU (16, C, O): the adjoint of wino_kernel. */
+void wino_kernel_gradient(const float *du, float *dw, long c, long o)
+{
+    long plane = c * o;
+    for (long e = 0; e < plane; e++) {
+        float d[4][4], t[3][4];
+        for (int r = 0; r < 4; r++)
+            for (int s = 0; s < 4; s++) d[r][s] = du[(r * 4 + s) * plane + e];
+        for (int s = 0; s < 4; s++) {
+            t[0][s] = d[0][s] + 0.5f * (d[1][s] + d[2][s]);
+            t[1][s] = 0.5f * (d[1][s] - d[2][s]);
+            t[2][s] = 0.5f * (d[1][s] + d[2][s]) + d[3][s];
+        }
+        for (int r = 0; r < 3; r++) {
+            dw[(r * 3 + 0) * plane + e] = t[r][0] + 0.5f * (t[r][1] + t[r][2]);
+            dw[(r * 3 + 1) * plane + e] = 0.5f * (t[r][1] - t[r][2]);
+            dw[(r * 3 + 2) * plane + e] = 0.5f * (t[r][1] + t[r][2]) + t[r][3];
+        }
+    }
+}
+
+/* dx (N, H, W, C) = the sum over tiles of B dV B^T, each tile's 4x4 input gradient from dV (16, T, C),
+ * added at the tile's place in x (tiles overlap by 2) and dropped outside it: the adjoint of
+ * wino_input. C is a multiple of 8. */
+void wino_input_gradient(const float *dv, float *dx, long n, long h, long wd, long c, long th, long tw, long top,
+                         long left)
+{
+    long tiles = n * th * tw, t = 0;
+    memset(dx, 0, sizeof(float) * n * h * wd * c);
+    for (long bi = 0; bi < n; bi++)
+        for (long ti = 0; ti < th; ti++)
+            for (long tj = 0; tj < tw; tj++, t++)
+                for (long ch = 0; ch < c; ch += 8) {
+                    v8 d[4][4], f[4][4];
+                    for (int r = 0; r < 4; r++)
+                        for (int s = 0; s < 4; s++) d[r][s] = load8(dv + ((r * 4 + s) * tiles + t) * c + ch);
+                    for (int s = 0; s < 4; s++) {
+                        f[0][s] = d[0][s];
+                        f[1][s] = d[1][s] - d[2][s] + d[3][s];
+                        f[2][s] = d[1][s] + d[2][s] - d[0][s];
+                        f[3][s] = -d[3][s];
+                    }
+                    for (int r = 0; r < 4; r++) {
+                        long i = 2 * ti + r - top;
+                        if (i < 0 || i >= h) continue;
+                        v8 row[4] = {f[r][0], f[r][1] - f[r][2] + f[r][3], f[r][1] + f[r][2] - f[r][0], -f[r][3]};
+                        for (int s = 0; s < 4; s++) {
+                            long j = 2 * tj + s - left;
+                            if (j < 0 || j >= wd) continue;
+                            float *at = dx + ((bi * h + i) * wd + j) * c + ch;
+                            store8(at, load8(at) + row[s]);
+                        }
+                    }
+                }
+}

@@ -39,6 +39,9 @@ _ARGUMENTS = {
     "wino_kernel": ("ppll", None),
     "wino_input": ("pp" + "l" * 8, None),
     "wino_output": ("ppp" + "l" * 6 + "i", None),
+    "wino_output_gradient": ("ppp" + "l" * 6, None),
+    "wino_kernel_gradient": ("ppll", None),
+    "wino_input_gradient": ("pp" + "l" * 8, None),
 }
 _TYPES = {"p": ctypes.c_void_p, "l": ctypes.c_long, "i": ctypes.c_int}
 
@@ -147,8 +150,9 @@ def _padded(x, padding):
 
 
 def conv2d(x, w, b, out_hw, strides, padding, dilation, relu):
-    """The convolution (N, OH, OW, O) of `x` (N, H, W, C) with `w` (KH, KW, C, O) plus `b`, relu'd when
-    `relu`, by a C kernel; None when none fits (dtypes other than float32, other shapes)."""
+    """(output, kept) of the convolution of `x` (N, H, W, C) with `w` (KH, KW, C, O) plus `b`, relu'd
+    when `relu`, by a C kernel: the output (N, OH, OW, O) and what its backward needs (a `Winograd`,
+    or None); None when no kernel fits (dtypes other than float32, other shapes)."""
     if not _fits(x, w, b) or not (_direct(w.shape) or _winograd(w.shape, strides, dilation)):
         return None
     n, (oh, ow), o = x.shape[0], out_hw, w.shape[3]
@@ -159,17 +163,55 @@ def conv2d(x, w, b, out_hw, strides, padding, dilation, relu):
         xp = _padded(x, padding)
         _library.conv_direct(_pointer(xp), _pointer(w), _pointer(b), _pointer(out), *xp.shape, *w.shape[:2],
                              o, oh, ow, *strides, *dilation, int(relu))
-        return out
+        return out, None
+    kept = Winograd(x.shape, w, padding, out.shape)
     x = np.ascontiguousarray(x)
-    c, th, tw = w.shape[2], (oh + 1) // 2, (ow + 1) // 2
-    tiles = n * th * tw
-    u = np.empty((16, c, o), dtype=np.float32)
-    _library.wino_kernel(_pointer(w), _pointer(u), c, o)
-    v = np.empty((tiles, 16, c), dtype=np.float32)
-    _library.wino_input(_pointer(x), _pointer(v), *x.shape, th, tw, padding[0][0], padding[1][0])
-    m = np.matmul(v.transpose(1, 0, 2), u)  # (16, tiles, O): BLAS reads v's planes in place
-    _library.wino_output(_pointer(m), _pointer(b), _pointer(out), n, oh, ow, o, th, tw, int(relu))
-    return out
+    kept.v = np.empty((kept.tiles, 16, kept.c), dtype=np.float32)
+    _library.wino_input(_pointer(x), _pointer(kept.v), *x.shape, kept.th, kept.tw, kept.top, kept.left)
+    m = np.matmul(kept.v.transpose(1, 0, 2), kept.u)  # (16, tiles, O): BLAS reads v's planes in place
+    _library.wino_output(_pointer(m), _pointer(b), _pointer(out), n, oh, ow, o, kept.th, kept.tw, int(relu))
+    return out, kept
+
+
+class Winograd:
+    """One F(2x2, 3x3) convolution's transformed kernel `u` (16, C, O) and input tiles `v` (tiles, 16,
+    C), kept for its backward, which runs in the same domain: the output gradient transformed into
+    `dm` (16 planes of (tiles, O)), then one GEMM per plane for each of the kernel and input gradients
+    and the adjoint transforms back."""
+
+    def __init__(self, x_shape, w, padding, out_shape):
+        self.x_shape, self.out_shape = x_shape, out_shape
+        (self.top, _), (self.left, _) = padding
+        self.c, self.o = w.shape[2:]
+        self.th, self.tw = (out_shape[1] + 1) // 2, (out_shape[2] + 1) // 2
+        self.tiles = x_shape[0] * self.th * self.tw
+        self.u = np.empty((16, self.c, self.o), dtype=np.float32)
+        _library.wino_kernel(_pointer(w), _pointer(self.u), self.c, self.o)
+        self.v = None
+
+    def output_gradient(self, g, out=None):
+        """dm (16, tiles, O) from the output gradient `g`, times relu's derivative at `out` when given."""
+        g = np.ascontiguousarray(g, dtype=np.float32)
+        out = None if out is None else np.ascontiguousarray(out)
+        dm = np.empty((16, self.tiles, self.o), dtype=np.float32)
+        _library.wino_output_gradient(_pointer(g), _pointer(out), _pointer(dm), *self.out_shape, self.th, self.tw)
+        return dm
+
+    def kernel_gradient(self, dm):
+        du = np.matmul(self.v.transpose(1, 2, 0), dm)  # (16, C, O)
+        dw = np.empty((3, 3, self.c, self.o), dtype=np.float32)
+        _library.wino_kernel_gradient(_pointer(du), _pointer(dw), self.c, self.o)
+        return dw
+
+    @staticmethod
+    def bias_gradient(dm):
+        return dm[5].sum(axis=0)  # plane (1, 1) of A dY A^T is the sum of each tile's four gradients
+
+    def input_gradient(self, dm):
+        dv = np.matmul(dm, self.u.transpose(0, 2, 1))  # (16, tiles, C)
+        dx = np.empty(self.x_shape, dtype=np.float32)
+        _library.wino_input_gradient(_pointer(dv), _pointer(dx), *self.x_shape, self.th, self.tw, self.top, self.left)
+        return dx
 
 
 def conv2d_kernel_gradient(x, g, out, kernel_shape, strides, padding, dilation, bias):

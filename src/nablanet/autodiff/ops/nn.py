@@ -90,8 +90,11 @@ def _conv2d(x, w, b=None, *, strides, padding, dilation, groups, relu=False):
     native = _native(groups, x, w, b)
     if native is not None:
         out_hw = tuple(_out_size(x.shape[1 + a], w.shape[a], strides[a], dilation[a], padding[a]) for a in (0, 1))
-        out = native.conv2d(x, w, b, out_hw, strides, padding, dilation, relu)
-        if out is not None:  # no patches saved: a kernel gradient that needs them unrolls again
+        done = native.conv2d(x, w, b, out_hw, strides, padding, dilation, relu)
+        if done is not None:
+            out, kept = done
+            if kept is not None:  # a Winograd forward: its backward runs in the same domain
+                _save(out, kept)
             return out
     fold_bias = b is not None and groups == 1
     cols, (oh, ow) = _unroll(x, w.shape, strides, padding, dilation, groups, ones=fold_bias)
@@ -115,6 +118,9 @@ def _conv2d_vjp(g, out, x, w, b=None, *, strides, padding, dilation, groups, rel
     n, h, wd, c = x.shape
     kh, kw, cg, o = w.shape
     oh, ow = g.shape[1:3]
+    kept = _load(out)
+    if hasattr(kept, "output_gradient"):  # the C kernels' Winograd forward (accel_conv.Winograd)
+        return _winograd_vjp(kept, g, out if relu else None, b is not None)
     fast = _compiled(x, g)
     native = _native(groups, x, g, out)
     products = {}
@@ -138,7 +144,7 @@ def _conv2d_vjp(g, out, x, w, b=None, *, strides, padding, dilation, groups, rel
     def patches_times_g():  # cols^T @ g: the kernel gradient, with the bias's as its last row
         g2 = relu_masked()
         if "value" not in products:
-            cols = _load(out)
+            cols = kept
             if cols is None:  # the forward's patches are gone: unroll again
                 cols, _ = _unroll(x, w.shape, strides, padding, dilation, groups, ones=b is not None and groups == 1)
             if groups == 1:
@@ -188,6 +194,20 @@ def _conv2d_vjp(g, out, x, w, b=None, *, strides, padding, dilation, groups, rel
     if b is None:
         return input_gradient, kernel_gradient
     return input_gradient, kernel_gradient, bias_gradient
+
+
+def _winograd_vjp(kept, g, relu_out, bias):
+    """The input, kernel and (when `bias`) bias gradients of a Winograd forward, from one transformed
+    output gradient (relu's derivative at `relu_out` fused when it is given)."""
+    products = {}
+
+    def transformed():
+        if "dm" not in products:
+            products["dm"] = kept.output_gradient(g, relu_out)
+        return products["dm"]
+
+    gradients = (lambda: kept.input_gradient(transformed()), lambda: kept.kernel_gradient(transformed()))
+    return gradients + ((lambda: kept.bias_gradient(transformed())),) * bias
 
 
 def _window_slices(xp, pool, strides, out_hw):
