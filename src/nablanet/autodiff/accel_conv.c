@@ -317,25 +317,28 @@ void wino_output_gradient(const float *g, const float *out, float *dm, long n, l
                 }
 }
 
-/* dw (3, 3, C, O) = G^T dU G for each channel pair of dU (16, C, O): the adjoint of wino_kernel. */
+/* dw (3, 3, C, O) = G^T dU G for each channel pair of dU (16, O, C): the adjoint of wino_kernel. dU
+ * comes output channel first, as the GEMM with the long sum over tiles gives it fastest. */
 void wino_kernel_gradient(const float *du, float *dw, long c, long o)
 {
     long plane = c * o;
-    for (long e = 0; e < plane; e++) {
-        float d[4][4], t[3][4];
-        for (int r = 0; r < 4; r++)
-            for (int s = 0; s < 4; s++) d[r][s] = du[(r * 4 + s) * plane + e];
-        for (int s = 0; s < 4; s++) {
-            t[0][s] = d[0][s] + 0.5f * (d[1][s] + d[2][s]);
-            t[1][s] = 0.5f * (d[1][s] - d[2][s]);
-            t[2][s] = 0.5f * (d[1][s] + d[2][s]) + d[3][s];
+    for (long oc = 0; oc < o; oc++)
+        for (long ch = 0; ch < c; ch++) {
+            float d[4][4], t[3][4];
+            long from = oc * c + ch, to = ch * o + oc;
+            for (int r = 0; r < 4; r++)
+                for (int s = 0; s < 4; s++) d[r][s] = du[(r * 4 + s) * plane + from];
+            for (int s = 0; s < 4; s++) {
+                t[0][s] = d[0][s] + 0.5f * (d[1][s] + d[2][s]);
+                t[1][s] = 0.5f * (d[1][s] - d[2][s]);
+                t[2][s] = 0.5f * (d[1][s] + d[2][s]) + d[3][s];
+            }
+            for (int r = 0; r < 3; r++) {
+                dw[(r * 3 + 0) * plane + to] = t[r][0] + 0.5f * (t[r][1] + t[r][2]);
+                dw[(r * 3 + 1) * plane + to] = 0.5f * (t[r][1] - t[r][2]);
+                dw[(r * 3 + 2) * plane + to] = 0.5f * (t[r][1] + t[r][2]) + t[r][3];
+            }
         }
-        for (int r = 0; r < 3; r++) {
-            dw[(r * 3 + 0) * plane + e] = t[r][0] + 0.5f * (t[r][1] + t[r][2]);
-            dw[(r * 3 + 1) * plane + e] = 0.5f * (t[r][1] - t[r][2]);
-            dw[(r * 3 + 2) * plane + e] = 0.5f * (t[r][1] + t[r][2]) + t[r][3];
-        }
-    }
 }
 
 /* dx (N, H, W, C) = the sum over tiles of B dV B^T, each tile's 4x4 input gradient from dV (16, T, C),
