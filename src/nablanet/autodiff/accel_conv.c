@@ -191,25 +191,27 @@ int conv_direct_gradient(const float *x, const float *g, const float *out, float
 }
 
 /* U (16, C, O) = G w G^T for each (input, output) channel pair of w (3, 3, C, O), where
- * G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]. */
+ * G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]. C O is a multiple of 8: eight pairs
+ * at a time, since the planes lie C O floats apart and one pair's 25 values would share cache sets. */
 void wino_kernel(const float *w, float *u, long c, long o)
 {
     long plane = c * o;
-    for (long e = 0; e < plane; e++) {
-        float g[3][3], t[4][3];
+    v8 half = splat8(0.5f);
+    for (long e = 0; e < plane; e += 8) {
+        v8 g[3][3], t[4][3];
         for (int r = 0; r < 3; r++)
-            for (int s = 0; s < 3; s++) g[r][s] = w[(r * 3 + s) * plane + e];
+            for (int s = 0; s < 3; s++) g[r][s] = load8(w + (r * 3 + s) * plane + e);
         for (int s = 0; s < 3; s++) {
             t[0][s] = g[0][s];
-            t[1][s] = 0.5f * (g[0][s] + g[1][s] + g[2][s]);
-            t[2][s] = 0.5f * (g[0][s] - g[1][s] + g[2][s]);
+            t[1][s] = half * (g[0][s] + g[1][s] + g[2][s]);
+            t[2][s] = half * (g[0][s] - g[1][s] + g[2][s]);
             t[3][s] = g[2][s];
         }
         for (int r = 0; r < 4; r++) {
-            u[(r * 4 + 0) * plane + e] = t[r][0];
-            u[(r * 4 + 1) * plane + e] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
-            u[(r * 4 + 2) * plane + e] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
-            u[(r * 4 + 3) * plane + e] = t[r][2];
+            store8(u + (r * 4 + 0) * plane + e, t[r][0]);
+            store8(u + (r * 4 + 1) * plane + e, half * (t[r][0] + t[r][1] + t[r][2]));
+            store8(u + (r * 4 + 2) * plane + e, half * (t[r][0] - t[r][1] + t[r][2]));
+            store8(u + (r * 4 + 3) * plane + e, t[r][2]);
         }
     }
 }
@@ -317,28 +319,28 @@ void wino_output_gradient(const float *g, const float *out, float *dm, long n, l
                 }
 }
 
-/* dw (3, 3, C, O) = G^T dU G for each channel pair of dU (16, O, C): the adjoint of wino_kernel. dU
- * comes output channel first, as the GEMM with the long sum over tiles gives it fastest. */
+/* dw (3, 3, O, C) = G^T dU G for each channel pair of dU (16, O, C): the adjoint of wino_kernel,
+ * output channel first as the GEMM with the long sum over tiles gives dU fastest (the caller
+ * transposes the small result). C O is a multiple of 8. */
 void wino_kernel_gradient(const float *du, float *dw, long c, long o)
 {
     long plane = c * o;
-    for (long oc = 0; oc < o; oc++)
-        for (long ch = 0; ch < c; ch++) {
-            float d[4][4], t[3][4];
-            long from = oc * c + ch, to = ch * o + oc;
-            for (int r = 0; r < 4; r++)
-                for (int s = 0; s < 4; s++) d[r][s] = du[(r * 4 + s) * plane + from];
-            for (int s = 0; s < 4; s++) {
-                t[0][s] = d[0][s] + 0.5f * (d[1][s] + d[2][s]);
-                t[1][s] = 0.5f * (d[1][s] - d[2][s]);
-                t[2][s] = 0.5f * (d[1][s] + d[2][s]) + d[3][s];
-            }
-            for (int r = 0; r < 3; r++) {
-                dw[(r * 3 + 0) * plane + to] = t[r][0] + 0.5f * (t[r][1] + t[r][2]);
-                dw[(r * 3 + 1) * plane + to] = 0.5f * (t[r][1] - t[r][2]);
-                dw[(r * 3 + 2) * plane + to] = 0.5f * (t[r][1] + t[r][2]) + t[r][3];
-            }
+    v8 half = splat8(0.5f);
+    for (long e = 0; e < plane; e += 8) {
+        v8 d[4][4], t[3][4];
+        for (int r = 0; r < 4; r++)
+            for (int s = 0; s < 4; s++) d[r][s] = load8(du + (r * 4 + s) * plane + e);
+        for (int s = 0; s < 4; s++) {
+            t[0][s] = d[0][s] + half * (d[1][s] + d[2][s]);
+            t[1][s] = half * (d[1][s] - d[2][s]);
+            t[2][s] = half * (d[1][s] + d[2][s]) + d[3][s];
         }
+        for (int r = 0; r < 3; r++) {
+            store8(dw + (r * 3 + 0) * plane + e, t[r][0] + half * (t[r][1] + t[r][2]));
+            store8(dw + (r * 3 + 1) * plane + e, half * (t[r][1] - t[r][2]));
+            store8(dw + (r * 3 + 2) * plane + e, half * (t[r][1] + t[r][2]) + t[r][3]);
+        }
+    }
 }
 
 /* dx (N, H, W, C) = the sum over tiles of B dV B^T, each tile's 4x4 input gradient from dV (16, T, C),

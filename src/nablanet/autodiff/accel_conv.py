@@ -199,9 +199,9 @@ class Winograd:
 
     def kernel_gradient(self, dm):
         du = np.matmul(dm.transpose(0, 2, 1), self.v.transpose(1, 0, 2))  # (16, O, C): 2x faster than (16, C, O)
-        dw = np.empty((3, 3, self.c, self.o), dtype=np.float32)
+        dw = np.empty((3, 3, self.o, self.c), dtype=np.float32)
         _library.wino_kernel_gradient(_pointer(du), _pointer(dw), self.c, self.o)
-        return dw
+        return np.ascontiguousarray(dw.transpose(0, 1, 3, 2))
 
     @staticmethod
     def bias_gradient(dm):
