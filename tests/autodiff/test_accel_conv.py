@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from nablanet import grad
+from nablanet.autodiff import no_grad
 from nablanet.autodiff import accel
 from nablanet.autodiff.ops import nn
 
@@ -37,6 +38,7 @@ WINOGRAD = [  # 3x3 kernels at stride 1, channels in multiples of 8
     ((3, 8, 9, 16), (3, 3, 16, 24), "same"),
     ((1, 5, 6, 8), (3, 3, 8, 8), ((0, 1), (2, 0))),
     ((2, 3, 3, 8), (3, 3, 8, 16), "valid"),  # a single output pixel
+    ((19, 13, 13, 8), (3, 3, 8, 8), "same"),  # 49 tiles an image: batches of 11 images and a last of 8
 ]
 
 
@@ -62,6 +64,9 @@ def check(shape, kshape, relu, **geometry):
     w = rng.standard_normal(kshape).astype(np.float32)
     b = rng.standard_normal(kshape[-1]).astype(np.float32)
     reference, ours = both_paths(x, w, b, relu, **geometry)
+    with no_grad():  # nothing kept for a backward: the forward reuses its buffers
+        ours.append(nn.conv2d(x, w, bias=b, relu=relu, **geometry))
+    np.testing.assert_array_equal(ours.pop(), ours[0])
     for name, mine, theirs in zip(("output", "dx", "dw", "db"), ours, reference):
         assert mine.dtype == theirs.dtype == np.float32, name
         scale = max(1.0, float(np.abs(theirs).max()))  # long float32 sums: relative to the largest entry

@@ -28,6 +28,7 @@ import numpy as np
 
 from nablanet.autodiff import accel
 
+_CHUNK_TILES = 576  # Winograd tiles per batch of the forward (16 of W3's 13x13 images)
 DIRECT_CHANNELS = 4  # input channels up to which the direct kernel beats unrolling and a GEMM
 _MAX_PATCH = 256  # MAX_PATCH of accel_conv.c
 _SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "accel_conv.c")
@@ -149,10 +150,10 @@ def _padded(x, padding):
     return np.ascontiguousarray(x)
 
 
-def conv2d(x, w, b, out_hw, strides, padding, dilation, relu):
+def conv2d(x, w, b, out_hw, strides, padding, dilation, relu, keep=True):
     """(output, kept) of the convolution of `x` (N, H, W, C) with `w` (KH, KW, C, O) plus `b`, relu'd
-    when `relu`, by a C kernel: the output (N, OH, OW, O) and what its backward needs (a `Winograd`,
-    or None); None when no kernel fits (dtypes other than float32, other shapes)."""
+    when `relu`, by a C kernel: the output (N, OH, OW, O) and, when `keep`, what its backward needs (a
+    `Winograd`, or None); None when no kernel fits (dtypes other than float32, other shapes)."""
     if not _fits(x, w, b) or not (_direct(w.shape) or _winograd(w.shape, strides, dilation)):
         return None
     n, (oh, ow), o = x.shape[0], out_hw, w.shape[3]
@@ -165,12 +166,8 @@ def conv2d(x, w, b, out_hw, strides, padding, dilation, relu):
                              o, oh, ow, *strides, *dilation, int(relu))
         return out, None
     kept = Winograd(x.shape, w, padding, out.shape)
-    x = np.ascontiguousarray(x)
-    kept.v = np.empty((kept.tiles, 16, kept.c), dtype=np.float32)
-    _library.wino_input(_pointer(x), _pointer(kept.v), *x.shape, kept.th, kept.tw, kept.top, kept.left)
-    m = np.matmul(kept.v.transpose(1, 0, 2), kept.u)  # (16, tiles, O): BLAS reads v's planes in place
-    _library.wino_output(_pointer(m), _pointer(b), _pointer(out), n, oh, ow, o, kept.th, kept.tw, int(relu))
-    return out, kept
+    kept.forward(np.ascontiguousarray(x), b, out, relu, keep)
+    return out, kept if keep else None
 
 
 class Winograd:
@@ -188,6 +185,28 @@ class Winograd:
         self.u = np.empty((16, self.c, self.o), dtype=np.float32)
         _library.wino_kernel(_pointer(w), _pointer(self.u), self.c, self.o)
         self.v = None
+
+    def forward(self, x, b, out, relu, keep):
+        """`out` = the convolution of `x`, a few images at a time: each batch's tiles and products are
+        a few MiB, in cache when the next transform reads them, and their buffers are reused. The
+        input tiles are kept whole (`v`) when `keep`, for the backward."""
+        n, tiles_per_image, o = x.shape[0], self.th * self.tw, self.o
+        images = max(1, min(n, _CHUNK_TILES // tiles_per_image))
+        if keep:
+            self.v = np.empty((self.tiles, 16, self.c), dtype=np.float32)
+        else:
+            v_chunk = np.empty((images * tiles_per_image, 16, self.c), dtype=np.float32)
+        m_chunk = np.empty((16, images * tiles_per_image, o), dtype=np.float32)
+        for first in range(0, n, images):
+            count = min(images, n - first)
+            tiles = count * tiles_per_image
+            v = self.v[first * tiles_per_image:][:tiles] if keep else v_chunk[:tiles]
+            m = m_chunk if count == images else np.empty((16, tiles, o), dtype=np.float32)
+            _library.wino_input(_pointer(x[first:]), _pointer(v), count, *x.shape[1:], self.th, self.tw, self.top,
+                                self.left)
+            np.matmul(v.transpose(1, 0, 2), self.u, out=m)  # BLAS reads v's planes in place
+            _library.wino_output(_pointer(m), _pointer(b), _pointer(out[first:]), count, *out.shape[1:], self.th,
+                                 self.tw, int(relu))
 
     def output_gradient(self, g, out=None):
         """dm (16, tiles, O) from the output gradient `g`, times relu's derivative at `out` when given."""

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from nablanet.autodiff import accel
-from nablanet.autodiff.primitive import primitive
+from nablanet.autodiff.primitive import is_grad_enabled, primitive
 from nablanet.autodiff.primitive import save_for_backward as _save
 from nablanet.autodiff.primitive import saved_for_backward as _load
 from nablanet.autodiff.tensor import Tensor, as_array
@@ -90,7 +90,7 @@ def _conv2d(x, w, b=None, *, strides, padding, dilation, groups, relu=False):
     native = _native(groups, x, w, b)
     if native is not None:
         out_hw = tuple(_out_size(x.shape[1 + a], w.shape[a], strides[a], dilation[a], padding[a]) for a in (0, 1))
-        done = native.conv2d(x, w, b, out_hw, strides, padding, dilation, relu)
+        done = native.conv2d(x, w, b, out_hw, strides, padding, dilation, relu, keep=is_grad_enabled())
         if done is not None:
             out, kept = done
             if kept is not None:  # a Winograd forward: its backward runs in the same domain
