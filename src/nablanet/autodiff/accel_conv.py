@@ -124,6 +124,10 @@ def _load():
 _library = _load()
 
 
+def _empty(shape):
+    return np.empty(shape, dtype=np.float32)
+
+
 def _pointer(array):
     return array.ctypes.data if array is not None else None
 
@@ -157,7 +161,7 @@ def conv2d(x, w, b, out_hw, strides, padding, dilation, relu, keep=True):
     if not _fits(x, w, b) or not (_direct(w.shape) or _winograd(w.shape, strides, dilation)):
         return None
     n, (oh, ow), o = x.shape[0], out_hw, w.shape[3]
-    out = np.empty((n, oh, ow, o), dtype=np.float32)
+    out = _empty((n, oh, ow, o))
     w = np.ascontiguousarray(w)
     b = None if b is None else np.ascontiguousarray(b)
     if _direct(w.shape):
@@ -172,9 +176,7 @@ def conv2d(x, w, b, out_hw, strides, padding, dilation, relu, keep=True):
 
 class Winograd:
     """One F(2x2, 3x3) convolution's transformed kernel `u` (16, C, O) and input tiles `v` (tiles, 16,
-    C), kept for its backward, which runs in the same domain: the output gradient transformed into
-    `dm` (16 planes of (tiles, O)), then one GEMM per plane for each of the kernel and input gradients
-    and the adjoint transforms back."""
+    C), kept for its backward, which runs in the same domain (`gradients`)."""
 
     def __init__(self, x_shape, w, padding, out_shape):
         self.x_shape, self.out_shape = x_shape, out_shape
@@ -182,55 +184,65 @@ class Winograd:
         self.c, self.o = w.shape[2:]
         self.th, self.tw = (out_shape[1] + 1) // 2, (out_shape[2] + 1) // 2
         self.tiles = x_shape[0] * self.th * self.tw
-        self.u = np.empty((16, self.c, self.o), dtype=np.float32)
+        self.u = _empty((16, self.c, self.o))
         _library.wino_kernel(_pointer(w), _pointer(self.u), self.c, self.o)
         self.v = None
 
-    def forward(self, x, b, out, relu, keep):
-        """`out` = the convolution of `x`, a few images at a time: each batch's tiles and products are
-        a few MiB, in cache when the next transform reads them, and their buffers are reused. The
-        input tiles are kept whole (`v`) when `keep`, for the backward."""
-        n, tiles_per_image, o = x.shape[0], self.th * self.tw, self.o
+    def _batches(self):
+        """(first image, images, tiles) of each batch of images the transforms take at a time: each
+        batch's tiles and products are a few MiB, still in cache when the next pass reads them."""
+        n, tiles_per_image = self.x_shape[0], self.th * self.tw
         images = max(1, min(n, _CHUNK_TILES // tiles_per_image))
-        if keep:
-            self.v = np.empty((self.tiles, 16, self.c), dtype=np.float32)
-        else:
-            v_chunk = np.empty((images * tiles_per_image, 16, self.c), dtype=np.float32)
-        m_chunk = np.empty((16, images * tiles_per_image, o), dtype=np.float32)
         for first in range(0, n, images):
             count = min(images, n - first)
-            tiles = count * tiles_per_image
-            v = self.v[first * tiles_per_image:][:tiles] if keep else v_chunk[:tiles]
-            m = m_chunk if count == images else np.empty((16, tiles, o), dtype=np.float32)
+            yield first, count, count * tiles_per_image
+
+    def _tiles_of(self, first, tiles):
+        start = first * self.th * self.tw
+        return self.v[start:start + tiles]
+
+    def forward(self, x, b, out, relu, keep):
+        """`out` = the convolution of `x`, a batch of images at a time, the batches' buffers reused.
+        The input tiles are kept whole (`v`) when `keep`, for the backward."""
+        most = next(self._batches())[2]
+        self.v = _empty((self.tiles, 16, self.c)) if keep else None
+        v_batch = None if keep else _empty((most, 16, self.c))
+        m_batch = _empty((16, most, self.o))
+        for first, count, tiles in self._batches():
+            v = self._tiles_of(first, tiles) if keep else v_batch[:tiles]
+            m = m_batch if tiles == most else _empty((16, tiles, self.o))
             _library.wino_input(_pointer(x[first:]), _pointer(v), count, *x.shape[1:], self.th, self.tw, self.top,
                                 self.left)
             np.matmul(v.transpose(1, 0, 2), self.u, out=m)  # BLAS reads v's planes in place
             _library.wino_output(_pointer(m), _pointer(b), _pointer(out[first:]), count, *out.shape[1:], self.th,
                                  self.tw, int(relu))
 
-    def output_gradient(self, g, out=None):
-        """dm (16, tiles, O) from the output gradient `g`, times relu's derivative at `out` when given."""
+    def gradients(self, g, out=None):
+        """(input, kernel, bias) gradients from the output gradient `g` (times relu's derivative at
+        `out` when given), in one pass over the batches of images: each batch's transformed gradient
+        `dm` (16 planes of (tiles, O)) feeds one GEMM per plane for the kernel gradient (summed over
+        the batches) and one for the input gradient, and the adjoint transforms take them back."""
         g = np.ascontiguousarray(g, dtype=np.float32)
         out = None if out is None else np.ascontiguousarray(out)
-        dm = np.empty((16, self.tiles, self.o), dtype=np.float32)
-        _library.wino_output_gradient(_pointer(g), _pointer(out), _pointer(dm), *self.out_shape, self.th, self.tw)
-        return dm
-
-    def kernel_gradient(self, dm):
-        du = np.matmul(dm.transpose(0, 2, 1), self.v.transpose(1, 0, 2))  # (16, O, C): 2x faster than (16, C, O)
-        dw = np.empty((3, 3, self.o, self.c), dtype=np.float32)
+        most = next(self._batches())[2]
+        dm_batch, dv_batch = _empty((16, most, self.o)), _empty((16, most, self.c))
+        du, du_batch = np.zeros((16, self.o, self.c), np.float32), _empty((16, self.o, self.c))
+        db, dx = np.zeros(self.o, np.float32), _empty(self.x_shape)
+        for first, count, tiles in self._batches():
+            if tiles < most:  # the last batch, with fewer images
+                dm_batch, dv_batch = _empty((16, tiles, self.o)), _empty((16, tiles, self.c))
+            dm, dv = dm_batch, dv_batch
+            _library.wino_output_gradient(_pointer(g[first:]), _pointer(None if out is None else out[first:]),
+                                          _pointer(dm), count, *self.out_shape[1:], self.th, self.tw)
+            # (16, O, C): the long sum over tiles runs 2x faster this way round than as (16, C, O)
+            du += np.matmul(dm.transpose(0, 2, 1), self._tiles_of(first, tiles).transpose(1, 0, 2), out=du_batch)
+            db += dm[5].sum(axis=0)  # plane (1, 1) of A dY A^T: the sum of each tile's four gradients
+            np.matmul(dm, self.u.transpose(0, 2, 1), out=dv)
+            _library.wino_input_gradient(_pointer(dv), _pointer(dx[first:]), count, *self.x_shape[1:], self.th,
+                                         self.tw, self.top, self.left)
+        dw = _empty((3, 3, self.o, self.c))
         _library.wino_kernel_gradient(_pointer(du), _pointer(dw), self.c, self.o)
-        return np.ascontiguousarray(dw.transpose(0, 1, 3, 2))
-
-    @staticmethod
-    def bias_gradient(dm):
-        return dm[5].sum(axis=0)  # plane (1, 1) of A dY A^T is the sum of each tile's four gradients
-
-    def input_gradient(self, dm):
-        dv = np.matmul(dm, self.u.transpose(0, 2, 1))  # (16, tiles, C)
-        dx = np.empty(self.x_shape, dtype=np.float32)
-        _library.wino_input_gradient(_pointer(dv), _pointer(dx), *self.x_shape, self.th, self.tw, self.top, self.left)
-        return dx
+        return dx, np.ascontiguousarray(dw.transpose(0, 1, 3, 2)), db
 
 
 def conv2d_kernel_gradient(x, g, out, kernel_shape, strides, padding, dilation, bias):
@@ -242,8 +254,8 @@ def conv2d_kernel_gradient(x, g, out, kernel_shape, strides, padding, dilation, 
     xp = _padded(x, padding)
     g = np.ascontiguousarray(g)
     out = None if out is None else np.ascontiguousarray(out)
-    dw = np.empty(kernel_shape, dtype=np.float32)
-    db = np.empty(o, dtype=np.float32) if bias else None
+    dw = _empty(kernel_shape)
+    db = _empty(o) if bias else None
     _library.conv_direct_gradient(_pointer(xp), _pointer(g), _pointer(out), _pointer(dw), _pointer(db), *xp.shape,
                                   kh, kw, o, *g.shape[1:3], *strides, *dilation)
     return dw, db

@@ -119,7 +119,7 @@ def _conv2d_vjp(g, out, x, w, b=None, *, strides, padding, dilation, groups, rel
     kh, kw, cg, o = w.shape
     oh, ow = g.shape[1:3]
     kept = _load(out)
-    if hasattr(kept, "output_gradient"):  # the C kernels' Winograd forward (accel_conv.Winograd)
+    if hasattr(kept, "gradients"):  # the C kernels' Winograd forward (accel_conv.Winograd)
         return _winograd_vjp(kept, g, out if relu else None, b is not None)
     fast = _compiled(x, g)
     native = _native(groups, x, g, out)
@@ -197,17 +197,16 @@ def _conv2d_vjp(g, out, x, w, b=None, *, strides, padding, dilation, groups, rel
 
 
 def _winograd_vjp(kept, g, relu_out, bias):
-    """The input, kernel and (when `bias`) bias gradients of a Winograd forward, from one transformed
-    output gradient (relu's derivative at `relu_out` fused when it is given)."""
-    products = {}
+    """The input, kernel and (when `bias`) bias gradients of a Winograd forward, all three from one
+    pass over the transformed output gradient (relu's derivative at `relu_out` fused when given)."""
+    products = []
 
-    def transformed():
-        if "dm" not in products:
-            products["dm"] = kept.output_gradient(g, relu_out)
-        return products["dm"]
+    def gradient(i):
+        if not products:
+            products.extend(kept.gradients(g, relu_out))
+        return products[i]
 
-    gradients = (lambda: kept.input_gradient(transformed()), lambda: kept.kernel_gradient(transformed()))
-    return gradients + ((lambda: kept.bias_gradient(transformed())),) * bias
+    return tuple((lambda i=i: gradient(i)) for i in range(2 + bool(bias)))
 
 
 def _window_slices(xp, pool, strides, out_hw):
