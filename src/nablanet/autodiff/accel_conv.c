@@ -12,7 +12,10 @@
  *   derivative fused.
  * - wino_kernel / wino_input / wino_output: Winograd's F(2x2, 3x3) for 3x3 kernels at stride 1
  *   (Lavin and Gray, 2015): 16 GEMMs of (tiles, C) @ (C, O) between the transforms replace the
- *   (pixels, 9 C) @ (9 C, O) product, 2.25 times fewer multiply-adds. The GEMMs stay BLAS's.
+ *   (pixels, 9 C) @ (9 C, O) product, 2.25 times fewer multiply-adds. The GEMMs stay BLAS's (two
+ *   threads; a fused single-threaded kernel measured slower, benchmarks/RESULTS.md).
+ * - wino_output_gradient / wino_kernel_gradient / wino_input_gradient: the adjoints of those
+ *   transforms, for a backward that stays in the Winograd domain.
  */
 #include <string.h>
 
