@@ -1,5 +1,6 @@
-"""The accelerator's C convolution kernels (`accel_conv`) against the NumPy reference, and how they
-are built: compiled once into the cache folder, announced once, and NumPy when nothing compiles.
+"""The accelerator's C kernels (`accel_conv`: convolutions, tiled max pooling) against the NumPy
+reference, and how they are built: compiled once into the cache folder, announced once, and NumPy
+when nothing compiles.
 
 The kernels take float32 only; float64 convolutions (the gradient checks') stay on NumPy, which a
 test below holds them to.
@@ -151,3 +152,39 @@ def test_without_a_compiler_convolutions_run_on_numpy(tmp_path):
     assert failing.stdout.strip() == "False"
     assert "could not compile the accelerator's C kernels" in failing.stderr and "out of order" in failing.stderr
     assert not [p for p in tmp_path.iterdir() if p.suffix == ".so"]
+
+
+TILED_POOLS = [  # input shape, pool: windows that tile the input (strides = pool, no padding)
+    ((2, 7, 9, 16), (2, 2)),  # an odd row and column outside every window
+    ((1, 6, 6, 13), (3, 3)),  # 8 channels in a vector and 5 past them
+    ((2, 5, 8, 8), (2, 3)),
+]
+
+
+@pytest.mark.parametrize("shape, pool", TILED_POOLS)
+def test_tiled_max_pooling_matches_numpy(shape, pool):
+    x = rng.standard_normal(shape).astype(np.float32)
+    x[0, 0, 0, :] = x[0, 0, 1, :] = x[0, 1, 0, :] = 4  # a three-way tie: the first in row-major order takes it
+    x[-1, 1, 1, 3] = np.nan  # a NaN window: its maximum is NaN and nobody gets its gradient
+    x[-1, -1, -1, :] = -np.inf
+    results = []
+    for on in (False, True):
+        accel.set_enabled(on)
+        try:
+            out = nn.max_pool(x, pool)
+            cotangent = np.linspace(-1.0, 2.0, out.size).reshape(out.shape).astype(np.float32)
+            dx = grad(lambda x, c=cotangent: (nn.max_pool(x, pool) * c).sum())(x)
+        finally:
+            accel.set_enabled(None)
+        results.append((np.asarray(out), dx))
+    (out, dx), (fast_out, fast_dx) = results
+    np.testing.assert_array_equal(fast_out, out)  # NaN in the same places too
+    np.testing.assert_array_equal(fast_dx, dx)  # a routed gradient is exact
+    assert np.isnan(fast_out).any() and fast_dx.dtype == np.float32
+
+
+def test_other_windows_are_not_taken():
+    x = np.ones((1, 6, 6, 8), np.float32)
+    assert conv_kernels.max_pool(x, (2, 2), (1, 1), ((0, 0), (0, 0))) is None  # overlapping windows
+    assert conv_kernels.max_pool(x, (2, 2), (2, 2), ((0, 1), (0, 1))) is None  # padding
+    assert conv_kernels.max_pool(x.astype(np.float64), (2, 2), (2, 2), ((0, 0), (0, 0))) is None

@@ -1,4 +1,4 @@
-/* The accelerator's C kernels for 2-D convolutions, float32, NHWC inputs and HWIO kernels.
+/* The accelerator's C kernels for 2-D convolutions and max pooling, float32, NHWC inputs and HWIO kernels.
  *
  * Compiled on first use by accel_conv.py with the machine's C compiler (-O3 -march=native) and
  * loaded through ctypes; the NumPy code in ops/nn.py is the reference they are tested against.
@@ -16,6 +16,8 @@
  *   threads; a fused single-threaded kernel measured slower, benchmarks/RESULTS.md).
  * - wino_output_gradient / wino_kernel_gradient / wino_input_gradient: the adjoints of those
  *   transforms, for a backward that stays in the Winograd domain.
+ * - max_pool_tiles / max_pool_tiles_gradient: max pooling over windows that tile the input (Keras's
+ *   default), the layer after most convolutions, eight channels at a time.
  */
 #include <string.h>
 
@@ -379,4 +381,81 @@ void wino_input_gradient(const float *dv, float *dx, long n, long h, long wd, lo
                         }
                     }
                 }
+}
+
+/* Max pooling over windows that tile the input (strides equal to the pool, no padding: Keras's
+ * default MaxPooling2D), eight channels at a time. */
+
+/* The larger of a and b, lane by lane, NaN if either is (as NumPy's maximum). */
+INLINE v8 max8(v8 a, v8 b)
+{
+    v8i keep_a = (a >= b) | (a != a);
+    return (v8)(((v8i)a & keep_a) | ((v8i)b & ~keep_a));
+}
+
+INLINE float max1(float a, float b) { return a >= b || a != a ? a : b; }
+
+/* out (N, OH, OW, C) = the maximum of each ph x pw window of x (N, H, W, C); rows and columns past
+ * the last whole window are left out. */
+void max_pool_tiles(const float *x, float *out, long n, long h, long wd, long c, long ph, long pw, long oh, long ow)
+{
+    for (long bi = 0; bi < n; bi++)
+        for (long i = 0; i < oh; i++)
+            for (long j = 0; j < ow; j++) {
+                const float *corner = x + ((bi * h + i * ph) * wd + j * pw) * c;
+                float *o = out + ((bi * oh + i) * ow + j) * c;
+                long ch = 0;
+                for (; ch + 8 <= c; ch += 8) {
+                    v8 m = load8(corner + ch);
+                    for (long a = 0; a < ph; a++)
+                        for (long e = 0; e < pw; e++) m = max8(m, load8(corner + (a * wd + e) * c + ch));
+                    store8(o + ch, m);
+                }
+                for (; ch < c; ch++) {
+                    float m = corner[ch];
+                    for (long a = 0; a < ph; a++)
+                        for (long e = 0; e < pw; e++) m = max1(m, corner[(a * wd + e) * c + ch]);
+                    o[ch] = m;
+                }
+            }
+}
+
+/* dx (N, H, W, C) of max_pool_tiles: each window's gradient g goes to its first maximum in
+ * row-major window order (none to a NaN window), every other input gets 0; each input is written
+ * once, with no zeroing pass. */
+void max_pool_tiles_gradient(const float *x, const float *out, const float *g, float *dx, long n, long h, long wd,
+                             long c, long ph, long pw, long oh, long ow)
+{
+    for (long bi = 0; bi < n; bi++) {
+        for (long r = oh * ph; r < h; r++)  /* rows below the last window */
+            memset(dx + (bi * h + r) * wd * c, 0, sizeof(float) * wd * c);
+        for (long r = 0; r < oh * ph; r++)  /* columns right of the last window */
+            memset(dx + ((bi * h + r) * wd + ow * pw) * c, 0, sizeof(float) * (wd - ow * pw) * c);
+        for (long i = 0; i < oh; i++)
+            for (long j = 0; j < ow; j++) {
+                long at = ((bi * oh + i) * ow + j) * c, corner = ((bi * h + i * ph) * wd + j * pw) * c;
+                long ch = 0;
+                for (; ch + 8 <= c; ch += 8) {
+                    v8 m = load8(out + at + ch), gv = load8(g + at + ch);
+                    v8i untaken = {-1, -1, -1, -1, -1, -1, -1, -1};
+                    for (long a = 0; a < ph; a++)
+                        for (long e = 0; e < pw; e++) {
+                            long k = corner + (a * wd + e) * c + ch;
+                            v8i hit = (load8(x + k) == m) & untaken;
+                            store8(dx + k, (v8)((v8i)gv & hit));
+                            untaken &= ~hit;
+                        }
+                }
+                for (; ch < c; ch++) {
+                    int untaken = 1;
+                    for (long a = 0; a < ph; a++)
+                        for (long e = 0; e < pw; e++) {
+                            long k = corner + (a * wd + e) * c + ch;
+                            int hit = untaken && x[k] == out[at + ch];
+                            dx[k] = hit ? g[at + ch] : 0;
+                            untaken &= !hit;
+                        }
+                }
+            }
+    }
 }

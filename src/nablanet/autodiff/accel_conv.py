@@ -1,4 +1,4 @@
-"""C kernels for the `conv2d` primitive of `ops/nn.py` (`accel_conv.c`), float32, NHWC.
+"""C kernels for the `conv2d` and `max_pool` primitives of `ops/nn.py` (`accel_conv.c`), float32, NHWC.
 
 Imported only through `accel.kernels("conv")`. Importing this module compiles `accel_conv.c` with
 the machine's C compiler (`$CC`, else Python's, else `cc`; about a second, once per machine and
@@ -13,6 +13,9 @@ when its kernels do not fit the call, and the caller takes the NumPy path.
 - A 3x3 convolution at stride 1 with channels in multiples of 8 runs as Winograd's F(2x2, 3x3): the
   transforms in C and 16 BLAS GEMMs, 2.25 times fewer multiply-adds than the patch matrix's GEMM,
   over batches of images whose buffers stay in cache; its backward in the same domain.
+- Max pooling over windows that tile the input (strides equal to the pool, no padding: Keras's
+  default), forward and backward, eight channels at a time; other windows, and float64, take the
+  numba kernels of `accel_nn`.
 """
 
 import ctypes
@@ -44,6 +47,8 @@ _ARGUMENTS = {
     "wino_output_gradient": ("ppp" + "l" * 6, None),
     "wino_kernel_gradient": ("ppll", None),
     "wino_input_gradient": ("pp" + "l" * 8, None),
+    "max_pool_tiles": ("pp" + "l" * 8, None),
+    "max_pool_tiles_gradient": ("pppp" + "l" * 8, None),
 }
 _TYPES = {"p": ctypes.c_void_p, "l": ctypes.c_long, "i": ctypes.c_int}
 
@@ -260,3 +265,31 @@ def conv2d_kernel_gradient(x, g, out, kernel_shape, strides, padding, dilation, 
     _library.conv_direct_gradient(_pointer(xp), _pointer(g), _pointer(out), _pointer(dw), _pointer(db), *xp.shape,
                                   kh, kw, o, *g.shape[1:3], *strides, *dilation)
     return dw, db
+
+
+def _tiles(x, pool, strides, padding):
+    return x.dtype == np.float32 and tuple(pool) == tuple(strides) and padding == ((0, 0), (0, 0))
+
+
+def max_pool(x, pool, strides, padding):
+    """The max pooling of `x` (N, H, W, C) over windows that tile it; None for other windows and
+    dtypes."""
+    if not _tiles(x, pool, strides, padding):
+        return None
+    x = np.ascontiguousarray(x)
+    n, h, w, c = x.shape
+    out = _empty((n, h // pool[0], w // pool[1], c))
+    _library.max_pool_tiles(_pointer(x), _pointer(out), *x.shape, *pool, *out.shape[1:3])
+    return out
+
+
+def max_pool_gradient(g, out, x, pool, strides, padding):
+    """The input gradient of `max_pool` (each window's gradient to its first maximum); None where
+    `max_pool` does not fit."""
+    if not (_tiles(x, pool, strides, padding) and _fits(g, out)):
+        return None
+    x, out, g = (np.ascontiguousarray(a) for a in (x, out, g))
+    dx = _empty(x.shape)
+    _library.max_pool_tiles_gradient(_pointer(x), _pointer(out), _pointer(g), _pointer(dx), *x.shape, *pool,
+                                     *out.shape[1:3])
+    return dx

@@ -38,8 +38,8 @@ def _compiled(*arrays):
 
 
 def _native(groups, *arrays):
-    """The accelerator's C convolution kernels (`accel_conv`) when it is on, the convolution is not
-    grouped and every array is float32; its functions still decline shapes they do not fit."""
+    """The accelerator's C kernels (`accel_conv`) when it is on, the convolution is not grouped (1
+    for pooling) and every array is float32; its functions still decline shapes they do not fit."""
     if groups != 1 or any(a is not None and a.dtype != np.float32 for a in arrays):
         return None
     return accel.kernels("conv")
@@ -223,6 +223,10 @@ def _pool_geometry(x, pool, strides, padding):
 
 
 def _max_pool(x, *, pool, strides, padding):
+    native = _native(1, x)
+    out = None if native is None else native.max_pool(x, pool, strides, padding)
+    if out is not None:
+        return out
     fast = _compiled(x)
     if fast is not None:
         out = np.empty((x.shape[0],) + _pool_geometry(x, pool, strides, padding) + (x.shape[3],), dtype=x.dtype)
@@ -239,6 +243,10 @@ def _max_pool(x, *, pool, strides, padding):
 
 
 def _max_pool_vjp(g, out, x, *, pool, strides, padding):
+    native = _native(1, x)
+    dx = None if native is None else native.max_pool_gradient(g, out, x, pool, strides, padding)
+    if dx is not None:
+        return (dx,)
     fast = _compiled(x, out, g)
     if fast is not None and tuple(pool) == tuple(strides) and padding == ((0, 0), (0, 0)):
         dx = np.empty(x.shape, dtype=x.dtype)
