@@ -95,8 +95,8 @@ def _build(compiler, target):
                 os.replace(partial, target)
                 return
             errors = done.stderr.strip()
-        sys.stderr.write(f"nablanet: {compiler} could not compile the accelerator's C kernels; convolutions run on "
-                         f"NumPy:\n{errors[-2000:]}\n")
+        sys.stderr.write(f"nablanet: {compiler} could not compile the accelerator's C kernels; convolutions and "
+                         f"pooling run without them:\n{errors[-2000:]}\n")
         raise ImportError(f"accel_conv: {compiler} could not compile {_SOURCE}")
     finally:
         if os.path.exists(partial):

@@ -7,6 +7,10 @@ g @ kernel^T folded back into the input by one strided slice-add per kernel posi
 3x3 kernel), never a scatter. The patches are kept from the forward pass for the kernel gradient.
 Pooling takes one elementwise maximum (or sum) per window position over strided views, and
 its backward routes the gradient the same way, to each window's first maximum.
+
+This NumPy code is the reference. With the accelerator on, float32 convolutions and max pooling
+that the C kernels of `accel_conv` fit (few input channels, 3x3 stride-1 layers, tiled windows) run
+there, and other passes on the numba kernels of `accel_nn` (`accel.py`).
 """
 
 import numpy as np
