@@ -188,3 +188,13 @@ def test_other_windows_are_not_taken():
     assert conv_kernels.max_pool(x, (2, 2), (1, 1), ((0, 0), (0, 0))) is None  # overlapping windows
     assert conv_kernels.max_pool(x, (2, 2), (2, 2), ((0, 1), (0, 1))) is None  # padding
     assert conv_kernels.max_pool(x.astype(np.float64), (2, 2), (2, 2), ((0, 0), (0, 0))) is None
+
+
+def test_a_damaged_library_falls_back_to_numpy(tmp_path):
+    warm = run_python(CONVOLVE, NABLANET_CACHE_DIR=str(tmp_path))
+    assert warm.returncode == 0 and warm.stdout.strip() == "True", warm.stderr[-3000:]
+    (library,) = tmp_path.iterdir()
+    library.write_bytes(b"not a shared library")
+    damaged = run_python(CONVOLVE, NABLANET_CACHE_DIR=str(tmp_path))
+    assert damaged.returncode == 0, damaged.stderr[-3000:]
+    assert damaged.stdout.strip() == "False" and "could not load the accelerator's C kernels" in damaged.stderr

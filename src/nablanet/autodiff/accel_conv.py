@@ -107,8 +107,11 @@ def _load():
     compiler = _compiler()
     if compiler is None:
         raise ImportError("accel_conv: no C compiler found ($CC, Python's CC or cc)")
-    with open(_SOURCE, "rb") as source:
-        key = hashlib.sha256(source.read() + repr((compiler, _FLAGS, _TUNED, _machine())).encode()).hexdigest()
+    try:
+        with open(_SOURCE, "rb") as source:
+            key = hashlib.sha256(source.read() + repr((compiler, _FLAGS, _TUNED, _machine())).encode()).hexdigest()
+    except OSError as error:  # an install without the package's data files
+        raise ImportError(f"accel_conv: cannot read {_SOURCE}: {error}") from error
     target = os.path.join(cache_folder(), f"accel_conv-{key[:16]}.so")
     if not os.path.exists(target):
         accel.announce(f"compiling the accelerator's C kernels for their first use (about a second, once; "
@@ -119,7 +122,12 @@ def _load():
             target = os.path.join(tempfile.mkdtemp(prefix="nablanet-"), os.path.basename(target))
             _build(compiler, target)
             sys.stderr.write(f"nablanet: could not write {cache_folder()} ({error}); the kernels are in {target}\n")
-    library = ctypes.CDLL(target)
+    try:
+        library = ctypes.CDLL(target)
+    except OSError as error:  # removed or damaged since it was built: NumPy runs, and says so
+        sys.stderr.write(f"nablanet: could not load the accelerator's C kernels from {target} ({error}); "
+                         f"convolutions and pooling run without them\n")
+        raise ImportError(f"accel_conv: cannot load {target}") from error
     for name, (types, result) in _ARGUMENTS.items():
         function = getattr(library, name)
         function.argtypes = [_TYPES[t] for t in types]
