@@ -52,7 +52,6 @@ def cases(rng):
 
 
 def run(repeat=30):
-    import nablanet.backend  # noqa: F401 -- its malloc setting, as in a Keras program: no page faults per call
     from nablanet.autodiff import accel
 
     rows = cases(np.random.default_rng(0))

@@ -1,5 +1,6 @@
 """Reverse-mode automatic differentiation over NumPy arrays."""
 
+from nablanet import backend  # noqa: F401 -- importing it sets malloc to keep freed array memory (no page faults)
 from nablanet.autodiff.tensor import Tensor, as_array  # first: the ops need the class
 from nablanet.autodiff.engine import backprop, toposort, unbroadcast
 from nablanet.autodiff.primitive import (
